@@ -1,0 +1,12 @@
+"""Root conftest: loads the conformance plugin and the step definitions.
+
+`pytest` alone runs the conformance suite (testpaths = steps) against the
+embedded reference server, or against `--base-url` with `--profile`.
+"""
+
+pytest_plugins = [
+    "ppconformance.plugin",
+    "steps.given_steps",
+    "steps.when_steps",
+    "steps.then_steps",
+]

@@ -1,0 +1,49 @@
+@deLinkCustomer
+Feature: Delink a customer from a partner program
+  POST /v2/partnerProgram/deLinkCustomer (doc delink-customer). The page documents
+  no error codes and says "Batch support: No": the requirements marked inferred
+  in the catalogue are judged leniently unless their ambiguity is made strict.
+
+  Rule: A delink removes the link
+
+    @DELINK-SUCCESS @DELINK-REMOVES-LINK @doc/delink-customer/response-parameter @doc/delink-customer/overview
+    Scenario: A linked customer is delinked from the external program
+      Given a customer linked to the external program
+      When the customer is delinked from the external program
+      Then the delink succeeds
+      And the customer's linked programs no longer include the external program
+
+    @DELINK-RELINK-AFTER @doc/delink-customer/overview
+    Scenario: A delinked customer can be linked again
+      Given a customer linked to the external program
+      And the customer was delinked from the external program
+      When the customer is linked to the external program
+      Then the link succeeds
+
+  Rule: A delink that cannot apply is rejected
+
+    @DELINK-2004 @doc/delink-customer/response-parameter
+    Scenario: Delinking a program the customer is not linked to is rejected
+      Given a customer enrolled in the loyalty program
+      When the customer is delinked from the external program
+      Then the delink is rejected with error 2004
+
+    @DELINK-2006 @doc/delink-customer/response-parameter
+    Scenario: Delinking an unknown program is rejected
+      Given a customer linked to the external program
+      When the customer is delinked from a program the org does not have
+      Then the delink is rejected with error 2006
+
+  Rule: Batches of delinks
+
+    @DELINK-BATCH-50 @doc/delink-customer/resource-information
+    Scenario: 50 customers in one delink request are answered per customer
+      Given 50 customers linked to the external program at its lowest tier
+      When the customers are delinked from the external program in one request
+      Then the delink is answered for every customer
+
+    @DELINK-2008 @doc/delink-customer/resource-information
+    Scenario: 51 customers in one delink request are rejected
+      Given 51 customers linked to the external program at its lowest tier
+      When the customers are delinked from the external program in one request
+      Then the request is rejected with error 2008

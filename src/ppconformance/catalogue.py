@@ -1,0 +1,118 @@
+"""The requirement catalogue and the ambiguity register, loaded and validated.
+
+`catalogue/requirements.yaml` lists every requirement (stable id, level,
+source doc id#section, testability); `catalogue/ambiguities.yaml` every
+contradiction or gap with the suite's stance. Both are checked against their
+JSON Schemas in `schemas/meta/` on load; a broken file raises `CatalogueError`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+__all__ = ["Ambiguity", "Catalogue", "CatalogueError", "Requirement", "load_catalogue"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE_DIR = _ROOT / "catalogue"
+META_DIR = _ROOT / "schemas" / "meta"
+
+
+class CatalogueError(Exception):
+    """The catalogue or register file is unreadable or breaks its schema."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One catalogue requirement, e.g. `LINK-2003` (source "link-customer#error-codes").
+
+    `strict_with` names the ambiguity whose strict stance makes an inferred
+    requirement exact; `message_pattern` is checked only under AMB-2005-TWO-MEANINGS.
+    """
+
+    id: str
+    endpoint: str
+    level: str
+    source: str
+    title: str
+    code: int | None = None
+    testable: bool = True
+    untestable_reason: str | None = None
+    strict_with: str | None = None
+    message_pattern: str | None = None
+
+    @property
+    def doc_id(self) -> str:
+        """The doc id part of `source` ("link-customer")."""
+        return self.source.split("#", 1)[0]
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """One register entry: id, sources, the issue, the default stance, the strict stance (or None)."""
+
+    id: str
+    sources: tuple[str, ...]
+    issue: str
+    stance: str
+    strict: str | None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Requirements and ambiguities by id, plus the documents table (doc id → file, title, url)."""
+
+    requirements: dict[str, Requirement]
+    ambiguities: dict[str, Ambiguity]
+    documents: dict[str, dict[str, str]]
+
+    def doc_url(self, source: str) -> str:
+        """A URL for a doc id#section: the page's URL when known, else the docs site."""
+        doc = self.documents.get(source.split("#", 1)[0], {})
+        return doc.get("url", "https://docs.capillarytech.com/")
+
+
+def _load(name: str, schema: str) -> dict:
+    path = CATALOGUE_DIR / name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from exc
+    validator = Draft202012Validator(json.loads((META_DIR / schema).read_text(encoding="utf-8")))
+    errors = [f"  at {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
+    if errors:
+        raise CatalogueError(f"{path} does not match {schema}:\n" + "\n".join(errors))
+    return data
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """Load and validate both files (cached). Raises `CatalogueError` on a broken file or duplicate id."""
+    req_data = _load("requirements.yaml", "requirements.schema.json")
+    amb_data = _load("ambiguities.yaml", "ambiguities.schema.json")
+    requirements: dict[str, Requirement] = {}
+    for r in req_data["requirements"]:
+        if r["id"] in requirements:
+            raise CatalogueError(f"duplicate requirement id {r['id']}")
+        requirements[r["id"]] = Requirement(
+            id=r["id"], endpoint=r["endpoint"], level=r["level"], source=r["source"], title=r["title"],
+            code=r.get("code"), testable=r.get("testable", True),
+            untestable_reason=r.get("untestableReason"), strict_with=r.get("strictWith"),
+            message_pattern=r.get("messagePattern"),
+        )
+    ambiguities: dict[str, Ambiguity] = {}
+    for a in amb_data["ambiguities"]:
+        if a["id"] in ambiguities:
+            raise CatalogueError(f"duplicate ambiguity id {a['id']}")
+        ambiguities[a["id"]] = Ambiguity(a["id"], tuple(a["sources"]), a["issue"], a["stance"], a["strict"])
+    for r in requirements.values():
+        if r.strict_with and r.strict_with not in ambiguities:
+            raise CatalogueError(f"{r.id}: strictWith names unknown ambiguity {r.strict_with}")
+        if r.doc_id not in req_data["documents"]:
+            raise CatalogueError(f"{r.id}: source cites unknown doc id {r.doc_id}")
+    return Catalogue(requirements, ambiguities, req_data["documents"])

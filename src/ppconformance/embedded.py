@@ -1,0 +1,88 @@
+"""Start and stop the embedded reference server as a separate process.
+
+The suite never imports the reference server: it runs `python -m ppreference`
+in a subprocess on 127.0.0.1 and a free port, and talks to it over HTTP like
+any target. The org credentials of `profiles/embedded.yaml` are generated
+afresh for every run and handed to both sides through environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+__all__ = ["EMBEDDED_SECRET_VARS", "EmbeddedServer", "EmbeddedServerError", "start_embedded_server"]
+
+EMBEDDED_SECRET_VARS = (
+    "PP_EMBEDDED_ENABLED_PASSWORD", "PP_EMBEDDED_ENABLED_OAUTH_KEY", "PP_EMBEDDED_ENABLED_OAUTH_SECRET",
+    "PP_EMBEDDED_DISABLED_PASSWORD", "PP_EMBEDDED_DISABLED_OAUTH_KEY", "PP_EMBEDDED_DISABLED_OAUTH_SECRET",
+)
+
+
+class EmbeddedServerError(Exception):
+    """The reference server did not start (its log file is named in the message)."""
+
+
+@dataclass
+class EmbeddedServer:
+    """A running reference server: its base URL, process and log file."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the process and wait up to `timeout` seconds (then kill it)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_embedded_server(log_path: Path, *, startup_timeout: float = 30.0) -> EmbeddedServer:
+    """Start `python -m ppreference` on a free loopback port and wait until it answers.
+
+    Sets every unset variable of `EMBEDDED_SECRET_VARS` in `os.environ` to a
+    random value first. Raises `EmbeddedServerError` when the process exits or
+    does not answer within `startup_timeout` seconds.
+    """
+    for name in EMBEDDED_SECRET_VARS:
+        os.environ.setdefault(name, secrets.token_urlsafe(18))
+    port = _free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedServerError(f"the reference server exited with code {process.returncode}; "
+                                      f"see {log_path}")
+        try:
+            if httpx.get(base_url + "/__reference__/health", timeout=1).status_code == 200:
+                return EmbeddedServer(base_url, process, log_path)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise EmbeddedServerError(f"the reference server did not answer within {startup_timeout} s; see {log_path}")

@@ -1,0 +1,307 @@
+"""Verdicts: does a recorded exchange conform to a catalogue requirement?
+
+Each `Judge.expect_*` method raises `NonConformance` (an AssertionError) whose
+message names the requirement, says what broke, and shows the redacted
+exchange. The stances of `catalogue/ambiguities.yaml` are applied here and only
+here, from `Profile.is_strict`.
+
+Endpoints are named as in the catalogue: "linkCustomer",
+"customerPartnerProgramUpdate", "deLinkCustomer".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .catalogue import Requirement
+from .client import Exchange
+from .profile import Profile
+from .schemas import ContractSchemas
+
+__all__ = ["Action", "Judge", "NonConformance", "ProgramResult", "SCHEMA_OF"]
+
+SCHEMA_OF = {
+    "linkCustomer": "link-customer.response",
+    "customerPartnerProgramUpdate": "update-partner-program.response",
+    "deLinkCustomer": "delink-customer.response",
+}
+# endpoint -> [(results key, programs key, status key)], current shape first
+_SHAPES = {
+    "linkCustomer": [("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")],
+    "customerPartnerProgramUpdate": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")],
+    "deLinkCustomer": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+                       ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")],
+}
+_IDENTIFIERS = ("id", "mobile", "email", "externalId")
+
+
+class NonConformance(AssertionError):
+    """The target's answer breaks a requirement: a conformance *failure*, never an error of the run."""
+
+
+@dataclass
+class Action:
+    """One Partner Program request as sent: endpoint, the customers' identifiers and program names
+    per customer (in request order), and the exchange.
+
+    `customers` is a list of identifier dicts as sent (e.g. {"mobile": "9199…"});
+    `programs` a list, per customer, of the partnerProgramName values sent.
+    """
+
+    endpoint: str
+    customers: list[dict[str, Any]]
+    programs: list[list[str]]
+    exchange: Exchange
+
+
+@dataclass
+class ProgramResult:
+    """The answer for one (customer, program) item: the customer object and the item object."""
+
+    customer: dict[str, Any]
+    item: dict[str, Any]
+    status: dict[str, Any]
+
+
+class Judge:
+    """Applies requirements to exchanges under the profile's stances.
+
+    Arguments:
+    - `profile`: for `is_strict`.
+    - `schemas`: the contract schemas (loaded with `forbid_extra_fields` when
+      AMB-EXTRA-FIELDS is strict).
+    """
+
+    def __init__(self, profile: Profile, schemas: ContractSchemas) -> None:
+        self.profile = profile
+        self.schemas = schemas
+
+    # -- helpers ----------------------------------------------------------------
+    def fail(self, requirement: Requirement | str, what: str, exchange: Exchange | None) -> None:
+        """Raise `NonConformance` naming the requirement, with the redacted exchange."""
+        rid = requirement if isinstance(requirement, str) else f"{requirement.id} ({requirement.source})"
+        shown = f"\n--- exchange (credentials redacted) ---\n{exchange.render()}" if exchange else ""
+        raise NonConformance(f"[{rid}] {what}{shown}")
+
+    def no_server_error(self, req: Requirement | str, ex: Exchange) -> None:
+        """A 5xx is never a conforming answer to a request the suite sends on purpose."""
+        if ex.status >= 500:
+            self.fail(req, f"the target answered HTTP {ex.status} (a server error)", ex)
+
+    def is_envelope(self, ex: Exchange) -> bool:
+        """True when the body is the request-level error envelope (non-empty `errors`)."""
+        body = ex.response_json
+        return isinstance(body, dict) and bool(body.get("errors")) and not any(
+            k in body for shapes in _SHAPES.values() for k, _, _ in shapes)
+
+    def envelope_codes(self, ex: Exchange) -> list[int]:
+        """The codes in a request-level error envelope."""
+        return [e.get("code") for e in ex.response_json.get("errors", []) if isinstance(e, dict)]
+
+    def check_envelope(self, req: Requirement | str, ex: Exchange) -> None:
+        """The body validates against error-envelope.schema.json."""
+        errors = self.schemas.errors("error-envelope", ex.response_json)
+        if errors:
+            self.fail(req, "the error body is not the documented envelope:\n  " + "\n  ".join(errors), ex)
+
+    def check_shape(self, req: Requirement | str, action: Action) -> None:
+        """The item-level response validates against the endpoint's response schema.
+
+        Under strict AMB-DELINK-RESPONSE-SHAPE a delink answer must use the current shape.
+        """
+        definition = None
+        if action.endpoint == "deLinkCustomer" and self.profile.is_strict("AMB-DELINK-RESPONSE-SHAPE"):
+            definition = "current"
+        errors = self.schemas.errors(SCHEMA_OF[action.endpoint], action.exchange.response_json,
+                                     definition=definition)
+        if errors:
+            self.fail(req, f"the response does not match {SCHEMA_OF[action.endpoint]}"
+                      f"{' (' + definition + ' shape)' if definition else ''}:\n  " + "\n  ".join(errors),
+                      action.exchange)
+
+    def results(self, req: Requirement | str, action: Action) -> list[list[ProgramResult]]:
+        """Per request customer, per request program: its result, matched under AMB-RESULT-ORDER.
+
+        Lenient: by customer identifier and program name (falling back to the
+        position when the response does not echo them). Strict: position by
+        position, names equal. Fails when a result is missing or extra.
+        """
+        ex = action.exchange
+        self.no_server_error(req, ex)
+        if self.is_envelope(ex):
+            self.fail(req, f"expected per-item results, got a request-level error {self.envelope_codes(ex)}", ex)
+        self.check_shape(req, action)
+        body = ex.response_json
+        key, pkey, skey = next(s for s in _SHAPES[action.endpoint] if s[0] in body)
+        got = body[key]
+        if len(got) != len(action.customers):
+            self.fail(req, f"{len(action.customers)} customers sent, {len(got)} results in {key}", ex)
+        strict = self.profile.is_strict("AMB-RESULT-ORDER")
+        out: list[list[ProgramResult]] = []
+        for i, (sent, names) in enumerate(zip(action.customers, action.programs, strict=True)):
+            entry = got[i] if strict else self._match_customer(got, sent, i)
+            items = entry.get(pkey, [])
+            if len(items) != len(names):
+                self.fail(req, f"customer #{i + 1}: {len(names)} programs sent, {len(items)} results", ex)
+            row = []
+            for j, name in enumerate(names):
+                item = items[j] if strict else self._match_program(items, name, j)
+                if strict and item.get("partnerProgramName") != name:
+                    self.fail(req, f"result #{j + 1} of customer #{i + 1} is for "
+                              f"{item.get('partnerProgramName')!r}, expected {name!r} (AMB-RESULT-ORDER strict)", ex)
+                row.append(ProgramResult(entry.get("customer", {}), item, item.get(skey, {})))
+            out.append(row)
+        return out
+
+    @staticmethod
+    def _match_customer(got: list[dict], sent: dict[str, Any], pos: int) -> dict:
+        hits = [e for e in got if any(
+            sent.get(k) not in (None, "") and str((e.get("customer") or {}).get(k)) == str(sent[k])
+            for k in _IDENTIFIERS)]
+        return hits[0] if len(hits) == 1 else got[pos]
+
+    @staticmethod
+    def _match_program(items: list[dict], name: str, pos: int) -> dict:
+        hits = [it for it in items if it.get("partnerProgramName") == name]
+        return hits[0] if len(hits) == 1 else items[pos]
+
+    # -- verdicts -----------------------------------------------------------------
+    def expect_success(self, req: Requirement, action: Action) -> list[list[ProgramResult]]:
+        """Every item succeeded: HTTP 200 and item code 200 (status true too under strict
+        AMB-LEGACY-STATUS-FALSE). Returns the matched results."""
+        results = self.results(req, action)
+        ex = action.exchange
+        for i, row in enumerate(results):
+            for r in row:
+                if r.status.get("code") != 200:
+                    self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: "
+                              f"expected item code 200 (success), got {r.status.get('code')}", ex)
+                if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and r.status.get("status") is not True:
+                    self.fail(req, "a successful item must have status true (AMB-LEGACY-STATUS-FALSE strict)", ex)
+        if ex.status != 200:
+            self.fail(req, f"every item succeeded but the HTTP status is {ex.status}, not 200", ex)
+        return results
+
+    def expect_item_error(self, req: Requirement, action: Action, code: int,
+                          customer: int = 0, program: int = 0) -> ProgramResult:
+        """The item (customer, program) failed with `code`.
+
+        An inferred requirement is judged leniently (any failure) unless its
+        `strictWith` ambiguity is strict. The HTTP status follows
+        AMB-ITEM-FAILURE-HTTP-STATUS; the message is checked only under
+        AMB-2005-TWO-MEANINGS strict.
+        """
+        ex = action.exchange
+        result = self.results(req, action)[customer][program]
+        got = result.status.get("code")
+        exact = req.level == "documented" or (req.strict_with and self.profile.is_strict(req.strict_with))
+        if exact and got != code:
+            self.fail(req, f"expected item error {code}, got code {got} "
+                      f"({result.status.get('message')!r})", ex)
+        if not exact and (got == 200 or got is None):
+            self.fail(req, f"the item must not succeed (any error code accepted; {code} when "
+                      f"{req.strict_with} is strict), got code {got}", ex)
+        if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and result.status.get("status") is not False:
+            self.fail(req, "a failed item must have status false (AMB-LEGACY-STATUS-FALSE strict)", ex)
+        if req.message_pattern and self.profile.is_strict("AMB-2005-TWO-MEANINGS"):
+            if not re.search(req.message_pattern, str(result.status.get("message", ""))):
+                self.fail(req, f"message {result.status.get('message')!r} does not match "
+                          f"/{req.message_pattern}/ (AMB-2005-TWO-MEANINGS strict)", ex)
+        allowed = {201} if self.profile.is_strict("AMB-ITEM-FAILURE-HTTP-STATUS") else {200, 201, 400}
+        if ex.status not in allowed:
+            self.fail(req, f"an item failed; HTTP {ex.status} is not one of {sorted(allowed)} "
+                      "(AMB-ITEM-FAILURE-HTTP-STATUS)", ex)
+        return result
+
+    def expect_batch_rejected(self, req: Requirement, action: Action, code: int) -> None:
+        """The whole batch was rejected with `code` (2008), under AMB-2008-LEVEL.
+
+        Lenient: a 4xx request-level envelope holding `code`, or `code` on every
+        item. Strict: HTTP 400 with the envelope. An inferred requirement judged
+        leniently only needs no item to succeed and no server error.
+        """
+        ex = action.exchange
+        self.no_server_error(req, ex)
+        exact = req.level == "documented" or (req.strict_with and self.profile.is_strict(req.strict_with))
+        if self.is_envelope(ex):
+            self.check_envelope(req, ex)
+            if not 400 <= ex.status < 500:
+                self.fail(req, f"a request-level rejection must be a 4xx, got HTTP {ex.status}", ex)
+            if exact and code not in self.envelope_codes(ex):
+                self.fail(req, f"expected error {code} in the envelope, got {self.envelope_codes(ex)}", ex)
+            return
+        if exact and self.profile.is_strict("AMB-2008-LEVEL"):
+            self.fail(req, f"expected a request-level error {code} with HTTP 400 (AMB-2008-LEVEL strict)", ex)
+        for i, row in enumerate(self.results(req, action)):
+            for r in row:
+                got = r.status.get("code")
+                if (exact and got != code) or got == 200:
+                    self.fail(req, f"customer #{i + 1}: expected {'error ' + str(code) if exact else 'a failure'}"
+                              f" on every item, got code {got}", ex)
+
+    def expect_customer_not_found(self, req: Requirement, action: Action) -> None:
+        """An unknown customer: nothing succeeds; under strict AMB-CUSTOMER-NOT-FOUND the
+        customer status is false with code 8015."""
+        ex = action.exchange
+        row = self.results(req, action)[0]
+        for r in row:
+            if r.status.get("code") == 200:
+                self.fail(req, "an unknown customer's item succeeded", ex)
+        if self.profile.is_strict("AMB-CUSTOMER-NOT-FOUND"):
+            status = row[0].customer.get("status") or {}
+            if status.get("code") != 8015 or status.get("status") is not False:
+                self.fail(req, f"expected customer status false with code 8015, got {status}", ex)
+
+    def expect_nothing_succeeds(self, req: Requirement, action: Action) -> None:
+        """No item succeeds: a 4xx request-level envelope, or per-item results none of which has code 200."""
+        ex = action.exchange
+        self.no_server_error(req, ex)
+        if self.is_envelope(ex):
+            self.check_envelope(req, ex)
+            return
+        for i, row in enumerate(self.results(req, action)):
+            if any(r.status.get("code") == 200 for r in row):
+                self.fail(req, f"customer #{i + 1}: an item succeeded though it must not", ex)
+
+    def expect_unauthenticated(self, req: Requirement, ex: Exchange) -> None:
+        """HTTP 401 (capillary-facts#http-status-conventions)."""
+        if ex.status != 401:
+            self.fail(req, f"expected HTTP 401 for missing or wrong credentials, got {ex.status}", ex)
+
+    def expect_malformed_rejected(self, req: Requirement, ex: Exchange) -> None:
+        """A 4xx (400 under strict AMB-MALFORMED-CODE) with the documented error envelope."""
+        self.no_server_error(req, ex)
+        strict = self.profile.is_strict("AMB-MALFORMED-CODE")
+        if (strict and ex.status != 400) or not 400 <= ex.status < 500:
+            self.fail(req, f"expected HTTP {'400' if strict else '4xx'} for a malformed body, got {ex.status}", ex)
+        if not isinstance(ex.response_json, dict):
+            self.fail(req, "the rejection body is not JSON (the error envelope is documented)", ex)
+        self.check_envelope(req, ex)
+
+    def expect_warning(self, req: Requirement, action: Action, code: int) -> None:
+        """A warning `code` is reported, under AMB-WARNING-SHAPE (strict: top-level object with `code`)."""
+        body = action.exchange.response_json or {}
+        top = body.get("warnings") or []
+        if self.profile.is_strict("AMB-WARNING-SHAPE"):
+            found = any(isinstance(w, dict) and w.get("code") == code for w in top)
+        else:
+            found = _mentions(body, code)
+        if not found:
+            self.fail(req, f"expected warning {code} in the response's warnings", action.exchange)
+
+
+def _mentions(node: Any, code: int) -> bool:
+    """True when some `warnings` array under `node` holds `code` (as a code or in text)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "warnings" and isinstance(v, list) and any(
+                (isinstance(w, dict) and w.get("code") == code) or str(code) in str(w) for w in v
+            ):
+                return True
+            if _mentions(v, code):
+                return True
+    elif isinstance(node, list):
+        return any(_mentions(v, code) for v in node)
+    return False

@@ -1,0 +1,1 @@
+"""pytest-bdd step definitions of the conformance scenarios (features/)."""

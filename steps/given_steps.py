@@ -1,0 +1,112 @@
+"""Given steps: establish state on the target. They assert nothing; a setup the
+target refuses raises `PreconditionFailed` with the exchange."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers
+
+from ppconformance.world import World
+
+UPDATE = "customerPartnerProgramUpdate"
+
+
+def _link_external(world: World, customers: list, position: str = "lowest") -> None:
+    program = world.program("external", tiers=2)
+    tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
+    world.establish(world.link(customers, [world.link_item(program, partnerTierName=tier)]),
+                    f"customers linked to {program.name} at {tier}")
+
+
+def _link_supplementary(world: World) -> None:
+    program = world.program("supplementary", period=True)
+    world.establish(world.link([world.customer], [world.link_item(program)]),
+                    f"a customer linked to {program.name}")
+
+
+def queue_relink(world: World) -> None:
+    """Link the scenario's customer to the supplementary program again, starting after its membership ends."""
+    program = world.program("supplementary", period=True)
+    start = world.in_days(program.membership_period.approx_days() + 5)
+    world.establish(world.link([world.customer], [world.link_item(program, membershipStartDate=start,
+                                                                  partnerMembershipId=None)]),
+                    f"a relink to {program.name} queued for {start}")
+
+
+@given(parsers.re(r"an org where membership relinking is (?P<state>enabled|disabled)"))
+def _(world: World, state: str) -> None:
+    world.use_org(relinking=state == "enabled")
+
+
+@given("an org whose credentials are a till and password")
+def _(world: World) -> None:
+    world.use_org_with_auth("basic")
+
+
+@given("an org whose credentials are an OAuth key and secret")
+def _(world: World) -> None:
+    world.use_org_with_auth("oauth")
+
+
+@given("a customer enrolled in the loyalty program")
+def _(world: World) -> None:
+    world.register_customer()
+
+
+@given("a customer not enrolled in the loyalty program")
+def _(world: World) -> None:
+    world.register_customer(enrolled=False)
+
+
+@given("a customer who is not registered")
+def _(world: World) -> None:
+    world.customers.append(world.make_identity())
+
+
+@given(parsers.parse("{count:d} customers enrolled in the loyalty program"))
+def _(world: World, count: int) -> None:
+    for _ in range(count):
+        world.register_customer()
+
+
+@given("a customer linked to the external program")
+def _(world: World) -> None:
+    _link_external(world, [world.register_customer()])
+
+
+@given(parsers.re(r"a customer linked to the external program at its (?P<position>lowest|highest) tier"))
+def _(world: World, position: str) -> None:
+    _link_external(world, [world.register_customer()], position)
+
+
+@given(parsers.parse("{count:d} customers linked to the external program at its lowest tier"))
+def _(world: World, count: int) -> None:
+    customers = [world.register_customer() for _ in range(count)]
+    for start in range(0, count, 50):
+        _link_external(world, customers[start:start + 50])
+
+
+@given("a customer linked to the supplementary program")
+def _(world: World) -> None:
+    world.register_customer()
+    _link_supplementary(world)
+
+
+@given("a customer with a pending relink to the supplementary program")
+def _(world: World) -> None:
+    world.register_customer()
+    _link_supplementary(world)
+    queue_relink(world)
+
+
+@given("the customer's pending relink to the supplementary program was cancelled")
+def _(world: World) -> None:
+    program = world.program("supplementary")
+    world.establish(world.update([world.customer], [
+        {"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]),
+        "the pending relink cancelled")
+
+
+@given("the customer was delinked from the external program")
+def _(world: World) -> None:
+    program = world.program("external")
+    world.establish(world.delink([world.customer], [program.name]), f"the customer delinked from {program.name}")

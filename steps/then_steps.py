@@ -1,0 +1,136 @@
+"""Then steps: the contract outcome, judged by `ppconformance.verdicts.Judge`
+under the profile's ambiguity stances. Each names the scenario's requirement."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pytest_bdd import parsers, then
+
+from ppconformance.catalogue import Requirement
+from ppconformance.verdicts import Judge
+from ppconformance.world import World
+
+from .given_steps import UPDATE
+
+ENDPOINTS = {"link": "linkCustomer", "update": UPDATE, "delink": "deLinkCustomer"}
+
+
+def pick(requirements: list[Requirement], code: int | None = None) -> Requirement:
+    """The scenario's requirement about `code` (the first tagged one otherwise)."""
+    if not requirements:
+        raise LookupError("the scenario carries no requirement tag from catalogue/requirements.yaml")
+    return next((r for r in requirements if code is not None and r.code == code), requirements[0])
+
+
+def _action(world: World, action: str):  # noqa: ANN202 - returns verdicts.Action
+    if world.last is None or world.last.endpoint != ENDPOINTS[action]:
+        raise LookupError(f"no {action} request was sent in this scenario")
+    return world.last
+
+
+@then(parsers.re(r"the (?P<action>link|update|delink) succeeds( for every customer)?"))
+def _(world: World, judge: Judge, requirements: list[Requirement], action: str) -> None:
+    judge.expect_success(pick(requirements), _action(world, action))
+
+
+@then(parsers.re(r"the (?P<action>link|update|delink) is rejected with error (?P<code>\d+)"))
+def _(world: World, judge: Judge, requirements: list[Requirement], action: str, code: str) -> None:
+    judge.expect_item_error(pick(requirements, int(code)), _action(world, action), int(code))
+
+
+@then(parsers.parse("the request is rejected with error {code:d}"))
+def _(world: World, judge: Judge, requirements: list[Requirement], code: int) -> None:
+    judge.expect_batch_rejected(pick(requirements, code), world.last, code)
+
+
+@then("the update either succeeds or is rejected with error 2009")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    req = pick(requirements, 2009)
+    action = _action(world, "update")
+    if judge.profile.is_strict(req.strict_with or ""):
+        judge.expect_item_error(req, action, 2009)
+        return
+    code = judge.results(req, action)[0][0].status.get("code")
+    if code == 200:
+        judge.expect_success(req, action)
+    else:
+        judge.expect_item_error(replace(req, level="documented"), action, 2009)
+
+
+@then("the delink is answered for every customer")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    req = pick(requirements)
+    action = _action(world, "delink")
+    if req.strict_with and judge.profile.is_strict(req.strict_with):
+        judge.expect_success(req, action)
+    else:
+        judge.results(req, action)
+
+
+@then("the customer is reported as found")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    req = next((r for r in requirements if r.id == "LINK-CUSTOMER-STATUS"), pick(requirements))
+    for row in judge.results(req, world.last):
+        status = row[0].customer.get("status") or {}
+        if status.get("code") != 1000:
+            judge.fail(req, f"expected customer status code 1000 (found), got {status}", world.last.exchange)
+
+
+@then("the customer is reported as not found")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_customer_not_found(pick(requirements), world.last)
+
+
+@then("no link succeeds")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_nothing_succeeds(pick(requirements), _action(world, "link"))
+
+
+@then("the response carries warning 1302")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_warning(pick(requirements, 1302), _action(world, "link"), 1302)
+
+
+@then("a pending relink can be cancelled for the customer")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    program = world.program("supplementary")
+    action = world.update([world.customer], [{"partnerProgramName": program.name,
+                                              "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}])
+    judge.expect_success(pick(requirements), action)
+
+
+def _linked(world: World, name: str) -> list[dict]:
+    return [p for p in world.linked_programs(world.customer) if p.get("partnerProgramName") == name]
+
+
+@then(parsers.re(r"the customer's linked programs (?P<presence>include|no longer include) the external program"))
+def _(world: World, judge: Judge, requirements: list[Requirement], presence: str) -> None:
+    req = next((r for r in requirements if r.id == "DELINK-REMOVES-LINK"), pick(requirements))
+    name = world.program("external").name
+    found = _linked(world, name)
+    if (presence == "include") != bool(found):
+        judge.fail(req, f"loyaltyDetails {'does not list' if not found else 'still lists'} {name} "
+                   "in linkedPartnerPrograms", world.last_exchange)
+
+
+@then(parsers.re(r"the customer's tier in the external program is its (?P<position>lowest|highest) tier"))
+def _(world: World, judge: Judge, requirements: list[Requirement], position: str) -> None:
+    req = requirements[-1] if requirements else pick(requirements)
+    program = world.program("external", tiers=2)
+    tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
+    found = _linked(world, program.name)
+    if not found or found[0].get("partnerTierName") != tier:
+        got = found[0].get("partnerTierName") if found else "not linked"
+        judge.fail(req, f"expected tier {tier!r} in {program.name}, loyaltyDetails shows {got!r}",
+                   world.last_exchange)
+
+
+@then("the request is refused as unauthenticated")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_unauthenticated(pick(requirements), world.last_exchange)
+
+
+@then("the request is rejected as malformed")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_malformed_rejected(pick(requirements), world.last_exchange)
