@@ -103,7 +103,12 @@ class Exchange:
             )
 
         body = self.request_body
-        req = body if isinstance(body, str) else json.dumps(body, indent=1, ensure_ascii=False)
+        if isinstance(body, bytes):
+            req = body.decode("utf-8", errors="backslashreplace")
+        elif isinstance(body, str):
+            req = body
+        else:
+            req = json.dumps(body, indent=1, ensure_ascii=False)
         resp = self.response_text
         text = (
             f"> {self.method} {self.url}\n{headers(self.request_headers)}\n{req[:limit]}\n"

@@ -67,12 +67,12 @@ def start_embedded_server(log_path: Path, *, startup_timeout: float = 30.0) -> E
         os.environ.setdefault(name, secrets.token_urlsafe(18))
     port = _free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+        )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:

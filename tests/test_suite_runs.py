@@ -1,0 +1,97 @@
+"""The conformance suite run end to end, in subprocesses, as its users run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ppconformance.catalogue import load_catalogue
+
+from .naive_target import serve
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRETS = {"PP_EMBEDDED_ENABLED_PASSWORD": "selftest-Secret-pw-1", "PP_EMBEDDED_ENABLED_OAUTH_KEY": "selftest-key-2",
+           "PP_EMBEDDED_ENABLED_OAUTH_SECRET": "selftest-secret-3", "PP_EMBEDDED_DISABLED_PASSWORD": "selftest-pw-4",
+           "PP_EMBEDDED_DISABLED_OAUTH_KEY": "selftest-key-5", "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "selftest-secret-6"}
+
+
+def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
+    """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root)."""
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider",
+           f"--reports-dir={reports}", f"--alluredir={reports / 'allure-results'}",
+           f"--junitxml={reports / 'junit.xml'}", *args]
+    full_env = {**os.environ, **SECRETS, **(env or {})}
+    full_env.pop("PYTEST_BASE_URL", None)
+    full_env.pop("PP_RUN_ID", None)
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600)
+    junit = reports / "junit.xml"
+    root = ET.parse(junit).getroot() if junit.exists() else ET.Element("none")
+    return proc.returncode, proc.stdout + proc.stderr, root
+
+
+def counts(root: ET.Element) -> dict[str, int]:
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    return {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+
+
+def failed_requirements(root: ET.Element) -> set[str]:
+    ids = set(load_catalogue().requirements)
+    out = set()
+    for case in root.iter("testcase"):
+        failure = case.find("failure")
+        if failure is not None:
+            text = failure.get("message", "") + (failure.text or "")
+            out |= {i for i in ids if f"[{i} " in text or f"[{i}]" in text}
+    return out
+
+
+@pytest.mark.selftest_slow
+@pytest.mark.parametrize("extra", [[], ["-n", "2"], ["-p", "randomly", "-p", "no:xdist"]],
+                         ids=["serial", "xdist-2", "random-order"])
+def test_suite_is_green_against_the_reference_server(tmp_path: Path, extra: list[str]) -> None:
+    code, out, junit = run_suite(tmp_path, *extra)
+    c = counts(junit)
+    assert code == 0, out[-4000:]
+    assert c["tests"] >= 70 and c["failures"] == 0 and c["errors"] == 0 and c["skipped"] == 0, c
+    results = list((tmp_path / "reports" / "allure-results").glob("*-result.json"))
+    assert len(results) == c["tests"]
+
+
+@pytest.mark.selftest_slow
+def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
+    base_url, server = serve()
+    try:
+        code, out, junit = run_suite(tmp_path, f"--base-url={base_url}")
+    finally:
+        server.should_exit = True
+    assert code == 1, out[-3000:]
+    failed = failed_requirements(junit)
+    for rid in ("LINK-2002", "LINK-2003", "LINK-2006", "LINK-2008", "UPDATE-2009", "UPDATE-2027",
+                "AUTH-401", "REQ-MALFORMED", "DELINK-REMOVES-LINK", "UPDATE-UPGRADE-TIER", "LINK-W1302"):
+        assert rid in failed, f"{rid} not failed against an accept-everything target; failed: {sorted(failed)}"
+    # credentials never appear in what the run wrote
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for secret in SECRETS.values():
+                assert secret not in text, f"{secret!r} leaked into {path}"
+    assert "***" in out
+
+
+def test_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", "-x")
+    assert code == 3, out[-2000:]
+    assert "unreachable" in out and "not a conformance failure" in out
+
+
+def test_missing_secret_is_a_clear_profile_error(tmp_path: Path) -> None:
+    env = {k: "" for k in SECRETS}
+    code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", env=env)
+    assert code == 4, out[-2000:]
+    assert "PP_EMBEDDED_ENABLED_PASSWORD is not set" in out
