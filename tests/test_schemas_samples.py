@@ -6,7 +6,7 @@
 - extraction finds exactly the expected samples, so none can be dropped silently;
 - the schemas do reject what they should, and the strict mode (AMB-EXTRA-FIELDS) works.
 
-The documents are read from $PP_API_DOCS_DIR, by default /work/shared/api-docs.
+The documents are read from $PP_API_DOCS_DIR, by default ../shared/api-docs beside the repository.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ppconformance.schemas import (
     close_object_schemas,
 )
 
-DOC_DIR = Path(os.environ.get("PP_API_DOCS_DIR", "/work/shared/api-docs"))
+DOC_DIR = Path(os.environ.get("PP_API_DOCS_DIR", Path(__file__).resolve().parents[2] / "shared" / "api-docs"))
 ID_BASE = "https://partner-program-conformance.invalid/schemas/"
 CITATION = re.compile(
     r"(legacy-reference|link-customer|update-partner-program|delink-customer|capillary-facts)"

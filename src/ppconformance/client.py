@@ -93,7 +93,7 @@ class Exchange:
     response_text: str
     response_json: Any
     elapsed_ms: float
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    secrets: list[str] = field(default_factory=list, repr=False)
 
     def render(self, limit: int = 4000) -> str:
         """The exchange as text with credentials redacted and bodies cut at `limit` characters."""
@@ -139,6 +139,8 @@ class PartnerProgramClient:
         self.exchanges: list[Exchange] = []
         self._http = http or httpx.Client(timeout=profile.timeout_seconds)
         self._token: tuple[str, float] | None = None
+        # shared with every Exchange, so that a token learnt later is redacted everywhere
+        self._secrets: list[str] = list(profile.secrets())
 
     # -- transport -------------------------------------------------------------
     def send(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
@@ -176,7 +178,7 @@ class PartnerProgramClient:
             request_body=json_body if json_body is not None else (content or ""),
             status=response.status_code, response_headers=dict(response.headers),
             response_text=response.text, response_json=parsed, elapsed_ms=elapsed,
-            secrets=self.profile.secrets(),
+            secrets=self._secrets,
         )
         self.exchanges.append(exchange)
         return exchange
@@ -198,6 +200,7 @@ class PartnerProgramClient:
         if ex.status != 200 or not isinstance(data, dict) or not data.get("accessToken"):
             raise AuthFailed(f"org {self.org.name}: OAuth token generation answered HTTP {ex.status}\n"
                              + ex.render())
+        self._secrets.append(str(data["accessToken"]))
         ttl = float(data.get("ttlSeconds") or 300)
         self._token = (data["accessToken"], time.monotonic() + max(ttl - 30, ttl / 2))
         return self._token[0]

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -214,6 +215,11 @@ def load_profile(
         raise ProfileError(f"profile {path} does not match {PROFILE_SCHEMA.name}:\n" + "\n".join(lines))
     orgs = []
     for i, org in enumerate(data["orgs"]):
+        try:
+            ZoneInfo(org.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ProfileError(f"profile {path}: orgs[{i}].timezone {org.get('timezone')!r} is not an IANA "
+                               "timezone (e.g. Asia/Kolkata)") from exc
         a = org["auth"]
         where = f"profile {path}: orgs[{i}].auth"
         auth = AuthConfig(

@@ -9,7 +9,7 @@ its kind, which is the name of the contract schema it should match (see
 document (`events`) is deliberately not read.
 
 ```python
-for sample in extract_samples(Path("/work/shared/api-docs")):
+for sample in extract_samples(Path("../shared/api-docs")):
     print(sample.label, sample.body)
 ```
 """
