@@ -1,0 +1,316 @@
+"""The reference server's ASGI app (Starlette): routes, auth, envelopes, request log.
+
+Routes (capillary-facts#customer-apis and the three Partner Program pages):
+
+    POST /v2/partnerProgram/linkCustomer                 link-customer
+    POST /v2/partnerProgram/customerPartnerProgramUpdate update-partner-program
+    POST /v2/partnerProgram/deLinkCustomer               delink-customer
+    POST /v3/oauth/token/generate                        (no auth) capillary-facts
+    POST /v2/customers                                   capillary-facts
+    GET  /v2/customers/lookup                            capillary-facts
+    GET  /v2/customers/{id}/loyaltyDetails               capillary-facts
+    GET  /v2/organization/programs                       capillary-facts
+    GET  /__reference__/requests, /__reference__/health  (admin, no auth)
+
+Every error is the envelope `{"warnings": [], "errors": [{"status": false, "code", "message"}]}`:
+401 bad credentials, 404 unknown route, 405 wrong method, 400 malformed body,
+413 body over 1 MiB; an unexpected exception answers 500 (a bug: no known input
+reaches it). Bodies are read as raw bytes and parsed here, so the Content-Type
+header is not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import Authenticator
+from .config import OrgConfig
+from .payloads import (
+    MAX_BODY_BYTES,
+    RequestError,
+    decode_json,
+    parse_delink_request,
+    parse_link_request,
+    parse_new_customer,
+    parse_update_request,
+)
+from .rules import run_delink, run_link, run_update
+from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Store
+
+__all__ = ["create_app", "envelope"]
+
+logger = logging.getLogger("ppreference")
+
+LOG_KEY = "ppreference.request_log_entry"
+MAX_LOG_ENTRIES = 10_000
+
+Handler = Callable[[Request, OrgConfig], Awaitable[Response]]
+PublicHandler = Callable[[Request], Awaitable[Response]]
+
+
+class _JSON(JSONResponse):
+    """JSON with ASCII escapes, so echoed strings (even lone surrogates) always encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def envelope(
+    http_status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The request-level error response (capillary-facts#http-status-conventions)."""
+    body = {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
+    return _JSON(body, status_code=http_status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Not found", 405: "Method not allowed"}
+    code = exc.status_code
+    return envelope(code, code, messages.get(code, str(exc.detail)), headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, 500, "Internal server error")
+
+
+class _RequestLog:
+    """ASGI middleware recording `{method, path, orgId, status}` of every non-admin request."""
+
+    def __init__(self, app: ASGIApp, log: deque[dict[str, Any]]) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__reference__/"):
+            await self.app(scope, receive, send)
+            return
+        entry: dict[str, Any] = {
+            "method": scope["method"], "path": scope["path"], "orgId": None, "status": None,
+        }
+        scope[LOG_KEY] = entry
+        self.log.append(entry)
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        except Exception:
+            entry["status"] = 500
+            raise
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body, at most `MAX_BODY_BYTES`; raises `RequestError` 413 beyond."""
+    too_large = RequestError(413, 413, f"Request body exceeds {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request) -> Any:
+    return decode_json(await _read_body(request))
+
+
+class _Server:
+    """Holds the orgs, the store, the authenticator and the request log of one app."""
+
+    def __init__(self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime]) -> None:
+        self.orgs = {org.org_id: org for org in orgs}
+        self.store = Store(self.orgs)
+        self.clock = clock
+        self.auth = Authenticator(orgs, self.now)
+        self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
+
+    def now(self) -> datetime:
+        now = self.clock()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+    # wrappers --------------------------------------------------------------------
+    def public(self, handler: PublicHandler) -> PublicHandler:
+        """Wrap a handler: `RequestError` -> envelope, anything else -> 500 envelope."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestError as exc:
+                return envelope(exc.http_status, exc.code, exc.message)
+            except ClientDisconnect:
+                return envelope(400, 400, "Client disconnected")
+            except Exception as exc:  # last resort: must never be reached
+                return await _server_error(request, exc)
+
+        return endpoint
+
+    def authed(self, handler: Handler) -> PublicHandler:
+        """Wrap a handler that needs an org: no valid credentials -> 401 envelope."""
+
+        async def with_org(request: Request) -> Response:
+            org = self.auth.authenticate(request.headers)
+            if org is None:
+                return envelope(401, 401, "Authentication failed")
+            entry = request.scope.get(LOG_KEY)
+            if entry is not None:
+                entry["orgId"] = org.org_id
+            return await handler(request, org)
+
+        return self.public(with_org)
+
+    # partner program endpoints -------------------------------------------------------
+    @staticmethod
+    def _items(result: tuple[dict[str, Any], bool]) -> Response:
+        body, all_ok = result
+        # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS)
+        return _JSON(body, status_code=200 if all_ok else 201)
+
+    async def link(self, request: Request, org: OrgConfig) -> Response:
+        batches = parse_link_request(await _json_body(request))
+        return self._items(run_link(org, self.store.org(org.org_id), batches, self.now()))
+
+    async def update(self, request: Request, org: OrgConfig) -> Response:
+        batches = parse_update_request(await _json_body(request))
+        return self._items(run_update(org, self.store.org(org.org_id), batches, self.now()))
+
+    async def delink(self, request: Request, org: OrgConfig) -> Response:
+        batches = parse_delink_request(await _json_body(request))
+        return self._items(run_delink(org, self.store.org(org.org_id), batches))
+
+    # supporting endpoints (capillary-facts) -------------------------------------------------
+    async def token(self, request: Request) -> Response:
+        """`{"key", "secret"}` -> `{"data": {"accessToken", "ttlSeconds"}, "errors": null}`."""
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise RequestError(400, 400, "Invalid request: body must be an object")
+        issued = self.auth.issue_token(body.get("key"), body.get("secret"))
+        if issued is None:
+            return envelope(401, 401, "Authentication failed")
+        token, ttl = issued
+        return _JSON({"data": {"accessToken": token, "ttlSeconds": ttl}, "errors": None})
+
+    async def add_customer(self, request: Request, org: OrgConfig) -> Response:
+        """-> `{"createdId", "warnings": [], "sideEffects": []}`; 8003 duplicate, 8013 none."""
+        new = parse_new_customer(await _json_body(request))
+        try:
+            customer = self.store.create_customer(
+                org.org_id, mobile=new.mobile, email=new.email,
+                external_id=new.external_id, enrolled=new.enrolled,
+            )
+        except DuplicateIdentifierError as exc:
+            raise RequestError(400, 8003, "identifier already in use") from exc
+        return _JSON({"createdId": customer.id, "warnings": [], "sideEffects": []})
+
+    async def lookup(self, request: Request, org: OrgConfig) -> Response:
+        """`?identifierName=mobile|email|externalId&identifierValue=v` -> `{"entity", ...}`."""
+        name = request.query_params.get("identifierName")
+        value = request.query_params.get("identifierValue")
+        if name not in IDENTIFIER_KINDS or not value:
+            raise RequestError(400, 8013, "Invalid identifier")
+        customer = self.store.org(org.org_id).find(name, value)
+        if customer is None:
+            raise RequestError(400, 8015, "No customer found with the given identifier")
+        return _JSON({"entity": customer.id, "warnings": []})
+
+    async def loyalty_details(self, request: Request, org: OrgConfig) -> Response:
+        """-> `{"id", "linkedPartnerPrograms": [...], "warnings": []}`; unknown id -> 8015."""
+        state = self.store.org(org.org_id)
+        try:
+            customer = state.find("id", int(request.path_params["customer_id"]))
+        except ValueError:
+            customer = None
+        if customer is None:
+            raise RequestError(400, 8015, "No customer found with the given identifier")
+        linked = []
+        for link in state.links_of(customer.id):
+            program = org.program_by_id(link.program_id)
+            if program is None:
+                continue
+            tier = program.tier(link.tier_name) if link.tier_name is not None else None
+            expiry = link.tier_expiry
+            linked.append({
+                "partnerProgramId": program.id,
+                "partnerProgramName": program.name,
+                "partnerTierNumber": tier.number if tier else None,
+                "partnerTierName": link.tier_name,
+                "partnerTierExpiryDate": expiry.isoformat() if expiry is not None else None,
+                "partnerMembershipId": link.membership_id,
+                "partnerProgramType": program.type,
+                "tierBased": program.tier_based,
+            })
+        return _JSON({"id": customer.id, "linkedPartnerPrograms": linked, "warnings": []})
+
+    async def programs(self, request: Request, org: OrgConfig) -> Response:
+        """-> `{"partnerPrograms": [...as configured...], "warnings": []}`."""
+        return _JSON({"partnerPrograms": [p.to_json() for p in org.programs], "warnings": []})
+
+    # admin -----------------------------------------------------------------------------------
+    async def requests(self, request: Request) -> Response:
+        """-> `{"requests": [{"method", "path", "orgId", "status"}]}`, oldest first."""
+        return _JSON({"requests": list(self.log)})
+
+    async def health(self, request: Request) -> Response:
+        return _JSON({"status": "ok"})
+
+
+def create_app(
+    orgs: Sequence[OrgConfig], *, clock: Callable[[], datetime] | None = None
+) -> Starlette:
+    """Build the reference server for `orgs`.
+
+    Arguments:
+    - `orgs`: org configs (see `ppreference.config.load_orgs`); ids must be unique.
+    - `clock`: returns "now" as an aware datetime (default: the system clock, UTC);
+      inject one to test date rules near midnight.
+
+    The returned Starlette app keeps its `_Server` (store, log) in `app.state.reference`.
+    """
+    if len({org.org_id for org in orgs}) != len(orgs):
+        raise ValueError("org ids must be unique")
+    server = _Server(orgs, clock or (lambda: datetime.now(UTC)))
+    a, p = server.authed, server.public
+    partner = "/v2/partnerProgram"
+    routes = [
+        Route(f"{partner}/linkCustomer", a(server.link), methods=["POST"]),
+        Route(f"{partner}/customerPartnerProgramUpdate", a(server.update), methods=["POST"]),
+        Route(f"{partner}/deLinkCustomer", a(server.delink), methods=["POST"]),
+        Route("/v3/oauth/token/generate", p(server.token), methods=["POST"]),
+        Route("/v2/customers", a(server.add_customer), methods=["POST"]),
+        Route("/v2/customers/lookup", a(server.lookup), methods=["GET"]),
+        Route("/v2/customers/{customer_id}/loyaltyDetails", a(server.loyalty_details),
+              methods=["GET"]),
+        Route("/v2/organization/programs", a(server.programs), methods=["GET"]),
+        Route("/__reference__/requests", p(server.requests), methods=["GET"]),
+        Route("/__reference__/health", p(server.health), methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(_RequestLog, log=server.log)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    app.router.redirect_slashes = False  # "/x/" is an unknown route (404), not a redirect
+    app.state.reference = server
+    return app

@@ -1,0 +1,113 @@
+"""Authentication of the reference server (capillary-facts#authentication).
+
+- Basic: `Authorization: Basic base64(<till>:<md5 hex of password>)`; the org is
+  the one whose till and password match.
+- OAuth: `POST /v3/oauth/token/generate` with `{"key", "secret"}` issues a token
+  valid for `TOKEN_TTL_SECONDS`; it is accepted in `X-CAP-API-OAUTH-TOKEN` and in
+  `CAP-API-ACCESS-TOKEN` (AMB-OAUTH-HEADER). Expired or unknown tokens fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from .config import OrgConfig
+
+__all__ = ["OAUTH_HEADERS", "TOKEN_TTL_SECONDS", "Authenticator"]
+
+TOKEN_TTL_SECONDS = 300
+OAUTH_HEADERS = ("x-cap-api-oauth-token", "cap-api-access-token")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class Authenticator:
+    """Maps request credentials to an org; issues and checks OAuth tokens.
+
+    Arguments:
+    - `orgs`: the configured orgs.
+    - `clock`: returns the current aware datetime (token expiry uses it).
+    """
+
+    def __init__(self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime]) -> None:
+        self._orgs = list(orgs)
+        self._clock = clock
+        self._tokens: dict[str, tuple[OrgConfig, datetime]] = {}
+
+    def issue_token(self, key: object, secret: object) -> tuple[str, int] | None:
+        """A new `(token, ttlSeconds)` for the org owning key/secret, or None (-> 401)."""
+        if not isinstance(key, str) or not isinstance(secret, str):
+            return None
+        for org in self._orgs:
+            if org.oauth is None:
+                continue
+            key_ok = hmac.compare_digest(org.oauth.key.encode(), key.encode("utf-8", "replace"))
+            secret_ok = hmac.compare_digest(
+                org.oauth.secret.encode(), secret.encode("utf-8", "replace")
+            )
+            if key_ok and secret_ok:
+                now = self._clock()
+                expires = now + timedelta(seconds=TOKEN_TTL_SECONDS)
+                header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+                claims = {"orgId": org.org_id, "iat": int(now.timestamp()),
+                          "exp": int(expires.timestamp())}
+                payload = _b64url(json.dumps(claims).encode())
+                token = f"{header}.{payload}.{secrets.token_urlsafe(32)}"
+                self._tokens[token] = (org, expires)
+                return token, TOKEN_TTL_SECONDS
+        return None
+
+    def _from_token(self, token: str) -> OrgConfig | None:
+        entry = self._tokens.get(token.strip())
+        if entry is None:
+            return None
+        org, expires = entry
+        if self._clock() >= expires:
+            self._tokens.pop(token.strip(), None)
+            return None
+        return org
+
+    def _from_basic(self, header: str) -> OrgConfig | None:
+        scheme, _, encoded = header.strip().partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            return None
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+        till, sep, digest = decoded.partition(":")
+        if not sep:
+            return None
+        for org in self._orgs:
+            if org.basic is None:
+                continue
+            till_ok = hmac.compare_digest(org.basic.till.encode(), till.encode())
+            md5_ok = hmac.compare_digest(org.basic.password_md5.encode(), digest.lower().encode())
+            if till_ok and md5_ok:
+                return org
+        return None
+
+    def authenticate(self, headers: Mapping[str, str]) -> OrgConfig | None:
+        """The org the request's credentials belong to, or None (-> 401).
+
+        `headers` is case-insensitive (e.g. Starlette's `Headers`). OAuth token headers
+        are tried first, then Basic; the first valid credential wins.
+        """
+        for name in OAUTH_HEADERS:
+            token = headers.get(name)
+            if token:
+                org = self._from_token(token)
+                if org is not None:
+                    return org
+        authorization = headers.get("authorization")
+        if authorization:
+            return self._from_basic(authorization)
+        return None

@@ -1,0 +1,391 @@
+"""Per-item business rules of the three Partner Program endpoints.
+
+Pure functions over the org's state, its config and a `now` (aware datetime):
+no HTTP here. The rule order is exactly that of `docs/reference-behaviour.md`;
+the first matching rule wins. Doc sources: `link-customer#error-codes`,
+`update-partner-program#error-codes`, `delink-customer`, `capillary-facts`.
+
+Dates: ISO 8601 strings (`datetime.fromisoformat`); a string without an offset is
+in the org's timezone; "today" is the calendar date of `now` in the org's
+timezone, and a date is compared by its calendar date in that timezone.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from .config import OrgConfig, PartnerProgram
+from .payloads import CustomerBatch, DelinkItem, LinkItem, UpdateItem
+from .state import Customer, Link, OrgState, PendingRelink
+
+__all__ = [
+    "UPDATE_TYPES",
+    "Outcome",
+    "Status",
+    "add_period",
+    "delink_program",
+    "link_program",
+    "local_date",
+    "parse_instant",
+    "resolve_customer",
+    "run_delink",
+    "run_link",
+    "run_update",
+    "update_program",
+]
+
+UPDATE_TYPES = (
+    "UPGRADE",
+    "DOWNGRADE",
+    "RENEW",
+    "MEMBERSHIP_RELINKING_CANCELLED",
+    "MEMBERSHIP_RENEWAL_INITIATION",
+)
+CANCEL = "MEMBERSHIP_RELINKING_CANCELLED"
+RENEWAL = "MEMBERSHIP_RENEWAL_INITIATION"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status object `{"status": bool, "code": int, "message": str}`."""
+
+    ok: bool
+    code: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.ok, "code": self.code, "message": self.message}
+
+
+def _fail(code: int, message: str) -> Status:
+    return Status(False, code, message)
+
+
+SUCCESS = Status(True, 200, "Success")
+CUSTOMER_FOUND = Status(True, 1000, "Customer successfully retrieved")
+NO_IDENTIFIER = _fail(8013, "Invalid identifier: at least one customer identifier is required")
+NOT_FOUND = _fail(8015, "No customer found with the given identifier")
+WARNING_1302 = _fail(1302, "Supplementary program expiry is before membership expiry")
+
+EMPTY_NAME = _fail(2002, "Required field is empty or null: partnerProgramName")
+PAST_TIER_EXPIRY = _fail(2003, "Partner tier expiry date must be today or a future date")
+NOT_LINKED = _fail(2004, "Customer is not linked with the partner program")
+NOT_ENROLLED = _fail(2005, "Customer not enrolled in loyalty program")
+ALREADY_LINKED = _fail(2005, "Partner program already linked with customer")
+PROGRAM_NOT_FOUND = _fail(2006, "Partner program not found")
+TIER_NOT_FOUND = _fail(2007, "Partner program tier not found")
+BAD_UPDATE_TYPE = _fail(
+    2009,
+    "updateType supports only UPGRADE, DOWNGRADE, RENEW, "
+    "MEMBERSHIP_RELINKING_CANCELLED, MEMBERSHIP_RENEWAL_INITIATION",
+)
+ONE_SUPPLEMENTARY = _fail(
+    2019, "Customer can only be linked to one supplementary partner program at a time"
+)
+PAST_START = _fail(2025, "membershipStartDate is in the past")
+RELINKING_DISABLED = _fail(2026, "Membership relinking is not enabled for this organisation")
+NOTHING_PENDING = _fail(2027, "No pending relinking found to cancel")
+RENEWAL_NOT_ALLOWED = _fail(
+    2028, "Membership renewal via this API is not allowed for this organisation"
+)
+
+
+def _empty(field: str) -> Status:
+    return _fail(2002, f"Required field is empty or null: {field}")
+
+
+def _unparseable(field: str) -> Status:
+    return _fail(2002, f"Invalid date: {field} is not an ISO 8601 date")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The status of one program item plus any warnings it adds to the top-level list."""
+
+    status: Status
+    warnings: tuple[Status, ...] = ()
+
+
+# dates ---------------------------------------------------------------------------
+def parse_instant(value: str, tz: ZoneInfo) -> datetime | None:
+    """Parse an ISO 8601 string; no offset means `tz`. None when unparseable/out of range."""
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        parsed.astimezone(tz)  # rejects instants that leave the datetime range in `tz`
+    except (ValueError, OverflowError):
+        return None
+    return parsed
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The calendar date of `moment` in `tz`."""
+    return moment.astimezone(tz).date()
+
+
+def add_period(start: datetime, program: PartnerProgram, tz: ZoneInfo, count: int = 1) -> datetime:
+    """`start` plus `count` membership periods, in `tz` wall time.
+
+    DAYS adds calendar days; MONTHS adds calendar months, clamping the day to the
+    month's end (Jan 31 + 1 month = Feb 28/29). Saturates at year 9999.
+    """
+    local = start.astimezone(tz)
+    amount = program.period_value * count
+    try:
+        if program.period_type == "DAYS":
+            return local + timedelta(days=amount)
+        months = local.month - 1 + amount
+        year, month = local.year + months // 12, months % 12 + 1
+        day = min(local.day, calendar.monthrange(year, month)[1])
+        return local.replace(year=year, month=month, day=day)
+    except (OverflowError, ValueError):
+        return datetime.max.replace(tzinfo=tz)
+
+
+def _date_field(value: str | None, field: str, tz: ZoneInfo) -> datetime | Status | None:
+    if value is None:
+        return None
+    parsed = parse_instant(value, tz)
+    return _unparseable(field) if parsed is None else parsed
+
+
+# customer identification -----------------------------------------------------------
+def resolve_customer(state: OrgState, ref: Any) -> tuple[Customer | None, Status]:
+    """Find the batch entry's customer by its first present identifier (capillary-facts).
+
+    Returns (customer, 1000) / (None, 8013 no identifier) / (None, 8015 not found).
+    """
+    key = ref.lookup_key()
+    if key is None:
+        return None, NO_IDENTIFIER
+    customer = state.find(*key)
+    return (customer, CUSTOMER_FOUND) if customer is not None else (None, NOT_FOUND)
+
+
+# linkCustomer ------------------------------------------------------------------------
+def link_program(
+    org: OrgConfig, state: OrgState, customer: Customer, item: LinkItem, now: datetime
+) -> Outcome:
+    """Rules 1-10 of linkCustomer (link-customer#error-codes, #future-dated-relinking).
+
+    Codes: 2002 name empty / date unparseable / membership id missing, 2006, 2005 not
+    enrolled, 2007, 2003, 2025, 2005 already linked, 2026, 2019; 200 linked or relink
+    queued. Warning 1302 when a supplementary tier expiry ends before the membership.
+    """
+    tz = org.timezone
+    today = local_date(now, tz)
+    if not item.program_name:
+        return Outcome(EMPTY_NAME)
+    program = org.program(item.program_name)
+    if program is None:
+        return Outcome(PROGRAM_NOT_FOUND)
+    if not customer.enrolled:
+        return Outcome(NOT_ENROLLED)
+    if item.tier_name is not None and program.tier(item.tier_name) is None:
+        return Outcome(TIER_NOT_FOUND)
+    tier_expiry = _date_field(item.tier_expiry, "partnerTierExpiryDate", tz)
+    if isinstance(tier_expiry, Status):
+        return Outcome(tier_expiry)
+    if tier_expiry is not None and local_date(tier_expiry, tz) < today:
+        return Outcome(PAST_TIER_EXPIRY)
+    start = _date_field(item.membership_start, "membershipStartDate", tz)
+    if isinstance(start, Status):
+        return Outcome(start)
+    if start is not None and local_date(start, tz) < today:
+        return Outcome(PAST_START)
+
+    existing = state.link(customer.id, program.id)
+    if existing is not None:
+        if start is None or not program.is_supplementary:
+            return Outcome(ALREADY_LINKED)
+        if not org.allow_relinking:
+            return Outcome(RELINKING_DISABLED)
+        if existing.membership_end is None or (
+            local_date(start, tz) <= local_date(existing.membership_end, tz)
+        ):
+            return Outcome(ALREADY_LINKED)
+        if state.pending(customer.id, program.id) is not None:
+            return Outcome(ALREADY_LINKED)
+        relink = PendingRelink(program.id, start, item.membership_id, item.tier_name, tier_expiry)
+        state.queue_relink(customer.id, relink)
+        return Outcome(SUCCESS)
+
+    if program.is_supplementary:
+        for other in state.links_of(customer.id):
+            other_program = org.program_by_id(other.program_id)
+            if other_program is not None and other_program.is_supplementary:
+                return Outcome(ONE_SUPPLEMENTARY)
+    if not item.membership_id:
+        return Outcome(_empty("partnerMembershipId"))
+
+    begins = start if start is not None else now.astimezone(tz)
+    ends = add_period(begins, program, tz) if program.is_supplementary else None
+    warnings: tuple[Status, ...] = ()
+    if ends is not None and tier_expiry is not None:
+        if local_date(tier_expiry, tz) < local_date(ends, tz):
+            warnings = (WARNING_1302,)
+    state.set_link(
+        customer.id,
+        Link(program.id, item.membership_id, item.tier_name, tier_expiry, begins, ends),
+    )
+    return Outcome(SUCCESS, warnings)
+
+
+# customerPartnerProgramUpdate ----------------------------------------------------------
+def update_program(
+    org: OrgConfig, state: OrgState, customer: Customer, item: UpdateItem, now: datetime
+) -> Status:
+    """Rules 1-10 of customerPartnerProgramUpdate (update-partner-program#error-codes).
+
+    Codes: 2002, 2009, 2006, 2026/2004/2027 (relink cancel), 2028, 2002 details,
+    2004, 2007, 2002/2003 expiry; 200 applied (RENEWAL_INITIATION extends the
+    membership end by one period).
+    """
+    tz = org.timezone
+    if not item.program_name:
+        return EMPTY_NAME
+    if item.update_type not in UPDATE_TYPES:
+        return BAD_UPDATE_TYPE
+    program = org.program(item.program_name)
+    if program is None:
+        return PROGRAM_NOT_FOUND
+    link = state.link(customer.id, program.id)
+    if item.update_type == CANCEL:
+        if not org.allow_relinking:
+            return RELINKING_DISABLED
+        if link is None:
+            return NOT_LINKED
+        if state.pending(customer.id, program.id) is None:
+            return NOTHING_PENDING
+        state.cancel_relink(customer.id, program.id)
+        return SUCCESS
+    if item.update_type == RENEWAL and org.allow_relinking:
+        return RENEWAL_NOT_ALLOWED
+    if not item.has_details:
+        return _empty("updateDetails")
+    if not item.tier_name:
+        return _empty("updatedTierName")
+    if link is None:
+        return NOT_LINKED
+    if program.tier(item.tier_name) is None:
+        return TIER_NOT_FOUND
+    expiry = _date_field(item.tier_expiry, "updatedTierExpiryDate", tz)
+    if isinstance(expiry, Status):
+        return expiry
+    if expiry is not None and local_date(expiry, tz) < local_date(now, tz):
+        return PAST_TIER_EXPIRY
+    link.tier_name = item.tier_name
+    if expiry is not None:
+        link.tier_expiry = expiry
+    if item.update_type == RENEWAL and link.membership_end is not None:
+        link.membership_end = add_period(link.membership_end, program, tz)
+    return SUCCESS
+
+
+# deLinkCustomer ---------------------------------------------------------------------------
+def delink_program(org: OrgConfig, state: OrgState, customer: Customer, item: DelinkItem) -> Status:
+    """Rules 1-4 of deLinkCustomer (delink-customer; AMB-DELINK-ERROR-CODES).
+
+    Codes: 2002 name empty, 2006 unknown, 2004 not linked; 200 link and pending relink removed.
+    """
+    if not item.program_name:
+        return EMPTY_NAME
+    program = org.program(item.program_name)
+    if program is None:
+        return PROGRAM_NOT_FOUND
+    if state.link(customer.id, program.id) is None:
+        return NOT_LINKED
+    state.remove_link(customer.id, program.id)
+    return SUCCESS
+
+
+# whole batches ------------------------------------------------------------------------------
+ItemT = TypeVar("ItemT", LinkItem, UpdateItem, DelinkItem)
+
+
+def _run(
+    state: OrgState,
+    batches: Sequence[CustomerBatch[ItemT]],
+    keys: tuple[str, str, str],
+    apply: Callable[[Customer, ItemT], Outcome],
+    extra: Callable[[ItemT], dict[str, Any]] = lambda item: {},
+) -> tuple[dict[str, Any], bool]:
+    top_key, items_key, status_key = keys
+    results: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    all_ok = True
+    for batch in batches:
+        customer, found = resolve_customer(state, batch.customer)
+        entries: list[dict[str, Any]] = []
+        for item in batch.items:
+            if customer is None:
+                outcome = Outcome(found)
+            else:
+                outcome = apply(customer, item)
+            warnings.extend(w.to_json() for w in outcome.warnings)
+            all_ok = all_ok and outcome.status.ok
+            # the name as requested; "" when it was null or absent (the field is always a string)
+            entry: dict[str, Any] = {"partnerProgramName": item.program_name or ""}
+            entry.update(extra(item))
+            entry[status_key] = outcome.status.to_json()
+            entries.append(entry)
+        all_ok = all_ok and found.ok
+        shown = customer.to_json() if customer is not None else batch.customer.to_json()
+        shown["status"] = found.to_json()
+        results.append({"customer": shown, items_key: entries})
+    return {top_key: results, "warnings": warnings}, all_ok
+
+
+def run_link(
+    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[LinkItem]], now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Apply a linkCustomer batch; returns (response body, every item succeeded).
+
+    Body: `{"linkCustomers": [{"customer": {id?, mobile?, email?, externalId?, status},
+    "linkToPartnerPrograms": [{"partnerProgramName", "partnerLinkStatus"}]}], "warnings": []}`.
+    """
+    return _run(
+        state,
+        batches,
+        ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
+        lambda customer, item: link_program(org, state, customer, item, now),
+    )
+
+
+def run_update(
+    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[UpdateItem]], now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Apply a customerPartnerProgramUpdate batch; returns (response body, all succeeded).
+
+    Body: `{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates":
+    [{"partnerProgramName", "updateType", "updateStatus"}]}], "warnings": []}`; `updateType`
+    is echoed as given and left out when absent.
+    """
+    return _run(
+        state,
+        batches,
+        ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+        lambda customer, item: Outcome(update_program(org, state, customer, item, now)),
+        lambda item: {} if item.update_type is None else {"updateType": item.update_type},
+    )
+
+
+def run_delink(
+    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[DelinkItem]]
+) -> tuple[dict[str, Any], bool]:
+    """Apply a deLinkCustomer batch; returns (response body, all succeeded).
+
+    Body: as `run_update` without `updateType` (AMB-DELINK-RESPONSE-SHAPE).
+    """
+    return _run(
+        state,
+        batches,
+        ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+        lambda customer, item: Outcome(delink_program(org, state, customer, item)),
+    )

@@ -1,0 +1,176 @@
+"""In-memory state of the reference server: customers, partner-program links, pending relinks.
+
+State is kept per org (`OrgState`); customer ids come from one counter shared by
+all orgs, so an id is unique across orgs and a customer of another org is simply
+"not found". Nothing is persisted: a restart forgets everything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "IDENTIFIER_KINDS",
+    "Customer",
+    "DuplicateIdentifierError",
+    "Link",
+    "OrgState",
+    "PendingRelink",
+    "Store",
+]
+
+#: Identifier kinds a customer can be looked up by (besides its numeric id).
+IDENTIFIER_KINDS = ("mobile", "email", "externalId")
+
+FIRST_CUSTOMER_ID = 300_000_001
+
+
+class DuplicateIdentifierError(Exception):
+    """An identifier (kind, value) is already used by another customer of the org."""
+
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(f"{kind} {value!r} is already in use")
+        self.kind = kind
+        self.value = value
+
+
+@dataclass
+class Customer:
+    """A customer of one org. `enrolled` is false for `loyaltyType: non_loyalty`."""
+
+    id: int
+    org_id: int
+    mobile: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    enrolled: bool = True
+
+    def identifier(self, kind: str) -> str | None:
+        return {"mobile": self.mobile, "email": self.email, "externalId": self.external_id}[kind]
+
+    def to_json(self) -> dict[str, object]:
+        """`{id, mobile?, email?, externalId?}`: keys whose value is unknown are left out."""
+        out: dict[str, object] = {"id": self.id}
+        for kind in IDENTIFIER_KINDS:
+            value = self.identifier(kind)
+            if value is not None:
+                out[kind] = value
+        return out
+
+
+@dataclass
+class Link:
+    """A customer's link to one partner program.
+
+    `membership_end` is None for EXTERNAL programs (they have no membership period).
+    All datetimes are timezone-aware.
+    """
+
+    program_id: int
+    membership_id: str
+    tier_name: str | None
+    tier_expiry: datetime | None
+    membership_start: datetime
+    membership_end: datetime | None
+
+
+@dataclass
+class PendingRelink:
+    """A future-dated relink queued by linkCustomer (link-customer#future-dated-relinking)."""
+
+    program_id: int
+    start: datetime
+    membership_id: str | None
+    tier_name: str | None
+    tier_expiry: datetime | None
+
+
+class OrgState:
+    """Customers, links and pending relinks of one org."""
+
+    def __init__(self, org_id: int) -> None:
+        self.org_id = org_id
+        self.customers: dict[int, Customer] = {}
+        self._index: dict[tuple[str, str], int] = {}
+        self._links: dict[int, dict[int, Link]] = {}
+        self._pending: dict[tuple[int, int], PendingRelink] = {}
+
+    # customers -----------------------------------------------------------------
+    def add_customer(self, customer: Customer) -> None:
+        """Register `customer`; raises `DuplicateIdentifierError` if an identifier is taken."""
+        for kind in IDENTIFIER_KINDS:
+            value = customer.identifier(kind)
+            if value is not None and (kind, value) in self._index:
+                raise DuplicateIdentifierError(kind, value)
+        self.customers[customer.id] = customer
+        for kind in IDENTIFIER_KINDS:
+            value = customer.identifier(kind)
+            if value is not None:
+                self._index[(kind, value)] = customer.id
+
+    def find(self, kind: str, value: object) -> Customer | None:
+        """The customer with identifier `kind` ("id", "mobile", "email", "externalId") = value."""
+        if kind == "id":
+            return self.customers.get(value) if isinstance(value, int) else None
+        customer_id = self._index.get((kind, str(value)))
+        return None if customer_id is None else self.customers[customer_id]
+
+    # links ---------------------------------------------------------------------
+    def link(self, customer_id: int, program_id: int) -> Link | None:
+        return self._links.get(customer_id, {}).get(program_id)
+
+    def links_of(self, customer_id: int) -> list[Link]:
+        """The customer's links, in the order they were made."""
+        return list(self._links.get(customer_id, {}).values())
+
+    def set_link(self, customer_id: int, link: Link) -> None:
+        self._links.setdefault(customer_id, {})[link.program_id] = link
+
+    def remove_link(self, customer_id: int, program_id: int) -> None:
+        """Remove the link and any pending relink of that program (delink-customer)."""
+        self._links.get(customer_id, {}).pop(program_id, None)
+        self._pending.pop((customer_id, program_id), None)
+
+    # pending relinks -------------------------------------------------------------
+    def pending(self, customer_id: int, program_id: int) -> PendingRelink | None:
+        return self._pending.get((customer_id, program_id))
+
+    def queue_relink(self, customer_id: int, relink: PendingRelink) -> None:
+        self._pending[(customer_id, relink.program_id)] = relink
+
+    def cancel_relink(self, customer_id: int, program_id: int) -> None:
+        self._pending.pop((customer_id, program_id), None)
+
+
+class Store:
+    """All orgs' state plus the shared customer-id counter."""
+
+    def __init__(self, org_ids: Iterable[int], first_customer_id: int = FIRST_CUSTOMER_ID) -> None:
+        self.orgs: dict[int, OrgState] = {org_id: OrgState(org_id) for org_id in org_ids}
+        self._ids = itertools.count(first_customer_id)
+
+    def org(self, org_id: int) -> OrgState:
+        return self.orgs[org_id]
+
+    def create_customer(
+        self,
+        org_id: int,
+        *,
+        mobile: str | None = None,
+        email: str | None = None,
+        external_id: str | None = None,
+        enrolled: bool = True,
+    ) -> Customer:
+        """Create a customer in `org_id`; raises `DuplicateIdentifierError` (no id is used up)."""
+        state = self.orgs[org_id]
+        probe = Customer(0, org_id, mobile, email, external_id, enrolled)
+        for kind in IDENTIFIER_KINDS:
+            value = probe.identifier(kind)
+            if value is not None and state.find(kind, value) is not None:
+                raise DuplicateIdentifierError(kind, value)
+        probe.id = next(self._ids)
+        state.add_customer(probe)
+        return probe
