@@ -116,7 +116,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement], presence: str
 
 @then(parsers.re(r"the customer's tier in the external program is its (?P<position>lowest|highest) tier"))
 def _(world: World, judge: Judge, requirements: list[Requirement], position: str) -> None:
-    req = requirements[-1] if requirements else pick(requirements)
+    req = next((r for r in requirements if r.id.endswith("-TIER")), pick(requirements))
     program = world.program("external", tiers=2)
     tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
     found = _linked(world, program.name)

@@ -73,7 +73,8 @@ def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
     assert code == 1, out[-3000:]
     failed = failed_requirements(junit)
     for rid in ("LINK-2002", "LINK-2003", "LINK-2006", "LINK-2008", "UPDATE-2009", "UPDATE-2027",
-                "AUTH-401", "REQ-MALFORMED", "DELINK-REMOVES-LINK", "UPDATE-UPGRADE-TIER", "LINK-W1302"):
+                "AUTH-401", "REQ-MALFORMED", "LINK-SUCCESS", "UPDATE-UPGRADE-TIER", "LINK-W1302",
+                "DELINK-2004", "IDENT-NOT-FOUND", "RELINK-BEFORE-END"):
         assert rid in failed, f"{rid} not failed against an accept-everything target; failed: {sorted(failed)}"
     # credentials never appear in what the run wrote
     for path in (tmp_path / "reports").rglob("*"):

@@ -35,7 +35,7 @@ def link_action(statuses: list[list[dict]], *, http: int = 200, mobiles=("911", 
         {"customer": {"mobile": m, "status": FOUND},
          "linkToPartnerPrograms": [{"partnerProgramName": f"P{j}", "partnerLinkStatus": s, **(extra or {})}
                                    for j, s in enumerate(row)]}
-        for m, row in zip(mobiles, statuses)], "warnings": []}
+        for m, row in zip(mobiles, statuses, strict=False)], "warnings": []}
     return envelope_action(body, http, sent or [{"mobile": m} for m in mobiles[:len(statuses)]],
                            [[f"P{j}" for j in range(len(statuses[0]))]] * len(statuses))
 

@@ -167,10 +167,11 @@ def world(profile: Profile, pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture
 def requirements(request: pytest.FixtureRequest) -> list[Requirement]:
-    """The catalogue requirements the scenario is tagged with, in tag order."""
+    """The catalogue requirements the scenario is tagged with, in catalogue order (pytest-bdd keeps
+    tags in a set, so tag order is not stable across processes)."""
     catalogue = load_catalogue()
-    return [catalogue.requirements[m.name] for m in request.node.iter_markers()
-            if m.name in catalogue.requirements]
+    tagged = {m.name for m in request.node.iter_markers()}
+    return [req for rid, req in catalogue.requirements.items() if rid in tagged]
 
 
 # -- allure and pytest-bdd hooks (STACK-NOTES trap 1: allure-pytest only) -------------

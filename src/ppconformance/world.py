@@ -122,7 +122,7 @@ class World:
         prefix = self.profile.mobile_prefix
         digits = "".join(secrets.choice("0123456789") for _ in range(12 - len(prefix)))
         mobile = prefix + digits
-        tag = f"{self.run_id}-{mobile[-6:]}"
+        tag = f"{self.run_id}-{digits}"
         return Customer(mobile=mobile, email=f"pp-{tag}@{self.profile.email_domain}",
                         external_id=f"ppc-{tag}")
 
