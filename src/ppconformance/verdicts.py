@@ -96,7 +96,7 @@ class Judge:
         return isinstance(body, dict) and bool(body.get("errors")) and not any(
             k in body for shapes in _SHAPES.values() for k, _, _ in shapes)
 
-    def envelope_codes(self, ex: Exchange) -> list[int]:
+    def envelope_codes(self, ex: Exchange) -> list[int | None]:
         """The codes in a request-level error envelope."""
         return [e.get("code") for e in ex.response_json.get("errors", []) if isinstance(e, dict)]
 
