@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ppconformance.catalogue import load_catalogue
 
@@ -96,3 +97,18 @@ def test_missing_secret_is_a_clear_profile_error(tmp_path: Path) -> None:
     code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", env=env)
     assert code == 4, out[-2000:]
     assert "PP_EMBEDDED_ENABLED_PASSWORD is not set" in out
+
+
+@pytest.mark.selftest_slow
+def test_scenarios_without_a_declared_prerequisite_are_skipped_with_the_missing_setting(tmp_path: Path) -> None:
+    profile = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))
+    profile["orgs"] = profile["orgs"][:1]  # relinking enabled only, Basic auth only
+    path = tmp_path / "one-org.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    code, out, junit = run_suite(tmp_path, f"--profile={path}", "-m", "relinking or auth", "-rs")
+    assert code == 0, out[-3000:]
+    reasons = [s.get("message", "") for s in junit.iter("skipped")]
+    assert len(reasons) == 4, reasons  # RENEWAL-INITIATION, LINK-2026, UPDATE-2026, AUTH-OAUTH
+    assert sum("allow_membership_relinking: false" in r for r in reasons) == 3, reasons
+    assert sum("auth.scheme: oauth" in r for r in reasons) == 1, reasons
+    assert counts(junit)["failures"] == 0

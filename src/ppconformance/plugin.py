@@ -35,6 +35,7 @@ EXIT_TARGET_UNREACHABLE = 3
 EXIT_PROFILE_ERROR = 4
 _ROOT = Path(__file__).resolve().parents[2]
 _STEP_KEY = pytest.StashKey[list]()
+_REQUESTS = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -162,6 +163,7 @@ def world(profile: Profile, pytestconfig: pytest.Config) -> Any:
     w = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"))
     yield w
     for client in w.clients.values():
+        pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + len(client.exchanges)
         client.close()
 
 
@@ -220,3 +222,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             allure.attach(ex.render(limit=20000), name=f"exchange {n + 1}: {ex.method} {ex.url}",
                           attachment_type=allure.attachment_type.TEXT)
     return report
+
+
+# -- request count: summed over xdist workers, printed at the end of the run --------------
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["pp_requests"] = session.config.stash.get(_REQUESTS, 0)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    output = getattr(node, "workeroutput", {}) or {}
+    config = node.config
+    config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + int(output.get("pp_requests", 0))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _REQUESTS in config.stash:
+        terminalreporter.write_line(f"partner-program: {config.stash[_REQUESTS]} HTTP requests sent to "
+                                    f"{config.option.base_url}")

@@ -107,30 +107,19 @@ class CustomerRef:
     email: str | None = None
     external_id: str | None = None
 
+    def present(self) -> list[tuple[str, object]]:
+        """The identifiers given, as (kind, value) in the order id, mobile, email, externalId."""
+        pairs = (("id", self.id), ("mobile", self.mobile), ("email", self.email), ("externalId", self.external_id))
+        return [(kind, value) for kind, value in pairs if value is not None]
+
     def lookup_key(self) -> tuple[str, object] | None:
         """The first present identifier in the order id, mobile, email, externalId."""
-        for kind, value in (
-            ("id", self.id),
-            ("mobile", self.mobile),
-            ("email", self.email),
-            ("externalId", self.external_id),
-        ):
-            if value is not None:
-                return kind, value
-        return None
+        present = self.present()
+        return present[0] if present else None
 
     def to_json(self) -> dict[str, object]:
         """The identifiers as given (for a customer that was not found)."""
-        out: dict[str, object] = {}
-        for kind, value in (
-            ("id", self.id),
-            ("mobile", self.mobile),
-            ("email", self.email),
-            ("externalId", self.external_id),
-        ):
-            if value is not None:
-                out[kind] = value
-        return out
+        return dict(self.present())
 
 
 def _customer_ref(raw: Any, where: str, *, numeric_mobile: bool) -> CustomerRef:
