@@ -210,18 +210,13 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any, exception: BaseException) -> None:
-    _close_step(request, exception)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    world = getattr(item, "funcargs", {}).get("world")
-    if report.failed and isinstance(world, World):
+    """Attach every exchange of the scenario (redacted) to the failing step, then close it."""
+    world = request.getfixturevalue("world") if "world" in request.fixturenames else None
+    if isinstance(world, World):
         for n, ex in enumerate(ex for c in world.clients.values() for ex in c.exchanges):
             allure.attach(ex.render(limit=20000), name=f"exchange {n + 1}: {ex.method} {ex.url}",
                           attachment_type=allure.attachment_type.TEXT)
-    return report
+    _close_step(request, exception)
 
 
 # -- request count: summed over xdist workers, printed at the end of the run --------------
