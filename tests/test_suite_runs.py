@@ -78,7 +78,7 @@ def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
                 "DELINK-2004", "IDENT-NOT-FOUND", "RELINK-BEFORE-END"):
         assert rid in failed, f"{rid} not failed against an accept-everything target; failed: {sorted(failed)}"
     attachments = list((tmp_path / "reports" / "allure-results").glob("*-attachment.txt"))
-    assert attachments and all("***" in a.read_text(encoding="utf-8") for a in attachments)
+    assert attachments and any("Authorization: ***" in a.read_text(encoding="utf-8") for a in attachments)
     # credentials never appear in what the run wrote
     for path in (tmp_path / "reports").rglob("*"):
         if path.is_file():
