@@ -20,7 +20,7 @@ from .client import Exchange
 from .profile import Profile
 from .schemas import ContractSchemas
 
-__all__ = ["Action", "Judge", "NonConformance", "ProgramResult", "SCHEMA_OF"]
+__all__ = ["RESULT_SHAPES", "SCHEMA_OF", "Action", "Judge", "NonConformance", "ProgramResult"]
 
 SCHEMA_OF = {
     "linkCustomer": "link-customer.response",
@@ -28,7 +28,7 @@ SCHEMA_OF = {
     "deLinkCustomer": "delink-customer.response",
 }
 # endpoint -> [(results key, programs key, status key)], current shape first
-_SHAPES = {
+RESULT_SHAPES = {
     "linkCustomer": [("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")],
     "customerPartnerProgramUpdate": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")],
     "deLinkCustomer": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
@@ -94,7 +94,7 @@ class Judge:
         """True when the body is the request-level error envelope (non-empty `errors`)."""
         body = ex.response_json
         return isinstance(body, dict) and bool(body.get("errors")) and not any(
-            k in body for shapes in _SHAPES.values() for k, _, _ in shapes)
+            k in body for shapes in RESULT_SHAPES.values() for k, _, _ in shapes)
 
     def envelope_codes(self, ex: Exchange) -> list[int | None]:
         """The codes in a request-level error envelope."""
@@ -134,7 +134,7 @@ class Judge:
             self.fail(req, f"expected per-item results, got a request-level error {self.envelope_codes(ex)}", ex)
         self.check_shape(req, action)
         body = ex.response_json
-        key, pkey, skey = next(s for s in _SHAPES[action.endpoint] if s[0] in body)
+        key, pkey, skey = next(s for s in RESULT_SHAPES[action.endpoint] if s[0] in body)
         got = body[key]
         if len(got) != len(action.customers):
             self.fail(req, f"{len(action.customers)} customers sent, {len(got)} results in {key}", ex)

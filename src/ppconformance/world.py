@@ -18,7 +18,7 @@ import pytest
 from .client import Exchange, PartnerProgramClient
 from .dates import day_boundary, days_from_today
 from .profile import OrgProfile, Profile, ProgramProfile
-from .verdicts import Action
+from .verdicts import RESULT_SHAPES, Action
 
 __all__ = ["Customer", "PreconditionFailed", "World"]
 
@@ -201,11 +201,9 @@ class World:
         body = action.exchange.response_json
         ok = action.exchange.status == 200 and isinstance(body, dict)
         if ok:
-            for shape in (("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-                          ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-                          ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")):
-                for entry in body.get(shape[0], []):
-                    ok = ok and all((i.get(shape[2]) or {}).get("code") == 200 for i in entry.get(shape[1], []))
+            for key, pkey, skey in RESULT_SHAPES[action.endpoint]:
+                for entry in body.get(key, []):
+                    ok = ok and all((i.get(skey) or {}).get("code") == 200 for i in entry.get(pkey, []))
         if not ok:
             raise PreconditionFailed(f"setting up '{what}' failed on the target\n{action.exchange.render()}")
         return action
