@@ -87,6 +87,13 @@ class Api:
         return self.post(LINK, {"linkCustomers": [
             {"customer": customer, "linkToPartnerPrograms": [item]}]})
 
+    def linked_customer(self, name: str, membership_id: str = "M") -> dict:
+        """Create a customer and link it to program `name`; returns its identifier object."""
+        customer = self.customer()
+        status = self.link_status(customer, name, partnerMembershipId=membership_id)
+        assert code_of(status) == 200, status
+        return customer
+
     def link_status(self, customer: dict, name: Any, **reference: Any) -> dict:
         response = self.link(customer, name, **reference)
         return response.json()["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerLinkStatus"]

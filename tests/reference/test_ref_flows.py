@@ -18,8 +18,7 @@ CANCEL = "MEMBERSHIP_RELINKING_CANCELLED"
 
 # relinking -------------------------------------------------------------------------------
 def test_relink_queue_then_cancel_then_nothing_pending(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-07-16")) == 200
     assert code_of(enabled.update_status(customer, "SPP_1", CANCEL)) == 200
     assert code_of(enabled.update_status(customer, "SPP_1", CANCEL)) == 2027
@@ -35,8 +34,7 @@ def test_relink_queue_then_cancel_then_nothing_pending(enabled: Api) -> None:
 def test_relink_start_compared_with_membership_end_by_org_date(
     enabled: Api, start: str, code: int
 ) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate=start)) == code
 
 
@@ -50,8 +48,7 @@ def test_relink_of_monthly_program_uses_calendar_months(enabled: Api) -> None:
 
 
 def test_relink_cancel_is_per_program(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="A")) == 200
     assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01")) == 200
     assert code_of(enabled.update_status(customer, "Apparel-Partner", CANCEL)) == 2027
@@ -59,19 +56,14 @@ def test_relink_cancel_is_per_program(enabled: Api) -> None:
 
 
 def test_disabled_org_rejects_relinking_and_cancel_with_2026(disabled: Api) -> None:
-    customer = disabled.customer()
-    assert code_of(disabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = disabled.linked_customer("SPP_1")
     relink = disabled.link_status(customer, "SPP_1", membershipStartDate="2027-01-01")
     assert code_of(relink) == 2026
     assert code_of(disabled.update_status(customer, "SPP_1", CANCEL)) == 2026
-    status = disabled.update_status(customer, "SPP_1", "MEMBERSHIP_RENEWAL_INITIATION",
-                                    updatedTierName="Classic")
-    assert code_of(status) == 200
 
 
 def test_enabled_org_rejects_renewal_initiation_with_2028(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     status = enabled.update_status(customer, "SPP_1", "MEMBERSHIP_RENEWAL_INITIATION",
                                    updatedTierName="Classic")
     assert code_of(status) == 2028

@@ -100,38 +100,33 @@ def test_rule6_past_membership_start_is_2025(enabled: Api) -> None:
 
 
 def test_rule7_already_linked_without_start_is_2005(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     status = enabled.link_status(customer, "SPP_1", partnerMembershipId="M2")
     assert code_of(status) == 2005
     assert "already linked" in status["message"]
 
 
 def test_rule7_already_linked_external_with_start_is_2005(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("Apparel-Partner")
     status = enabled.link_status(customer, "Apparel-Partner", membershipStartDate="2030-01-01")
     assert code_of(status) == 2005
 
 
 def test_rule7_relink_in_disabled_org_is_2026(disabled: Api) -> None:
-    customer = disabled.customer()
-    assert code_of(disabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = disabled.linked_customer("SPP_1")
     status = disabled.link_status(customer, "SPP_1", membershipStartDate="2030-01-01")
     assert code_of(status) == 2026
 
 
 def test_rule7_relink_starting_before_membership_end_is_2005(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     # membership: 2026-06-15 + 30 days = 2026-07-15 (Asia/Kolkata)
     status = enabled.link_status(customer, "SPP_1", membershipStartDate="2026-07-14")
     assert code_of(status) == 2005
 
 
 def test_rule7_relink_when_one_is_pending_is_2005(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01")) == 200
     status = enabled.link_status(customer, "SPP_1", membershipStartDate="2026-09-01")
     assert code_of(status) == 2005
@@ -148,8 +143,7 @@ def test_rule7_relink_after_membership_end_is_queued(enabled: Api) -> None:
 
 
 def test_rule8_second_supplementary_program_is_2019(enabled: Api) -> None:
-    customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M")) == 200
+    customer = enabled.linked_customer("SPP_1")
     assert code_of(enabled.link_status(customer, "SPP_2", partnerMembershipId="M")) == 2019
     # an EXTERNAL program is not limited
     assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M")) == 200

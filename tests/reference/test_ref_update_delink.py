@@ -148,8 +148,7 @@ def test_update_rule9_past_expiry_is_2003(enabled: Api, linked: dict) -> None:
 
 
 def test_update_renewal_initiation_in_disabled_org_succeeds(disabled: Api) -> None:
-    customer = disabled.customer()
-    assert code_of(disabled.link_status(customer, "SPP_1", partnerMembershipId="S")) == 200
+    customer = disabled.linked_customer("SPP_1", "S")
     status = disabled.update_status(customer, "SPP_1", "MEMBERSHIP_RENEWAL_INITIATION",
                                     updatedTierName="Premium")
     assert code_of(status) == 200
