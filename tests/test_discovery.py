@@ -44,9 +44,18 @@ def make_org(programs: dict[str, ProgramProfile] | None = None, relinking: bool 
                       allow_membership_relinking=relinking, timezone="UTC", programs=programs or {})
 
 
+def writable_profile(org: OrgProfile) -> Profile:
+    """A profile for `org` that lets the client send writes (the relinking probe is one).
+
+    `allow_writes` is passed only when the Profile has that field (it is being added concurrently).
+    """
+    writes = {"allow_writes": True} if "allow_writes" in Profile.__dataclass_fields__ else {}
+    return Profile(name="test", orgs=(org,), **writes)  # type: ignore[arg-type]
+
+
 def client_for(handler: Callable[[httpx.Request], httpx.Response]) -> PartnerProgramClient:
     org = make_org()
-    profile = Profile(name="test", orgs=(org,))
+    profile = writable_profile(org)
     return PartnerProgramClient(BASE, profile, org, http=httpx.Client(transport=httpx.MockTransport(handler)))
 
 

@@ -180,7 +180,11 @@ def probe_relinking(client: PartnerProgramClient, customer: dict[str, Any], prog
     - 2027 (nothing pending to cancel) or 2004 (not linked) -> True;
     - anything else, or no such code -> None (undetermined).
 
-    Raises `TargetError` (with the redacted exchange) when the target answers 5xx.
+    The probe is a write request: on a target whose profile keeps it
+    read-only, the client refuses to send it and its refusal propagates (the
+    caller then has no probe, i.e. relinking None). Raises `TargetError` (with
+    the redacted exchange) when the target answers 5xx, and the client's
+    `TargetError`s (unreachable, credentials refused).
     """
     exchange = client.update({"customersPartnerUpdates": [{
         "customer": customer,
