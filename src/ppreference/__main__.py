@@ -22,7 +22,9 @@ packaged orgs set:
   PP_EMBEDDED_ENABLED_PASSWORD  PP_EMBEDDED_ENABLED_OAUTH_KEY  PP_EMBEDDED_ENABLED_OAUTH_SECRET
   PP_EMBEDDED_DISABLED_PASSWORD PP_EMBEDDED_DISABLED_OAUTH_KEY PP_EMBEDDED_DISABLED_OAUTH_SECRET
 
-Admin endpoints (no auth): GET /__reference__/health, GET /__reference__/requests.
+Admin endpoints (no auth): GET /__reference__/health, GET /__reference__/requests
+(the request log: method, path, orgId, authenticated, status, changed),
+GET /__reference__/state (each org's customer count and links, pending relinks too).
 Behaviour: docs/reference-behaviour.md. Exit status 2 on a configuration error.
 """
 

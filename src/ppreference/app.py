@@ -10,7 +10,8 @@ Routes (capillary-facts#customer-apis and the three Partner Program pages):
     GET  /v2/customers/lookup                            capillary-facts
     GET  /v2/customers/{id}/loyaltyDetails               capillary-facts
     GET  /v2/organization/programs                       capillary-facts
-    GET  /__reference__/requests, /__reference__/health  (admin, no auth)
+    GET  /__reference__/requests, /__reference__/state,  (admin, no auth, never
+         /__reference__/health                            logged)
 
 Every error is the envelope `{"warnings": [], "errors": [{"status": false, "code", "message"}]}`:
 401 bad credentials, 404 unknown route, 405 wrong method, 400 malformed body,
@@ -26,9 +27,10 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -55,10 +57,14 @@ __all__ = ["create_app", "envelope"]
 logger = logging.getLogger("ppreference")
 
 LOG_KEY = "ppreference.request_log_entry"
+ORG_KEY = "ppreference.org"
+ADMIN_PREFIX = "/__reference__/"
 MAX_LOG_ENTRIES = 10_000
 
 Handler = Callable[[Request, OrgConfig], Awaitable[Response]]
 PublicHandler = Callable[[Request], Awaitable[Response]]
+Identify = Callable[[Scope], OrgConfig | None]
+T = TypeVar("T")
 
 
 class _JSON(JSONResponse):
@@ -88,19 +94,32 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return envelope(500, 500, "Internal server error")
 
 
-class _RequestLog:
-    """ASGI middleware recording `{method, path, orgId, status}` of every non-admin request."""
+def _is_admin(scope: Scope) -> bool:
+    return scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX)
 
-    def __init__(self, app: ASGIApp, log: deque[dict[str, Any]]) -> None:
+
+class _RequestLog:
+    """ASGI middleware logging every non-admin request.
+
+    Entry: `{"method", "path", "orgId": int | None, "authenticated": bool, "status": int,
+    "changed": bool}`. `orgId`/`authenticated` come from the request's credentials (checked
+    on arrival, whatever the route); `changed` is set by the handlers that touch the store.
+    """
+
+    def __init__(self, app: ASGIApp, log: deque[dict[str, Any]], identify: Identify) -> None:
         self.app = app
         self.log = log
+        self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/__reference__/"):
+        if _is_admin(scope):
             await self.app(scope, receive, send)
             return
+        org = self.identify(scope)
         entry: dict[str, Any] = {
-            "method": scope["method"], "path": scope["path"], "orgId": None, "status": None,
+            "method": scope["method"], "path": scope["path"],
+            "orgId": org.org_id if org is not None else None, "authenticated": org is not None,
+            "status": None, "changed": False,
         }
         scope[LOG_KEY] = entry
         self.log.append(entry)
@@ -151,6 +170,26 @@ class _Server:
         now = self.clock()
         return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
+    def identify(self, scope: Scope) -> OrgConfig | None:
+        """The org whose valid credentials the request carries, or None; checked once per request."""
+        if ORG_KEY not in scope:
+            scope[ORG_KEY] = self.auth.authenticate(Headers(scope=scope))
+        org: OrgConfig | None = scope[ORG_KEY]
+        return org
+
+    def apply(self, request: Request, action: Callable[[], T]) -> T:
+        """Run `action` and flag the request's log entry `changed` when the store's revision moved.
+
+        `action` is synchronous, so no other request's changes interleave with it.
+        """
+        before = self.store.revision
+        try:
+            return action()
+        finally:
+            entry = request.scope.get(LOG_KEY)
+            if entry is not None and self.store.revision != before:
+                entry["changed"] = True
+
     # wrappers --------------------------------------------------------------------
     def public(self, handler: PublicHandler) -> PublicHandler:
         """Wrap a handler: `RequestError` -> envelope, anything else -> 500 envelope."""
@@ -171,12 +210,9 @@ class _Server:
         """Wrap a handler that needs an org: no valid credentials -> 401 envelope."""
 
         async def with_org(request: Request) -> Response:
-            org = self.auth.authenticate(request.headers)
+            org = self.identify(request.scope)
             if org is None:
                 return envelope(401, 401, "Authentication failed")
-            entry = request.scope.get(LOG_KEY)
-            if entry is not None:
-                entry["orgId"] = org.org_id
             return await handler(request, org)
 
         return self.public(with_org)
@@ -190,15 +226,18 @@ class _Server:
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_link_request(await _json_body(request))
-        return self._items(run_link(org, self.store.org(org.org_id), batches, self.now()))
+        state = self.store.org(org.org_id)
+        return self._items(self.apply(request, lambda: run_link(org, state, batches, self.now())))
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_update_request(await _json_body(request))
-        return self._items(run_update(org, self.store.org(org.org_id), batches, self.now()))
+        state = self.store.org(org.org_id)
+        return self._items(self.apply(request, lambda: run_update(org, state, batches, self.now())))
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_delink_request(await _json_body(request))
-        return self._items(run_delink(org, self.store.org(org.org_id), batches))
+        state = self.store.org(org.org_id)
+        return self._items(self.apply(request, lambda: run_delink(org, state, batches)))
 
     # supporting endpoints (capillary-facts) -------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -216,10 +255,10 @@ class _Server:
         """-> `{"createdId", "warnings": [], "sideEffects": []}`; 8003 duplicate, 8013 none."""
         new = parse_new_customer(await _json_body(request))
         try:
-            customer = self.store.create_customer(
+            customer = self.apply(request, lambda: self.store.create_customer(
                 org.org_id, mobile=new.mobile, email=new.email,
                 external_id=new.external_id, enrolled=new.enrolled,
-            )
+            ))
         except DuplicateIdentifierError as exc:
             raise RequestError(400, 8003, "identifier already in use") from exc
         return _JSON({"createdId": customer.id, "warnings": [], "sideEffects": []})
@@ -269,8 +308,42 @@ class _Server:
 
     # admin -----------------------------------------------------------------------------------
     async def requests(self, request: Request) -> Response:
-        """-> `{"requests": [{"method", "path", "orgId", "status"}]}`, oldest first."""
+        """-> `{"requests": [{"method", "path", "orgId", "authenticated", "status", "changed"}]}`.
+
+        Oldest first, at most `MAX_LOG_ENTRIES`; see `_RequestLog` for the fields.
+        """
         return _JSON({"requests": list(self.log)})
+
+    async def state(self, request: Request) -> Response:
+        """-> `{"orgs": [{"orgId", "name", "customers": int, "links": [...]}]}`, orgs as configured.
+
+        `customers` counts the org's registered customers. `links` holds one entry
+        `{"customerId", "mobile", "email", "externalId", "partnerProgramName",
+        "partnerTierName", "pending": false}` per link (customers in registration order,
+        then links in the order made), then one with `"pending": true` per queued relink
+        (in the order queued; its tier is the relink's). Unknown identifiers are null.
+        """
+        return _JSON({"orgs": [self._state_of(org) for org in self.orgs.values()]})
+
+    def _state_of(self, org: OrgConfig) -> dict[str, Any]:
+        state = self.store.org(org.org_id)
+
+        def entry(customer_id: int, program_id: int, tier: str | None, pending: bool) -> dict[str, Any]:
+            customer = state.customers[customer_id]
+            program = org.program_by_id(program_id)
+            return {
+                "customerId": customer_id, "mobile": customer.mobile, "email": customer.email,
+                "externalId": customer.external_id,
+                "partnerProgramName": program.name if program is not None else "",
+                "partnerTierName": tier, "pending": pending,
+            }
+
+        links = [entry(customer_id, link.program_id, link.tier_name, False)
+                 for customer_id in state.customers for link in state.links_of(customer_id)]
+        links += [entry(customer_id, relink.program_id, relink.tier_name, True)
+                  for customer_id, relink in state.pending_relinks()]
+        return {"orgId": org.org_id, "name": org.name, "customers": len(state.customers),
+                "links": links}
 
     async def health(self, request: Request) -> Response:
         return _JSON({"status": "ok"})
@@ -291,6 +364,7 @@ def create_app(
     if len({org.org_id for org in orgs}) != len(orgs):
         raise ValueError("org ids must be unique")
     server = _Server(orgs, clock or (lambda: datetime.now(UTC)))
+    middleware = [Middleware(_RequestLog, log=server.log, identify=server.identify)]
     a, p = server.authed, server.public
     partner = "/v2/partnerProgram"
     routes = [
@@ -303,12 +377,13 @@ def create_app(
         Route("/v2/customers/{customer_id}/loyaltyDetails", a(server.loyalty_details),
               methods=["GET"]),
         Route("/v2/organization/programs", a(server.programs), methods=["GET"]),
-        Route("/__reference__/requests", p(server.requests), methods=["GET"]),
-        Route("/__reference__/health", p(server.health), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}requests", p(server.requests), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}state", p(server.state), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}health", p(server.health), methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestLog, log=server.log)],
+        middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.router.redirect_slashes = False  # "/x/" is an unknown route (404), not a redirect

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -280,11 +280,12 @@ def update_program(
         return expiry
     if expiry is not None and local_date(expiry, tz) < local_date(now, tz):
         return PAST_TIER_EXPIRY
-    link.tier_name = item.tier_name
+    updated = replace(link, tier_name=item.tier_name)
     if expiry is not None:
-        link.tier_expiry = expiry
+        updated.tier_expiry = expiry
     if item.update_type == RENEWAL and link.membership_end is not None:
-        link.membership_end = add_period(link.membership_end, program, tz)
+        updated.membership_end = add_period(link.membership_end, program, tz)
+    state.set_link(customer.id, updated)
     return SUCCESS
 
 

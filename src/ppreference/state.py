@@ -3,6 +3,13 @@
 State is kept per org (`OrgState`); customer ids come from one counter shared by
 all orgs, so an id is unique across orgs and a customer of another org is simply
 "not found". Nothing is persisted: a restart forgets everything.
+
+Every change goes through an `OrgState` method, which bumps the org's `revision`
+only when the state really differs afterwards (a customer registered; a link
+created, changed or removed; a relink queued or cancelled). `Store.revision`
+sums them, so comparing it before and after an action tells whether the action
+changed anything. Links are never mutated in place: a changed link is stored
+anew with `set_link`.
 """
 
 from __future__ import annotations
@@ -89,10 +96,14 @@ class PendingRelink:
 
 
 class OrgState:
-    """Customers, links and pending relinks of one org."""
+    """Customers, links and pending relinks of one org.
+
+    `revision` (int, from 0) grows by one on every change to this org's state.
+    """
 
     def __init__(self, org_id: int) -> None:
         self.org_id = org_id
+        self.revision = 0
         self.customers: dict[int, Customer] = {}
         self._index: dict[tuple[str, str], int] = {}
         self._links: dict[int, dict[int, Link]] = {}
@@ -110,6 +121,7 @@ class OrgState:
             value = customer.identifier(kind)
             if value is not None:
                 self._index[(kind, value)] = customer.id
+        self.revision += 1
 
     def find(self, kind: str, value: object) -> Customer | None:
         """The customer with identifier `kind` ("id", "mobile", "email", "externalId") = value."""
@@ -127,22 +139,36 @@ class OrgState:
         return list(self._links.get(customer_id, {}).values())
 
     def set_link(self, customer_id: int, link: Link) -> None:
-        self._links.setdefault(customer_id, {})[link.program_id] = link
+        """Create or replace the customer's link to `link.program_id` (a change only if it differs)."""
+        links = self._links.setdefault(customer_id, {})
+        if links.get(link.program_id) != link:
+            links[link.program_id] = link
+            self.revision += 1
 
     def remove_link(self, customer_id: int, program_id: int) -> None:
         """Remove the link and any pending relink of that program (delink-customer)."""
-        self._links.get(customer_id, {}).pop(program_id, None)
-        self._pending.pop((customer_id, program_id), None)
+        removed = self._links.get(customer_id, {}).pop(program_id, None)
+        cancelled = self._pending.pop((customer_id, program_id), None)
+        if removed is not None or cancelled is not None:
+            self.revision += 1
 
     # pending relinks -------------------------------------------------------------
     def pending(self, customer_id: int, program_id: int) -> PendingRelink | None:
         return self._pending.get((customer_id, program_id))
 
+    def pending_relinks(self) -> list[tuple[int, PendingRelink]]:
+        """Every pending relink of the org as `(customer_id, relink)`, in the order queued."""
+        return [(customer_id, relink) for (customer_id, _), relink in self._pending.items()]
+
     def queue_relink(self, customer_id: int, relink: PendingRelink) -> None:
-        self._pending[(customer_id, relink.program_id)] = relink
+        key = (customer_id, relink.program_id)
+        if self._pending.get(key) != relink:
+            self._pending[key] = relink
+            self.revision += 1
 
     def cancel_relink(self, customer_id: int, program_id: int) -> None:
-        self._pending.pop((customer_id, program_id), None)
+        if self._pending.pop((customer_id, program_id), None) is not None:
+            self.revision += 1
 
 
 class Store:
@@ -154,6 +180,11 @@ class Store:
 
     def org(self, org_id: int) -> OrgState:
         return self.orgs[org_id]
+
+    @property
+    def revision(self) -> int:
+        """Grows with every change to any org's state (the sum of the orgs' revisions)."""
+        return sum(state.revision for state in self.orgs.values())
 
     def create_customer(
         self,

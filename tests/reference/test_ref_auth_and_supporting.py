@@ -218,8 +218,10 @@ def test_request_log_and_health(client: TestClient, enabled: Api) -> None:
     client.get("/v2/organization/programs")
     log = client.get("/__reference__/requests").json()["requests"]
     assert log == [
-        {"method": "GET", "path": "/v2/organization/programs", "orgId": 50001, "status": 200},
-        {"method": "GET", "path": "/v2/organization/programs", "orgId": None, "status": 401},
+        {"method": "GET", "path": "/v2/organization/programs", "orgId": 50001,
+         "authenticated": True, "status": 200, "changed": False},
+        {"method": "GET", "path": "/v2/organization/programs", "orgId": None,
+         "authenticated": False, "status": 401, "changed": False},
     ]
 
 
