@@ -11,19 +11,20 @@ Routes (capillary-facts#customer-apis and the three Partner Program pages):
     GET  /v2/customers/{id}/loyaltyDetails               capillary-facts
     GET  /v2/organization/programs                       capillary-facts
     GET  /__reference__/requests, /__reference__/state,  (admin, no auth, never
-         /__reference__/health                            logged)
+         /__reference__/health                            logged or rate limited)
 
 Every error is the envelope `{"warnings": [], "errors": [{"status": false, "code", "message"}]}`:
 401 bad credentials, 404 unknown route, 405 wrong method, 400 malformed body,
-413 body over 1 MiB; an unexpected exception answers 500 (a bug: no known input
-reaches it). Bodies are read as raw bytes and parsed here, so the Content-Type
-header is not checked.
+413 body over 1 MiB, 429 over the opt-in rate limit (with `Retry-After`); an
+unexpected exception answers 500 (a bug: no known input reaches it). Bodies are
+read as raw bytes and parsed here, so the Content-Type header is not checked.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import Authenticator
+from .auth import TOKEN_TTL_SECONDS, Authenticator
 from .config import OrgConfig
 from .payloads import (
     MAX_BODY_BYTES,
@@ -49,6 +50,7 @@ from .payloads import (
     parse_new_customer,
     parse_update_request,
 )
+from .ratelimit import RateLimiter
 from .rules import run_delink, run_link, run_update
 from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Store
 
@@ -136,6 +138,31 @@ class _RequestLog:
             raise
 
 
+class _RateLimit:
+    """ASGI middleware refusing non-admin requests over the limit with a 429 envelope.
+
+    Requests are counted per org of their valid credentials; requests without valid
+    credentials share one count. The answer carries `Retry-After: <whole seconds>`.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, identify: Identify) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.identify = identify
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_admin(scope):
+            await self.app(scope, receive, send)
+            return
+        org = self.identify(scope)
+        retry_after = self.limiter.acquire(org.org_id if org is not None else None)
+        if retry_after is None:
+            await self.app(scope, receive, send)
+            return
+        response = envelope(429, 429, "Too many requests", headers={"Retry-After": str(retry_after)})
+        await response(scope, receive, send)
+
+
 async def _read_body(request: Request) -> bytes:
     """The raw body, at most `MAX_BODY_BYTES`; raises `RequestError` 413 beyond."""
     too_large = RequestError(413, 413, f"Request body exceeds {MAX_BODY_BYTES} bytes")
@@ -159,11 +186,13 @@ async def _json_body(request: Request) -> Any:
 class _Server:
     """Holds the orgs, the store, the authenticator and the request log of one app."""
 
-    def __init__(self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime], token_ttl_seconds: int
+    ) -> None:
         self.orgs = {org.org_id: org for org in orgs}
         self.store = Store(self.orgs)
         self.clock = clock
-        self.auth = Authenticator(orgs, self.now)
+        self.auth = Authenticator(orgs, self.now, token_ttl_seconds)
         self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
 
     def now(self) -> datetime:
@@ -350,21 +379,37 @@ class _Server:
 
 
 def create_app(
-    orgs: Sequence[OrgConfig], *, clock: Callable[[], datetime] | None = None
+    orgs: Sequence[OrgConfig],
+    *,
+    clock: Callable[[], datetime] | None = None,
+    token_ttl_seconds: int = TOKEN_TTL_SECONDS,
+    rate_limit_per_minute: int | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> Starlette:
     """Build the reference server for `orgs`.
 
     Arguments:
     - `orgs`: org configs (see `ppreference.config.load_orgs`); ids must be unique.
     - `clock`: returns "now" as an aware datetime (default: the system clock, UTC);
-      inject one to test date rules near midnight.
+      inject one to test date rules near midnight. Token expiry uses it too.
+    - `token_ttl_seconds`: lifetime of OAuth tokens in seconds (>= 1, default 300);
+      the token endpoint answers it as `ttlSeconds`.
+    - `rate_limit_per_minute`: None (default) for no limit; else the requests (>= 1)
+      each org's credentials, and all unauthenticated requests together, may make in
+      any 60 s; more get 429 with `Retry-After`. Admin routes are never limited.
+    - `monotonic`: seconds that never go back, for the rate limit window (default
+      `time.monotonic`); inject one to test it.
 
-    The returned Starlette app keeps its `_Server` (store, log) in `app.state.reference`.
+    Raises `ValueError` for repeated org ids or an out-of-range ttl or limit. The
+    returned Starlette app keeps its `_Server` (store, log) in `app.state.reference`.
     """
     if len({org.org_id for org in orgs}) != len(orgs):
         raise ValueError("org ids must be unique")
-    server = _Server(orgs, clock or (lambda: datetime.now(UTC)))
+    server = _Server(orgs, clock or (lambda: datetime.now(UTC)), token_ttl_seconds)
     middleware = [Middleware(_RequestLog, log=server.log, identify=server.identify)]
+    if rate_limit_per_minute is not None:
+        limiter = RateLimiter(rate_limit_per_minute, monotonic or time.monotonic)
+        middleware.append(Middleware(_RateLimit, limiter=limiter, identify=server.identify))
     a, p = server.authed, server.public
     partner = "/v2/partnerProgram"
     routes = [

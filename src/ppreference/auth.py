@@ -3,7 +3,8 @@
 - Basic: `Authorization: Basic base64(<till>:<md5 hex of password>)`; the org is
   the one whose till and password match.
 - OAuth: `POST /v3/oauth/token/generate` with `{"key", "secret"}` issues a token
-  valid for `TOKEN_TTL_SECONDS`; it is accepted in `X-CAP-API-OAUTH-TOKEN` and in
+  valid for the authenticator's `token_ttl_seconds` (default `TOKEN_TTL_SECONDS`,
+  300 s); it is accepted in `X-CAP-API-OAUTH-TOKEN` and in
   `CAP-API-ACCESS-TOKEN` (AMB-OAUTH-HEADER). Expired or unknown tokens fail.
 """
 
@@ -35,11 +36,22 @@ class Authenticator:
     Arguments:
     - `orgs`: the configured orgs.
     - `clock`: returns the current aware datetime (token expiry uses it).
+    - `token_ttl_seconds`: lifetime of an issued token in seconds (>= 1); a token
+      stops working once `clock()` reaches issue time + ttl.
     """
 
-    def __init__(self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        orgs: Sequence[OrgConfig],
+        clock: Callable[[], datetime],
+        token_ttl_seconds: int = TOKEN_TTL_SECONDS,
+    ) -> None:
+        ttl = token_ttl_seconds
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+            raise ValueError(f"token_ttl_seconds must be an integer >= 1, not {ttl!r}")
         self._orgs = list(orgs)
         self._clock = clock
+        self.token_ttl_seconds = token_ttl_seconds
         self._tokens: dict[str, tuple[OrgConfig, datetime]] = {}
 
     def issue_token(self, key: object, secret: object) -> tuple[str, int] | None:
@@ -55,14 +67,14 @@ class Authenticator:
             )
             if key_ok and secret_ok:
                 now = self._clock()
-                expires = now + timedelta(seconds=TOKEN_TTL_SECONDS)
+                expires = now + timedelta(seconds=self.token_ttl_seconds)
                 header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
                 claims = {"orgId": org.org_id, "iat": int(now.timestamp()),
                           "exp": int(expires.timestamp())}
                 payload = _b64url(json.dumps(claims).encode())
                 token = f"{header}.{payload}.{secrets.token_urlsafe(32)}"
                 self._tokens[token] = (org, expires)
-                return token, TOKEN_TTL_SECONDS
+                return token, self.token_ttl_seconds
         return None
 
     def _from_token(self, token: str) -> OrgConfig | None:
