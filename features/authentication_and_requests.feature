@@ -19,9 +19,9 @@ Feature: Authentication and malformed requests
       When the customer is linked to the external program
       Then the link succeeds
 
-    @AUTH-401 @doc/capillary-facts/http-status-conventions
+    @AUTH-401 @doc/capillary-facts/http-status-conventions @read_only
     Scenario Outline: A link request <credentials> is refused
-      Given a customer enrolled in the loyalty program
+      Given a customer who is not registered
       When the customer is linked to the external program <credentials>
       Then the request is refused as unauthenticated
 
@@ -33,7 +33,7 @@ Feature: Authentication and malformed requests
 
   Rule: Malformed bodies get a 4xx in the error envelope
 
-    @REQ-MALFORMED @doc/capillary-facts/http-status-conventions
+    @REQ-MALFORMED @doc/capillary-facts/http-status-conventions @read_only
     Scenario Outline: A <malformation> sent to <endpoint> is rejected as malformed
       When a <malformation> is sent to <endpoint>
       Then the request is rejected as malformed

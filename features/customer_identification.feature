@@ -34,7 +34,7 @@ Feature: Customer identification and batch results
 
   Rule: An unknown or unidentified customer is not linked
 
-    @IDENT-NOT-FOUND @doc/capillary-facts/customer-identification
+    @IDENT-NOT-FOUND @doc/capillary-facts/customer-identification @read_only
     Scenario: A customer who is not registered is reported as not found
       Given a customer who is not registered
       When the customer is linked to the external program

@@ -28,9 +28,9 @@ Feature: Delink a customer from a partner program
       When the customer is delinked from the external program
       Then the delink is rejected with error 2004
 
-    @DELINK-2006 @doc/delink-customer/response-parameter
+    @DELINK-2006 @doc/delink-customer/response-parameter @read_only
     Scenario: Delinking an unknown program is rejected
-      Given a customer linked to the external program
+      Given a customer enrolled in the loyalty program
       When the customer is delinked from a program the org does not have
       Then the delink is rejected with error 2006
 
@@ -45,5 +45,11 @@ Feature: Delink a customer from a partner program
     @DELINK-2008 @doc/delink-customer/resource-information
     Scenario: 51 customers in one delink request are rejected
       Given 51 customers linked to the external program at its lowest tier
+      When the customers are delinked from the external program in one request
+      Then the request is rejected with error 2008
+
+    @DELINK-2008 @doc/delink-customer/resource-information @read_only
+    Scenario: 51 unregistered customers in one delink request are rejected
+      Given 51 customers who are not registered
       When the customers are delinked from the external program in one request
       Then the request is rejected with error 2008

@@ -58,7 +58,7 @@ Feature: Link a customer to a partner program
       When the customer is linked to the external program
       Then the link is rejected with error 2005
 
-    @LINK-2006 @doc/link-customer/error-codes
+    @LINK-2006 @doc/link-customer/error-codes @read_only
     Scenario: An unknown program is rejected with 2006
       Given a customer enrolled in the loyalty program
       When the customer is linked to a program the org does not have
@@ -96,5 +96,11 @@ Feature: Link a customer to a partner program
     @LINK-2008 @doc/link-customer/error-codes
     Scenario: 51 customers in one request are rejected with 2008
       Given 51 customers enrolled in the loyalty program
+      When the customers are linked to the external program in one request
+      Then the request is rejected with error 2008
+
+    @LINK-2008 @doc/link-customer/error-codes @read_only
+    Scenario: 51 unregistered customers in one request are rejected with 2008
+      Given 51 customers who are not registered
       When the customers are linked to the external program in one request
       Then the request is rejected with error 2008

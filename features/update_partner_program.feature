@@ -58,9 +58,9 @@ Feature: Update a customer's partner program
       When the customer is upgraded to the external program's highest tier
       Then the update is rejected with error 2004
 
-    @UPDATE-2006 @doc/update-partner-program/error-codes
+    @UPDATE-2006 @doc/update-partner-program/error-codes @read_only
     Scenario: Updating an unknown program is rejected with 2006
-      Given a customer linked to the external program at its lowest tier
+      Given a customer enrolled in the loyalty program
       When the customer is upgraded in a program the org does not have
       Then the update is rejected with error 2006
 
@@ -98,5 +98,11 @@ Feature: Update a customer's partner program
     @UPDATE-2008 @doc/update-partner-program/error-codes
     Scenario: 51 customers in one request are rejected with 2008
       Given 51 customers linked to the external program at its lowest tier
+      When the customers are upgraded to the external program's highest tier in one request
+      Then the request is rejected with error 2008
+
+    @UPDATE-2008 @doc/update-partner-program/error-codes @read_only
+    Scenario: 51 unregistered customers in one request are rejected with 2008
+      Given 51 customers who are not registered
       When the customers are upgraded to the external program's highest tier in one request
       Then the request is rejected with error 2008

@@ -62,6 +62,11 @@ def _(world: World) -> None:
     world.customers.append(world.make_identity())
 
 
+@given(parsers.parse("{count:d} customers who are not registered"))
+def _(world: World, count: int) -> None:
+    world.customers += [world.make_identity() for _ in range(count)]
+
+
 @given(parsers.parse("{count:d} customers enrolled in the loyalty program"))
 def _(world: World, count: int) -> None:
     for _ in range(count):

@@ -233,4 +233,4 @@ def _(world: World, malformation: str, endpoint: str) -> None:
         "body that is a JSON array": b"[]",
         "body of non-UTF-8 bytes": b'\xff\xfe{"' + key.encode() + b'": []}',
     }[malformation]
-    world.last_exchange = world.client.send("POST", world.profile.paths[endpoint], content=content)
+    world.last_exchange = world.client.send("POST", world.profile.paths[endpoint], content=content, harmless=True)

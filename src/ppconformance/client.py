@@ -4,11 +4,23 @@ Every call returns an `Exchange` (request and response, as sent and received)
 and is appended to `PartnerProgramClient.exchanges`, so that a failing scenario
 can show exactly what crossed the wire, redacted by `Exchange.render()`.
 
-Exceptions:
+Exceptions (each is an *error* of the run, never a conformance failure):
 
-    TargetError            the target could not be talked to (an *error* of the run)
-    ├── TargetUnreachable  connect failure or timeout
-    └── AuthFailed         the target refused the profile's own credentials
+    TargetError            the target could not be used
+    ├── TargetUnreachable  connect failure, reset, or timeout (after the transport retries)
+    ├── TargetBroken       a 5xx to a request no requirement covers, a body over the size cap, ...
+    ├── RateLimited        HTTP 429 beyond what the profile lets the suite wait for
+    └── AuthFailed         the target refused the profile's own credentials (stops the run)
+    WriteRefused           the suite tried to change state on a target its profile keeps read-only
+
+Transport policy (profile keys in brackets): a client-side limiter
+[rate_limit_per_minute, shared out over xdist workers]; connect and read
+timeouts and an overall deadline per request [connect_timeout_seconds,
+timeout_seconds]; retries only for failures in transport before an answer
+[retries: connect errors for every method, read errors for GETs only, so a
+POST is never sent twice]; HTTP 429 honoured with `Retry-After` (seconds or
+HTTP date) or else exponential backoff [max_retry_after_seconds]; response
+bodies capped [max_response_bytes]. Assertions are never retried.
 
 The suite reaches the target only through this module.
 """
@@ -16,13 +28,16 @@ The suite reaches the target only through this module.
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pyrate_limiter import Duration, Limiter, Rate
 
 from .profile import OrgProfile, Profile
 
@@ -30,9 +45,13 @@ __all__ = [
     "AuthFailed",
     "Exchange",
     "PartnerProgramClient",
+    "RateLimited",
+    "TargetBroken",
     "TargetError",
     "TargetUnreachable",
+    "WriteRefused",
     "basic_auth_header",
+    "probe_target",
     "redact_text",
 ]
 
@@ -49,7 +68,67 @@ class TargetUnreachable(TargetError):
 
 
 class AuthFailed(TargetError):
-    """The target refused the credentials the profile declares (e.g. OAuth token generation)."""
+    """The target refused the credentials the profile declares (HTTP 401, or OAuth token generation refused)."""
+
+
+class TargetBroken(TargetError):
+    """The target answered, but not in a way any requirement covers (5xx to a setup request, oversized body)."""
+
+
+class RateLimited(TargetError):
+    """HTTP 429 persisted, or asked for a longer wait than `max_retry_after_seconds`."""
+
+
+class WriteRefused(RuntimeError):
+    """The suite was about to change state on a target whose profile does not allow writes (a suite defect:
+    the write guard skips such scenarios before they start)."""
+
+
+_LIMITERS: dict[int, Limiter] = {}
+_MAX_429_ATTEMPTS = 5
+
+
+def _limiter(per_minute: int | None) -> Limiter | None:
+    """The process's limiter for `per_minute` requests per minute over the whole run: each of N xdist
+    workers (PYTEST_XDIST_WORKER_COUNT) gets a 1/N share, at least 1."""
+    if not per_minute:
+        return None
+    share = max(1, per_minute // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)))
+    if share not in _LIMITERS:
+        _LIMITERS[share] = Limiter(Rate(share, Duration.MINUTE))
+    return _LIMITERS[share]
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+
+    Returns None when the header is absent or unparsable; never negative.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def probe_target(base_url: str, profile: Profile) -> None:
+    """Check that `base_url` accepts a connection and starts an answer (any status) within the profile's
+    timeouts. Reads no body. Raises `TargetUnreachable` with the cause."""
+    timeout = httpx.Timeout(profile.timeout_seconds, connect=profile.connect_timeout_seconds)
+    try:
+        with httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(retries=profile.retries)) as http, \
+                http.stream("GET", base_url):
+            pass
+    except httpx.TimeoutException as exc:
+        raise TargetUnreachable(f"GET {base_url}: no answer within {profile.timeout_seconds} s "
+                                f"({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise TargetUnreachable(f"GET {base_url}: {type(exc).__name__}: {exc}") from exc
 
 
 def basic_auth_header(till: str, password: str) -> str:
@@ -123,12 +202,15 @@ class PartnerProgramClient:
 
     Arguments:
     - `base_url`: e.g. "https://eu.api.capillarytech.com" (no trailing path).
-    - `profile`: the effective profile (paths, timeouts, secrets for redaction).
+    - `profile`: the effective profile (paths, timeouts, limits, write permission, secrets for redaction).
     - `org`: the org whose credentials are sent.
+    - `http`: an httpx client to use instead of the default (tests inject a MockTransport).
 
-    OAuth tokens are fetched once from `/v3/oauth/token/generate` and reused
-    until 30 s before `ttlSeconds` runs out. Raises `TargetUnreachable` on
-    connect failures and timeouts, `AuthFailed` when token generation is refused.
+    OAuth tokens are fetched from `/v3/oauth/token/generate` and reused until
+    30 s before `ttlSeconds` runs out (capillary-facts#authentication). A 401
+    to a request carrying the profile's own credentials renews an OAuth token
+    once, then raises `AuthFailed`. `requests_sent` counts every HTTP request,
+    retries and token requests included.
     """
 
     def __init__(self, base_url: str, profile: Profile, org: OrgProfile,
@@ -137,20 +219,33 @@ class PartnerProgramClient:
         self.profile = profile
         self.org = org
         self.exchanges: list[Exchange] = []
-        self._http = http or httpx.Client(timeout=profile.timeout_seconds)
+        self.requests_sent = 0
+        timeout = httpx.Timeout(profile.timeout_seconds, connect=profile.connect_timeout_seconds)
+        self._http = http or httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(retries=profile.retries))
+        self._limiter = _limiter(profile.rate_limit_per_minute)
         self._token: tuple[str, float] | None = None
+        self._write_paths = {*profile.paths.values(), "/v2/customers"}
         # shared with every Exchange, so that a token learnt later is redacted everywhere
         self._secrets: list[str] = list(profile.secrets())
 
     # -- transport -------------------------------------------------------------
     def send(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
              headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
-             auth: bool = True) -> Exchange:
+             auth: bool = True, harmless: bool = False) -> Exchange:
         """Send one request and record it.
 
         `json_body` is serialised as JSON; `content` is sent as is (for
-        malformed bodies). `auth=False` sends no credentials. Returns the `Exchange`.
+        malformed bodies). `auth=False` sends no credentials. `harmless=True`
+        declares a request that cannot change state on a conforming target
+        (unknown program, over-long batch); only such requests, and requests
+        without the profile's credentials, may go to the write endpoints of a
+        target whose profile does not allow writes (else `WriteRefused`).
+        Returns the `Exchange`; raises the `TargetError`s of the module docstring.
         """
+        if (method != "GET" and auth and not harmless and not self.profile.allow_writes
+                and path in self._write_paths):
+            raise WriteRefused(f"{method} {path}: profile {self.profile.name} does not allow writes "
+                               "(allow_writes: false); this request could change state on the target")
         hdrs = {"Accept": "application/json"}
         if json_body is not None or content is not None:
             hdrs["Content-Type"] = "application/json"
@@ -160,25 +255,77 @@ class PartnerProgramClient:
         data: bytes | str | None = content
         if json_body is not None:
             data = json.dumps(json_body)
+        exchange = self._send_honouring_429(method, path, data, hdrs, params,
+                                            json_body if json_body is not None else (content or ""))
+        if exchange.status == 401 and auth:
+            if self.org.auth.scheme == "oauth" and self._token is not None:
+                self._token = None  # the target may end a token early: renew once
+                hdrs.update(self.auth_headers())
+                exchange = self._send_honouring_429(method, path, data, hdrs, params, exchange.request_body)
+            if exchange.status == 401:
+                raise AuthFailed(f"org {self.org.name}: the target answered HTTP 401 to the profile's own "
+                                 f"{self.org.auth.scheme} credentials; stopping the run\n" + exchange.render())
+        return exchange
+
+    def _send_honouring_429(self, method: str, path: str, data: bytes | str | None, hdrs: dict[str, str],
+                            params: dict[str, str] | None, shown_body: Any) -> Exchange:
+        for attempt in range(_MAX_429_ATTEMPTS):
+            exchange = self._send_once(method, path, data, hdrs, params, shown_body)
+            if exchange.status != 429:
+                return exchange
+            wait = retry_after_seconds(exchange.response_headers.get("retry-after"))
+            if wait is None:
+                wait = min(2.0 ** attempt, self.profile.max_retry_after_seconds)
+            if wait > self.profile.max_retry_after_seconds:
+                raise RateLimited(f"{method} {path}: HTTP 429 with Retry-After {wait:.0f} s, more than "
+                                  f"max_retry_after_seconds ({self.profile.max_retry_after_seconds:.0f} s); lower "
+                                  "rate_limit_per_minute\n" + exchange.render())
+            time.sleep(wait)
+        raise RateLimited(f"{method} {path}: still HTTP 429 after {_MAX_429_ATTEMPTS} attempts; lower "
+                          "rate_limit_per_minute\n" + exchange.render())
+
+    def _send_once(self, method: str, path: str, data: bytes | str | None, hdrs: dict[str, str],
+                   params: dict[str, str] | None, shown_body: Any) -> Exchange:
         url = self.base_url + path
-        started = time.perf_counter()
-        try:
-            response = self._http.request(method, url, content=data, headers=hdrs, params=params)
-        except httpx.TimeoutException as exc:
-            raise TargetUnreachable(f"{method} {url}: timed out after {self.profile.timeout_seconds} s") from exc
-        except httpx.TransportError as exc:
-            raise TargetUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        limit = self.profile.max_response_bytes
+        for attempt in range(self.profile.retries + 1):
+            if self._limiter is not None:
+                self._limiter.try_acquire("target")
+            self.requests_sent += 1
+            started = time.perf_counter()
+            deadline = started + self.profile.timeout_seconds
+            try:
+                with self._http.stream(method, url, content=data, headers=hdrs, params=params) as response:
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > limit:
+                            raise TargetBroken(f"{method} {url}: the response body exceeds max_response_bytes "
+                                               f"({limit} bytes); HTTP {response.status_code}")
+                        if time.perf_counter() > deadline:
+                            raise TargetUnreachable(f"{method} {url}: the response was not complete after "
+                                                    f"{self.profile.timeout_seconds} s (timeout_seconds)")
+                break
+            except httpx.TimeoutException as exc:
+                error: TargetError = TargetUnreachable(
+                    f"{method} {url}: timed out after {self.profile.timeout_seconds} s ({type(exc).__name__})")
+                cause: Exception = exc
+            except httpx.TransportError as exc:
+                error, cause = TargetUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}"), exc
+            # connect errors are already retried by the transport; a GET may be retried after a read error
+            if method != "GET" or attempt == self.profile.retries:
+                raise error from cause
         elapsed = (time.perf_counter() - started) * 1000
+        raw = bytes(body)
+        text = raw.decode(response.encoding or "utf-8", errors="replace")
         try:
-            parsed = response.json()
+            parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = None
         exchange = Exchange(
-            method=method, url=str(response.request.url), request_headers=hdrs,
-            request_body=json_body if json_body is not None else (content or ""),
+            method=method, url=str(response.request.url), request_headers=hdrs, request_body=shown_body,
             status=response.status_code, response_headers=dict(response.headers),
-            response_text=response.text, response_json=parsed, elapsed_ms=elapsed,
-            secrets=self._secrets,
+            response_text=text, response_json=parsed, elapsed_ms=elapsed, secrets=self._secrets,
         )
         self.exchanges.append(exchange)
         return exchange
@@ -191,7 +338,9 @@ class PartnerProgramClient:
         return {auth.token_header: self.oauth_token()}
 
     def oauth_token(self) -> str:
-        """A valid OAuth access token for this org, generated when none is cached or it nears expiry."""
+        """A valid OAuth access token for this org, generated when none is cached or the cached one is
+        within 30 s of `ttlSeconds` (half-way for tokens of 60 s or less).
+        Raises `AuthFailed` when generation is refused."""
         if self._token and self._token[1] > time.monotonic():
             return self._token[0]
         ex = self.send("POST", "/v3/oauth/token/generate", auth=False,
@@ -202,7 +351,7 @@ class PartnerProgramClient:
                              + ex.render())
         self._secrets.append(str(data["accessToken"]))
         ttl = float(data.get("ttlSeconds") or 300)
-        self._token = (data["accessToken"], time.monotonic() + max(ttl - 30, ttl / 2))
+        self._token = (data["accessToken"], time.monotonic() + (ttl - 30 if ttl > 60 else ttl / 2))
         return self._token[0]
 
     # -- Partner Program endpoints ---------------------------------------------

@@ -6,8 +6,12 @@ process without xdist) it decides the target once per run: `--base-url` /
 server started in a subprocess (stopped by `config.add_cleanup`). xdist workers
 inherit the URL, the run id and the embedded credentials.
 
-Exit codes beyond pytest's own: 3 the target is unreachable (an *error* of the
-run, not a conformance failure), 4 the profile is unusable.
+Before the scenarios (controller only): the target is probed (unreachable:
+exit 10), the profile loaded (unusable: exit 11), the org's programs
+discovered and compared with the profile (`--check-config` stops there: exit
+12 on drift), and links left in the journal by an earlier, killed run are
+cleaned up. After them: this run's journal is swept, and any link left behind
+is a failure of its own. Outcome classes and exit codes: `outcomes`.
 """
 
 from __future__ import annotations
@@ -19,23 +23,24 @@ from pathlib import Path
 from typing import Any
 
 import allure
-import httpx
 import pytest
 import yaml
 
 from .catalogue import Requirement, load_catalogue
-from .client import redact_text
+from .client import TargetError, probe_target, redact_text
 from .embedded import start_embedded_server
+from .outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from .profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from .schemas import ContractSchemas
+from .staging import Preflight, apply_discovery, run_preflight, sweep_journal
 from .verdicts import Judge
-from .world import World
+from .world import CustomerPool, World
 
-EXIT_TARGET_UNREACHABLE = 3
-EXIT_PROFILE_ERROR = 4
 _ROOT = Path(__file__).resolve().parents[2]
 _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
+_TRACKER = pytest.StashKey[OutcomeTracker]()
+_PREFLIGHT = pytest.StashKey[Preflight]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,7 +54,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "PP_STRICT, comma-separated). Default: never fail a target for what the documents "
                          "leave open.")
     group.addoption("--reports-dir", default=str(_ROOT / "reports"),
-                    help="where the effective profile and the reference server log are written (default reports/)")
+                    help="where the effective profile, discovery/drift report and the reference server log are "
+                         "written (default reports/)")
+    group.addoption("--read-only", action="store_const", const=False, dest="allow_writes", default=None,
+                     help="send nothing that can change state: only authentication, unknown program (2006), batch "
+                          "limit (2008) and malformed-body checks run; the rest are skipped (profile allow_writes)")
+    group.addoption("--allow-writes", action="store_const", const=True, dest="allow_writes",
+                     help="let the suite register customers, link, update and delink on the target (profile "
+                          "allow_writes; it cleans up after itself from its journal)")
+    group.addoption("--rate-limit", type=int, default=None, metavar="PER_MINUTE", dest="rate_limit",
+                    help="client-side limit on requests per minute over the whole run (profile "
+                         "rate_limit_per_minute)")
+    group.addoption("--check-config", action="store_true", default=False,
+                    help="only discover the target's programs, tiers and relinking setting, report drift from the "
+                         "profile and exit: 0 no drift, 12 drift, 10 target error")
 
 
 def _strict(config: pytest.Config) -> list[str]:
@@ -75,19 +93,41 @@ def pytest_configure(config: pytest.Config) -> None:
     for endpoint in ("linkCustomer", "customerPartnerProgramUpdate", "deLinkCustomer", "relinking", "auth",
                      "request", "identification"):
         config.addinivalue_line("markers", f"{endpoint}: scenarios of {endpoint}")
-    if hasattr(config, "workerinput") or not _runs_scenarios(config):
+    config.addinivalue_line("markers", "read_only: changes no state on a conforming target; runs in a read-only "
+                                       "run (allow_writes: false)")
+    if not _runs_scenarios(config):
+        return
+    if hasattr(config, "workerinput"):
+        profile = _load(config)
+        tracker = OutcomeTracker(profile.stop_after_transport_errors)
+        config.stash[_TRACKER] = tracker
+        config.pluginmanager.register(tracker, "pp-outcomes")
         return
     os.environ.setdefault("PP_RUN_ID", secrets.token_hex(3))
     base_url = config.getoption("base_url", None) or _peek_base_url(config.getoption("profile"))
+    ephemeral = not base_url
     if not base_url:
         server = start_embedded_server(Path(config.getoption("reports_dir")) / "reference-server.log")
         config.add_cleanup(server.stop)
         base_url = server.base_url
     config.option.base_url = base_url
     os.environ["PYTEST_BASE_URL"] = base_url
+    os.environ["PP_EPHEMERAL_TARGET"] = "1" if ephemeral else ""
     profile = _load(config)
-    _check_reachable(base_url, profile)
-    _write_effective_profile(config, profile)
+    tracker = OutcomeTracker(profile.stop_after_transport_errors)
+    config.stash[_TRACKER] = tracker
+    config.pluginmanager.register(tracker, "pp-outcomes")
+    try:
+        probe_target(base_url, profile)
+        preflight = run_preflight(base_url, profile, os.environ["PP_RUN_ID"], ephemeral=ephemeral,
+                                  reports_dir=Path(config.getoption("reports_dir")))
+    except TargetError as exc:
+        pytest.exit(f"ERROR (not a conformance failure): target {base_url}: {exc}", returncode=EXIT_TARGET_ERROR)
+    config.stash[_PREFLIGHT] = preflight
+    os.environ["PP_DISCOVERY"] = preflight.discovery_json()
+    if config.getoption("check_config"):
+        pytest.exit(preflight.report(), returncode=EXIT_DRIFT if preflight.drift else 0)
+    _write_effective_profile(config, apply_discovery(profile, preflight.discovery_json()))
 
 
 def _peek_base_url(path: str) -> str | None:
@@ -95,23 +135,19 @@ def _peek_base_url(path: str) -> str | None:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return None  # load_profile reports it properly
+    env_url = os.environ.get("PP__BASE_URL")
+    if env_url:
+        return env_url
     return data.get("base_url") if isinstance(data, dict) else None
 
 
 def _load(config: pytest.Config) -> Profile:
     try:
         return load_profile(config.getoption("profile"), base_url=config.option.base_url,
-                            strict=_strict(config))
+                            strict=_strict(config), allow_writes=config.getoption("allow_writes"),
+                            rate_limit_per_minute=config.getoption("rate_limit"))
     except ProfileError as exc:
         pytest.exit(f"profile error: {exc}", returncode=EXIT_PROFILE_ERROR)
-
-
-def _check_reachable(base_url: str, profile: Profile) -> None:
-    try:
-        httpx.get(base_url, timeout=profile.timeout_seconds)
-    except httpx.TransportError as exc:
-        pytest.exit(f"ERROR (not a conformance failure): target {base_url} is unreachable: "
-                    f"{type(exc).__name__}: {exc}", returncode=EXIT_TARGET_UNREACHABLE)
 
 
 def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
@@ -124,9 +160,24 @@ def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
         Path(alluredir).mkdir(parents=True, exist_ok=True)
         env = {"target": profile.base_url or "", "profile": profile.name,
                "strict": ",".join(sorted(profile.strict)) or "none",
+               "writes": "allowed" if profile.allow_writes else "read-only",
                "orgs": ",".join(o.name for o in profile.orgs)}
         (Path(alluredir) / "environment.properties").write_text(
             "".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The write guard: in a read-only run, every scenario not tagged `read_only` is skipped with the reason."""
+    if not _runs_scenarios(config):
+        return
+    profile = _load(config)
+    if profile.allow_writes:
+        return
+    skip = pytest.mark.skip(reason=f"read-only run: profile {profile.name} does not allow writes "
+                                   "(allow_writes: false); pass --allow-writes to run this scenario")
+    for item in items:
+        if item.get_closest_marker("read_only") is None:
+            item.add_marker(skip)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -138,8 +189,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 # -- fixtures -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def profile(pytestconfig: pytest.Config) -> Profile:
-    """The effective profile (command line > env > file > defaults)."""
-    return _load(pytestconfig)
+    """The effective profile (command line > env > file > defaults), completed by discovery."""
+    return apply_discovery(_load(pytestconfig), os.environ.get("PP_DISCOVERY", ""))
+
+
+@pytest.fixture(scope="session")
+def journal(profile: Profile, pytestconfig: pytest.Config) -> Any:
+    """This process's provisioning journal (`journal.Journal`)."""
+    from .journal import Journal
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return Journal(profile.journal_dir, pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", ""),
+                   os.environ.get("PP_RUN_ID", "local"), worker,
+                   ephemeral=bool(os.environ.get("PP_EPHEMERAL_TARGET")))
+
+
+@pytest.fixture(scope="session")
+def customer_pool(profile: Profile) -> CustomerPool:
+    """This process's share of the profile's customer pools."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    return CustomerPool(profile, index, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
 
 
 @pytest.fixture(scope="session")
@@ -155,15 +225,18 @@ def judge(profile: Profile, contract_schemas: ContractSchemas) -> Judge:
 
 
 @pytest.fixture
-def world(profile: Profile, pytestconfig: pytest.Config) -> Any:
-    """A fresh scenario context; its HTTP clients are closed at teardown."""
+def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_pool: CustomerPool) -> Any:
+    """A fresh scenario context. At teardown its links are undone from the journal (what cannot be undone
+    stays open for the end-of-run sweep) and its HTTP clients are closed."""
     base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL")
     if not base_url:
         pytest.fail("no target base URL: pass --base-url or let the suite start the embedded server")
-    w = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"))
+    w = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal,
+              pool=customer_pool)
     yield w
+    w.cleanup()
     for client in w.clients.values():
-        pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + len(client.exchanges)
+        pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + client.requests_sent
         client.close()
 
 
@@ -221,8 +294,19 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
 
 # -- request count: summed over xdist workers, printed at the end of the run --------------
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["pp_requests"] = session.config.stash.get(_REQUESTS, 0)
+    config = session.config
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["pp_requests"] = config.stash.get(_REQUESTS, 0)
+        return
+    preflight = config.stash.get(_PREFLIGHT, None)
+    tracker = config.stash.get(_TRACKER, None)
+    if preflight is None or tracker is None:
+        return
+    report = sweep_journal(preflight, config.option.base_url, run_id=os.environ.get("PP_RUN_ID", "local"))
+    config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + report.requests + preflight.requests
+    tracker.record_leftovers(report.render().splitlines(), config.getoption("allure_report_dir", None))
+    preflight.finish()
+    session.exitstatus = tracker.exit_code(int(session.exitstatus))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -233,6 +317,16 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    preflight = config.stash.get(_PREFLIGHT, None)
+    if preflight is not None:
+        for line in preflight.summary_lines():
+            terminalreporter.write_line(line)
+    tracker = config.stash.get(_TRACKER, None)
+    if tracker is not None:
+        for line in tracker.summary_lines():
+            terminalreporter.write_line(line)
     if _REQUESTS in config.stash:
         terminalreporter.write_line(f"partner-program: {config.stash[_REQUESTS]} HTTP requests sent to "
                                     f"{config.option.base_url}")

@@ -5,12 +5,22 @@ declares the target's orgs (credentials, relinking setting, timezone), the
 programs and tiers scenarios use, and which ambiguities of
 `catalogue/ambiguities.yaml` are judged strictly.
 
-Precedence, highest first: command line (`--base-url`, `--strict-ambiguity`) >
-environment (`PYTEST_BASE_URL`, `PP_STRICT`) > profile file > defaults.
+Precedence, highest first:
+
+1. command line (`--base-url`, `--strict-ambiguity`, `--read-only`, `--allow-writes`,
+   `--rate-limit`), passed to `load_profile` as keyword arguments;
+2. environment: `PYTEST_BASE_URL`, `PP_STRICT`, and `PP__<KEY>[__<KEY>...]` for
+   *any* key of the file (`PP__ALLOW_WRITES=true`, `PP__RATE_LIMIT_PER_MINUTE=100`,
+   `PP__ORGS__0__AUTH__TILL=my.till`, `PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS="[A, B]"`):
+   key segments match the schema's property names case-insensitively, list items
+   are addressed by index, values are parsed as YAML scalars or flow collections;
+3. the profile file;
+4. the defaults of `schemas/meta/profile.schema.json` (also in the README table).
 
 Secrets appear in a profile only as `${ENV_VAR}`; a missing variable is a
 `ProfileError` naming it. The loaded `Profile` is frozen; `Profile.redacted()`
-gives the form safe to write into reports.
+gives the form safe to write into reports (it lists which keys the environment
+and the command line overrode, never their values).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ __all__ = [
     "AuthConfig",
     "MembershipPeriod",
     "OrgProfile",
+    "PoolCustomer",
     "Profile",
     "ProfileError",
     "ProgramProfile",
@@ -48,6 +59,9 @@ DEFAULT_PATHS = {
     "customerPartnerProgramUpdate": "/v2/partnerProgram/customerPartnerProgramUpdate",
     "deLinkCustomer": "/v2/partnerProgram/deLinkCustomer",
 }
+
+
+ENV_PREFIX = "PP__"
 
 
 class ProfileError(Exception):
@@ -97,8 +111,22 @@ class ProgramProfile:
 
 
 @dataclass(frozen=True)
+class PoolCustomer:
+    """An existing customer of the target the suite may use (`orgs[].customer_pool`).
+
+    At least one identifier is set; `enrolled` False marks a customer not enrolled in loyalty.
+    """
+
+    mobile: str = ""
+    email: str = ""
+    external_id: str = ""
+    enrolled: bool = True
+
+
+@dataclass(frozen=True)
 class OrgProfile:
-    """One org of the target: name, auth, relinking flag (None: unknown), timezone, programs by role.
+    """One org of the target: name, auth, relinking flag (None: unknown), timezone, programs by role,
+    and the pool of existing test customers.
 
     Roles are "external", "supplementary" and "second_supplementary".
     """
@@ -108,6 +136,7 @@ class OrgProfile:
     allow_membership_relinking: bool | None
     timezone: str
     programs: dict[str, ProgramProfile] = field(default_factory=dict)
+    customer_pool: tuple[PoolCustomer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,12 +151,24 @@ class Profile:
     orgs: tuple[OrgProfile, ...]
     base_url: str | None = None
     timeout_seconds: float = 10.0
+    connect_timeout_seconds: float = 5.0
     strict: frozenset[str] = frozenset()
     paths: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PATHS))
     mobile_prefix: str = "9199"
     email_domain: str = "conformance.invalid"
     customer_source: str = "INSTORE"
+    provisioning: str = "register"
+    allow_writes: bool = False
+    rate_limit_per_minute: int | None = None
+    retries: int = 2
+    max_retry_after_seconds: float = 60.0
+    max_response_bytes: int = 5_000_000
+    stop_after_transport_errors: int = 3
+    discovery: bool = True
+    probe_relinking: bool = True
+    journal_dir: str = ".pp-journal"
     source: str = ""
+    overridden: tuple[str, ...] = ()
 
     def is_strict(self, ambiguity_id: str) -> bool:
         """True when the ambiguity `ambiguity_id` (e.g. "AMB-2008-LEVEL") is judged strictly."""
@@ -136,6 +177,13 @@ class Profile:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every org (for redaction)."""
         return tuple(s for org in self.orgs for s in org.auth.secrets())
+
+    def org(self, name: str) -> OrgProfile:
+        """The org called `name`; KeyError when the profile has none."""
+        for org in self.orgs:
+            if org.name == name:
+                return org
+        raise KeyError(name)
 
     def redacted(self) -> dict[str, Any]:
         """The profile as plain data with every secret replaced by `***` (for reports)."""
@@ -156,10 +204,18 @@ class Profile:
                            "membership_period": p.membership_period and vars(p.membership_period)}
                     for role, p in org.programs.items()
                 },
+                "customer_pool": len(org.customer_pool),
             })
         return {"name": self.name, "source": self.source, "base_url": self.base_url,
-                "timeout_seconds": self.timeout_seconds, "strict": sorted(self.strict),
-                "paths": self.paths, "orgs": orgs}
+                "allow_writes": self.allow_writes, "provisioning": self.provisioning,
+                "timeout_seconds": self.timeout_seconds, "connect_timeout_seconds": self.connect_timeout_seconds,
+                "rate_limit_per_minute": self.rate_limit_per_minute, "retries": self.retries,
+                "max_retry_after_seconds": self.max_retry_after_seconds,
+                "max_response_bytes": self.max_response_bytes,
+                "stop_after_transport_errors": self.stop_after_transport_errors,
+                "discovery": self.discovery, "probe_relinking": self.probe_relinking,
+                "journal_dir": self.journal_dir, "strict": sorted(self.strict),
+                "paths": self.paths, "overridden": list(self.overridden), "orgs": orgs}
 
 
 def _expand(value: str, where: str, env: dict[str, str]) -> str:
@@ -181,24 +237,88 @@ def _program(data: dict[str, Any]) -> ProgramProfile:
     )
 
 
+def _schema_node(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local `$ref` of the profile schema."""
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _property_names(schema: dict[str, Any], node: dict[str, Any]) -> list[str]:
+    node = _schema_node(schema, node)
+    names = list(node.get("properties", {}))
+    for alt in node.get("oneOf", []) + node.get("anyOf", []):
+        names += [n for n in _property_names(schema, alt) if n not in names]
+    return names
+
+
+def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """Apply every `PP__A__B=value` of `env` to `data` in place; returns the variable names applied.
+
+    Raises ProfileError naming the variable when a segment matches no key of the
+    schema or a list index is out of range.
+    """
+    applied = []
+    for var in sorted(v for v in env if v.startswith(ENV_PREFIX) and len(v) > len(ENV_PREFIX)):
+        segments = var[len(ENV_PREFIX):].split("__")
+        try:
+            value = yaml.safe_load(env[var]) if env[var] != "" else None
+        except yaml.YAMLError as exc:
+            raise ProfileError(f"environment variable {var}: not a YAML value: {exc}") from exc
+        target: Any = data
+        node: dict[str, Any] = schema
+        for i, seg in enumerate(segments):
+            last = i == len(segments) - 1
+            if isinstance(target, list):
+                if not seg.isdigit() or int(seg) >= len(target):
+                    raise ProfileError(f"environment variable {var}: {seg!r} is not an index of the "
+                                       f"{len(target)} items there")
+                node = _schema_node(schema, node).get("items", {})
+                if last:
+                    target[int(seg)] = value
+                else:
+                    target = target[int(seg)]
+                continue
+            names = _property_names(schema, node)
+            match = [n for n in names if n.lower() == seg.lower()]
+            if not match:
+                raise ProfileError(f"environment variable {var}: {seg.lower()!r} is not a profile key here "
+                                   f"(expected one of: {', '.join(names)})")
+            key = match[0]
+            node = _schema_node(schema, node)["properties"][key] if "properties" in _schema_node(schema, node) \
+                else {}
+            if last:
+                target[key] = value
+            else:
+                target = target.setdefault(key, [] if _schema_node(schema, node).get("type") == "array" else {})
+        applied.append(var)
+    return applied
+
+
 def load_profile(
     path: Path | str = DEFAULT_PROFILE,
     *,
     base_url: str | None = None,
     strict: list[str] | None = None,
+    allow_writes: bool | None = None,
+    rate_limit_per_minute: int | None = None,
     env: dict[str, str] | None = None,
 ) -> Profile:
     """Load, validate and expand a profile.
 
-    Arguments:
+    Arguments (the keyword ones come from the command line and win over everything):
     - `path`: the YAML file.
-    - `base_url`: from the command line or `PYTEST_BASE_URL`; wins over the file's.
-    - `strict`: ambiguity ids from `--strict` / `PP_STRICT`; added to the file's.
-    - `env`: the environment to expand `${VAR}` from (default `os.environ`).
+    - `base_url`: `--base-url` or `PYTEST_BASE_URL`; wins over the file's.
+    - `strict`: ambiguity ids from `--strict-ambiguity` / `PP_STRICT`; added to the file's.
+    - `allow_writes`: `--allow-writes` (True) / `--read-only` (False); None keeps the profile's.
+    - `rate_limit_per_minute`: `--rate-limit`; None keeps the profile's.
+    - `env`: the environment for `${VAR}` and `PP__KEY` overrides (default `os.environ`).
 
-    Returns a frozen `Profile`. Raises `ProfileError` with the file name and the
-    failing key when the file is missing, is not YAML, breaks the profile
-    schema, or names an unset environment variable.
+    Precedence: these arguments > `PP__...` environment variables > the file >
+    defaults. Returns a frozen `Profile`. Raises `ProfileError` with the file
+    name and the failing key when the file is missing, is not YAML, breaks the
+    profile schema (after the environment overrides), names an unset
+    environment variable, or an override names no profile key.
     """
     env = dict(os.environ if env is None else env)
     path = Path(path)
@@ -209,10 +329,14 @@ def load_profile(
     except yaml.YAMLError as exc:
         raise ProfileError(f"profile {path}: not valid YAML: {exc}") from exc
     schema = json.loads(PROFILE_SCHEMA.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile {path} does not match {PROFILE_SCHEMA.name}: the top level must be a mapping")
+    overridden = _env_overrides(data, schema, env)
     problems = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if problems:
         lines = [f"  at {'/'.join(map(str, p.absolute_path)) or '(top)'}: {p.message}" for p in problems]
-        raise ProfileError(f"profile {path} does not match {PROFILE_SCHEMA.name}:\n" + "\n".join(lines))
+        hint = f" (after the environment overrides {', '.join(overridden)})" if overridden else ""
+        raise ProfileError(f"profile {path} does not match {PROFILE_SCHEMA.name}{hint}:\n" + "\n".join(lines))
     orgs = []
     for i, org in enumerate(data["orgs"]):
         try:
@@ -230,23 +354,44 @@ def load_profile(
             secret=_expand(a.get("secret", ""), where, env),
             token_header=a.get("token_header", DEFAULT_TOKEN_HEADER),
         )
+        pool = tuple(PoolCustomer(mobile=str(c.get("mobile", "")), email=c.get("email", ""),
+                                  external_id=c.get("externalId", ""), enrolled=c.get("enrolled", True))
+                     for c in org.get("customer_pool", []))
         orgs.append(OrgProfile(
             name=org["name"],
             auth=auth,
             allow_membership_relinking=org.get("allow_membership_relinking"),
             timezone=org.get("timezone", "UTC"),
             programs={role: _program(p) for role, p in org["programs"].items()},
+            customer_pool=pool,
         ))
     test_data = data.get("test_data", {})
+    cli = [name for name, value in (("--base-url", base_url), ("--strict-ambiguity", strict),
+                                    ("--allow-writes/--read-only", allow_writes),
+                                    ("--rate-limit", rate_limit_per_minute)) if value not in (None, [])]
+    timeout = float(data.get("timeout_seconds", 10))
+    rate = rate_limit_per_minute if rate_limit_per_minute is not None else data.get("rate_limit_per_minute")
     return Profile(
         name=data.get("name", path.stem),
         orgs=tuple(orgs),
         base_url=base_url or data.get("base_url"),
-        timeout_seconds=float(data.get("timeout_seconds", 10)),
+        timeout_seconds=timeout,
+        connect_timeout_seconds=float(data.get("connect_timeout_seconds", min(5.0, timeout))),
         strict=frozenset(data.get("strict", [])) | frozenset(strict or ()),
         paths={**DEFAULT_PATHS, **data.get("paths", {})},
         mobile_prefix=test_data.get("mobile_prefix", "9199"),
         email_domain=test_data.get("email_domain", "conformance.invalid"),
         customer_source=test_data.get("source", "INSTORE"),
+        provisioning=test_data.get("provisioning", "register"),
+        allow_writes=bool(data.get("allow_writes", False)) if allow_writes is None else allow_writes,
+        rate_limit_per_minute=int(rate) if rate else None,
+        retries=int(data.get("retries", 2)),
+        max_retry_after_seconds=float(data.get("max_retry_after_seconds", 60)),
+        max_response_bytes=int(data.get("max_response_bytes", 5_000_000)),
+        stop_after_transport_errors=int(data.get("stop_after_transport_errors", 3)),
+        discovery=bool(data.get("discovery", True)),
+        probe_relinking=bool(data.get("probe_relinking", True)),
+        journal_dir=str(data.get("journal_dir", ".pp-journal")),
         source=str(path),
+        overridden=tuple(overridden + cli),
     )

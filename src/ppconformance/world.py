@@ -2,9 +2,19 @@
 
 Steps call `World` methods; `World` builds the documented request bodies and
 sends them through `PartnerProgramClient`. It decides nothing about
-conformance (that is `verdicts.Judge`), except that setting up a precondition
-that the target refuses raises `PreconditionFailed` — the scenario cannot be
-judged, and the message says which setup request failed.
+conformance (that is `verdicts.Judge`), except for setup requests (Given steps
+and observations such as loyaltyDetails), which no requirement of the scenario
+covers: a setup answered 5xx or with a body that is not JSON raises
+`TargetBroken` (an *error* of the run); a setup the target refuses in a
+well-formed answer raises `PreconditionFailed` (a failure: the target refused
+a documented operation), the message saying which setup request failed.
+
+Provisioning: test customers are registered through `POST /v2/customers`
+(`test_data.provisioning: register`, writes allowed) or taken from
+`orgs[].customer_pool` (provisioning `pool`, or a read-only run). Every link
+request is written to the journal before it is sent, unless it is *harmless*
+(no registered customer in it, or no program the profile declares); `cleanup()`
+undoes the scenario's links at teardown (see `cleanup`).
 """
 
 from __future__ import annotations
@@ -15,16 +25,51 @@ from typing import Any
 
 import pytest
 
-from .client import Exchange, PartnerProgramClient
+from .cleanup import CleanupReport, clean, clean_customer, linked_program_names
+from .client import Exchange, PartnerProgramClient, TargetBroken
 from .dates import day_boundary, days_from_today
-from .profile import OrgProfile, Profile, ProgramProfile
+from .journal import Journal, JournalEntry
+from .profile import OrgProfile, PoolCustomer, Profile, ProgramProfile
 from .verdicts import RESULT_SHAPES, Action
 
-__all__ = ["Customer", "PreconditionFailed", "World"]
+__all__ = ["Customer", "CustomerPool", "PreconditionFailed", "World"]
 
 
 class PreconditionFailed(AssertionError):
     """A Given step could not establish its state on the target (shown with the exchange)."""
+
+
+class CustomerPool:
+    """The process's share of each org's `customer_pool`: xdist worker i of n gets entries i, i+n, ...
+
+    `acquire` hands out a customer not in use (None when all are); `release` returns it.
+    """
+
+    def __init__(self, profile: Profile, worker: int = 0, workers: int = 1) -> None:
+        self.free = {org.name: list(org.customer_pool[worker::workers]) for org in profile.orgs}
+
+    def acquire(self, org: str, enrolled: bool) -> PoolCustomer | None:
+        """Take a free customer of `org` whose enrolment matches, or None."""
+        for customer in self.free.get(org, []):
+            if customer.enrolled is enrolled:
+                self.free[org].remove(customer)
+                return customer
+        return None
+
+    def release(self, org: str, customer: PoolCustomer) -> None:
+        """Give `customer` back."""
+        self.free[org].append(customer)
+
+
+def _setup_answer(ex: Exchange, what: str) -> dict[str, Any]:
+    """The JSON object a setup request got back; raises TargetBroken on a 5xx or a body that is not JSON."""
+    if ex.status >= 500:
+        raise TargetBroken(f"ERROR (not a conformance failure): {what}: the target answered HTTP {ex.status} "
+                           f"to a well-formed setup request\n{ex.render()}")
+    if not isinstance(ex.response_json, dict):
+        raise TargetBroken(f"ERROR (not a conformance failure): {what}: the answer (HTTP {ex.status}) is not "
+                           f"a JSON object\n{ex.render()}")
+    return ex.response_json
 
 
 @dataclass
@@ -55,11 +100,15 @@ class World:
     profile: Profile
     base_url: str
     run_id: str
+    journal: Journal | None = None
+    pool: CustomerPool | None = None
     org: OrgProfile | None = None
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
     customers: list[Customer] = field(default_factory=list)
     last: Action | None = None
     last_exchange: Exchange | None = None
+    entries: list[JournalEntry] = field(default_factory=list)
+    borrowed: list[tuple[str, PoolCustomer]] = field(default_factory=list)
 
     # -- org and programs ---------------------------------------------------------
     def use_org(self, relinking: bool | None = None) -> OrgProfile:
@@ -84,10 +133,13 @@ class World:
     @property
     def client(self) -> PartnerProgramClient:
         """The client of the selected org (the profile's first org when none was selected)."""
-        org = self.org or self.use_org()
-        if org.name not in self.clients:
-            self.clients[org.name] = PartnerProgramClient(self.base_url, self.profile, org)
-        return self.clients[org.name]
+        return self.client_for((self.org or self.use_org()).name)
+
+    def client_for(self, org_name: str) -> PartnerProgramClient:
+        """The client of the org called `org_name` (KeyError when the profile has none)."""
+        if org_name not in self.clients:
+            self.clients[org_name] = PartnerProgramClient(self.base_url, self.profile, self.profile.org(org_name))
+        return self.clients[org_name]
 
     def program(self, role: str, *, tiers: int = 0, period: bool = False) -> ProgramProfile:
         """The org's program for `role` ("external", "supplementary", "second_supplementary").
@@ -127,15 +179,51 @@ class World:
                         external_id=f"ppc-{tag}")
 
     def register_customer(self, *, enrolled: bool = True) -> Customer:
-        """Register a new customer (POST /v2/customers) and remember it; raises PreconditionFailed."""
+        """A customer registered on the target, remembered by the scenario: a new one through
+        POST /v2/customers, or one of the org's pool (provisioning "pool", or writes not allowed).
+
+        Raises PreconditionFailed when the target refuses, TargetBroken on a 5xx;
+        skips, naming the profile key, when the pool has no free customer.
+        """
+        if self.profile.provisioning == "pool" or not self.profile.allow_writes:
+            return self._borrow(enrolled)
         customer = self.make_identity()
         ex = self.client.add_customer(
             {"mobile": customer.mobile, "email": customer.email, "externalId": customer.external_id},
             enrolled=enrolled)
-        body = ex.response_json if isinstance(ex.response_json, dict) else {}
+        body = _setup_answer(ex, "registering a test customer")
         if ex.status != 200 or not isinstance(body.get("createdId"), int):
             raise PreconditionFailed(f"registering a test customer failed (HTTP {ex.status})\n{ex.render()}")
         customer.id = body["createdId"]
+        self.customers.append(customer)
+        return customer
+
+    def _borrow(self, enrolled: bool) -> Customer:
+        org = self.org or self.use_org()
+        pooled = self.pool.acquire(org.name, enrolled) if self.pool else None
+        if pooled is None:
+            why = "provisioning is pool" if self.profile.provisioning == "pool" else "writes are not allowed"
+            kind = "enrolled" if enrolled else "not-enrolled (enrolled: false)"
+            pytest.skip(f"profile {self.profile.name}: {why} and orgs[{org.name}].customer_pool has no free "
+                        f"{kind} customer for this process")
+        self.borrowed.append((org.name, pooled))
+        customer = Customer(mobile=pooled.mobile, email=pooled.email, external_id=pooled.external_id)
+        kind, value = next((k, v) for k, v in (("mobile", pooled.mobile), ("email", pooled.email),
+                                                 ("externalId", pooled.external_id)) if v)
+        ex = self.client.send("GET", "/v2/customers/lookup", params={
+            "source": self.profile.customer_source, "identifierName": kind, "identifierValue": value})
+        body = _setup_answer(ex, f"looking up pool customer {kind} {value}")
+        if ex.status != 200 or not isinstance(body.get("entity"), int):
+            raise PreconditionFailed(f"pool customer {kind} {value} of org {org.name} is not known to the target "
+                                     f"(HTTP {ex.status})\n{ex.render()}")
+        customer.id = body["entity"]
+        linked = linked_program_names(self.client, customer.id)
+        if linked:
+            if not self.profile.allow_writes:
+                raise PreconditionFailed(f"pool customer {kind} {value} is linked to {linked} and the profile "
+                                         "does not allow writes to delink it")
+            supplementary = [p.name for p in org.programs.values() if p.membership_period and p.name in linked]
+            clean_customer(self.client, {"id": customer.id}, linked, supplementary, org.allow_membership_relinking)
         self.customers.append(customer)
         return customer
 
@@ -155,29 +243,69 @@ class World:
             obj["mobile"] = int(customer.mobile)
         return obj
 
+    def _harmless(self, customers: list[Customer], names: list[Any]) -> bool:
+        """True when the request cannot change state on a conforming target: no registered customer in it,
+        or none of its programs is one the profile declares (read-only runs send only such requests)."""
+        org = self.org or self.use_org()
+        declared = {p.name for p in org.programs.values()}
+        return all(c.id is None for c in customers) or not any(n in declared for n in names)
+
     def link(self, customers: list[Customer], programs: list[dict[str, Any]], *, by: str = "mobile",
              customer_objs: list[dict[str, Any]] | None = None) -> Action:
-        """POST linkCustomer linking every customer to every program item.
+        """POST linkCustomer linking every customer to every program item, journaled first.
 
         `programs`: items of `linkToPartnerPrograms` ({"partnerProgramName", "customerPartnerReference"}).
         `customer_objs` overrides the `customer` objects sent (for unusual identification).
         """
         objs = customer_objs or [self._customer_obj(c, by, "linkCustomer") for c in customers]
         body = {"linkCustomers": [{"customer": o, "linkToPartnerPrograms": programs} for o in objs]}
-        return self._act("linkCustomer", objs, programs, self.client.link(body))
+        names = [p.get("partnerProgramName") for p in programs]
+        harmless = self._harmless(customers, names) if customers else not any(objs)
+        if not harmless:
+            self._journal(customers or [], objs if not customers else [], names)
+        return self._act("linkCustomer", objs, programs, self.client.link(body, harmless=harmless))
+
+    def _journal(self, customers: list[Customer], objs: list[dict[str, Any]], names: list[Any]) -> None:
+        if self.journal is None:
+            return
+        org = self.org or self.use_org()
+        supplementary = {p.name for p in org.programs.values() if p.membership_period}
+        programs = [(str(n), str(n) in supplementary) for n in dict.fromkeys(names) if isinstance(n, str) and n]
+        idents = [{"id": c.id, "mobile": c.mobile} if c.id is not None else {"mobile": c.mobile}
+                  for c in customers] + [o for o in objs if o]
+        for ident in idents:
+            self.entries += self.journal.record(org.name, ident, programs)
 
     def update(self, customers: list[Customer], updates: list[dict[str, Any]], *, by: str = "mobile") -> Action:
         """POST customerPartnerProgramUpdate applying every update item to every customer."""
         objs = [self._customer_obj(c, by, "customerPartnerProgramUpdate") for c in customers]
         body = {"customersPartnerUpdates": [{"customer": o, "partnerProgramUpdates": updates} for o in objs]}
-        return self._act("customerPartnerProgramUpdate", objs, updates, self.client.update(body))
+        harmless = self._harmless(customers, [u.get("partnerProgramName") for u in updates])
+        return self._act("customerPartnerProgramUpdate", objs, updates, self.client.update(body, harmless=harmless))
 
     def delink(self, customers: list[Customer], names: list[str], *, by: str = "mobile") -> Action:
         """POST deLinkCustomer removing every customer from the named programs."""
         objs = [self._customer_obj(c, by, "deLinkCustomer") for c in customers]
         items = [{"partnerProgramName": n} for n in names]
         body = {"deLinkCustomers": [{"customer": o, "deLinkFromPartnerPrograms": items} for o in objs]}
-        return self._act("deLinkCustomer", objs, items, self.client.delink(body))
+        harmless = self._harmless(customers, list(names))
+        return self._act("deLinkCustomer", objs, items, self.client.delink(body, harmless=harmless))
+
+    def cleanup(self) -> CleanupReport:
+        """Undo the scenario's links (from its journal entries) and give back pool customers.
+
+        Never raises: what could not be cleaned stays open in the journal for the end-of-run sweep.
+        """
+        report = CleanupReport()
+        if self.entries and self.journal is not None and self.profile.allow_writes:
+            report = clean(self.entries, self.client_for, self.journal,
+                           lambda name: self.profile.org(name).allow_membership_relinking)
+            self.entries = []
+        for org_name, pooled in self.borrowed:
+            if self.pool:
+                self.pool.release(org_name, pooled)
+        self.borrowed = []
+        return report
 
     def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]],
              ex: Exchange) -> Action:
@@ -198,8 +326,8 @@ class World:
 
     def establish(self, action: Action, what: str) -> Action:
         """Require a setup action to have succeeded on every item; raises PreconditionFailed otherwise."""
-        body = action.exchange.response_json
-        ok = action.exchange.status == 200 and isinstance(body, dict)
+        body = _setup_answer(action.exchange, f"setting up '{what}'")
+        ok = action.exchange.status == 200
         if ok:
             for key, pkey, skey in RESULT_SHAPES[action.endpoint]:
                 for entry in body.get(key, []):
@@ -212,8 +340,8 @@ class World:
         """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable."""
         ex = self.client.loyalty_details(customer.id or 0)
         self.last_exchange = ex
-        body = ex.response_json
-        if ex.status != 200 or not isinstance(body, dict) or not isinstance(body.get("linkedPartnerPrograms"), list):
+        body = _setup_answer(ex, "reading the customer's loyalty details")
+        if ex.status != 200 or not isinstance(body.get("linkedPartnerPrograms"), list):
             raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n"
                                      f"{ex.render()}")
         return body["linkedPartnerPrograms"]

@@ -1,0 +1,143 @@
+"""Teardown from the journal: cancel pending relinks, delink, and check that nothing is left.
+
+Open journal entries are grouped by org and program set, in batches of at most
+50 customers (the documented batch limit):
+
+1. when the org's relinking is not known to be disabled, one
+   customerPartnerProgramUpdate per batch cancelling a pending relink
+   (`MEMBERSHIP_RELINKING_CANCELLED`, update-partner-program#body-parameters)
+   of every supplementary program journaled — item codes are ignored (2027
+   "nothing pending" is the usual answer);
+2. one deLinkCustomer per batch for every program journaled (2004 "not
+   linked" is fine);
+3. per customer, a check through `GET /v2/customers/{id}/loyaltyDetails` (the id looked up
+   through `GET /v2/customers/lookup` when the journal has none): a journaled
+   program still listed is a *leftover*. A customer the target does not know
+   has no links.
+
+Entries found clean are closed in the journal; the others stay open for the
+next sweep (end of run, then start of the next run) and are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import PartnerProgramClient, TargetError
+from .journal import Journal, JournalEntry
+
+__all__ = ["BATCH", "CleanupReport", "clean", "clean_customer", "clean_customers", "linked_program_names"]
+
+CANCEL = "MEMBERSHIP_RELINKING_CANCELLED"
+BATCH = 50
+
+
+@dataclass
+class CleanupReport:
+    """What a sweep did: entries closed, leftovers `(entry, reason)` still open, requests sent."""
+
+    closed: int = 0
+    leftovers: list[tuple[JournalEntry, str]] = field(default_factory=list)
+    requests: int = 0
+
+    def render(self) -> str:
+        """One line per leftover: org, customer identifiers, program and why."""
+        return "\n".join(f"  org {e.org}: customer {e.customer_obj} still linked to {e.program!r}: {why}"
+                         for e, why in self.leftovers)
+
+
+def _customer_id(client: PartnerProgramClient, customer: dict[str, Any]) -> int | None:
+    if isinstance(customer.get("id"), int):
+        return int(customer["id"])
+    for kind in ("mobile", "email", "externalId"):
+        if customer.get(kind):
+            ex = client.send("GET", "/v2/customers/lookup",
+                             params={"source": client.profile.customer_source, "identifierName": kind,
+                                     "identifierValue": str(customer[kind])})
+            body = ex.response_json if isinstance(ex.response_json, dict) else {}
+            if ex.status == 200 and isinstance(body.get("entity"), int):
+                return int(body["entity"])
+            return None
+    return None
+
+
+def linked_program_names(client: PartnerProgramClient, customer_id: int) -> list[str] | None:
+    """Names in the customer's linkedPartnerPrograms; None when loyaltyDetails is not readable."""
+    ex = client.loyalty_details(customer_id)
+    body = ex.response_json
+    if ex.status != 200 or not isinstance(body, dict) or not isinstance(body.get("linkedPartnerPrograms"), list):
+        return None
+    return [str(p.get("partnerProgramName")) for p in body["linkedPartnerPrograms"] if isinstance(p, dict)]
+
+
+def _ident(customer: dict[str, Any]) -> dict[str, Any]:
+    return {"id": customer["id"]} if isinstance(customer.get("id"), int) else customer
+
+
+def clean_customers(client: PartnerProgramClient, customers: list[dict[str, Any]], programs: list[str],
+                    supplementary: list[str], relinking: bool | None) -> list[list[str] | None]:
+    """Cancel, delink and check up to `BATCH` customers; returns, per customer, the programs still linked,
+    or None when the check could not be made. Raises `TargetError` from the client."""
+    idents = [_ident(c) for c in customers]
+    if supplementary and relinking is not False:
+        client.update({"customersPartnerUpdates": [{"customer": i, "partnerProgramUpdates": [
+            {"partnerProgramName": name, "updateType": CANCEL} for name in supplementary]} for i in idents]})
+    client.delink({"deLinkCustomers": [{"customer": i, "deLinkFromPartnerPrograms": [
+        {"partnerProgramName": name} for name in programs]} for i in idents]})
+    out: list[list[str] | None] = []
+    for customer in customers:
+        cid = _customer_id(client, customer)
+        names = [] if cid is None else linked_program_names(client, cid)
+        out.append(None if names is None else [p for p in programs if p in names])
+    return out
+
+
+def clean_customer(client: PartnerProgramClient, customer: dict[str, Any], programs: list[str],
+                   supplementary: list[str], relinking: bool | None) -> list[str] | None:
+    """`clean_customers` for one customer."""
+    return clean_customers(client, [customer], programs, supplementary, relinking)[0]
+
+
+def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgramClient],
+          journal: Journal, relinking: Callable[[str], bool | None]) -> CleanupReport:
+    """Clean every open entry; `client_for(org name)` gives a client (with writes allowed),
+    `relinking(org name)` the org's relinking setting. Never raises: a target error leaves the
+    entries open and is reported as the reason."""
+    report = CleanupReport()
+    per_customer: dict[tuple[str, tuple[tuple[str, Any], ...]], list[JournalEntry]] = {}
+    for entry in entries:
+        per_customer.setdefault((entry.org, entry.customer), []).append(entry)
+    batches: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[list[JournalEntry]]] = {}
+    for (org, _), group in per_customer.items():
+        key = (org, tuple(sorted({e.program for e in group})), tuple(sorted({e.program for e in group
+                                                                             if e.supplementary})))
+        batches.setdefault(key, []).append(group)
+    for (org, programs, supplementary), groups in batches.items():
+        try:
+            client = client_for(org)
+        except KeyError:
+            report.leftovers += [(e, f"the profile has no org {org!r} to clean it with") for g in groups for e in g]
+            continue
+        for start in range(0, len(groups), BATCH):
+            chunk = groups[start:start + BATCH]
+            before = client.requests_sent
+            try:
+                left = clean_customers(client, [g[0].customer_obj for g in chunk], list(programs),
+                                       list(supplementary), relinking(org))
+            except TargetError as exc:
+                report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g in chunk for e in g]
+                continue
+            finally:
+                report.requests += client.requests_sent - before
+            for group, still in zip(chunk, left, strict=True):
+                for entry in group:
+                    if still is None:
+                        report.leftovers.append((entry, "loyaltyDetails could not be read to check the delink"))
+                    elif entry.program in still:
+                        report.leftovers.append((entry, "still listed in loyaltyDetails after the delink"))
+                    else:
+                        journal.close_entry(entry)
+                        report.closed += 1
+    return report

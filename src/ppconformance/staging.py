@@ -1,0 +1,236 @@
+"""Before and after the scenarios: discovery and drift, the start-of-run and end-of-run journal sweeps.
+
+`run_preflight` runs once per run on the controller, after the target answered:
+
+1. marks the run live in the journal directory (`journal.RunMarker`);
+2. per org, when the profile's `discovery` is on: lists the org's programs
+   (`discovery.discover_programs`) and, when `probe_relinking` is on and a
+   customer can be had (writes allowed, or a pool customer), probes
+   ALLOW_MEMBERSHIP_RELINKING by behaviour; compares both with the profile
+   (`discovery.drift`) and writes `reports/discovery.json` and `reports/drift.txt`;
+3. cleans the links an earlier run left open in the journal (a killed run),
+   unless that run is still live; a read-only run only reports them.
+
+`apply_discovery` completes a profile from the JSON the controller hands to
+xdist workers in `PP_DISCOVERY`. `sweep_journal` cleans what this run's
+scenarios could not at teardown; what is still linked after it is a leftover.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cleanup import CleanupReport, clean
+from .client import PartnerProgramClient
+from .discovery import (
+    DiscoveredProgram,
+    Drift,
+    discover_programs,
+    drift,
+    fill_from_discovery,
+    probe_relinking,
+    render_drift,
+)
+from .journal import Journal, RunMarker, open_entries, remove_target
+from .profile import MembershipPeriod, OrgProfile, Profile
+
+__all__ = ["OrgDiscovery", "Preflight", "apply_discovery", "run_preflight", "sweep_journal"]
+
+
+@dataclass
+class OrgDiscovery:
+    """What one org's target showed: programs by name (None: endpoint not offered or discovery off),
+    the probed relinking setting (None: not probed) and a note saying why something was not done."""
+
+    programs: dict[str, DiscoveredProgram] | None = None
+    relinking: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for `PP_DISCOVERY` and reports/discovery.json."""
+        progs = None if self.programs is None else {
+            name: {"type": p.type, "tiers": list(p.tiers), "program_id": p.program_id,
+                   "membership_period": p.membership_period and dataclasses.asdict(p.membership_period)}
+            for name, p in self.programs.items()}
+        return {"programs": progs, "relinking": self.relinking, "notes": self.notes}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> OrgDiscovery:
+        """The inverse of `to_json`."""
+        progs = None if data.get("programs") is None else {
+            name: DiscoveredProgram(name=name, type=p["type"], tiers=tuple(p["tiers"]), program_id=p["program_id"],
+                                    membership_period=MembershipPeriod(**p["membership_period"])
+                                    if p["membership_period"] else None)
+            for name, p in data["programs"].items()}
+        return OrgDiscovery(progs, data.get("relinking"), list(data.get("notes", [])))
+
+
+@dataclass
+class Preflight:
+    """The controller's view of the run's target before the scenarios, kept until the end of the run."""
+
+    profile: Profile
+    base_url: str
+    run_id: str
+    ephemeral: bool
+    discovered: dict[str, OrgDiscovery] = field(default_factory=dict)
+    drift: list[Drift] = field(default_factory=list)
+    earlier: CleanupReport = field(default_factory=CleanupReport)
+    earlier_open: int = 0
+    requests: int = 0
+    clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
+
+    def client_for(self, org: str) -> PartnerProgramClient:
+        """A client of org `org` (KeyError when the profile has none)."""
+        if org not in self.clients:
+            self.clients[org] = PartnerProgramClient(self.base_url, self.profile, self.profile.org(org))
+        return self.clients[org]
+
+    def discovery_json(self) -> str:
+        """The discovery of every org as JSON (`PP_DISCOVERY`)."""
+        return json.dumps({org: d.to_json() for org, d in self.discovered.items()}, sort_keys=True)
+
+    def report(self) -> str:
+        """The `--check-config` report: what was found per org, then the drift."""
+        lines = [f"configuration check of {self.base_url} against profile {self.profile.name}:"]
+        for org, d in self.discovered.items():
+            progs = "not offered" if d.programs is None else ", ".join(
+                f"{p.name} ({p.type}{', tiers ' + '/'.join(p.tiers) if p.tiers else ''})" for p in d.programs.values())
+            relink = {True: "enabled", False: "disabled", None: "not probed"}[d.relinking]
+            lines.append(f"  org {org}: programs: {progs}; ALLOW_MEMBERSHIP_RELINKING by behaviour: {relink}")
+            lines += [f"    note: {n}" for n in d.notes]
+        lines.append(render_drift(self.drift))
+        return "\n".join(lines)
+
+    def summary_lines(self) -> list[str]:
+        """Terminal summary lines: drift and the start-of-run cleanup."""
+        out = []
+        if self.drift:
+            out.append(f"partner-program: {len(self.drift)} configuration drift(s) between the profile and the "
+                       "target (see reports/drift.txt; --check-config)")
+        if self.earlier.closed or self.earlier.leftovers or self.earlier_open:
+            out.append(f"partner-program: journal of earlier runs: {self.earlier_open} open link(s), "
+                       f"{self.earlier.closed} cleaned, {len(self.earlier.leftovers)} still left")
+        return out
+
+    def finish(self) -> None:
+        """End of run: drop the live marker; an ephemeral target's journal goes with it."""
+        RunMarker(self.profile.journal_dir, self.base_url, self.run_id).remove()
+        if self.ephemeral:
+            remove_target(self.profile.journal_dir, self.base_url)
+        for client in self.clients.values():
+            client.close()
+
+
+def _probe_customer(client: PartnerProgramClient, profile: Profile, org: OrgProfile) -> tuple[dict[str, Any] | None,
+                                                                                              str]:
+    """A customer with nothing pending for the relinking probe, or None and why not."""
+    if profile.allow_writes and profile.provisioning == "register":
+        import secrets
+
+        mobile = profile.mobile_prefix + "".join(secrets.choice("0123456789") for _ in
+                                                 range(12 - len(profile.mobile_prefix)))
+        ex = client.add_customer({"mobile": mobile})
+        body = ex.response_json if isinstance(ex.response_json, dict) else {}
+        if ex.status == 200 and isinstance(body.get("createdId"), int):
+            return {"id": body["createdId"]}, ""
+        return None, f"registering a probe customer answered HTTP {ex.status}"
+    pooled = next((c for c in org.customer_pool if c.enrolled and c.mobile), None)
+    if pooled is None:
+        return None, "relinking not probed: writes are not allowed and the org has no pool customer with a mobile"
+    return {"mobile": pooled.mobile}, ""
+
+
+def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bool,
+                  reports_dir: Path) -> Preflight:
+    """Discovery, drift and the start-of-run cleanup (module docstring). Raises `TargetError` when the
+    target fails a discovery request (an error of the run)."""
+    pre = Preflight(profile, base_url, run_id, ephemeral)
+    journal_root = Path(profile.journal_dir)
+    _drop_stale_ephemeral(journal_root)
+    RunMarker(profile.journal_dir, base_url, run_id).create()
+    for org in profile.orgs:
+        found = OrgDiscovery()
+        pre.discovered[org.name] = found
+        if not profile.discovery:
+            found.notes.append("discovery is off (profile discovery: false)")
+            continue
+        client = pre.client_for(org.name)
+        found.programs = discover_programs(client)
+        if found.programs is None:
+            found.notes.append("the target does not offer GET /v2/organization/programs")
+        filled = fill_from_discovery(org, found.programs) if found.programs else org
+        supplementary = filled.programs.get("supplementary")
+        if profile.probe_relinking and supplementary is not None:
+            customer, why = _probe_customer(client, profile, org)
+            if customer is None:
+                found.notes.append(why)
+            elif profile.allow_writes:
+                found.relinking = probe_relinking(client, customer, supplementary.name)
+            else:
+                found.notes.append("relinking not probed: the probe is an update request and writes are not allowed")
+        pre.drift += drift(org, found.programs, found.relinking)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    (reports_dir / "discovery.json").write_text(json.dumps(json.loads(pre.discovery_json()), indent=2) + "\n",
+                                                encoding="utf-8")
+    (reports_dir / "drift.txt").write_text(pre.report() + "\n", encoding="utf-8")
+    if not ephemeral:
+        earlier = open_entries(profile.journal_dir, base_url, exclude_run=run_id)
+        pre.earlier_open = len(earlier)
+        if earlier and profile.allow_writes:
+            pre.earlier = clean(earlier, pre.client_for, Journal(profile.journal_dir, base_url, run_id, "preflight"),
+                                lambda name: profile.org(name).allow_membership_relinking)
+    pre.requests = sum(c.requests_sent for c in pre.clients.values())
+    return pre
+
+
+def _drop_stale_ephemeral(root: Path) -> None:
+    """Remove journals of embedded-server runs that are no longer live (their server died with them)."""
+    if not root.is_dir():
+        return
+    for meta in root.glob("*/target.json"):
+        try:
+            ephemeral = json.loads(meta.read_text(encoding="utf-8")).get("ephemeral")
+        except (OSError, ValueError):
+            continue
+        runs = {p.name.split(".")[0] for p in meta.parent.glob("*.run.json")}
+        if ephemeral and not any(RunMarker.is_live(meta.parent, r) for r in runs):
+            shutil.rmtree(meta.parent, ignore_errors=True)
+
+
+def apply_discovery(profile: Profile, discovery_json: str) -> Profile:
+    """`profile` with each org completed from discovery: roles, tiers and periods it leaves out, and a
+    probed relinking setting when it declares none. Declared values always win."""
+    if not discovery_json:
+        return profile
+    data = json.loads(discovery_json)
+    orgs = []
+    for org in profile.orgs:
+        found = OrgDiscovery.from_json(data[org.name]) if org.name in data else OrgDiscovery()
+        if found.programs:
+            org = fill_from_discovery(org, found.programs)
+        if org.allow_membership_relinking is None and found.relinking is not None:
+            org = dataclasses.replace(org, allow_membership_relinking=found.relinking)
+        orgs.append(org)
+    return dataclasses.replace(profile, orgs=tuple(orgs))
+
+
+def sweep_journal(pre: Preflight, base_url: str, *, run_id: str) -> CleanupReport:
+    """Clean every link this run's journal still holds open (all processes); returns what is left."""
+    entries = open_entries(pre.profile.journal_dir, base_url, run_id=run_id)
+    if not entries:
+        return CleanupReport()
+    if not pre.profile.allow_writes:
+        report = CleanupReport()
+        report.leftovers = [(e, "writes are not allowed, so it cannot be delinked") for e in entries]
+        return report
+    before = sum(c.requests_sent for c in pre.clients.values())
+    report = clean(entries, pre.client_for, Journal(pre.profile.journal_dir, base_url, run_id, "sweep"),
+                   lambda name: pre.profile.org(name).allow_membership_relinking)
+    report.requests = sum(c.requests_sent for c in pre.clients.values()) - before
+    return report
