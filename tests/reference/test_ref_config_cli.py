@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from ppreference.__main__ import main
+from ppreference.__main__ import ServerOptions, build_parser, main, server_options
 from ppreference.config import ConfigError, default_orgs_dir, load_org_file, load_orgs
 
 from .helpers import ENV
@@ -176,7 +177,10 @@ def test_cli_help_lists_options_and_env_vars(capsys: pytest.CaptureFixture[str])
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for word in ("--host", "--port", "--orgs", "--log-level", "PP_EMBEDDED_ENABLED_PASSWORD"):
+    for word in ("--host", "--port", "--orgs", "--log-level", "PP_EMBEDDED_ENABLED_PASSWORD",
+                 "--rate-limit-per-minute", "PP_REFERENCE_RATE_LIMIT", "--token-ttl",
+                 "PP_REFERENCE_TOKEN_TTL", "/__reference__/state", "/__reference__/requests",
+                 "Retry-After", "changed", "authenticated"):
         assert word in out
 
 
@@ -187,3 +191,85 @@ def test_python_dash_m_reports_config_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "configuration error" in result.stderr
+
+
+# opt-in settings: --rate-limit-per-minute / PP_REFERENCE_RATE_LIMIT, --token-ttl / PP_REFERENCE_TOKEN_TTL
+def _options(argv: list[str], env: dict[str, str] | None = None) -> ServerOptions:
+    return server_options(build_parser().parse_args(argv), env or {})
+
+
+@pytest.mark.parametrize(("argv", "env", "expected"), [
+    ([], {}, ServerOptions(None, 300)),
+    ([], {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"}, ServerOptions(120, 30)),
+    ([], {"PP_REFERENCE_RATE_LIMIT": " 7 ", "PP_REFERENCE_TOKEN_TTL": ""}, ServerOptions(7, 300)),
+    ([], {"PP_REFERENCE_RATE_LIMIT": "0"}, ServerOptions(None, 300)),
+    (["--rate-limit-per-minute", "5", "--token-ttl", "10"], {}, ServerOptions(5, 10)),
+    (["--rate-limit-per-minute", "5", "--token-ttl", "10"],
+     {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"}, ServerOptions(5, 10)),
+    (["--rate-limit-per-minute", "0"], {"PP_REFERENCE_RATE_LIMIT": "120"}, ServerOptions(None, 300)),
+    (["--token-ttl", "60"], {"PP_REFERENCE_TOKEN_TTL": "not a number"}, ServerOptions(None, 60)),
+])
+def test_server_options_from_cli_and_env(argv: list[str], env: dict[str, str],
+                                         expected: ServerOptions) -> None:
+    assert _options(argv, env) == expected
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PP_REFERENCE_RATE_LIMIT", "fast"), ("PP_REFERENCE_RATE_LIMIT", "-1"),
+    ("PP_REFERENCE_RATE_LIMIT", "2.5"), ("PP_REFERENCE_TOKEN_TTL", "0"),
+    ("PP_REFERENCE_TOKEN_TTL", "5m"),
+])
+def test_bad_env_setting_is_a_config_error_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        _options([], {name: value})
+
+
+@pytest.mark.parametrize("argv", [["--rate-limit-per-minute", "-1"], ["--rate-limit-per-minute", "x"],
+                                  ["--token-ttl", "0"], ["--token-ttl", "1.5"]])
+def test_bad_cli_setting_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_cli_bad_env_setting_exits_2(
+    env: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PP_REFERENCE_TOKEN_TTL", "soon")
+    assert main(["--port", "18097"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "PP_REFERENCE_TOKEN_TTL" in err
+
+
+def test_cli_passes_settings_to_the_app(
+    env: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    import ppreference.app as app_module
+
+    created: list[dict[str, Any]] = []
+    served: list[tuple[Any, dict[str, Any]]] = []
+    real_create_app = app_module.create_app
+
+    def create_app(orgs: Any, **kwargs: Any) -> Any:
+        created.append(kwargs)
+        return real_create_app(orgs, **kwargs)
+
+    monkeypatch.setattr(app_module, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    monkeypatch.setenv("PP_REFERENCE_RATE_LIMIT", "90")
+    monkeypatch.setenv("PP_REFERENCE_TOKEN_TTL", "45")
+    assert main(["--port", "18096", "--token-ttl", "20"]) == 0
+    assert created == [{"token_ttl_seconds": 20, "rate_limit_per_minute": 90}]
+    assert served[0][1] == {"host": "127.0.0.1", "port": 18096, "log_level": "info"}
+    out = capsys.readouterr().out
+    assert "rate limit 90 requests/min per org" in out and "token ttl 20 s" in out
+
+    monkeypatch.delenv("PP_REFERENCE_RATE_LIMIT")
+    monkeypatch.delenv("PP_REFERENCE_TOKEN_TTL")
+    assert main(["--port", "18096"]) == 0
+    assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None}
+    out = capsys.readouterr().out
+    assert "rate limit" not in out and "token ttl" not in out
