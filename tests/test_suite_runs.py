@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ppconformance.catalogue import load_catalogue
+from ppconformance.outcomes import EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR
 
 from .naive_target import serve
 
@@ -90,14 +91,14 @@ def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
 
 def test_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
     code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", "-x")
-    assert code == 3, out[-2000:]
+    assert code == EXIT_TARGET_ERROR, out[-2000:]
     assert "unreachable" in out and "not a conformance failure" in out
 
 
 def test_missing_secret_is_a_clear_profile_error(tmp_path: Path) -> None:
     env = {k: "" for k in SECRETS}
     code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", env=env)
-    assert code == 4, out[-2000:]
+    assert code == EXIT_PROFILE_ERROR, out[-2000:]
     assert "PP_EMBEDDED_ENABLED_PASSWORD is not set" in out
 
 

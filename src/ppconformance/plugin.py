@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from .catalogue import Requirement, load_catalogue
-from .client import TargetError, probe_target, redact_text
+from .client import TargetError, TargetUnreachable, probe_target, redact_text
 from .embedded import start_embedded_server
 from .outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from .profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
@@ -122,7 +122,9 @@ def pytest_configure(config: pytest.Config) -> None:
         preflight = run_preflight(base_url, profile, os.environ["PP_RUN_ID"], ephemeral=ephemeral,
                                   reports_dir=Path(config.getoption("reports_dir")))
     except TargetError as exc:
-        pytest.exit(f"ERROR (not a conformance failure): target {base_url}: {exc}", returncode=EXIT_TARGET_ERROR)
+        what = "is unreachable" if isinstance(exc, TargetUnreachable) else "could not be used"
+        pytest.exit(f"ERROR (not a conformance failure): target {base_url} {what}: {exc}",
+                    returncode=EXIT_TARGET_ERROR)
     config.stash[_PREFLIGHT] = preflight
     os.environ["PP_DISCOVERY"] = preflight.discovery_json()
     if config.getoption("check_config"):
