@@ -14,7 +14,9 @@
 
 A 401 to the profile's own credentials (`AuthFailed`) stops the run; so do
 `stop_after_transport_errors` consecutive transport errors. Tests not yet run
-then end at once as errors naming the cause, without contacting the target.
+then end at once as errors naming the cause, without contacting the target, so
+every test still has an outcome in JUnit and allure (each xdist worker stops on
+its own first such error).
 
 Exit codes: 0 conforms · 1 conformance failures (errors may also have
 occurred) · 10 errors and no failures (the verdict is incomplete) · 11
@@ -85,13 +87,11 @@ class OutcomeTracker:
             report.pp_outcome = "error"
             if excinfo.errisinstance(AuthFailed) and not self.stopped:
                 self.stopped = f"the target refused the profile's own credentials ({excinfo.value})".split("\n")[0]
-                item.session.shouldstop = self.stopped
             if excinfo.errisinstance(TargetUnreachable) and not excinfo.errisinstance(RunStopped):
                 self.consecutive_transport += 1
                 if self.consecutive_transport >= self.stop_after and not self.stopped:
                     self.stopped = (f"{self.consecutive_transport} scenarios in a row ended in a transport error "
                                     f"(stop_after_transport_errors); last: {str(excinfo.value).splitlines()[0]}")
-                    item.session.shouldstop = self.stopped
         elif report.when == "call":
             self.consecutive_transport = 0
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import json
+import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -28,6 +29,15 @@ OAUTH_HEADERS = ("x-cap-api-oauth-token", "cap-api-access-token")
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _record_issued(token: str) -> None:
+    """Append `token` to the file named by PP_REFERENCE_ISSUED_TOKENS_FILE, when set: the suite's secrets
+    self-test reads it to search the reports for every token the suite was given."""
+    path = os.environ.get("PP_REFERENCE_ISSUED_TOKENS_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(token + "\n")
 
 
 class Authenticator:
@@ -74,6 +84,7 @@ class Authenticator:
                 payload = _b64url(json.dumps(claims).encode())
                 token = f"{header}.{payload}.{secrets.token_urlsafe(32)}"
                 self._tokens[token] = (org, expires)
+                _record_issued(token)
                 return token, self.token_ttl_seconds
         return None
 
