@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import PartnerProgramClient, TargetError
+from .client import PartnerProgramClient, TargetError, TargetUnreachable
 from .journal import Journal, JournalEntry
 
 __all__ = ["BATCH", "CleanupReport", "clean", "clean_customer", "clean_customers", "linked_program_names"]
@@ -36,11 +36,14 @@ BATCH = 50
 
 @dataclass
 class CleanupReport:
-    """What a sweep did: entries closed, leftovers `(entry, reason)` still open, requests sent."""
+    """What a sweep did: entries closed, leftovers `(entry, reason)` still open, requests sent, and
+    whether the target became unreachable (then the leftovers are not known to be linked: the next
+    run's start-of-run sweep retries them)."""
 
     closed: int = 0
     leftovers: list[tuple[JournalEntry, str]] = field(default_factory=list)
     requests: int = 0
+    unreachable: bool = False
 
     def render(self) -> str:
         """One line per leftover: org, customer identifiers, program and why."""
@@ -115,6 +118,9 @@ def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgra
                                                                              if e.supplementary})))
         batches.setdefault(key, []).append(group)
     for (org, programs, supplementary), groups in batches.items():
+        if report.unreachable:
+            report.leftovers += [(e, "not tried: the target became unreachable") for g in groups for e in g]
+            continue
         try:
             client = client_for(org)
         except KeyError:
@@ -122,11 +128,15 @@ def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgra
             continue
         for start in range(0, len(groups), BATCH):
             chunk = groups[start:start + BATCH]
+            if report.unreachable:
+                report.leftovers += [(e, "not tried: the target became unreachable") for g in chunk for e in g]
+                continue
             before = client.requests_sent
             try:
                 left = clean_customers(client, [g[0].customer_obj for g in chunk], list(programs),
                                        list(supplementary), relinking(org))
             except TargetError as exc:
+                report.unreachable = isinstance(exc, TargetUnreachable)
                 report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g in chunk for e in g]
                 continue
             finally:

@@ -65,6 +65,7 @@ class OutcomeTracker:
         self.counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
         self.errors: list[str] = []
         self.leftovers: list[str] = []
+        self.uncleaned: list[str] = []
 
     # -- in every process: classify and stop ---------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -86,7 +87,8 @@ class OutcomeTracker:
             report.when = "setup"
             report.pp_outcome = "error"
             if excinfo.errisinstance(AuthFailed) and not self.stopped:
-                self.stopped = f"the target refused the profile's own credentials ({excinfo.value})".split("\n")[0]
+                first = str(excinfo.value).splitlines()[0]
+                self.stopped = f"the target refused the profile's own credentials: {first}"
             if excinfo.errisinstance(TargetUnreachable) and not excinfo.errisinstance(RunStopped):
                 self.consecutive_transport += 1
                 if self.consecutive_transport >= self.stop_after and not self.stopped:
@@ -134,7 +136,7 @@ class OutcomeTracker:
             return pytest_code
         if self.counts["failed"] or self.leftovers:
             return EXIT_FAILED
-        if self.counts["error"] or self.stopped:
+        if self.counts["error"] or self.stopped or self.uncleaned:
             return EXIT_TARGET_ERROR
         return EXIT_OK
 
@@ -148,4 +150,8 @@ class OutcomeTracker:
         if self.leftovers:
             lines.append(f"partner-program FAILED CLEANUP-NO-LEFTOVER: {len(self.leftovers)} link(s) left behind:")
             lines += self.leftovers
+        if self.uncleaned:
+            lines.append(f"partner-program ERROR: {len(self.uncleaned)} journaled link(s) could not be cleaned (the "
+                         "target is unreachable or the run stopped); the next run against this target cleans them:")
+            lines += self.uncleaned
         return lines

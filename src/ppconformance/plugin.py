@@ -27,8 +27,10 @@ import pytest
 import yaml
 
 from .catalogue import Requirement, load_catalogue
+from .cleanup import CleanupReport
 from .client import TargetError, TargetUnreachable, probe_target, redact_text
 from .embedded import start_embedded_server
+from .journal import open_entries
 from .outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from .profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from .schemas import ContractSchemas
@@ -236,7 +238,8 @@ def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_
     w = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal,
               pool=customer_pool)
     yield w
-    w.cleanup()
+    tracker = pytestconfig.stash.get(_TRACKER, None)
+    w.cleanup(contact_target=not (tracker and tracker.stopped))  # a stopped run leaves it to the journal
     for client in w.clients.values():
         pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + client.requests_sent
         client.close()
@@ -304,9 +307,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     tracker = config.stash.get(_TRACKER, None)
     if preflight is None or tracker is None:
         return
-    report = sweep_journal(preflight, config.option.base_url, run_id=os.environ.get("PP_RUN_ID", "local"))
+    run_id = os.environ.get("PP_RUN_ID", "local")
+    if tracker.stopped:
+        report = CleanupReport(leftovers=[(e, "left for the next run: this run was stopped")
+                                          for e in open_entries(preflight.profile.journal_dir,
+                                                                config.option.base_url, run_id=run_id)])
+        report.unreachable = True
+    else:
+        report = sweep_journal(preflight, config.option.base_url, run_id=run_id)
     config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + report.requests + preflight.requests
-    tracker.record_leftovers(report.render().splitlines(), config.getoption("allure_report_dir", None))
+    if report.unreachable:
+        tracker.uncleaned = report.render().splitlines()  # not known to be linked: an error, not a failure
+    else:
+        tracker.record_leftovers(report.render().splitlines(), config.getoption("allure_report_dir", None))
     preflight.finish()
     session.exitstatus = tracker.exit_code(int(session.exitstatus))
 

@@ -291,13 +291,14 @@ class World:
         harmless = self._harmless(customers, list(names))
         return self._act("deLinkCustomer", objs, items, self.client.delink(body, harmless=harmless))
 
-    def cleanup(self) -> CleanupReport:
+    def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links (from its journal entries) and give back pool customers.
 
-        Never raises: what could not be cleaned stays open in the journal for the end-of-run sweep.
+        Never raises: what could not be cleaned stays open in the journal for the end-of-run sweep (or,
+        with `contact_target=False`, for the next run).
         """
         report = CleanupReport()
-        if self.entries and self.journal is not None and self.profile.allow_writes:
+        if self.entries and self.journal is not None and self.profile.allow_writes and contact_target:
             report = clean(self.entries, self.client_for, self.journal,
                            lambda name: self.profile.org(name).allow_membership_relinking)
             self.entries = []
