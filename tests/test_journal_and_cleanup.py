@@ -79,9 +79,6 @@ def test_a_line_cut_by_a_kill_is_ignored(tmp_path: Path) -> None:
     assert [(e.customer_obj, e.program) for e in entries] == [({"id": 1}, EXTERNAL)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Journal.close_entry appends its 'clean' line to a file whose last line "
-                                       "was cut by a kill without first ending that line, so the clean line is "
-                                       "glued onto the cut one, fails to parse, and the entry stays open")
 def test_closing_entries_of_a_journal_with_a_cut_last_line(tmp_path: Path) -> None:
     journal = Journal(tmp_path, URL, "run1")
     (entry,) = journal.record("org-a", {"id": 1}, [(EXTERNAL, False)])

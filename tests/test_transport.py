@@ -113,9 +113,6 @@ def test_429_forever_is_rate_limited_after_five_attempts(sleeps: list[float]) ->
     assert sleeps[:4] == [1.0, 2.0, 4.0, 8.0], "exponential backoff without Retry-After"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: PartnerProgramClient._send_honouring_429 sleeps after the fifth and "
-                                       "last 429 too (16 s of backoff, or the whole Retry-After) before raising "
-                                       "RateLimited, a wait that no request follows")
 def test_429_forever_does_not_sleep_after_the_last_attempt(sleeps: list[float]) -> None:
     client = _client(Script(_429()))
     with pytest.raises(RateLimited):

@@ -273,6 +273,8 @@ class PartnerProgramClient:
             exchange = self._send_once(method, path, data, hdrs, params, shown_body)
             if exchange.status != 429:
                 return exchange
+            if attempt == _MAX_429_ATTEMPTS - 1:
+                break
             wait = retry_after_seconds(exchange.response_headers.get("retry-after"))
             if wait is None:
                 wait = min(2.0 ** attempt, self.profile.max_retry_after_seconds)

@@ -80,10 +80,7 @@ class Journal:
 
     def _append(self, record: dict[str, Any]) -> None:
         record["at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        _append_line(self.path, record)
 
     def record(self, org: str, customer: dict[str, Any],
                programs: Iterable[tuple[str, bool]]) -> list[JournalEntry]:
@@ -100,16 +97,26 @@ class Journal:
         """Write the "clean" line of `entry` into the file it came from (deleted once all its entries are closed)."""
         record = {"op": "clean", "org": entry.org, "customer": dict(entry.customer), "program": entry.program,
                   "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        with entry.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        _append_line(entry.path, record)
         if entry.path.exists() and not _open_in(entry.path):
             entry.path.unlink()
 
     def open_entries(self) -> list[JournalEntry]:
         """The open entries of this process's own file."""
         return _open_in(self.path) if self.path.exists() else []
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    """Append `record` as one JSON line and fsync; a last line cut by a kill is ended first."""
+    with path.open("a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        fh.write((json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _open_in(path: Path) -> list[JournalEntry]:
@@ -184,6 +191,10 @@ def open_entries(journal_dir: Path | str, base_url: str, *, run_id: str | None =
             out += entries
         else:
             path.unlink(missing_ok=True)
+    for marker in directory.glob("*.run.json"):  # markers of dead runs whose journal is gone
+        rid = marker.name.split(".")[0]
+        if rid != run_id and not RunMarker.is_live(directory, rid) and not list(directory.glob(f"{rid}-*.jsonl")):
+            marker.unlink(missing_ok=True)
     return out
 
 

@@ -218,6 +218,14 @@ class Profile:
                 "paths": self.paths, "overridden": list(self.overridden), "orgs": orgs}
 
 
+def _problem(error: Any) -> str:
+    """A schema error's message; under `auth` the offending value is never quoted (it may be a secret)."""
+    if "auth" in map(str, error.absolute_path):
+        return (f"not a valid auth entry ({error.validator} failed; value not shown): scheme basic needs till and "
+                "password, oauth needs key and secret, and secrets only as ${ENV_VAR}")
+    return str(error.message)
+
+
 def _expand(value: str, where: str, env: dict[str, str]) -> str:
     def sub(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -252,6 +260,16 @@ def _property_names(schema: dict[str, Any], node: dict[str, Any]) -> list[str]:
     return names
 
 
+def _coerce(raw: str, parsed: Any, node: dict[str, Any]) -> Any:
+    """A string-typed key keeps the variable's text (so `PP__TEST_DATA__MOBILE_PREFIX=9188` stays "9188")."""
+    types = node.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if "string" in types and not isinstance(parsed, str) and not {"number", "integer", "boolean", "array",
+                                                                   "object"} & set(types):
+        return raw
+    return parsed
+
+
 def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, str]) -> list[str]:
     """Apply every `PP__A__B=value` of `env` to `data` in place; returns the variable names applied.
 
@@ -274,23 +292,27 @@ def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, 
                     raise ProfileError(f"environment variable {var}: {seg!r} is not an index of the "
                                        f"{len(target)} items there")
                 node = _schema_node(schema, node).get("items", {})
-                if last:
-                    target[int(seg)] = value
-                else:
-                    target = target[int(seg)]
-                continue
-            names = _property_names(schema, node)
-            match = [n for n in names if n.lower() == seg.lower()]
-            if not match:
-                raise ProfileError(f"environment variable {var}: {seg.lower()!r} is not a profile key here "
-                                   f"(expected one of: {', '.join(names)})")
-            key = match[0]
-            node = _schema_node(schema, node)["properties"][key] if "properties" in _schema_node(schema, node) \
-                else {}
-            if last:
-                target[key] = value
+                slot: Any = int(seg)
+            elif isinstance(target, dict):
+                names = _property_names(schema, node)
+                match = [n for n in names if n.lower() == seg.lower()]
+                if not match:
+                    raise ProfileError(f"environment variable {var}: {seg.lower()!r} is not a profile key here "
+                                       f"(expected one of: {', '.join(names)})")
+                slot = match[0]
+                here = _schema_node(schema, node)
+                node = here.get("properties", {}).get(slot, {})
             else:
-                target = target.setdefault(key, [] if _schema_node(schema, node).get("type") == "array" else {})
+                raise ProfileError(f"environment variable {var}: {'__'.join(segments[:i])} is a single value, "
+                                   "not a mapping or list to set a key in")
+            if last:
+                target[slot] = _coerce(env[var], value, _schema_node(schema, node) if node else {})
+            else:
+                child = target[slot] if isinstance(target, list) else target.get(slot)
+                if child is None:  # absent, or null in the file
+                    child = [] if _schema_node(schema, node).get("type") == "array" else {}
+                    target[slot] = child
+                target = child
         applied.append(var)
     return applied
 
@@ -334,7 +356,7 @@ def load_profile(
     overridden = _env_overrides(data, schema, env)
     problems = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if problems:
-        lines = [f"  at {'/'.join(map(str, p.absolute_path)) or '(top)'}: {p.message}" for p in problems]
+        lines = [f"  at {'/'.join(map(str, p.absolute_path)) or '(top)'}: {_problem(p)}" for p in problems]
         hint = f" (after the environment overrides {', '.join(overridden)})" if overridden else ""
         raise ProfileError(f"profile {path} does not match {PROFILE_SCHEMA.name}{hint}:\n" + "\n".join(lines))
     orgs = []
