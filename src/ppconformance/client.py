@@ -174,6 +174,10 @@ class Exchange:
     elapsed_ms: float
     secrets: list[str] = field(default_factory=list, repr=False)
 
+    def __repr__(self) -> str:
+        """Short and credential-free (tracebacks show arguments): method, URL, status."""
+        return f"Exchange({self.method} {self.url} -> HTTP {self.status})"
+
     def render(self, limit: int = 4000) -> str:
         """The exchange as text with credentials redacted and bodies cut at `limit` characters."""
         def headers(h: dict[str, str]) -> str:
@@ -342,15 +346,18 @@ class PartnerProgramClient:
     def oauth_token(self) -> str:
         """A valid OAuth access token for this org, generated when none is cached or the cached one is
         within 30 s of `ttlSeconds` (half-way for tokens of 60 s or less).
-        Raises `AuthFailed` when generation is refused."""
+        Raises `AuthFailed` when generation is refused (4xx), `TargetBroken` on any other answer without a token."""
         if self._token and self._token[1] > time.monotonic():
             return self._token[0]
         ex = self.send("POST", "/v3/oauth/token/generate", auth=False,
                        json_body={"key": self.org.auth.key, "secret": self.org.auth.secret})
         data = (ex.response_json or {}).get("data") if isinstance(ex.response_json, dict) else None
+        if 400 <= ex.status < 500:
+            raise AuthFailed(f"org {self.org.name}: OAuth token generation refused the profile's key and secret "
+                             f"(HTTP {ex.status})\n" + ex.render())
         if ex.status != 200 or not isinstance(data, dict) or not data.get("accessToken"):
-            raise AuthFailed(f"org {self.org.name}: OAuth token generation answered HTTP {ex.status}\n"
-                             + ex.render())
+            raise TargetBroken(f"org {self.org.name}: OAuth token generation answered HTTP {ex.status} without an "
+                               "accessToken (capillary-facts#authentication)\n" + ex.render())
         self._secrets.append(str(data["accessToken"]))
         ttl = float(data.get("ttlSeconds") or 300)
         self._token = (data["accessToken"], time.monotonic() + (ttl - 30 if ttl > 60 else ttl / 2))

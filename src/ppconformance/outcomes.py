@@ -73,7 +73,7 @@ class OutcomeTracker:
         if self.stopped:
             raise RunStopped(f"ERROR (not a conformance failure): the run was stopped: {self.stopped}")
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    @pytest.hookimpl(hookwrapper=True, trylast=True)  # innermost: allure and junit see the reclassified report
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         outcome = yield
         report = outcome.get_result()
@@ -83,9 +83,11 @@ class OutcomeTracker:
                 self.consecutive_transport = 0
             return
         if excinfo.errisinstance((TargetError, WriteRefused)):
-            # an error of the run, not a conformance failure: report it as pytest reports errors
+            # an error of the run, not a conformance failure: report it as pytest reports errors, with the
+            # (redacted) message only — a traceback would print the client's arguments, credentials included
             report.when = "setup"
             report.pp_outcome = "error"
+            report.longrepr = f"{excinfo.typename}: {excinfo.value}"
             if excinfo.errisinstance(AuthFailed) and not self.stopped:
                 first = str(excinfo.value).splitlines()[0]
                 self.stopped = f"the target refused the profile's own credentials: {first}"

@@ -79,9 +79,9 @@ class AuthConfig:
 
     scheme: str
     till: str = ""
-    password: str = ""
-    key: str = ""
-    secret: str = ""
+    password: str = field(default="", repr=False)
+    key: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
     token_header: str = DEFAULT_TOKEN_HEADER
 
     def secrets(self) -> tuple[str, ...]:
