@@ -197,7 +197,15 @@ def test_oauth_401_after_renewal_is_auth_failed() -> None:
 
 def test_oauth_token_generation_refused_is_auth_failed() -> None:
     client = _client(Script(httpx.Response(401, json={"errors": [{"code": 401}]})), org=OAUTH)
-    with pytest.raises(AuthFailed, match="OAuth token generation answered HTTP 401"):
+    with pytest.raises(AuthFailed, match="OAuth token generation refused the profile's key and secret"):
+        client.send("GET", PROGRAMS)
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(500, json={}), httpx.Response(200, text="{not json")],
+                         ids=["500", "not-json"])
+def test_oauth_token_generation_broken_is_a_broken_target_not_refused_credentials(answer: httpx.Response) -> None:
+    client = _client(Script(answer), org=OAUTH)
+    with pytest.raises(TargetBroken, match="without an accessToken"):
         client.send("GET", PROGRAMS)
 
 
