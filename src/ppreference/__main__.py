@@ -1,16 +1,24 @@
 """Command line: `python -m ppreference [--host H] [--port N] [--orgs DIR] [--log-level L]
-[--rate-limit-per-minute N] [--token-ttl SECONDS]`.
+[--rate-limit-per-minute N] [--token-ttl SECONDS] [--fault NAME] [--variant NAME]`,
+`python -m ppreference --list-faults` / `--list-variants`.
 
 Loads the org files, then serves the reference app with uvicorn. A configuration
 problem (bad org file, unset secret environment variable, bad option value)
 prints one clear message and exits with status 2. The two opt-in settings may
 also come from the environment (`PP_REFERENCE_RATE_LIMIT`, `PP_REFERENCE_TOKEN_TTL`);
 a command-line option wins over its variable.
+
+`--fault NAME` injects one named deviation and `--variant NAME` one conforming
+alternative (`ppreference.faults`; the sweep `python -m ppconformance.sweep` uses
+them). `--list-faults` / `--list-variants` print one JSON object per line
+(`{"name", "requirement", "kind", "description"}` / `{"name", "ambiguity",
+"description"}`) and exit 0. An unknown name exits 2 listing the known ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +26,7 @@ from dataclasses import dataclass
 
 from .auth import TOKEN_TTL_SECONDS
 from .config import ConfigError, default_orgs_dir, load_orgs
+from .faults import FAULTS, VARIANTS
 
 __all__ = ["RATE_LIMIT_ENV", "TOKEN_TTL_ENV", "ServerOptions", "build_parser", "main", "server_options"]
 
@@ -37,6 +46,10 @@ Opt-in settings (a command-line option wins over its environment variable):
       HTTP 429 with Retry-After. 0 or unset: no limit. Admin endpoints are exempt.
   --token-ttl SECONDS        or PP_REFERENCE_TOKEN_TTL=SECONDS  OAuth token lifetime,
       answered as ttlSeconds (default 300); a token is refused (401) once it ran out.
+
+Fault injection (one at a time; none = the conforming server):
+  --fault NAME    a named deviation from one catalogue requirement (--list-faults)
+  --variant NAME  a conforming alternative the ambiguity register allows (--list-variants)
 
 Admin endpoints (no auth): GET /__reference__/health, GET /__reference__/requests
 (the request log: method, path, orgId, authenticated, status, changed),
@@ -101,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"OAuth token lifetime in seconds (default: ${TOKEN_TTL_ENV}, else {TOKEN_TTL_SECONDS})",
     )
+    parser.add_argument(
+        "--fault", metavar="NAME", default=None,
+        help="inject one named fault (a deviation from one requirement); see --list-faults",
+    )
+    parser.add_argument(
+        "--variant", metavar="NAME", default=None,
+        help="answer with one conforming variant (an ambiguity resolved another way); see --list-variants",
+    )
+    parser.add_argument(
+        "--list-faults", action="store_true",
+        help="print every fault as a JSON line {name, requirement, kind, description} and exit",
+    )
+    parser.add_argument(
+        "--list-variants", action="store_true",
+        help="print every variant as a JSON line {name, ambiguity, description} and exit",
+    )
     return parser
 
 
@@ -152,6 +181,15 @@ def server_options(args: argparse.Namespace, env: Mapping[str, str] | None = Non
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, load the orgs and serve until interrupted. Returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.list_faults or args.list_variants:
+        for entry in [*(FAULTS.values() if args.list_faults else ()), *(VARIANTS.values() if args.list_variants
+                                                                         else ())]:
+            print(json.dumps(entry.to_json()))
+        return 0
+    for option, name, known in (("--fault", args.fault, FAULTS), ("--variant", args.variant, VARIANTS)):
+        if name is not None and name not in known:
+            print(f"ppreference: unknown {option} {name!r}; known:\n  " + "\n  ".join(known), file=sys.stderr)
+            return 2
     if not 0 < args.port < 65536:
         print(f"ppreference: --port must be between 1 and 65535, not {args.port}", file=sys.stderr)
         return 2
@@ -172,11 +210,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         extras += f"; rate limit {options.rate_limit_per_minute} requests/min per org"
     if options.token_ttl_seconds != TOKEN_TTL_SECONDS:
         extras += f"; token ttl {options.token_ttl_seconds} s"
+    if args.fault:
+        extras += f"; FAULT {args.fault} ({FAULTS[args.fault].requirement})"
+    if args.variant:
+        extras += f"; variant {args.variant} ({VARIANTS[args.variant].ambiguity})"
     print(f"ppreference: serving {names} on http://{args.host}:{args.port}{extras}", flush=True)
     app = create_app(
         orgs,
         token_ttl_seconds=options.token_ttl_seconds,
         rate_limit_per_minute=options.rate_limit_per_minute,
+        fault=args.fault,
+        variant=args.variant,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -18,6 +18,10 @@ Every error is the envelope `{"warnings": [], "errors": [{"status": false, "code
 413 body over 1 MiB, 429 over the opt-in rate limit (with `Retry-After`); an
 unexpected exception answers 500 (a bug: no known input reaches it). Bodies are
 read as raw bytes and parsed here, so the Content-Type header is not checked.
+
+`create_app(..., fault=NAME, variant=NAME)` injects one named fault and/or one
+conforming variant (`ppreference.faults`); the Partner Program answers and
+the error envelopes then pass through `faults.shape_items` / `faults.shape_error`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import TOKEN_TTL_SECONDS, Authenticator
 from .config import OrgConfig
+from .faults import CONFORMING, Behaviour, Shaped, shape_error, shape_items, shape_json
 from .payloads import (
+    MAX_BATCH,
     MAX_BODY_BYTES,
     RequestError,
     decode_json,
@@ -62,6 +68,8 @@ LOG_KEY = "ppreference.request_log_entry"
 ORG_KEY = "ppreference.org"
 ADMIN_PREFIX = "/__reference__/"
 MAX_LOG_ENTRIES = 10_000
+
+LINK, UPDATE, DELINK = "linkCustomer", "customerPartnerProgramUpdate", "deLinkCustomer"
 
 Handler = Callable[[Request, OrgConfig], Awaitable[Response]]
 PublicHandler = Callable[[Request], Awaitable[Response]]
@@ -179,21 +187,43 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _json_body(request: Request) -> Any:
-    return decode_json(await _read_body(request))
-
-
 class _Server:
-    """Holds the orgs, the store, the authenticator and the request log of one app."""
+    """Holds the orgs, the store, the authenticator, the request log and the fault/variant of one app."""
 
     def __init__(
-        self, orgs: Sequence[OrgConfig], clock: Callable[[], datetime], token_ttl_seconds: int
+        self,
+        orgs: Sequence[OrgConfig],
+        clock: Callable[[], datetime],
+        token_ttl_seconds: int,
+        behaviour: Behaviour = CONFORMING,
     ) -> None:
         self.orgs = {org.org_id: org for org in orgs}
         self.store = Store(self.orgs)
         self.clock = clock
-        self.auth = Authenticator(orgs, self.now, token_ttl_seconds)
+        self.fx = behaviour
+        self.auth = Authenticator(orgs, self.now, token_ttl_seconds, behaviour)
         self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
+
+    # answers -------------------------------------------------------------------------
+    @staticmethod
+    def _send(shaped: Shaped, headers: Mapping[str, str] | None = None) -> Response:
+        return _JSON(shaped.body, status_code=shaped.status, headers=headers, media_type=shaped.media_type)
+
+    def json(self, body: Any, status: int = 200) -> Response:
+        """A JSON answer of a supporting endpoint (extra fields added under variant extra-fields)."""
+        return self._send(Shaped(shape_json(self.fx, body), status))
+
+    def error(self, endpoint: str | None, http_status: int, code: int, message: str,
+              headers: Mapping[str, str] | None = None) -> Response:
+        """The request-level error envelope, after the fault/variant (`faults.shape_error`)."""
+        return self._send(shape_error(self.fx, endpoint, http_status, code, message), headers)
+
+    async def json_body(self, request: Request) -> Any:
+        """The request body decoded (UTF-8, JSON); `RequestError` 400 when it is neither."""
+        raw = await _read_body(request)
+        if self.fx.faulty("malformed-json-500"):
+            return json.loads(raw)  # no error handling: a body that is not JSON becomes an unhandled error
+        return decode_json(raw)
 
     def now(self) -> datetime:
         now = self.clock()
@@ -220,69 +250,70 @@ class _Server:
                 entry["changed"] = True
 
     # wrappers --------------------------------------------------------------------
-    def public(self, handler: PublicHandler) -> PublicHandler:
-        """Wrap a handler: `RequestError` -> envelope, anything else -> 500 envelope."""
+    def public(self, handler: PublicHandler, endpoint: str | None = None) -> PublicHandler:
+        """Wrap a handler: `RequestError` -> envelope, anything else -> 500 envelope.
 
-        async def endpoint(request: Request) -> Response:
+        `endpoint`: the Partner Program endpoint served (for the faults of its envelopes)."""
+
+        async def wrapped(request: Request) -> Response:
             try:
                 return await handler(request)
             except RequestError as exc:
-                return envelope(exc.http_status, exc.code, exc.message)
+                return self.error(endpoint, exc.http_status, exc.code, exc.message)
             except ClientDisconnect:
-                return envelope(400, 400, "Client disconnected")
-            except Exception as exc:  # last resort: must never be reached
+                return self.error(endpoint, 400, 400, "Client disconnected")
+            except Exception as exc:  # last resort: must never be reached (faults renew-500, delink-batch-500 do)
                 return await _server_error(request, exc)
 
-        return endpoint
+        return wrapped
 
-    def authed(self, handler: Handler) -> PublicHandler:
+    def authed(self, handler: Handler, endpoint: str | None = None) -> PublicHandler:
         """Wrap a handler that needs an org: no valid credentials -> 401 envelope."""
 
         async def with_org(request: Request) -> Response:
             org = self.identify(request.scope)
             if org is None:
-                return envelope(401, 401, "Authentication failed")
+                return self.error(endpoint, 401, 401, "Authentication failed")
             return await handler(request, org)
 
-        return self.public(with_org)
+        return self.public(with_org, endpoint)
 
     # partner program endpoints -------------------------------------------------------
-    @staticmethod
-    def _items(result: tuple[dict[str, Any], bool]) -> Response:
+    def _items(self, endpoint: str, result: tuple[dict[str, Any], bool]) -> Response:
         body, all_ok = result
-        # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS)
-        return _JSON(body, status_code=200 if all_ok else 201)
+        # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS); see faults.shape_items
+        return self._send(shape_items(self.fx, endpoint, body, all_ok))
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_link_request(await _json_body(request))
+        batches = parse_link_request(await self.json_body(request), self.fx.batch_limit(LINK, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(self.apply(request, lambda: run_link(org, state, batches, self.now())))
+        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)))
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_update_request(await _json_body(request))
+        batches = parse_update_request(await self.json_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(self.apply(request, lambda: run_update(org, state, batches, self.now())))
+        return self._items(UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)))
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_delink_request(await _json_body(request))
+        batches = parse_delink_request(await self.json_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(self.apply(request, lambda: run_delink(org, state, batches)))
+        return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)))
 
     # supporting endpoints (capillary-facts) -------------------------------------------------
     async def token(self, request: Request) -> Response:
         """`{"key", "secret"}` -> `{"data": {"accessToken", "ttlSeconds"}, "errors": null}`."""
-        body = await _json_body(request)
+        body = await self.json_body(request)
         if not isinstance(body, dict):
             raise RequestError(400, 400, "Invalid request: body must be an object")
         issued = self.auth.issue_token(body.get("key"), body.get("secret"))
         if issued is None:
-            return envelope(401, 401, "Authentication failed")
+            return self.error(None, 401, 401, "Authentication failed")
         token, ttl = issued
-        return _JSON({"data": {"accessToken": token, "ttlSeconds": ttl}, "errors": None})
+        return self.json({"data": {"accessToken": token, "ttlSeconds": ttl}, "errors": None})
 
     async def add_customer(self, request: Request, org: OrgConfig) -> Response:
         """-> `{"createdId", "warnings": [], "sideEffects": []}`; 8003 duplicate, 8013 none."""
-        new = parse_new_customer(await _json_body(request))
+        new = parse_new_customer(await self.json_body(request))
         try:
             customer = self.apply(request, lambda: self.store.create_customer(
                 org.org_id, mobile=new.mobile, email=new.email,
@@ -290,7 +321,7 @@ class _Server:
             ))
         except DuplicateIdentifierError as exc:
             raise RequestError(400, 8003, "identifier already in use") from exc
-        return _JSON({"createdId": customer.id, "warnings": [], "sideEffects": []})
+        return self.json({"createdId": customer.id, "warnings": [], "sideEffects": []})
 
     async def lookup(self, request: Request, org: OrgConfig) -> Response:
         """`?identifierName=mobile|email|externalId&identifierValue=v` -> `{"entity", ...}`."""
@@ -301,7 +332,7 @@ class _Server:
         customer = self.store.org(org.org_id).find(name, value)
         if customer is None:
             raise RequestError(400, 8015, "No customer found with the given identifier")
-        return _JSON({"entity": customer.id, "warnings": []})
+        return self.json({"entity": customer.id, "warnings": []})
 
     async def loyalty_details(self, request: Request, org: OrgConfig) -> Response:
         """-> `{"id", "linkedPartnerPrograms": [...], "warnings": []}`; unknown id -> 8015."""
@@ -329,11 +360,11 @@ class _Server:
                 "partnerProgramType": program.type,
                 "tierBased": program.tier_based,
             })
-        return _JSON({"id": customer.id, "linkedPartnerPrograms": linked, "warnings": []})
+        return self.json({"id": customer.id, "linkedPartnerPrograms": linked, "warnings": []})
 
     async def programs(self, request: Request, org: OrgConfig) -> Response:
         """-> `{"partnerPrograms": [...as configured...], "warnings": []}`."""
-        return _JSON({"partnerPrograms": [p.to_json() for p in org.programs], "warnings": []})
+        return self.json({"partnerPrograms": [p.to_json() for p in org.programs], "warnings": []})
 
     # admin -----------------------------------------------------------------------------------
     async def requests(self, request: Request) -> Response:
@@ -385,6 +416,8 @@ def create_app(
     token_ttl_seconds: int = TOKEN_TTL_SECONDS,
     rate_limit_per_minute: int | None = None,
     monotonic: Callable[[], float] | None = None,
+    fault: str | None = None,
+    variant: str | None = None,
 ) -> Starlette:
     """Build the reference server for `orgs`.
 
@@ -399,13 +432,17 @@ def create_app(
       any 60 s; more get 429 with `Retry-After`. Admin routes are never limited.
     - `monotonic`: seconds that never go back, for the rate limit window (default
       `time.monotonic`); inject one to test it.
+    - `fault`: a name of `ppreference.faults.FAULTS` to inject (default None: conforming).
+    - `variant`: a name of `ppreference.faults.VARIANTS`, a conforming alternative (default None).
 
-    Raises `ValueError` for repeated org ids or an out-of-range ttl or limit. The
-    returned Starlette app keeps its `_Server` (store, log) in `app.state.reference`.
+    Raises `ValueError` for repeated org ids, an out-of-range ttl or limit, or an
+    unknown fault or variant name. The returned Starlette app keeps its `_Server`
+    (store, log) in `app.state.reference`.
     """
     if len({org.org_id for org in orgs}) != len(orgs):
         raise ValueError("org ids must be unique")
-    server = _Server(orgs, clock or (lambda: datetime.now(UTC)), token_ttl_seconds)
+    behaviour = Behaviour(fault, variant)
+    server = _Server(orgs, clock or (lambda: datetime.now(UTC)), token_ttl_seconds, behaviour)
     middleware = [Middleware(_RequestLog, log=server.log, identify=server.identify)]
     if rate_limit_per_minute is not None:
         limiter = RateLimiter(rate_limit_per_minute, monotonic or time.monotonic)
@@ -413,9 +450,9 @@ def create_app(
     a, p = server.authed, server.public
     partner = "/v2/partnerProgram"
     routes = [
-        Route(f"{partner}/linkCustomer", a(server.link), methods=["POST"]),
-        Route(f"{partner}/customerPartnerProgramUpdate", a(server.update), methods=["POST"]),
-        Route(f"{partner}/deLinkCustomer", a(server.delink), methods=["POST"]),
+        Route(f"{partner}/linkCustomer", a(server.link, LINK), methods=["POST"]),
+        Route(f"{partner}/customerPartnerProgramUpdate", a(server.update, UPDATE), methods=["POST"]),
+        Route(f"{partner}/deLinkCustomer", a(server.delink, DELINK), methods=["POST"]),
         Route("/v3/oauth/token/generate", p(server.token), methods=["POST"]),
         Route("/v2/customers", a(server.add_customer), methods=["POST"]),
         Route("/v2/customers/lookup", a(server.lookup), methods=["GET"]),

@@ -6,6 +6,9 @@
   valid for the authenticator's `token_ttl_seconds` (default `TOKEN_TTL_SECONDS`,
   300 s); it is accepted in `X-CAP-API-OAUTH-TOKEN` and in
   `CAP-API-ACCESS-TOKEN` (AMB-OAUTH-HEADER). Expired or unknown tokens fail.
+
+The auth faults of `ppreference.faults` (auth-none-required,
+auth-wrong-password-accepted, auth-forged-token-accepted) are hooked in here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from .config import OrgConfig
+from .faults import CONFORMING, Behaviour
 
 __all__ = ["OAUTH_HEADERS", "TOKEN_TTL_SECONDS", "Authenticator"]
 
@@ -48,6 +52,7 @@ class Authenticator:
     - `clock`: returns the current aware datetime (token expiry uses it).
     - `token_ttl_seconds`: lifetime of an issued token in seconds (>= 1); a token
       stops working once `clock()` reaches issue time + ttl.
+    - `behaviour`: the injected fault, if any (default conforming).
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class Authenticator:
         orgs: Sequence[OrgConfig],
         clock: Callable[[], datetime],
         token_ttl_seconds: int = TOKEN_TTL_SECONDS,
+        behaviour: Behaviour = CONFORMING,
     ) -> None:
         ttl = token_ttl_seconds
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
@@ -63,6 +69,7 @@ class Authenticator:
         self._clock = clock
         self.token_ttl_seconds = token_ttl_seconds
         self._tokens: dict[str, tuple[OrgConfig, datetime]] = {}
+        self._fx = behaviour
 
     def issue_token(self, key: object, secret: object) -> tuple[str, int] | None:
         """A new `(token, ttlSeconds)` for the org owning key/secret, or None (-> 401)."""
@@ -91,6 +98,8 @@ class Authenticator:
     def _from_token(self, token: str) -> OrgConfig | None:
         entry = self._tokens.get(token.strip())
         if entry is None:
+            if self._fx.faulty("auth-forged-token-accepted"):
+                return next((org for org in self._orgs if org.oauth is not None), None)
             return None
         org, expires = entry
         if self._clock() >= expires:
@@ -114,7 +123,7 @@ class Authenticator:
                 continue
             till_ok = hmac.compare_digest(org.basic.till.encode(), till.encode())
             md5_ok = hmac.compare_digest(org.basic.password_md5.encode(), digest.lower().encode())
-            if till_ok and md5_ok:
+            if till_ok and (md5_ok or self._fx.faulty("auth-wrong-password-accepted")):
                 return org
         return None
 
@@ -133,4 +142,6 @@ class Authenticator:
         authorization = headers.get("authorization")
         if authorization:
             return self._from_basic(authorization)
+        if self._fx.faulty("auth-none-required") and not any(headers.get(n) for n in OAUTH_HEADERS):
+            return self._orgs[0] if self._orgs else None
         return None

@@ -180,11 +180,17 @@ class DelinkItem:
 
 
 def _parse_batch(
-    body: Any, top_key: str, items_key: str, parse_item: Any, *, numeric_mobile: bool = False
+    body: Any,
+    top_key: str,
+    items_key: str,
+    parse_item: Any,
+    *,
+    numeric_mobile: bool = False,
+    max_batch: int | None = MAX_BATCH,
 ) -> list[CustomerBatch[Any]]:
     obj = _object(body, "body")
     entries = _required_array(obj, top_key, "")
-    if len(entries) > MAX_BATCH:
+    if max_batch is not None and len(entries) > max_batch:
         raise RequestError(
             400, 2008, f"Batch limit exceeded: at most {MAX_BATCH} customers per request"
         )
@@ -241,23 +247,30 @@ def _delink_item(obj: dict[str, Any], where: str) -> DelinkItem:
     return DelinkItem(_opt_str(obj, "partnerProgramName", where))
 
 
-def parse_link_request(body: Any) -> list[CustomerBatch[LinkItem]]:
-    """`{"linkCustomers": [{"customer": {...}, "linkToPartnerPrograms": [...]}]}`."""
-    return _parse_batch(body, "linkCustomers", "linkToPartnerPrograms", _link_item)
+def parse_link_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[LinkItem]]:
+    """`{"linkCustomers": [{"customer": {...}, "linkToPartnerPrograms": [...]}]}`.
+
+    More than `max_batch` customers (None: no limit) -> `RequestError` 400/2008.
+    """
+    return _parse_batch(body, "linkCustomers", "linkToPartnerPrograms", _link_item, max_batch=max_batch)
 
 
-def parse_update_request(body: Any) -> list[CustomerBatch[UpdateItem]]:
-    """`{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates": [...]}]}`."""
-    return _parse_batch(body, "customersPartnerUpdates", "partnerProgramUpdates", _update_item)
+def parse_update_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[UpdateItem]]:
+    """`{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates": [...]}]}`; `max_batch` as
+    for `parse_link_request`."""
+    return _parse_batch(body, "customersPartnerUpdates", "partnerProgramUpdates", _update_item,
+                        max_batch=max_batch)
 
 
-def parse_delink_request(body: Any) -> list[CustomerBatch[DelinkItem]]:
-    """`{"deLinkCustomers": [{"customer": {...}, "deLinkFromPartnerPrograms": [...]}]}`.
+def parse_delink_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[DelinkItem]]:
+    """`{"deLinkCustomers": [{"customer": {...}, "deLinkFromPartnerPrograms": [...]}]}`; `max_batch` as for
+    `parse_link_request`.
 
     `customer.mobile` may be a JSON integer here: delink-customer types it so.
     """
     return _parse_batch(
-        body, "deLinkCustomers", "deLinkFromPartnerPrograms", _delink_item, numeric_mobile=True
+        body, "deLinkCustomers", "deLinkFromPartnerPrograms", _delink_item, numeric_mobile=True,
+        max_batch=max_batch,
     )
 
 

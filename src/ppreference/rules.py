@@ -5,6 +5,11 @@ no HTTP here. The rule order is exactly that of `docs/reference-behaviour.md`;
 the first matching rule wins. Doc sources: `link-customer#error-codes`,
 `update-partner-program#error-codes`, `delink-customer`, `capillary-facts`.
 
+Every function takes a `fx: Behaviour` (default `CONFORMING`): the named fault
+or variant of `ppreference.faults` to apply. Each hook is one condition at the
+place where a real implementation would go wrong; with `CONFORMING` they are
+all inactive.
+
 Dates: ISO 8601 strings (`datetime.fromisoformat`); a string without an offset is
 in the org's timezone; "today" is the calendar date of `now` in the org's
 timezone, and a date is compared by its calendar date in that timezone.
@@ -20,7 +25,8 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from .config import OrgConfig, PartnerProgram
-from .payloads import CustomerBatch, DelinkItem, LinkItem, UpdateItem
+from .faults import CONFORMING, Behaviour
+from .payloads import MAX_BATCH, CustomerBatch, DelinkItem, LinkItem, UpdateItem
 from .state import Customer, Link, OrgState, PendingRelink
 
 __all__ = [
@@ -93,6 +99,7 @@ NOTHING_PENDING = _fail(2027, "No pending relinking found to cancel")
 RENEWAL_NOT_ALLOWED = _fail(
     2028, "Membership renewal via this API is not allowed for this organisation"
 )
+BATCH_LIMIT = _fail(2008, f"Batch limit exceeded: at most {MAX_BATCH} customers per request")
 
 
 def _empty(field: str) -> Status:
@@ -155,22 +162,39 @@ def _date_field(value: str | None, field: str, tz: ZoneInfo) -> datetime | Statu
     return _unparseable(field) if parsed is None else parsed
 
 
+def _before_today(day: date, today: date, fx: Behaviour, today_rejected: str, yesterday_accepted: str) -> bool:
+    """`day < today`; the two boundary faults move the limit by one day, one to each side."""
+    if fx.faulty(today_rejected):
+        return day <= today
+    if fx.faulty(yesterday_accepted):
+        return day < today - timedelta(days=1)
+    return day < today
+
+
 # customer identification -----------------------------------------------------------
-def resolve_customer(state: OrgState, ref: Any) -> tuple[Customer | None, Status]:
+def resolve_customer(
+    state: OrgState, ref: Any, ignored: frozenset[str] = frozenset()
+) -> tuple[Customer | None, Status]:
     """Find the batch entry's customer by its first present identifier (capillary-facts).
 
     Returns (customer, 1000) / (None, 8013 no identifier) / (None, 8015 not found).
+    `ignored`: identifier kinds the lookup does not support (identification faults).
     """
     key = ref.lookup_key()
     if key is None:
         return None, NO_IDENTIFIER
-    customer = state.find(*key)
+    customer = state.find(*key) if key[0] not in ignored else None
     return (customer, CUSTOMER_FOUND) if customer is not None else (None, NOT_FOUND)
 
 
 # linkCustomer ------------------------------------------------------------------------
 def link_program(
-    org: OrgConfig, state: OrgState, customer: Customer, item: LinkItem, now: datetime
+    org: OrgConfig,
+    state: OrgState,
+    customer: Customer,
+    item: LinkItem,
+    now: datetime,
+    fx: Behaviour = CONFORMING,
 ) -> Outcome:
     """Rules 1-10 of linkCustomer (link-customer#error-codes, #future-dated-relinking).
 
@@ -181,65 +205,78 @@ def link_program(
     tz = org.timezone
     today = local_date(now, tz)
     if not item.program_name:
-        return Outcome(EMPTY_NAME)
+        return Outcome(fx.swap("link-2002-as-2006", EMPTY_NAME, PROGRAM_NOT_FOUND))
     program = org.program(item.program_name)
     if program is None:
-        return Outcome(PROGRAM_NOT_FOUND)
-    if not customer.enrolled:
+        return Outcome(fx.swap("link-2006-as-2004", PROGRAM_NOT_FOUND, NOT_LINKED))
+    if not customer.enrolled and not fx.faulty("link-enrolment-not-checked"):
         return Outcome(NOT_ENROLLED)
     if item.tier_name is not None and program.tier(item.tier_name) is None:
-        return Outcome(TIER_NOT_FOUND)
+        if not fx.faulty("link-tier-not-checked"):
+            return Outcome(TIER_NOT_FOUND)
     tier_expiry = _date_field(item.tier_expiry, "partnerTierExpiryDate", tz)
     if isinstance(tier_expiry, Status):
         return Outcome(tier_expiry)
-    if tier_expiry is not None and local_date(tier_expiry, tz) < today:
-        return Outcome(PAST_TIER_EXPIRY)
+    if tier_expiry is not None and _before_today(local_date(tier_expiry, tz), today, fx,
+                                                 "link-expiry-today-rejected", "link-expiry-yesterday-accepted"):
+        return Outcome(fx.swap("link-2003-as-2025", PAST_TIER_EXPIRY, PAST_START))
     start = _date_field(item.membership_start, "membershipStartDate", tz)
     if isinstance(start, Status):
         return Outcome(start)
-    if start is not None and local_date(start, tz) < today:
+    if start is not None and _before_today(local_date(start, tz), today, fx,
+                                           "link-start-today-rejected", "link-start-yesterday-accepted"):
         return Outcome(PAST_START)
 
     existing = state.link(customer.id, program.id)
-    if existing is not None:
+    if existing is None and fx.faulty("delink-blocks-relink") and state.was_removed(customer.id, program.id):
+        return Outcome(ALREADY_LINKED)
+    if existing is not None and not (fx.faulty("link-duplicate-accepted") and start is None):
         if start is None or not program.is_supplementary:
             return Outcome(ALREADY_LINKED)
-        if not org.allow_relinking:
+        if not org.allow_relinking and not fx.faulty("link-relinking-setting-ignored"):
             return Outcome(RELINKING_DISABLED)
         if existing.membership_end is None or (
             local_date(start, tz) <= local_date(existing.membership_end, tz)
         ):
-            return Outcome(ALREADY_LINKED)
+            if not fx.faulty("relink-before-end-accepted"):
+                return Outcome(ALREADY_LINKED)
         if state.pending(customer.id, program.id) is not None:
             return Outcome(ALREADY_LINKED)
         relink = PendingRelink(program.id, start, item.membership_id, item.tier_name, tier_expiry)
-        state.queue_relink(customer.id, relink)
+        if not fx.faulty("relink-not-queued"):
+            state.queue_relink(customer.id, relink)
         return Outcome(SUCCESS)
 
     if program.is_supplementary:
         for other in state.links_of(customer.id):
             other_program = org.program_by_id(other.program_id)
             if other_program is not None and other_program.is_supplementary:
-                return Outcome(ONE_SUPPLEMENTARY)
-    if not item.membership_id:
+                return Outcome(fx.swap("link-2019-as-2005", ONE_SUPPLEMENTARY, ALREADY_LINKED))
+    if not item.membership_id and not fx.faulty("link-membership-id-optional"):
         return Outcome(_empty("partnerMembershipId"))
 
     begins = start if start is not None else now.astimezone(tz)
     ends = add_period(begins, program, tz) if program.is_supplementary else None
     warnings: tuple[Status, ...] = ()
-    if ends is not None and tier_expiry is not None:
+    if ends is not None and tier_expiry is not None and not fx.faulty("link-warning-1302-missing"):
         if local_date(tier_expiry, tz) < local_date(ends, tz):
             warnings = (WARNING_1302,)
-    state.set_link(
-        customer.id,
-        Link(program.id, item.membership_id, item.tier_name, tier_expiry, begins, ends),
-    )
+    if not fx.faulty("link-not-persisted"):
+        state.set_link(
+            customer.id,
+            Link(program.id, item.membership_id or "", item.tier_name, tier_expiry, begins, ends),
+        )
     return Outcome(SUCCESS, warnings)
 
 
 # customerPartnerProgramUpdate ----------------------------------------------------------
 def update_program(
-    org: OrgConfig, state: OrgState, customer: Customer, item: UpdateItem, now: datetime
+    org: OrgConfig,
+    state: OrgState,
+    customer: Customer,
+    item: UpdateItem,
+    now: datetime,
+    fx: Behaviour = CONFORMING,
 ) -> Status:
     """Rules 1-10 of customerPartnerProgramUpdate (update-partner-program#error-codes).
 
@@ -248,49 +285,71 @@ def update_program(
     membership end by one period).
     """
     tz = org.timezone
+    update_type = item.update_type
+    if update_type is not None and fx.varies("updatetype-case-insensitive") and update_type.upper() in UPDATE_TYPES:
+        update_type = update_type.upper()
     if not item.program_name:
         return EMPTY_NAME
-    if item.update_type not in UPDATE_TYPES:
-        return BAD_UPDATE_TYPE
+    if update_type not in UPDATE_TYPES:
+        if fx.faulty("update-lowercase-type-as-2002") and str(update_type).upper() in UPDATE_TYPES:
+            return _empty("updateType")
+        if not fx.faulty("update-type-not-validated"):
+            return BAD_UPDATE_TYPE
     program = org.program(item.program_name)
     if program is None:
-        return PROGRAM_NOT_FOUND
+        return fx.swap("update-2006-as-2004", PROGRAM_NOT_FOUND, NOT_LINKED)
     link = state.link(customer.id, program.id)
-    if item.update_type == CANCEL:
-        if not org.allow_relinking:
+    if update_type == CANCEL:
+        if not org.allow_relinking and not fx.faulty("update-2026-as-2027"):
             return RELINKING_DISABLED
         if link is None:
             return NOT_LINKED
         if state.pending(customer.id, program.id) is None:
-            return NOTHING_PENDING
-        state.cancel_relink(customer.id, program.id)
+            return fx.swap("update-2027-as-2004", NOTHING_PENDING, NOT_LINKED)
+        if not fx.faulty("cancel-keeps-pending-relink"):
+            state.cancel_relink(customer.id, program.id)
         return SUCCESS
-    if item.update_type == RENEWAL and org.allow_relinking:
-        return RENEWAL_NOT_ALLOWED
+    if update_type == RENEWAL and org.allow_relinking:
+        return fx.swap("update-2028-as-2026", RENEWAL_NOT_ALLOWED, RELINKING_DISABLED)
     if not item.has_details:
-        return _empty("updateDetails")
+        return SUCCESS if fx.faulty("update-details-not-required") else _empty("updateDetails")
     if not item.tier_name:
         return _empty("updatedTierName")
     if link is None:
-        return NOT_LINKED
+        return fx.swap("update-2004-as-2006", NOT_LINKED, PROGRAM_NOT_FOUND)
     if program.tier(item.tier_name) is None:
-        return TIER_NOT_FOUND
+        return fx.swap("update-2007-as-2006", TIER_NOT_FOUND, PROGRAM_NOT_FOUND)
     expiry = _date_field(item.tier_expiry, "updatedTierExpiryDate", tz)
     if isinstance(expiry, Status):
         return expiry
-    if expiry is not None and local_date(expiry, tz) < local_date(now, tz):
+    if expiry is not None and _before_today(local_date(expiry, tz), local_date(now, tz), fx,
+                                            "update-expiry-today-rejected", "update-expiry-yesterday-accepted"):
         return PAST_TIER_EXPIRY
-    updated = replace(link, tier_name=item.tier_name)
+    if update_type == "RENEW" and fx.faulty("renew-500"):
+        raise RuntimeError("RENEW is not implemented")  # fault renew-500: answered as an unhandled error
+    tier: str | None = item.tier_name
+    if (update_type == "UPGRADE" and fx.faulty("upgrade-tier-not-changed")) or (
+        update_type == "DOWNGRADE" and fx.faulty("downgrade-tier-not-changed")
+    ):
+        tier = link.tier_name
+    if update_type == "RENEW" and fx.faulty("renew-resets-tier") and program.tiers:
+        tier = program.tiers[0].name
+    updated = replace(link, tier_name=tier)
     if expiry is not None:
         updated.tier_expiry = expiry
-    if item.update_type == RENEWAL and link.membership_end is not None:
+    if update_type == RENEWAL and link.membership_end is not None:
         updated.membership_end = add_period(link.membership_end, program, tz)
+    if update_type == RENEWAL and fx.faulty("renewal-initiation-drops-link"):
+        state.remove_link(customer.id, program.id)
+        return SUCCESS
     state.set_link(customer.id, updated)
     return SUCCESS
 
 
 # deLinkCustomer ---------------------------------------------------------------------------
-def delink_program(org: OrgConfig, state: OrgState, customer: Customer, item: DelinkItem) -> Status:
+def delink_program(
+    org: OrgConfig, state: OrgState, customer: Customer, item: DelinkItem, fx: Behaviour = CONFORMING
+) -> Status:
     """Rules 1-4 of deLinkCustomer (delink-customer; AMB-DELINK-ERROR-CODES).
 
     Codes: 2002 name empty, 2006 unknown, 2004 not linked; 200 link and pending relink removed.
@@ -299,10 +358,13 @@ def delink_program(org: OrgConfig, state: OrgState, customer: Customer, item: De
         return EMPTY_NAME
     program = org.program(item.program_name)
     if program is None:
-        return PROGRAM_NOT_FOUND
+        if fx.faulty("delink-unknown-program-succeeds"):
+            return SUCCESS
+        return NOT_LINKED if fx.varies("delink-unknown-program-2004") else PROGRAM_NOT_FOUND
     if state.link(customer.id, program.id) is None:
-        return NOT_LINKED
-    state.remove_link(customer.id, program.id)
+        return fx.swap("delink-not-linked-succeeds", NOT_LINKED, SUCCESS)
+    if not fx.faulty("delink-keeps-link"):
+        state.remove_link(customer.id, program.id)
     return SUCCESS
 
 
@@ -313,28 +375,41 @@ ItemT = TypeVar("ItemT", LinkItem, UpdateItem, DelinkItem)
 def _run(
     state: OrgState,
     batches: Sequence[CustomerBatch[ItemT]],
+    endpoint: str,
     keys: tuple[str, str, str],
     apply: Callable[[Customer, ItemT], Outcome],
+    fx: Behaviour,
     extra: Callable[[ItemT], dict[str, Any]] = lambda item: {},
 ) -> tuple[dict[str, Any], bool]:
     top_key, items_key, status_key = keys
     results: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     all_ok = True
+    # variant batch-limit-per-item (AMB-2008-LEVEL): the request was not refused, every item answers 2008
+    over_limit = fx.varies("batch-limit-per-item") and len(batches) > MAX_BATCH
     for batch in batches:
-        customer, found = resolve_customer(state, batch.customer)
+        customer, found = resolve_customer(state, batch.customer, fx.ignored_identifiers(endpoint))
         entries: list[dict[str, Any]] = []
         for item in batch.items:
-            if customer is None:
-                outcome = Outcome(found)
-            else:
+            if over_limit:
+                outcome = Outcome(BATCH_LIMIT)
+            elif customer is not None:
                 outcome = apply(customer, item)
-            warnings.extend(w.to_json() for w in outcome.warnings)
+            elif (found is NOT_FOUND and fx.faulty("ident-unknown-customer-linked")) or (
+                found is NO_IDENTIFIER and fx.faulty("ident-missing-succeeds")
+            ):
+                outcome = Outcome(SUCCESS)
+            else:
+                outcome = Outcome(found)
             all_ok = all_ok and outcome.status.ok
             # the name as requested; "" when it was null or absent (the field is always a string)
             entry: dict[str, Any] = {"partnerProgramName": item.program_name or ""}
             entry.update(extra(item))
             entry[status_key] = outcome.status.to_json()
+            if fx.varies("warnings-on-item-as-text"):
+                entry["warnings"] = [f"{w.code}: {w.message}" for w in outcome.warnings]
+            else:
+                warnings.extend(w.to_json() for w in outcome.warnings)
             entries.append(entry)
         all_ok = all_ok and found.ok
         shown = customer.to_json() if customer is not None else batch.customer.to_json()
@@ -344,7 +419,11 @@ def _run(
 
 
 def run_link(
-    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[LinkItem]], now: datetime
+    org: OrgConfig,
+    state: OrgState,
+    batches: Sequence[CustomerBatch[LinkItem]],
+    now: datetime,
+    fx: Behaviour = CONFORMING,
 ) -> tuple[dict[str, Any], bool]:
     """Apply a linkCustomer batch; returns (response body, every item succeeded).
 
@@ -354,13 +433,19 @@ def run_link(
     return _run(
         state,
         batches,
+        "linkCustomer",
         ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-        lambda customer, item: link_program(org, state, customer, item, now),
+        lambda customer, item: link_program(org, state, customer, item, now, fx),
+        fx,
     )
 
 
 def run_update(
-    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[UpdateItem]], now: datetime
+    org: OrgConfig,
+    state: OrgState,
+    batches: Sequence[CustomerBatch[UpdateItem]],
+    now: datetime,
+    fx: Behaviour = CONFORMING,
 ) -> tuple[dict[str, Any], bool]:
     """Apply a customerPartnerProgramUpdate batch; returns (response body, all succeeded).
 
@@ -371,22 +456,31 @@ def run_update(
     return _run(
         state,
         batches,
+        "customerPartnerProgramUpdate",
         ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        lambda customer, item: Outcome(update_program(org, state, customer, item, now)),
+        lambda customer, item: Outcome(update_program(org, state, customer, item, now, fx)),
+        fx,
         lambda item: {} if item.update_type is None else {"updateType": item.update_type},
     )
 
 
 def run_delink(
-    org: OrgConfig, state: OrgState, batches: Sequence[CustomerBatch[DelinkItem]]
+    org: OrgConfig,
+    state: OrgState,
+    batches: Sequence[CustomerBatch[DelinkItem]],
+    fx: Behaviour = CONFORMING,
 ) -> tuple[dict[str, Any], bool]:
     """Apply a deLinkCustomer batch; returns (response body, all succeeded).
 
     Body: as `run_update` without `updateType` (AMB-DELINK-RESPONSE-SHAPE).
     """
+    if len(batches) > 1 and fx.faulty("delink-batch-500"):
+        raise RuntimeError("batch delink is not implemented")  # fault delink-batch-500: an unhandled error
     return _run(
         state,
         batches,
+        "deLinkCustomer",
         ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        lambda customer, item: Outcome(delink_program(org, state, customer, item)),
+        lambda customer, item: Outcome(delink_program(org, state, customer, item, fx)),
+        fx,
     )

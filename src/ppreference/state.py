@@ -108,6 +108,7 @@ class OrgState:
         self._index: dict[tuple[str, str], int] = {}
         self._links: dict[int, dict[int, Link]] = {}
         self._pending: dict[tuple[int, int], PendingRelink] = {}
+        self._removed: set[tuple[int, int]] = set()  # (customer, program) delinked and not linked since
 
     # customers -----------------------------------------------------------------
     def add_customer(self, customer: Customer) -> None:
@@ -141,6 +142,7 @@ class OrgState:
     def set_link(self, customer_id: int, link: Link) -> None:
         """Create or replace the customer's link to `link.program_id` (a change only if it differs)."""
         links = self._links.setdefault(customer_id, {})
+        self._removed.discard((customer_id, link.program_id))
         if links.get(link.program_id) != link:
             links[link.program_id] = link
             self.revision += 1
@@ -149,8 +151,15 @@ class OrgState:
         """Remove the link and any pending relink of that program (delink-customer)."""
         removed = self._links.get(customer_id, {}).pop(program_id, None)
         cancelled = self._pending.pop((customer_id, program_id), None)
+        if removed is not None:
+            self._removed.add((customer_id, program_id))
         if removed is not None or cancelled is not None:
             self.revision += 1
+
+    def was_removed(self, customer_id: int, program_id: int) -> bool:
+        """True when the customer's link to the program was removed and not made again since (read only by
+        the fault delink-blocks-relink of `ppreference.faults`)."""
+        return (customer_id, program_id) in self._removed
 
     # pending relinks -------------------------------------------------------------
     def pending(self, customer_id: int, program_id: int) -> PendingRelink | None:

@@ -1,0 +1,447 @@
+"""Named faults and conforming variants of the reference server (`--fault NAME`, `--variant NAME`).
+
+A **fault** is one realistic deviation from one catalogue requirement
+(`catalogue/requirements.yaml`) under the suite's default stance: a conformance
+suite worth its name must fail a server running it, in a scenario tagged with
+that requirement (`python -m ppconformance.sweep` checks this). A **variant** is
+a behaviour the ambiguity register (`catalogue/ambiguities.yaml`) lets an
+implementation choose: the suite in its default stance must pass it.
+
+At most one fault and one variant are active at a time; none means the
+conforming server of `docs/reference-behaviour.md`. The hooks live where a real
+implementation would go wrong (a condition in `rules.py`, the batch limit in
+`payloads.py`, credentials in `auth.py`, a post-processing step for response
+shapes and transport in `app.py` via `shape_items` / `shape_error`).
+
+    behaviour = Behaviour(fault="link-2006-as-2004")     # ValueError for an unknown name
+    behaviour.faulty("link-2006-as-2004")                 # True
+    behaviour.swap("link-2006-as-2004", right, wrong)     # wrong
+
+`FAULTS` and `VARIANTS` map names to their descriptions (`Fault`, `Variant`);
+docs/fault-sweep.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = [
+    "CONFORMING",
+    "FAULTS",
+    "KINDS",
+    "VARIANTS",
+    "Behaviour",
+    "Fault",
+    "Shaped",
+    "Variant",
+    "shape_error",
+    "shape_items",
+    "shape_json",
+]
+
+T = TypeVar("T")
+
+#: The kinds of fault: what part of an implementation goes wrong.
+KINDS = {
+    "wrong-code": "a documented error is answered with another code",
+    "missing-error": "a rule is not enforced: an item that must fail succeeds",
+    "boundary": "an off-by-one limit: 50 customers rejected or 51 accepted; today rejected or yesterday accepted",
+    "state": "the answer says success but the state is wrong (or the state blocks a valid request)",
+    "shape": "a response body deviates from the documented shape",
+    "identification": "a customer identifier is not honoured, or an unknown/unidentified customer succeeds",
+    "auth": "credentials are not checked, or a refusal is not HTTP 401",
+    "transport": "HTTP level: a 5xx to a valid request, a wrong status, a wrong Content-Type",
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A named deviation: `requirement` is the catalogue id it breaks, `kind` one of `KINDS`."""
+
+    name: str
+    requirement: str
+    kind: str
+    description: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "requirement": self.requirement, "kind": self.kind,
+                "description": self.description}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A conforming alternative: `ambiguity` is the register entry that allows it."""
+
+    name: str
+    ambiguity: str
+    description: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "ambiguity": self.ambiguity, "description": self.description}
+
+
+def _faults(*rows: tuple[str, str, str, str]) -> dict[str, Fault]:
+    return {name: Fault(name, requirement, kind, description) for name, requirement, kind, description in rows}
+
+
+FAULTS: dict[str, Fault] = _faults(
+    # -- wrong error code ------------------------------------------------------------------------
+    ("link-2002-as-2006", "LINK-2002", "wrong-code",
+     "An empty partnerProgramName is looked up like any name and answered 2006 (not found) instead of 2002."),
+    ("link-2003-as-2025", "LINK-2003", "wrong-code",
+     "A partnerTierExpiryDate before today is answered with the start-date code 2025 instead of 2003."),
+    ("link-2006-as-2004", "LINK-2006", "wrong-code",
+     "An unknown partnerProgramName is answered 2004 (not linked) instead of 2006."),
+    ("link-2019-as-2005", "LINK-2019", "wrong-code",
+     "A second supplementary program is answered 2005 (already linked) instead of 2019."),
+    ("link-2008-as-2002", "LINK-2008", "wrong-code",
+     "51 customers in one linkCustomer request are refused with code 2002 instead of 2008."),
+    ("update-2004-as-2006", "UPDATE-2004", "wrong-code",
+     "Updating a program the customer is not linked to is answered 2006 instead of 2004."),
+    ("update-2006-as-2004", "UPDATE-2006", "wrong-code",
+     "Updating an unknown program is answered 2004 instead of 2006."),
+    ("update-2007-as-2006", "UPDATE-2007", "wrong-code",
+     "An unknown updatedTierName is answered 2006 instead of 2007."),
+    ("update-2026-as-2027", "UPDATE-2026", "wrong-code",
+     "MEMBERSHIP_RELINKING_CANCELLED skips the relinking setting: with relinking disabled it answers 2027 "
+     "(nothing pending) instead of 2026."),
+    ("update-2027-as-2004", "UPDATE-2027", "wrong-code",
+     "Cancelling when no relink is pending is answered 2004 instead of 2027."),
+    ("update-2028-as-2026", "UPDATE-2028", "wrong-code",
+     "MEMBERSHIP_RENEWAL_INITIATION with relinking enabled is answered 2026 instead of 2028."),
+    ("update-lowercase-type-as-2002", "UPDATE-UPDATETYPE-CASE", "wrong-code",
+     "A lower-case updateType is answered 2002 (required field empty): neither applied nor rejected with 2009."),
+    # -- missing error: the rule is not enforced -------------------------------------------------
+    ("link-membership-id-optional", "LINK-2002-MEMBERSHIP-ID", "missing-error",
+     "A new enrollment without partnerMembershipId is linked."),
+    ("link-enrolment-not-checked", "LINK-2005-NOT-ENROLLED", "missing-error",
+     "A customer not enrolled in the loyalty program is linked."),
+    ("link-tier-not-checked", "LINK-2007", "missing-error",
+     "An unknown partnerTierName is stored as given instead of being rejected with 2007."),
+    ("link-relinking-setting-ignored", "LINK-2026", "missing-error",
+     "A future-dated relink is queued although ALLOW_MEMBERSHIP_RELINKING is disabled."),
+    ("relink-before-end-accepted", "RELINK-BEFORE-END", "missing-error",
+     "A relink starting before the current membership ends is queued instead of rejected with 2005."),
+    ("update-details-not-required", "UPDATE-2002", "missing-error",
+     "An update without updateDetails succeeds (as a no-op) instead of being rejected with 2002."),
+    ("update-type-not-validated", "UPDATE-2009", "missing-error",
+     "An updateType outside the five documented values is applied like UPGRADE."),
+    ("delink-not-linked-succeeds", "DELINK-2004", "missing-error",
+     "Delinking a program the customer is not linked to answers 200 Success."),
+    ("delink-unknown-program-succeeds", "DELINK-2006", "missing-error",
+     "Delinking an unknown program answers 200 Success."),
+    # -- boundaries, both sides --------------------------------------------------------------------
+    ("link-batch-50-rejected", "LINK-BATCH-50", "boundary",
+     "The linkCustomer batch limit is checked with >= 50: 50 customers are refused with 2008."),
+    ("link-batch-51-accepted", "LINK-2008", "boundary",
+     "The linkCustomer batch limit is checked with > 51: 51 customers are linked."),
+    ("update-batch-50-rejected", "UPDATE-BATCH-50", "boundary",
+     "The customerPartnerProgramUpdate batch limit is checked with >= 50: 50 customers are refused with 2008."),
+    ("update-batch-51-accepted", "UPDATE-2008", "boundary",
+     "The customerPartnerProgramUpdate batch limit is checked with > 51: 51 customers are updated."),
+    ("delink-batch-50-rejected", "DELINK-BATCH-50", "boundary",
+     "The deLinkCustomer batch limit is checked with >= 50: 50 customers are refused with 2008."),
+    ("delink-batch-51-accepted", "DELINK-2008", "boundary",
+     "The deLinkCustomer batch limit is checked with > 51: 51 customers are delinked."),
+    ("link-expiry-today-rejected", "LINK-EXPIRY-TODAY", "boundary",
+     "partnerTierExpiryDate is compared with <= today: an expiry of today is rejected with 2003."),
+    ("link-expiry-yesterday-accepted", "LINK-2003", "boundary",
+     "partnerTierExpiryDate is compared with yesterday: an expiry of yesterday is accepted."),
+    ("link-start-today-rejected", "LINK-START-TODAY", "boundary",
+     "membershipStartDate is compared with <= today: a start of today is rejected with 2025."),
+    ("link-start-yesterday-accepted", "LINK-2025", "boundary",
+     "membershipStartDate is compared with yesterday: a start of yesterday passes the 2025 check."),
+    ("update-expiry-today-rejected", "UPDATE-EXPIRY-TODAY", "boundary",
+     "updatedTierExpiryDate is compared with <= today: an expiry of today is rejected with 2003."),
+    ("update-expiry-yesterday-accepted", "UPDATE-2003", "boundary",
+     "updatedTierExpiryDate is compared with yesterday: an expiry of yesterday is accepted."),
+    # -- state rules -------------------------------------------------------------------------------
+    ("link-not-persisted", "LINK-SUCCESS", "state",
+     "linkCustomer answers 200 Success but stores nothing: loyaltyDetails does not list the program."),
+    ("link-duplicate-accepted", "LINK-2005-ALREADY-LINKED", "state",
+     "Linking a program the customer is already linked to replaces the link and answers 200."),
+    ("relink-not-queued", "RELINK-QUEUE", "state",
+     "A valid future-dated relink answers 200 but is not queued (nothing pending to cancel)."),
+    ("cancel-keeps-pending-relink", "RELINK-CANCEL", "state",
+     "MEMBERSHIP_RELINKING_CANCELLED answers 200 but the pending relink stays queued."),
+    ("upgrade-tier-not-changed", "UPDATE-UPGRADE-TIER", "state",
+     "UPGRADE answers 200 but leaves the customer's tier unchanged."),
+    ("downgrade-tier-not-changed", "UPDATE-DOWNGRADE-TIER", "state",
+     "DOWNGRADE answers 200 but leaves the customer's tier unchanged."),
+    ("renew-resets-tier", "UPDATE-RENEW-TIER", "state",
+     "RENEW restarts the membership at the program's first tier instead of updatedTierName."),
+    ("renewal-initiation-drops-link", "UPDATE-RENEWAL-INITIATION", "state",
+     "MEMBERSHIP_RENEWAL_INITIATION answers 200 but ends the customer's link to the program."),
+    ("delink-keeps-link", "DELINK-REMOVES-LINK", "state",
+     "deLinkCustomer answers 200 but the program stays in the customer's linkedPartnerPrograms."),
+    ("delink-blocks-relink", "DELINK-RELINK-AFTER", "state",
+     "A delinked link is kept as a tombstone: linking the program again answers 2005 (already linked)."),
+    # -- response shape ----------------------------------------------------------------------------
+    ("link-status-object-misnamed", "LINK-SUCCESS", "shape",
+     "linkCustomer items carry their status as updateStatus instead of partnerLinkStatus."),
+    ("link-warnings-missing", "LINK-SUCCESS", "shape",
+     "linkCustomer answers leave out the top-level warnings array."),
+    ("link-warning-1302-missing", "LINK-W1302", "shape",
+     "A supplementary tier expiry before the membership expiry is linked without warning 1302."),
+    ("link-customer-status-200", "LINK-CUSTOMER-STATUS", "shape",
+     "A found customer is reported with customer status code 200 instead of 1000."),
+    ("update-type-not-echoed", "UPDATE-SUCCESS", "shape",
+     "customerPartnerProgramUpdate items leave out updateType."),
+    ("update-status-code-as-string", "UPDATE-SUCCESS", "shape",
+     "customerPartnerProgramUpdate status codes are JSON strings (\"200\") instead of integers."),
+    ("delink-status-object-misnamed", "DELINK-SUCCESS", "shape",
+     "deLinkCustomer answers the current shape but names the status partnerDeLinkStatus (mixing both shapes)."),
+    ("delink-warnings-missing", "DELINK-SUCCESS", "shape",
+     "deLinkCustomer answers leave out the top-level warnings array."),
+    ("batch-drops-last-customer", "RESULT-ORDER", "shape",
+     "A linkCustomer batch of several customers answers without the last customer's result."),
+    ("error-envelope-without-errors", "REQ-MALFORMED", "shape",
+     "Request-level errors are answered as a bare status object {status, code, message} without errors[]."),
+    # -- customer identification --------------------------------------------------------------------
+    ("ident-id-ignored", "IDENT-ANY-ONE", "identification",
+     "A customer identified only by id is not found."),
+    ("ident-email-ignored", "IDENT-ANY-ONE", "identification",
+     "A customer identified only by email is not found."),
+    ("ident-externalid-ignored", "IDENT-ANY-ONE", "identification",
+     "A customer identified only by externalId is not found."),
+    ("update-email-ignored", "IDENT-ANY-ONE", "identification",
+     "customerPartnerProgramUpdate does not look customers up by email (linkCustomer does)."),
+    ("ident-unknown-customer-linked", "IDENT-NOT-FOUND", "identification",
+     "An unknown customer's items are answered 200 Success (the not-found check is skipped)."),
+    ("ident-missing-succeeds", "IDENT-MISSING", "identification",
+     "A customer item without any identifier is answered 200 Success."),
+    # -- authentication -----------------------------------------------------------------------------
+    ("auth-none-required", "AUTH-401", "auth",
+     "A request without credentials is served as the first org's."),
+    ("auth-wrong-password-accepted", "AUTH-401", "auth",
+     "Basic auth checks the till only: a wrong password is accepted."),
+    ("auth-forged-token-accepted", "AUTH-401", "auth",
+     "OAuth tokens are not verified: any token is served as the first OAuth org's."),
+    ("auth-401-as-403", "AUTH-401", "auth",
+     "Missing or wrong credentials are refused with HTTP 403 instead of 401."),
+    # -- transport ---------------------------------------------------------------------------------
+    ("update-success-201", "UPDATE-SUCCESS", "transport",
+     "A fully successful customerPartnerProgramUpdate answers HTTP 201 instead of 200."),
+    ("renew-500", "UPDATE-RENEW-TIER", "transport",
+     "RENEW raises an unhandled exception: HTTP 500 to a valid request."),
+    ("delink-batch-500", "DELINK-BATCH-50", "transport",
+     "deLinkCustomer with more than one customer raises an unhandled exception: HTTP 500."),
+    ("malformed-json-500", "REQ-MALFORMED", "transport",
+     "A body that is not JSON reaches the handler unchecked: HTTP 500 instead of a 4xx."),
+    ("link-json-as-text-plain", "LINK-SUCCESS", "transport",
+     "linkCustomer answers carry Content-Type text/plain instead of application/json."),
+    ("error-envelope-as-text-html", "REQ-MALFORMED", "transport",
+     "Request-level error envelopes carry Content-Type text/html instead of application/json."),
+    ("link-2008-envelope-as-200", "LINK-2008", "transport",
+     "The request-level 2008 envelope of an over-long linkCustomer batch is answered with HTTP 200."),
+)
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("item-failure-http-200", "AMB-ITEM-FAILURE-HTTP-STATUS",
+            "A batch with a failed item answers HTTP 200 (item-level results) instead of 201."),
+    Variant("item-failure-http-400", "AMB-ITEM-FAILURE-HTTP-STATUS",
+            "A batch with a failed item answers HTTP 400 (item-level results) instead of 201."),
+    Variant("batch-limit-per-item", "AMB-2008-LEVEL",
+            "More than 50 customers are answered per item, 2008 on every customer's items (HTTP 201), "
+            "instead of a request-level 400 envelope."),
+    Variant("extra-fields", "AMB-EXTRA-FIELDS",
+            "Every JSON object the server answers carries an undocumented field."),
+    Variant("legacy-delink-shape", "AMB-DELINK-RESPONSE-SHAPE",
+            "deLinkCustomer answers the older pages' shape "
+            "deLinkCustomers[deLinkFromPartnerPrograms[partnerDeLinkStatus]]."),
+    Variant("delink-echoes-upgrade", "AMB-DELINK-RESPONSE-SHAPE",
+            "deLinkCustomer items carry updateType UPGRADE, as the delink page's sample does."),
+    Variant("results-reordered", "AMB-RESULT-ORDER",
+            "Batch results come in reverse order (customers and, per customer, programs)."),
+    Variant("updatetype-case-insensitive", "AMB-UPDATETYPE-CASE",
+            "A lower-case updateType is applied like its upper-case value instead of rejected with 2009."),
+    Variant("delink-unknown-program-2004", "AMB-DELINK-ERROR-CODES",
+            "Delinking an unknown program is answered 2004 (not linked) instead of 2006."),
+    Variant("malformed-422", "AMB-MALFORMED-CODE",
+            "Malformed bodies (unparseable, wrong types, missing arrays) are answered HTTP 422 instead of 400."),
+    Variant("success-status-false", "AMB-LEGACY-STATUS-FALSE",
+            "Successful items carry status false beside code 200, like the older sample."),
+    Variant("warnings-on-item-as-text", "AMB-WARNING-SHAPE",
+            "Warning 1302 is a text entry in the item's own warnings array; the top-level array stays empty."),
+)}
+
+# endpoint -> the names of its result list, program list and status object (the server's current shapes)
+_KEYS = {
+    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
+    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+    "deLinkCustomer": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+}
+_LEGACY_DELINK = ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")
+_BATCH_LIMIT_FAULTS = {
+    "link-batch-50-rejected": ("linkCustomer", 49), "link-batch-51-accepted": ("linkCustomer", 51),
+    "update-batch-50-rejected": ("customerPartnerProgramUpdate", 49),
+    "update-batch-51-accepted": ("customerPartnerProgramUpdate", 51),
+    "delink-batch-50-rejected": ("deLinkCustomer", 49), "delink-batch-51-accepted": ("deLinkCustomer", 51),
+}
+_IGNORED_IDENTIFIERS = {"ident-id-ignored": "id", "ident-email-ignored": "email",
+                        "ident-externalid-ignored": "externalId"}
+EXTRA_FIELD = "referenceVariantNote"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The active fault and variant of one server (both None: conforming).
+
+    Raises `ValueError` naming the known names when `fault` is not in `FAULTS`
+    or `variant` not in `VARIANTS`.
+    """
+
+    fault: str | None = None
+    variant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fault is not None and self.fault not in FAULTS:
+            raise ValueError(f"unknown fault {self.fault!r}; known: {', '.join(FAULTS)}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; known: {', '.join(VARIANTS)}")
+
+    def faulty(self, name: str) -> bool:
+        """True when fault `name` is injected (`name` must be a known fault: catches typos in hooks)."""
+        assert name in FAULTS, name
+        return self.fault == name
+
+    def varies(self, name: str) -> bool:
+        """True when variant `name` is active."""
+        assert name in VARIANTS, name
+        return self.variant == name
+
+    def swap(self, name: str, right: T, wrong: T) -> T:
+        """`right`, or `wrong` when fault `name` is injected (wrong-code faults)."""
+        return wrong if self.faulty(name) else right
+
+    def batch_limit(self, endpoint: str, documented: int) -> int | None:
+        """The most customers `endpoint` takes in one request: `documented` (50), one less or one more under a
+        boundary fault, None (no request-level limit) under variant batch-limit-per-item."""
+        if self.varies("batch-limit-per-item"):
+            return None
+        shifted = _BATCH_LIMIT_FAULTS.get(self.fault or "")
+        return shifted[1] if shifted and shifted[0] == endpoint else documented
+
+    def ignored_identifiers(self, endpoint: str) -> frozenset[str]:
+        """Identifier kinds ("id", "email", "externalId") `endpoint` cannot look customers up by."""
+        kind = _IGNORED_IDENTIFIERS.get(self.fault or "")
+        if kind is None and self.fault == "update-email-ignored" and endpoint == "customerPartnerProgramUpdate":
+            kind = "email"
+        return frozenset({kind} if kind else ())
+
+
+CONFORMING = Behaviour()
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """A response after the shape/transport step: JSON body, HTTP status, media type."""
+
+    body: Any
+    status: int
+    media_type: str = "application/json"
+
+
+def _items(body: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
+    top, items_key, _ = _KEYS[endpoint]
+    return [item for entry in body.get(top, []) for item in entry.get(items_key, [])]
+
+
+def _add_extra_fields(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {**{k: _add_extra_fields(v) for k, v in node.items()}, EXTRA_FIELD: "undocumented"}
+    if isinstance(node, list):
+        return [_add_extra_fields(v) for v in node]
+    return node
+
+
+def shape_json(behaviour: Behaviour, body: Any) -> Any:
+    """Any other JSON answer (supporting endpoints): `body`, with an undocumented field in every object under
+    variant extra-fields."""
+    return _add_extra_fields(body) if behaviour.varies("extra-fields") else body
+
+
+def shape_items(behaviour: Behaviour, endpoint: str, body: dict[str, Any], all_ok: bool) -> Shaped:
+    """The item-level answer of a Partner Program endpoint (`body` as built by `rules.run_*`, `all_ok` whether
+    every item succeeded) after the shape and transport faults and the variants of `behaviour`.
+
+    Conforming: `body` unchanged, HTTP 200 when every item succeeded, else 201 (AMB-ITEM-FAILURE-HTTP-STATUS).
+    """
+    fx = behaviour
+    status = 200 if all_ok else 201
+    top, items_key, status_key = _KEYS[endpoint]
+    items = _items(body, endpoint)
+    if endpoint == "linkCustomer":
+        if fx.faulty("link-status-object-misnamed"):
+            for item in items:
+                item["updateStatus"] = item.pop(status_key)
+        if fx.faulty("link-warnings-missing"):
+            del body["warnings"]
+        if fx.faulty("link-customer-status-200"):
+            for entry in body[top]:
+                if entry["customer"]["status"]["code"] == 1000:
+                    entry["customer"]["status"] = {"status": True, "code": 200, "message": "Success"}
+        if fx.faulty("batch-drops-last-customer") and len(body[top]) > 1:
+            body[top].pop()
+    elif endpoint == "customerPartnerProgramUpdate":
+        if fx.faulty("update-type-not-echoed"):
+            for item in items:
+                item.pop("updateType", None)
+        if fx.faulty("update-status-code-as-string"):
+            for item in items:
+                item[status_key]["code"] = str(item[status_key]["code"])
+        if fx.faulty("update-success-201"):
+            status = 201
+    else:
+        if fx.faulty("delink-status-object-misnamed"):
+            for item in items:
+                item[_LEGACY_DELINK[2]] = item.pop(status_key)
+        if fx.faulty("delink-warnings-missing"):
+            del body["warnings"]
+        if fx.varies("delink-echoes-upgrade"):
+            for item in items:
+                item["updateType"] = "UPGRADE"
+        if fx.varies("legacy-delink-shape"):
+            for item in items:
+                item[_LEGACY_DELINK[2]] = item.pop(status_key)
+            for entry in body[top]:
+                entry[_LEGACY_DELINK[1]] = entry.pop(items_key)
+            body = {_LEGACY_DELINK[0]: body.pop(top), **body}
+    if fx.varies("success-status-false"):
+        for item in _items(body, endpoint):
+            if isinstance(item.get(status_key), dict) and item[status_key].get("code") == 200:
+                item[status_key]["status"] = False
+    if fx.varies("results-reordered"):
+        key, ikey = (top, items_key) if top in body else _LEGACY_DELINK[:2]
+        body[key].reverse()
+        for entry in body[key]:
+            entry[ikey].reverse()
+    if not all_ok and fx.varies("item-failure-http-200"):
+        status = 200
+    if not all_ok and fx.varies("item-failure-http-400"):
+        status = 400
+    if fx.varies("extra-fields"):
+        body = _add_extra_fields(body)
+    media_type = "text/plain" if endpoint == "linkCustomer" and fx.faulty("link-json-as-text-plain") else None
+    return Shaped(body, status, media_type or "application/json")
+
+
+def shape_error(behaviour: Behaviour, endpoint: str | None, http_status: int, code: int, message: str) -> Shaped:
+    """A request-level error (`{"warnings": [], "errors": [{status, code, message}]}`, capillary-facts) after the
+    faults and variants of `behaviour`. `endpoint` is the Partner Program endpoint refusing the request (None
+    for the other routes)."""
+    fx = behaviour
+    if endpoint == "linkCustomer" and code == 2008:
+        code = fx.swap("link-2008-as-2002", code, 2002)
+        http_status = fx.swap("link-2008-envelope-as-200", http_status, 200)
+    if http_status == 401 and fx.faulty("auth-401-as-403"):
+        http_status, code, message = 403, 403, "Forbidden"
+    if fx.varies("malformed-422") and http_status == 400 and code in (400, 2002):
+        http_status = 422
+    body: dict[str, Any] = {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
+    if fx.faulty("error-envelope-without-errors"):
+        body = {"status": False, "code": code, "message": message}
+    if fx.varies("extra-fields"):
+        body = _add_extra_fields(body)
+    return Shaped(body, http_status, "text/html" if fx.faulty("error-envelope-as-text-html") else "application/json")
