@@ -9,6 +9,7 @@ Feature: Delink a customer from a partner program
     @DELINK-SUCCESS @DELINK-REMOVES-LINK @doc/delink-customer/response-parameter @doc/delink-customer/overview
     Scenario: A linked customer is delinked from the external program
       Given a customer linked to the external program
+      And the customer's linked programs list the external program
       When the customer is delinked from the external program
       Then the delink succeeds
       And the customer's linked programs no longer include the external program

@@ -37,6 +37,7 @@ Feature: Membership relinking of a supplementary program
       And a customer with a pending relink to the supplementary program
       When the customer's pending relink to the supplementary program is cancelled
       Then the update succeeds
+      And no relink to the supplementary program is pending for the customer any more
 
     @UPDATE-2027 @doc/update-partner-program/error-codes
     Scenario: A second cancellation is rejected with 2027
@@ -61,6 +62,7 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When a membership renewal is initiated for the customer in the supplementary program
       Then the update succeeds
+      And the customer's tier in the supplementary program is its lowest tier
 
   Rule: With relinking disabled, relinking and its cancellation are refused
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
-from ppconformance.world import World
+from ppconformance.world import PreconditionFailed, World
 
 UPDATE = "customerPartnerProgramUpdate"
 
@@ -109,6 +109,15 @@ def _(world: World) -> None:
     world.establish(world.update([world.customer], [
         {"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]),
         "the pending relink cancelled")
+
+
+@given("the customer's linked programs list the external program")
+def _(world: World) -> None:
+    name = world.program("external").name
+    if not any(p.get("partnerProgramName") == name for p in world.linked_programs(world.customer)):
+        exchange = world.last_exchange.render() if world.last_exchange else ""
+        raise PreconditionFailed(f"the link to {name} succeeded but loyaltyDetails does not list it, so no delink "
+                                 f"can be observed\n{exchange}")
 
 
 @given("the customer was delinked from the external program")

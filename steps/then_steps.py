@@ -114,10 +114,19 @@ def _(world: World, judge: Judge, requirements: list[Requirement], presence: str
                    "in linkedPartnerPrograms", world.last_exchange)
 
 
-@then(parsers.re(r"the customer's tier in the external program is its (?P<position>lowest|highest) tier"))
-def _(world: World, judge: Judge, requirements: list[Requirement], position: str) -> None:
+@then("no relink to the supplementary program is pending for the customer any more")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    program = world.program("supplementary")
+    action = world.update([world.customer], [{"partnerProgramName": program.name,
+                                              "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}])
+    judge.expect_nothing_pending(pick(requirements), action)
+
+
+@then(parsers.re(r"the customer's tier in the (?P<role>external|supplementary) program is its "
+                 r"(?P<position>lowest|highest) tier"))
+def _(world: World, judge: Judge, requirements: list[Requirement], role: str, position: str) -> None:
     req = next((r for r in requirements if r.id.endswith("-TIER")), pick(requirements))
-    program = world.program("external", tiers=2)
+    program = world.program(role, tiers=2 if role == "external" else 1)
     tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
     found = _linked(world, program.name)
     if not found or found[0].get("partnerTierName") != tier:

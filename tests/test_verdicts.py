@@ -18,6 +18,7 @@ ENV = {"PP_EMBEDDED_ENABLED_PASSWORD": "pw", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "
 REQ = load_catalogue().requirements
 OK = {"status": True, "code": 200, "message": "Success"}
 FOUND = {"status": True, "code": 1000, "message": "Customer successfully retrieved"}
+JSON = {"content-type": "application/json"}
 
 
 def judge(*strict: str) -> Judge:
@@ -41,7 +42,7 @@ def link_action(statuses: list[list[dict]], *, http: int = 200, mobiles=("911", 
 
 
 def envelope_action(body: dict, http: int, customers: list[dict], programs: list[list[str]]) -> Action:
-    ex = Exchange("POST", "http://t/v2/partnerProgram/linkCustomer", {}, {}, http, {}, "", body, 1.0)
+    ex = Exchange("POST", "http://t/v2/partnerProgram/linkCustomer", {}, {}, http, JSON, "", body, 1.0)
     return Action("linkCustomer", customers, programs, ex)
 
 
@@ -144,10 +145,60 @@ def test_2005_message_checked_only_when_strict() -> None:
 
 
 def test_malformed_rejection() -> None:
-    ex = Exchange("POST", "http://t/x", {}, b"[", 415, {}, "", {"warnings": [], "errors": [err(400)]}, 1.0)
+    ex = Exchange("POST", "http://t/x", {}, b"[", 415, JSON, "", {"warnings": [], "errors": [err(400)]}, 1.0)
     judge().expect_malformed_rejected(REQ["REQ-MALFORMED"], ex)
     with pytest.raises(NonConformance, match="expected HTTP 400"):
         judge("AMB-MALFORMED-CODE").expect_malformed_rejected(REQ["REQ-MALFORMED"], ex)
     bad = replace(ex, response_json={"detail": "Bad Request"})
     with pytest.raises(NonConformance, match="not the documented envelope"):
         judge().expect_malformed_rejected(REQ["REQ-MALFORMED"], bad)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON", "application/problem+json"])
+def test_json_content_types_are_accepted(content_type: str) -> None:
+    action = link_action([[OK]])
+    action.exchange.response_headers = {"Content-Type": content_type}
+    judge().expect_success(REQ["LINK-SUCCESS"], action)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain; charset=utf-8", "text/html", "text/json", None])
+def test_other_content_types_fail_item_results_and_envelopes(content_type: str | None) -> None:
+    action = link_action([[OK]])
+    action.exchange.response_headers = {"content-type": content_type} if content_type else {}
+    with pytest.raises(NonConformance, match=r"\[LINK-SUCCESS .*labelled Content-Type .*not application/json"):
+        judge().expect_success(REQ["LINK-SUCCESS"], action)
+    ex = Exchange("POST", "http://t/x", {}, b"[", 400, action.exchange.response_headers, "",
+                  {"warnings": [], "errors": [err(400)]}, 1.0)
+    with pytest.raises(NonConformance, match=r"\[REQ-MALFORMED .*not application/json"):
+        judge().expect_malformed_rejected(REQ["REQ-MALFORMED"], ex)
+
+
+def update_action(update_type: str, echoed: str | None) -> Action:
+    item = {"partnerProgramName": "P0", "updateStatus": OK}
+    if echoed is not None:
+        item["updateType"] = echoed
+    body = {"customersPartnerUpdates": [{"customer": {"mobile": "911", "status": FOUND},
+                                         "partnerProgramUpdates": [item]}], "warnings": []}
+    sent = {"customersPartnerUpdates": [{"customer": {"mobile": "911"}, "partnerProgramUpdates": [
+        {"partnerProgramName": "P0", "updateType": update_type}]}]}
+    ex = Exchange("POST", "http://t/v2/partnerProgram/customerPartnerProgramUpdate", {}, sent, 200, JSON, "", body,
+                  1.0)
+    return Action("customerPartnerProgramUpdate", [{"mobile": "911"}], [["P0"]], ex)
+
+
+def test_a_successful_update_echoes_its_update_type() -> None:
+    judge().expect_success(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", "UPGRADE"))
+    judge().expect_success(REQ["UPDATE-UPDATETYPE-CASE"], update_action("upgrade", "UPGRADE"))  # case may differ
+    for echoed in (None, "DOWNGRADE"):
+        with pytest.raises(NonConformance, match=r"\[UPDATE-SUCCESS .*updateType is .*expected 'UPGRADE'"):
+            judge().expect_success(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", echoed))
+
+
+def test_a_second_cancellation_must_find_nothing_pending() -> None:
+    cancel = "MEMBERSHIP_RELINKING_CANCELLED"
+    action = update_action(cancel, cancel)
+    action.exchange.response_json["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]["updateStatus"] = err(2027)
+    judge().expect_nothing_pending(REQ["RELINK-CANCEL"], action)
+    with pytest.raises(NonConformance, match=r"\[RELINK-CANCEL .*succeeded: the cancelled relink is still pending"):
+        judge().expect_nothing_pending(REQ["RELINK-CANCEL"], update_action(cancel, cancel))

@@ -7,6 +7,12 @@ here, from `Profile.is_strict`.
 
 Endpoints are named as in the catalogue: "linkCustomer",
 "customerPartnerProgramUpdate", "deLinkCustomer".
+
+Besides each requirement's own rule, every judged answer must be labelled
+JSON (`Content-Type: application/json` or a `+json` type, as the pages'
+example responses are: link-customer#example-response) and a successful
+update must echo its `updateType` (update-partner-program#response-parameters;
+its case may differ under AMB-UPDATETYPE-CASE).
 """
 
 from __future__ import annotations
@@ -100,8 +106,18 @@ class Judge:
         """The codes in a request-level error envelope."""
         return [e.get("code") for e in ex.response_json.get("errors", []) if isinstance(e, dict)]
 
+    def check_json_content_type(self, req: Requirement | str, ex: Exchange) -> None:
+        """The answer is labelled JSON: `Content-Type` application/json or `application/<x>+json`, any
+        parameters (link-customer#example-response; capillary-facts#http-status-conventions)."""
+        header = next((v for k, v in ex.response_headers.items() if k.lower() == "content-type"), "")
+        media = header.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+            self.fail(req, f"the JSON answer is labelled Content-Type {header or '(none)'!r}, not application/json "
+                      "(link-customer#example-response)", ex)
+
     def check_envelope(self, req: Requirement | str, ex: Exchange) -> None:
-        """The body validates against error-envelope.schema.json."""
+        """The body validates against error-envelope.schema.json and is labelled JSON."""
+        self.check_json_content_type(req, ex)
         errors = self.schemas.errors("error-envelope", ex.response_json)
         if errors:
             self.fail(req, "the error body is not the documented envelope:\n  " + "\n  ".join(errors), ex)
@@ -132,6 +148,7 @@ class Judge:
         self.no_server_error(req, ex)
         if self.is_envelope(ex):
             self.fail(req, f"expected per-item results, got a request-level error {self.envelope_codes(ex)}", ex)
+        self.check_json_content_type(req, ex)
         self.check_shape(req, action)
         body = ex.response_json
         key, pkey, skey = next(s for s in RESULT_SHAPES[action.endpoint] if s[0] in body)
@@ -170,19 +187,40 @@ class Judge:
     # -- verdicts -----------------------------------------------------------------
     def expect_success(self, req: Requirement, action: Action) -> list[list[ProgramResult]]:
         """Every item succeeded: HTTP 200 and item code 200 (status true too under strict
-        AMB-LEGACY-STATUS-FALSE). Returns the matched results."""
+        AMB-LEGACY-STATUS-FALSE); an update item echoes the updateType sent (case-insensitively
+        unless AMB-UPDATETYPE-CASE is strict). Returns the matched results."""
         results = self.results(req, action)
         ex = action.exchange
+        sent_types = self._update_types(action)
         for i, row in enumerate(results):
-            for r in row:
+            for j, r in enumerate(row):
                 if r.status.get("code") != 200:
                     self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: "
                               f"expected item code 200 (success), got {r.status.get('code')}", ex)
                 if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and r.status.get("status") is not True:
                     self.fail(req, "a successful item must have status true (AMB-LEGACY-STATUS-FALSE strict)", ex)
+                if j < len(sent_types):
+                    self._check_update_type(req, ex, r, sent_types[j], i)
         if ex.status != 200:
             self.fail(req, f"every item succeeded but the HTTP status is {ex.status}, not 200", ex)
         return results
+
+    @staticmethod
+    def _update_types(action: Action) -> list[str]:
+        """The updateType of each program item sent in an update request (as sent), else []."""
+        body = action.exchange.request_body
+        if action.endpoint != "customerPartnerProgramUpdate" or not isinstance(body, dict):
+            return []
+        entries = body.get("customersPartnerUpdates") or [{}]
+        return [str(item.get("updateType")) for item in (entries[0].get("partnerProgramUpdates") or [])]
+
+    def _check_update_type(self, req: Requirement, ex: Exchange, r: ProgramResult, sent: str, i: int) -> None:
+        """update-partner-program#response-parameters lists updateType, "the type of update performed"."""
+        echoed = r.item.get("updateType")
+        strict = self.profile.is_strict("AMB-UPDATETYPE-CASE")
+        if not isinstance(echoed, str) or (echoed != sent if strict else echoed.upper() != sent.upper()):
+            self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: the result's updateType "
+                      f"is {echoed!r}, expected {sent!r} as sent (update-partner-program#response-parameters)", ex)
 
     def expect_item_error(self, req: Requirement, action: Action, code: int,
                           customer: int = 0, program: int = 0) -> ProgramResult:
@@ -264,6 +302,16 @@ class Judge:
         for i, row in enumerate(self.results(req, action)):
             if any(r.status.get("code") == 200 for r in row):
                 self.fail(req, f"customer #{i + 1}: an item succeeded though it must not", ex)
+
+    def expect_nothing_pending(self, req: Requirement, action: Action) -> None:
+        """`action` cancelled a relink again after a successful cancellation: nothing may be pending any more,
+        so it must fail with 2027 "no pending relinking found" (update-partner-program#error-codes)."""
+        result = self.results(req, action)[0][0]
+        code = result.status.get("code")
+        if code != 2027:
+            what = "succeeded: the cancelled relink is still pending" if code == 200 else f"answered code {code}"
+            self.fail(req, f"cancelling the relink a second time {what}; expected 2027 (no pending relinking "
+                      "found, update-partner-program#error-codes)", action.exchange)
 
     def expect_unauthenticated(self, req: Requirement, ex: Exchange) -> None:
         """HTTP 401 (capillary-facts#http-status-conventions)."""
