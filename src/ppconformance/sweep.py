@@ -1,0 +1,376 @@
+"""Mutation sweep: run the whole suite against every fault and every variant of the reference server.
+
+    python -m ppconformance.sweep [--faults-only | --variants-only] [--only NAME[,NAME...]]
+                                  [--jobs N] [--out DIR] [--timeout SECONDS]
+
+A *fault* (`python -m ppreference --list-faults`) is one deviation from one
+catalogue requirement; a *variant* (`--list-variants`) is a behaviour the
+ambiguity register allows. Each run is a reference server subprocess
+(`python -m ppreference --port <free> --fault NAME`, or `--variant NAME`) and
+the suite in its default stance against it (`python -m pytest steps ...
+--base-url URL`), with its own reports directory and journal
+(`PP__JOURNAL_DIR`), in parallel over `--jobs` processes (default: the CPU
+count). Both sides get the same freshly generated org secrets, as the
+embedded run does (`ppconformance.embedded.EMBEDDED_SECRET_VARS`).
+
+Verdicts, from the run's allure results (`<run>/allure-results/*-result.json`):
+
+- a fault is **killed** when a result with status failed or broken carries
+  the fault's requirement id (its allure `story` labels, or for a test that
+  broke before its scenario started, its tags); otherwise it **survived**,
+  which is a gap in the suite;
+- a variant is **green** when the run exits 0 with no failed or broken
+  result; otherwise every failed or broken result is a *false failure*.
+
+Writes `<out>/kill-matrix.json` and `<out>/kill-matrix.md` (default out:
+`reports/sweep`; each run's reports under `<out>/runs/<fault|variant>-<name>/`),
+prints one progress line per run and a summary. Exit status 0 when every
+fault was killed and every variant is green, 1 otherwise, 2 on a usage error.
+
+The sweep is a harness: it starts the reference server as a subprocess and
+reads only its command line output; like the rest of `ppconformance` it
+never imports `ppreference`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .embedded import EMBEDDED_SECRET_VARS
+
+__all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"]
+
+ROOT = Path(__file__).resolve().parents[2]
+FAILING = ("failed", "broken")
+# pytest plugins the scenarios do not use, left out to start each run faster (schemathesis, hypothesis)
+UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
+# environment of the caller that would change the run (target, profile, stance, run id, xdist state)
+_DROPPED_ENV = ("PYTEST_BASE_URL", "PP_RUN_ID", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "PP_EPHEMERAL_TARGET",
+                "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_CURRENT_TEST",
+                "PP_REFERENCE_RATE_LIMIT", "PP_REFERENCE_TOKEN_TTL")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run to make: `kind` "fault" or "variant", its `name`, and `target` (the faulted requirement id,
+    or the ambiguity id a variant resolves)."""
+
+    kind: str
+    name: str
+    target: str
+    description: str
+    fault_kind: str = ""
+
+
+@dataclass
+class RunResult:
+    """What one run showed.
+
+    - `verdict`: "killed" / "survived" for a fault, "green" / "red" for a variant.
+    - `killed_by`: the failed/broken results carrying the fault's requirement (names).
+    - `failed_requirements`: requirement id -> number of failed/broken results carrying it.
+    - `failures`: every failed/broken result `{"name", "status", "requirements", "message"}`.
+    - `exit_code`: the suite's exit code (None when it did not run); `seconds`: wall time of the run.
+    - `error`: why the run could not be made (server did not start, timeout), else "".
+    """
+
+    case: Case
+    verdict: str
+    exit_code: int | None
+    seconds: float
+    results: int = 0
+    killed_by: list[str] = field(default_factory=list)
+    failed_requirements: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+    def line(self) -> str:
+        """The progress line's text after the counter."""
+        c = self.case
+        failed = len(self.failures)
+        if c.kind == "fault":
+            if self.verdict == "killed":
+                what = f"killed by {c.target} ({failed} scenario{'s' if failed != 1 else ''} failed)"
+            else:
+                others = ", ".join(sorted(self.failed_requirements)) or "none"
+                what = f"SURVIVED: no failed scenario tagged {c.target} (failed: {others})"
+        else:
+            what = "green" if self.verdict == "green" else (
+                f"RED: {failed} false failure{'s' if failed != 1 else ''} "
+                f"({', '.join(sorted(self.failed_requirements)) or 'exit ' + str(self.exit_code)})")
+        if self.error:
+            what += f" [{self.error}]"
+        return f"{c.kind} {c.name}: {what} {self.seconds:.1f} s"
+
+
+def load_cases(python: str = sys.executable) -> list[Case]:
+    """Every fault, then every variant, as the reference server lists them (`--list-faults`, `--list-variants`).
+
+    Raises RuntimeError when the listing fails."""
+    cases: list[Case] = []
+    for flag, kind in (("--list-faults", "fault"), ("--list-variants", "variant")):
+        proc = subprocess.run([python, "-m", "ppreference", flag], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"python -m ppreference {flag} failed ({proc.returncode}): {proc.stderr.strip()}")
+        for line in proc.stdout.splitlines():
+            if line.strip():
+                row = json.loads(line)
+                target = row["requirement"] if kind == "fault" else row["ambiguity"]
+                cases.append(Case(kind, row["name"], target, row["description"], row.get("kind", "")))
+    return cases
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(secret_values: dict[str, str], journal: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("PP__")}
+    env.update(secret_values)
+    env["PP__JOURNAL_DIR"] = str(journal)
+    return env
+
+
+def _start_server(case: Case, env: dict[str, str], log_path: Path, python: str,
+                  timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([python, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
+                                 "--log-level", "warning", f"--{case.kind}", case.name],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the reference server exited with code {proc.returncode} (see {log_path})")
+        try:
+            if httpx.get(url + "/__reference__/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    _stop(proc)
+    raise RuntimeError(f"the reference server did not answer within {timeout:.0f} s (see {log_path})")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _requirements_of(result: dict[str, Any]) -> list[str]:
+    labels = result.get("labels", [])
+    stories = [lb["value"] for lb in labels if lb.get("name") == "story"]
+    if stories:
+        return sorted(set(stories))
+    # a test that broke before its scenario started has no story label: fall back to its requirement tags
+    return sorted({lb["value"] for lb in labels if lb.get("name") == "tag" and "-" in str(lb.get("value"))
+                   and str(lb.get("value"))[:1].isupper()})
+
+
+def read_failures(allure_dir: Path) -> tuple[int, list[dict[str, Any]]]:
+    """(number of results, the failed/broken ones as `{"name", "status", "requirements", "message"}`)."""
+    count, failures = 0, []
+    for path in sorted(allure_dir.glob("*-result.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        count += 1
+        if result.get("status") in FAILING:
+            message = str((result.get("statusDetails") or {}).get("message") or "").strip()
+            failures.append({"name": result.get("name", path.name), "status": result["status"],
+                             "requirements": _requirements_of(result),
+                             "message": message.splitlines()[0][:300] if message else ""})
+    failures.sort(key=lambda f: (f["requirements"], f["name"]))
+    return count, failures
+
+
+def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: str = sys.executable,
+             timeout: float = 900.0) -> RunResult:
+    """Start the server with `case`, run the suite against it, and judge the run (see the module docstring)."""
+    run_dir = out / "runs" / f"{case.kind}-{case.name}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    env = _environment(secret_values, run_dir / "journal")
+    started = time.monotonic()
+    exit_code: int | None = None
+    error = ""
+    try:
+        server, url = _start_server(case, env, run_dir / "reference-server.log", python)
+    except RuntimeError as exc:
+        return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
+    try:
+        cmd = [python, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+               *UNUSED_PLUGINS, f"--base-url={url}", f"--reports-dir={run_dir}",
+               f"--alluredir={run_dir / 'allure-results'}", f"--junitxml={run_dir / 'junit.xml'}"]
+        with (run_dir / "pytest-output.txt").open("wb") as output:
+            try:
+                exit_code = subprocess.run(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                           timeout=timeout).returncode
+            except subprocess.TimeoutExpired:
+                error = f"the suite did not finish within {timeout:.0f} s"
+    finally:
+        _stop(server)
+    return _judge(case, exit_code, time.monotonic() - started, run_dir, error)
+
+
+def _judge(case: Case, exit_code: int | None, seconds: float, run_dir: Path, error: str) -> RunResult:
+    count, failures = read_failures(run_dir / "allure-results")
+    per_requirement = Counter(r for f in failures for r in f["requirements"])
+    if case.kind == "fault":
+        killed_by = [f["name"] for f in failures if case.target in f["requirements"]]
+        verdict = "killed" if killed_by else "survived"
+    else:
+        killed_by = []
+        verdict = "green" if exit_code == 0 and not failures and not error else "red"
+    return RunResult(case, verdict, exit_code, round(seconds, 1), count, killed_by, dict(sorted(
+        per_requirement.items())), failures, error)
+
+
+# -- the matrix ------------------------------------------------------------------------------------------
+def summary(results: Sequence[RunResult], wall: float) -> dict[str, Any]:
+    """Counts of the sweep: faults killed/total, variants green/total, wall time in seconds."""
+    faults = [r for r in results if r.case.kind == "fault"]
+    variants = [r for r in results if r.case.kind == "variant"]
+    return {"faults": len(faults), "killed": sum(r.verdict == "killed" for r in faults),
+            "survived": [r.case.name for r in faults if r.verdict != "killed"],
+            "variants": len(variants), "green": sum(r.verdict == "green" for r in variants),
+            "red": [r.case.name for r in variants if r.verdict != "green"],
+            "wall_seconds": round(wall, 1)}
+
+
+def write_matrix(results: Sequence[RunResult], out: Path, wall: float, jobs: int) -> dict[str, Any]:
+    """Write `<out>/kill-matrix.json` and `<out>/kill-matrix.md`; returns the summary."""
+    ordered = sorted(results, key=lambda r: (r.case.kind != "fault", r.case.fault_kind, r.case.target, r.case.name))
+    head = summary(ordered, wall) | {"jobs": jobs}
+    rows = []
+    for r in ordered:
+        row = asdict(r)
+        row.update(row.pop("case"))
+        rows.append(row)
+    data = {"summary": head, "faults": [r for r in rows if r["kind"] == "fault"],
+            "variants": [r for r in rows if r["kind"] == "variant"]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kill-matrix.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    lines = ["# Kill matrix", "",
+             f"Faults killed: **{head['killed']}/{head['faults']}** · variants green: "
+             f"**{head['green']}/{head['variants']}** · wall time {head['wall_seconds']:.0f} s "
+             f"with {jobs} job(s).", ""]
+    if head["faults"]:
+        lines += ["## Faults", "", "| fault | kind | requirement | verdict | requirements whose scenarios failed "
+                  "| exit | s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in (x for x in ordered if x.case.kind == "fault"):
+            failed = ", ".join(f"{k} ({v})" for k, v in r.failed_requirements.items()) or "—"
+            verdict = "killed" if r.verdict == "killed" else "**SURVIVED**"
+            lines.append(f"| `{r.case.name}` | {r.case.fault_kind} | {r.case.target} | {verdict} | {failed} "
+                         f"| {r.exit_code} | {r.seconds:.0f} |")
+        lines.append("")
+    if head["variants"]:
+        lines += ["## Variants", "", "| variant | ambiguity | verdict | false failures | exit | s |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for r in (x for x in ordered if x.case.kind == "variant"):
+            false = "; ".join(f"{f['name']} [{', '.join(f['requirements'])}]" for f in r.failures) or "—"
+            verdict = "green" if r.verdict == "green" else "**RED**"
+            lines.append(f"| `{r.case.name}` | {r.case.target} | {verdict} | {false} | {r.exit_code} "
+                         f"| {r.seconds:.0f} |")
+        lines.append("")
+    (out / "kill-matrix.md").write_text("\n".join(lines), encoding="utf-8")
+    return head
+
+
+# -- command line --------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m ppconformance.sweep`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ppconformance.sweep",
+        description="Run the conformance suite against every fault and every variant of the reference server "
+                    "and write a kill matrix. Exit 0 when every fault is killed by a scenario tagged with its "
+                    "requirement and every variant passes, else 1.",
+        epilog="Faults and variants: python -m ppreference --list-faults / --list-variants; docs/fault-sweep.md.",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--faults-only", action="store_true", help="run the faults only")
+    which.add_argument("--variants-only", action="store_true", help="run the variants only")
+    parser.add_argument("--only", metavar="NAME[,NAME]", default="",
+                        help="run only these faults/variants (comma-separated names)")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="runs in parallel (default: the CPU count, %(default)s here)")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "sweep",
+                        help="where kill-matrix.json/.md and each run's reports go (default: reports/sweep)")
+    parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+                        help="longest a single suite run may take (default: %(default).0f)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sweep; returns the exit status (0 all killed and green, 1 otherwise, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    cases = load_cases()
+    if args.faults_only:
+        cases = [c for c in cases if c.kind == "fault"]
+    if args.variants_only:
+        cases = [c for c in cases if c.kind == "variant"]
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {c.name for c in cases})
+        if unknown:
+            print(f"sweep: unknown fault/variant name(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        cases = [c for c in cases if c.name in wanted]
+    secret_values = {name: secrets.token_urlsafe(18) for name in EMBEDDED_SECRET_VARS}
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    total = len(cases)
+    print(f"sweep: {sum(c.kind == 'fault' for c in cases)} fault(s), {sum(c.kind == 'variant' for c in cases)} "
+          f"variant(s), {args.jobs} job(s); reports in {out}", flush=True)
+    started = time.monotonic()
+    results: list[RunResult] = []
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_case, c, out, secret_values, timeout=args.timeout) for c in cases]
+        for future in as_completed(futures):
+            result = future.result()
+            with lock:
+                results.append(result)
+                print(f"[{len(results)}/{total}] {result.line()}", flush=True)
+    wall = time.monotonic() - started
+    head = write_matrix(results, out, wall, args.jobs)
+    print(f"sweep: faults killed {head['killed']}/{head['faults']}, variants green {head['green']}/"
+          f"{head['variants']}, wall time {wall:.0f} s ({args.jobs} job(s)); {out / 'kill-matrix.md'}")
+    if head["survived"]:
+        print(f"sweep: SURVIVED (gaps in the suite): {', '.join(head['survived'])}")
+    if head["red"]:
+        print(f"sweep: variants with false failures: {', '.join(head['red'])}")
+    return 0 if not head["survived"] and not head["red"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
