@@ -47,7 +47,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -264,17 +264,26 @@ def summary(results: Sequence[RunResult], wall: float) -> dict[str, Any]:
             "wall_seconds": round(wall, 1)}
 
 
+def _row(r: RunResult) -> dict[str, Any]:
+    """One entry of kill-matrix.json: a fault `{name, kind, requirement, description, verdict, killed_by,
+    failed_requirements, failures, exit_code, seconds, results, error}`; a variant `{name, ambiguity,
+    description, verdict, false_failures, exit_code, seconds, results, error}`."""
+    c = r.case
+    run = {"exit_code": r.exit_code, "seconds": r.seconds, "results": r.results, "error": r.error}
+    if c.kind == "fault":
+        return {"name": c.name, "kind": c.fault_kind, "requirement": c.target, "description": c.description,
+                "verdict": r.verdict, "killed_by": r.killed_by, "failed_requirements": r.failed_requirements,
+                "failures": r.failures, **run}
+    return {"name": c.name, "ambiguity": c.target, "description": c.description, "verdict": r.verdict,
+            "false_failures": r.failures, **run}
+
+
 def write_matrix(results: Sequence[RunResult], out: Path, wall: float, jobs: int) -> dict[str, Any]:
     """Write `<out>/kill-matrix.json` and `<out>/kill-matrix.md`; returns the summary."""
     ordered = sorted(results, key=lambda r: (r.case.kind != "fault", r.case.fault_kind, r.case.target, r.case.name))
     head = summary(ordered, wall) | {"jobs": jobs}
-    rows = []
-    for r in ordered:
-        row = asdict(r)
-        row.update(row.pop("case"))
-        rows.append(row)
-    data = {"summary": head, "faults": [r for r in rows if r["kind"] == "fault"],
-            "variants": [r for r in rows if r["kind"] == "variant"]}
+    data = {"summary": head, "faults": [_row(r) for r in ordered if r.case.kind == "fault"],
+            "variants": [_row(r) for r in ordered if r.case.kind == "variant"]}
     out.mkdir(parents=True, exist_ok=True)
     (out / "kill-matrix.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     lines = ["# Kill matrix", "",
