@@ -299,3 +299,13 @@ def test_extra_fields_variant(server: Callable[..., Api]) -> None:
     assert "referenceVariantNote" in body and "referenceVariantNote" in item
     assert "referenceVariantNote" in item["partnerLinkStatus"]
     assert "referenceVariantNote" in api.get("/v2/organization/programs").json()
+
+
+def test_docs_list_every_fault_and_variant() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "fault-sweep.md").read_text(encoding="utf-8")
+    for fault in FAULTS.values():
+        assert f"| `{fault.name}` | {fault.kind} | {fault.requirement} |" in text, fault.name
+    for variant in VARIANTS.values():
+        assert f"| `{variant.name}` | {variant.ambiguity} |" in text, variant.name
