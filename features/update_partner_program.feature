@@ -11,6 +11,7 @@ Feature: Update a customer's partner program
       When the customer is upgraded to the external program's highest tier
       Then the update succeeds
       And the customer's tier in the external program is its highest tier
+      And the update result names the update type performed
 
     @UPDATE-DOWNGRADE-TIER @doc/update-partner-program/body-parameters
     Scenario: A downgrade moves the customer to the lower tier

@@ -34,6 +34,11 @@ def _(world: World, judge: Judge, requirements: list[Requirement], action: str) 
     judge.expect_success(pick(requirements), _action(world, action))
 
 
+@then("the update result names the update type performed")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_update_type_echoed(pick(requirements), _action(world, "update"))
+
+
 @then(parsers.re(r"the (?P<action>link|update|delink) is rejected with error (?P<code>\d+)"))
 def _(world: World, judge: Judge, requirements: list[Requirement], action: str, code: str) -> None:
     judge.expect_item_error(pick(requirements, int(code)), _action(world, action), int(code))

@@ -187,12 +187,16 @@ def update_action(update_type: str, echoed: str | None) -> Action:
     return Action("customerPartnerProgramUpdate", [{"mobile": "911"}], [["P0"]], ex)
 
 
-def test_a_successful_update_echoes_its_update_type() -> None:
-    judge().expect_success(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", "UPGRADE"))
-    judge().expect_success(REQ["UPDATE-UPDATETYPE-CASE"], update_action("upgrade", "UPGRADE"))  # case may differ
+def test_an_update_result_echoes_its_update_type() -> None:
+    judge().expect_update_type_echoed(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", "UPGRADE"))
+    lower = update_action("upgrade", "UPGRADE")  # the case may differ (AMB-UPDATETYPE-CASE)
+    judge().expect_update_type_echoed(REQ["UPDATE-SUCCESS"], lower)
+    with pytest.raises(NonConformance, match="updateType is 'UPGRADE', expected 'upgrade'"):
+        judge("AMB-UPDATETYPE-CASE").expect_update_type_echoed(REQ["UPDATE-SUCCESS"], lower)
     for echoed in (None, "DOWNGRADE"):
         with pytest.raises(NonConformance, match=r"\[UPDATE-SUCCESS .*updateType is .*expected 'UPGRADE'"):
-            judge().expect_success(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", echoed))
+            judge().expect_update_type_echoed(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", echoed))
+        judge().expect_success(REQ["UPDATE-SUCCESS"], update_action("UPGRADE", echoed))  # success is judged apart
 
 
 def test_a_second_cancellation_must_find_nothing_pending() -> None:

@@ -10,9 +10,7 @@ Endpoints are named as in the catalogue: "linkCustomer",
 
 Besides each requirement's own rule, every judged answer must be labelled
 JSON (`Content-Type: application/json` or a `+json` type, as the pages'
-example responses are: link-customer#example-response) and a successful
-update must echo its `updateType` (update-partner-program#response-parameters;
-its case may differ under AMB-UPDATETYPE-CASE).
+example responses are: link-customer#example-response).
 """
 
 from __future__ import annotations
@@ -187,40 +185,36 @@ class Judge:
     # -- verdicts -----------------------------------------------------------------
     def expect_success(self, req: Requirement, action: Action) -> list[list[ProgramResult]]:
         """Every item succeeded: HTTP 200 and item code 200 (status true too under strict
-        AMB-LEGACY-STATUS-FALSE); an update item echoes the updateType sent (case-insensitively
-        unless AMB-UPDATETYPE-CASE is strict). Returns the matched results."""
+        AMB-LEGACY-STATUS-FALSE). Returns the matched results."""
         results = self.results(req, action)
         ex = action.exchange
-        sent_types = self._update_types(action)
         for i, row in enumerate(results):
-            for j, r in enumerate(row):
+            for r in row:
                 if r.status.get("code") != 200:
                     self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: "
                               f"expected item code 200 (success), got {r.status.get('code')}", ex)
                 if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and r.status.get("status") is not True:
                     self.fail(req, "a successful item must have status true (AMB-LEGACY-STATUS-FALSE strict)", ex)
-                if j < len(sent_types):
-                    self._check_update_type(req, ex, r, sent_types[j], i)
         if ex.status != 200:
             self.fail(req, f"every item succeeded but the HTTP status is {ex.status}, not 200", ex)
         return results
 
-    @staticmethod
-    def _update_types(action: Action) -> list[str]:
-        """The updateType of each program item sent in an update request (as sent), else []."""
+    def expect_update_type_echoed(self, req: Requirement, action: Action) -> None:
+        """Every result of an update request carries the updateType sent for its program, "the type of update
+        performed" (update-partner-program#response-parameters); case-insensitively unless AMB-UPDATETYPE-CASE
+        is strict."""
         body = action.exchange.request_body
-        if action.endpoint != "customerPartnerProgramUpdate" or not isinstance(body, dict):
-            return []
-        entries = body.get("customersPartnerUpdates") or [{}]
-        return [str(item.get("updateType")) for item in (entries[0].get("partnerProgramUpdates") or [])]
-
-    def _check_update_type(self, req: Requirement, ex: Exchange, r: ProgramResult, sent: str, i: int) -> None:
-        """update-partner-program#response-parameters lists updateType, "the type of update performed"."""
-        echoed = r.item.get("updateType")
+        entries = (body.get("customersPartnerUpdates") if isinstance(body, dict) else None) or [{}]
+        sent = [str(item.get("updateType")) for item in (entries[0].get("partnerProgramUpdates") or [])]
         strict = self.profile.is_strict("AMB-UPDATETYPE-CASE")
-        if not isinstance(echoed, str) or (echoed != sent if strict else echoed.upper() != sent.upper()):
-            self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: the result's updateType "
-                      f"is {echoed!r}, expected {sent!r} as sent (update-partner-program#response-parameters)", ex)
+        for i, row in enumerate(self.results(req, action)):
+            for r, update_type in zip(row, sent, strict=False):
+                echoed = r.item.get("updateType")
+                if not isinstance(echoed, str) or (echoed != update_type if strict
+                                                   else echoed.upper() != update_type.upper()):
+                    self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: the result's "
+                              f"updateType is {echoed!r}, expected {update_type!r} as sent "
+                              "(update-partner-program#response-parameters)", action.exchange)
 
     def expect_item_error(self, req: Requirement, action: Action, code: int,
                           customer: int = 0, program: int = 0) -> ProgramResult:
