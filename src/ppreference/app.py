@@ -108,7 +108,28 @@ def _is_admin(scope: Scope) -> bool:
     return scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX)
 
 
-class _RequestLog:
+class _ApiMiddleware:
+    """Base of the ASGI middlewares that act on non-admin HTTP requests only.
+
+    Admin paths (and non-HTTP scopes) pass straight through; for the others `handle` is
+    called with the org whose valid credentials the request carries (None without).
+    """
+
+    def __init__(self, app: ASGIApp, identify: Identify) -> None:
+        self.app = app
+        self.identify = identify
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_admin(scope):
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send, self.identify(scope))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
+        raise NotImplementedError
+
+
+class _RequestLog(_ApiMiddleware):
     """ASGI middleware logging every non-admin request.
 
     Entry: `{"method", "path", "orgId": int | None, "authenticated": bool, "status": int,
@@ -117,15 +138,10 @@ class _RequestLog:
     """
 
     def __init__(self, app: ASGIApp, log: deque[dict[str, Any]], identify: Identify) -> None:
-        self.app = app
+        super().__init__(app, identify)
         self.log = log
-        self.identify = identify
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if _is_admin(scope):
-            await self.app(scope, receive, send)
-            return
-        org = self.identify(scope)
+    async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
         entry: dict[str, Any] = {
             "method": scope["method"], "path": scope["path"],
             "orgId": org.org_id if org is not None else None, "authenticated": org is not None,
@@ -146,7 +162,7 @@ class _RequestLog:
             raise
 
 
-class _RateLimit:
+class _RateLimit(_ApiMiddleware):
     """ASGI middleware refusing non-admin requests over the limit with a 429 envelope.
 
     Requests are counted per org of their valid credentials; requests without valid
@@ -154,15 +170,10 @@ class _RateLimit:
     """
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, identify: Identify) -> None:
-        self.app = app
+        super().__init__(app, identify)
         self.limiter = limiter
-        self.identify = identify
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if _is_admin(scope):
-            await self.app(scope, receive, send)
-            return
-        org = self.identify(scope)
+    async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
         retry_after = self.limiter.acquire(org.org_id if org is not None else None)
         if retry_after is None:
             await self.app(scope, receive, send)
