@@ -14,12 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-__all__ = ["EMBEDDED_SECRET_VARS", "EmbeddedServer", "EmbeddedServerError", "start_embedded_server"]
+__all__ = ["EMBEDDED_SECRET_VARS", "EmbeddedServer", "EmbeddedServerError", "start_embedded_server",
+           "start_reference_process"]
 
 EMBEDDED_SECRET_VARS = (
     "PP_EMBEDDED_ENABLED_PASSWORD", "PP_EMBEDDED_ENABLED_OAUTH_KEY", "PP_EMBEDDED_ENABLED_OAUTH_SECRET",
@@ -56,33 +58,52 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_embedded_server(log_path: Path, *, startup_timeout: float = 30.0) -> EmbeddedServer:
-    """Start `python -m ppreference` on a free loopback port and wait until it answers.
+def start_reference_process(log_path: Path, *, args: Sequence[str] = (), env: dict[str, str] | None = None,
+                            python: str | None = None, startup_timeout: float = 30.0) -> EmbeddedServer:
+    """Start `python -m ppreference [args]` on a free loopback port, its output in `log_path`, and wait until
+    GET /__reference__/health answers 200.
 
-    Sets every unset variable of `EMBEDDED_SECRET_VARS` in `os.environ` to a
-    random value first. Raises `EmbeddedServerError` when the process exits or
-    does not answer within `startup_timeout` seconds.
+    `env` is the process environment (default `os.environ`; it must hold the org secrets), `python` the
+    interpreter (default this one). Raises `EmbeddedServerError`, with the log's tail, when the process
+    exits or does not answer within `startup_timeout` seconds. Used by the embedded run, the fault sweep
+    and the self-tests.
     """
-    for name in EMBEDDED_SECRET_VARS:
-        os.environ.setdefault(name, secrets.token_urlsafe(18))
     port = _free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+            [python or sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", *args],
+            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ if env is None else env),
+            cwd=Path(__file__).resolve().parents[2],
         )
-    base_url = f"http://127.0.0.1:{port}"
+    server = EmbeddedServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmbeddedServerError(f"the reference server exited with code {process.returncode}; "
-                                      f"see {log_path}")
+            raise EmbeddedServerError(f"the reference server exited with code {process.returncode}; see "
+                                      f"{log_path}:\n{_tail(log_path)}")
         try:
-            if httpx.get(base_url + "/__reference__/health", timeout=1).status_code == 200:
-                return EmbeddedServer(base_url, process, log_path)
+            if httpx.get(server.base_url + "/__reference__/health", timeout=1).status_code == 200:
+                return server
         except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise EmbeddedServerError(f"the reference server did not answer within {startup_timeout} s; see {log_path}")
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise EmbeddedServerError(f"the reference server did not answer within {startup_timeout} s; see {log_path}:\n"
+                              f"{_tail(log_path)}")
+
+
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-limit:]
+    except OSError:
+        return ""
+
+
+def start_embedded_server(log_path: Path, *, startup_timeout: float = 30.0) -> EmbeddedServer:
+    """Start the embedded target: every unset variable of `EMBEDDED_SECRET_VARS` in `os.environ` is first set
+    to a random value (the suite's profile reads the same variables), then `start_reference_process`."""
+    for name in EMBEDDED_SECRET_VARS:
+        os.environ.setdefault(name, secrets.token_urlsafe(18))
+    return start_reference_process(log_path, startup_timeout=startup_timeout)

@@ -39,7 +39,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -51,9 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from .embedded import EMBEDDED_SECRET_VARS
+from .embedded import EMBEDDED_SECRET_VARS, EmbeddedServerError, start_reference_process
 
 __all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"]
 
@@ -138,48 +135,11 @@ def load_cases(python: str = sys.executable) -> list[Case]:
     return cases
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _environment(secret_values: dict[str, str], journal: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("PP__")}
     env.update(secret_values)
     env["PP__JOURNAL_DIR"] = str(journal)
     return env
-
-
-def _start_server(case: Case, env: dict[str, str], log_path: Path, python: str,
-                  timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([python, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
-                                 "--log-level", "warning", f"--{case.kind}", case.name],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the reference server exited with code {proc.returncode} (see {log_path})")
-        try:
-            if httpx.get(url + "/__reference__/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    _stop(proc)
-    raise RuntimeError(f"the reference server did not answer within {timeout:.0f} s (see {log_path})")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def _requirements_of(result: dict[str, Any]) -> list[str]:
@@ -221,9 +181,11 @@ def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: st
     exit_code: int | None = None
     error = ""
     try:
-        server, url = _start_server(case, env, run_dir / "reference-server.log", python)
-    except RuntimeError as exc:
+        server = start_reference_process(run_dir / "reference-server.log", args=[f"--{case.kind}", case.name],
+                                         env=env, python=python)
+    except EmbeddedServerError as exc:
         return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
+    url = server.base_url
     try:
         cmd = [python, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
                *UNUSED_PLUGINS, f"--base-url={url}", f"--reports-dir={run_dir}",
@@ -235,7 +197,7 @@ def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: st
             except subprocess.TimeoutExpired:
                 error = f"the suite did not finish within {timeout:.0f} s"
     finally:
-        _stop(server)
+        server.stop()
     return _judge(case, exit_code, time.monotonic() - started, run_dir, error)
 
 
