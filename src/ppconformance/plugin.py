@@ -47,6 +47,7 @@ _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
 _TRACKER = pytest.StashKey[OutcomeTracker]()
 _PREFLIGHT = pytest.StashKey[Preflight]()
+_PROFILE = pytest.StashKey[Profile]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -155,10 +156,14 @@ def _peek_base_url(path: str) -> str | None:
 
 
 def _load(config: pytest.Config, *, record: bool = False) -> Profile:
+    """The run's profile, loaded once per process (after the base URL is settled) and kept in the stash."""
+    if _PROFILE in config.stash:
+        return config.stash[_PROFILE]
     try:
-        return load_profile(config.getoption("profile"), base_url=config.option.base_url,
-                            strict=_strict(config), allow_writes=config.getoption("allow_writes"),
-                            rate_limit_per_minute=config.getoption("rate_limit"))
+        config.stash[_PROFILE] = load_profile(
+            config.getoption("profile"), base_url=config.option.base_url, strict=_strict(config),
+            allow_writes=config.getoption("allow_writes"), rate_limit_per_minute=config.getoption("rate_limit"))
+        return config.stash[_PROFILE]
     except ProfileError as exc:
         if record:
             record_run_error(config, "the profile is usable", f"profile error: {exc}")
