@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
-from ppconformance.world import PreconditionFailed, World
+from ppconformance.world import World
 
 UPDATE = "customerPartnerProgramUpdate"
 
@@ -113,11 +113,7 @@ def _(world: World) -> None:
 
 @given("the customer's linked programs list the external program")
 def _(world: World) -> None:
-    name = world.program("external").name
-    if not any(p.get("partnerProgramName") == name for p in world.linked_programs(world.customer)):
-        exchange = world.last_exchange.render() if world.last_exchange else ""
-        raise PreconditionFailed(f"the link to {name} succeeded but loyaltyDetails does not list it, so no delink "
-                                 f"can be observed\n{exchange}")
+    world.establish_listed(world.customer, world.program("external").name)
 
 
 @given("the customer was delinked from the external program")

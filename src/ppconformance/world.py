@@ -340,6 +340,14 @@ class World:
             raise PreconditionFailed(f"setting up '{what}' failed on the target\n{action.exchange.render()}")
         return action
 
+    def establish_listed(self, customer: Customer, program_name: str) -> None:
+        """Require loyaltyDetails to list `program_name` for `customer` (so that a later absence means
+        something); raises PreconditionFailed with the exchange otherwise."""
+        if not any(p.get("partnerProgramName") == program_name for p in self.linked_programs(customer)):
+            shown = self.last_exchange.render() if self.last_exchange else ""
+            raise PreconditionFailed(f"the link to {program_name} succeeded but loyaltyDetails does not list it, "
+                                     f"so no delink can be observed\n{shown}")
+
     def linked_programs(self, customer: Customer) -> list[dict[str, Any]]:
         """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable."""
         ex = self.client.loyalty_details(customer.id or 0)
