@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "PROFILE_SCHEMA",
     "AuthConfig",
+    "FuzzSettings",
     "MembershipPeriod",
     "OrgProfile",
     "PoolCustomer",
@@ -140,6 +141,30 @@ class OrgProfile:
 
 
 @dataclass(frozen=True)
+class FuzzSettings:
+    """The fuzz stage's budget (profile key `fuzz`, README 'Fuzzing').
+
+    `mode`: "fast" (default, the normal run), "deep" (nightly) or "off" (the stage is skipped).
+    `max_examples`: generated cases per operation (None: 40 fast, 400 deep).
+    `time_budget_seconds`: the whole stage stops sending after this (None: 45 fast, 900 deep).
+    `seed`: the hypothesis seed (None: a fresh one per run, printed and attached to findings).
+    """
+
+    mode: str = "fast"
+    max_examples: int | None = None
+    time_budget_seconds: float | None = None
+    seed: int | None = None
+
+    def examples(self) -> int:
+        """Cases per operation for the mode, unless `max_examples` says otherwise."""
+        return self.max_examples or (400 if self.mode == "deep" else 40)
+
+    def budget(self) -> float:
+        """Seconds the stage may send for, unless `time_budget_seconds` says otherwise."""
+        return self.time_budget_seconds or (900.0 if self.mode == "deep" else 45.0)
+
+
+@dataclass(frozen=True)
 class Profile:
     """The effective, frozen profile of a run.
 
@@ -167,6 +192,7 @@ class Profile:
     discovery: bool = True
     probe_relinking: bool = True
     journal_dir: str = ".pp-journal"
+    fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings())
     source: str = ""
     overridden: tuple[str, ...] = ()
 
@@ -214,7 +240,7 @@ class Profile:
                 "max_response_bytes": self.max_response_bytes,
                 "stop_after_transport_errors": self.stop_after_transport_errors,
                 "discovery": self.discovery, "probe_relinking": self.probe_relinking,
-                "journal_dir": self.journal_dir, "strict": sorted(self.strict),
+                "journal_dir": self.journal_dir, "strict": sorted(self.strict), "fuzz": vars(self.fuzz),
                 "paths": self.paths, "overridden": list(self.overridden), "orgs": orgs}
 
 
@@ -414,6 +440,7 @@ def load_profile(
         discovery=bool(data.get("discovery", True)),
         probe_relinking=bool(data.get("probe_relinking", True)),
         journal_dir=str(data.get("journal_dir", ".pp-journal")),
+        fuzz=FuzzSettings(**data.get("fuzz", {})),
         source=str(path),
         overridden=tuple(overridden + cli),
     )
