@@ -53,7 +53,10 @@ Fault injection (one at a time; none = the conforming server):
 
 Admin endpoints (no auth): GET /__reference__/health, GET /__reference__/requests
 (the request log: method, path, orgId, authenticated, status, changed),
-GET /__reference__/state (each org's customer count and links, pending relinks too).
+GET /__reference__/state (each org's customer count and links, pending relinks too),
+GET /__reference__/webhooks (webhooks registered by POST /v3/webHooks, delivery attempts),
+POST /__reference__/clock {"asOf": "YYYY-MM-DD", "customerIds": [...]} (run the daily
+scheduler as of that date for those customers: due relinks, expiry reminders).
 Behaviour: docs/reference-behaviour.md. Exit status 2 on a configuration error.
 """
 
@@ -121,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--variant", metavar="NAME", default=None,
         help="answer with one conforming variant (an ambiguity resolved another way); see --list-variants",
+    )
+    parser.add_argument(
+        "--event-form", choices=("flat", "wrapped"), default="flat",
+        help="envelope of the webhook events sent to registered webhooks: the enriched flat one (default) or the "
+             "wrapped one {eventId, eventType, actionType, attributes} (doc events)",
     )
     parser.add_argument(
         "--list-faults", action="store_true",
@@ -221,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limit_per_minute=options.rate_limit_per_minute,
         fault=args.fault,
         variant=args.variant,
+        event_form=args.event_form,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -10,6 +10,9 @@ Routes (capillary-facts#customer-apis and the three Partner Program pages):
     GET  /v2/customers/lookup                            capillary-facts
     GET  /v2/customers/{id}/loyaltyDetails               capillary-facts
     GET  /v2/organization/programs                       capillary-facts
+    POST /v3/webHooks, DELETE /v3/webHooks/{id}          capillary-facts#webhooks-event-notifications
+    GET  /__reference__/webhooks, POST /__reference__/clock  (admin: webhooks and delivery attempts;
+         the simulated scheduler, see `ppreference.events`)
     GET  /__reference__/requests, /__reference__/state,  (admin, no auth, never
          /__reference__/health                            logged or rate limited)
 
@@ -29,9 +32,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -45,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import TOKEN_TTL_SECONDS, Authenticator
 from .config import OrgConfig
+from .events import EventHub, WebhookError
 from .faults import CONFORMING, Behaviour, Shaped, shape_error, shape_items, shape_json
 from .payloads import (
     MAX_BATCH,
@@ -57,7 +62,7 @@ from .payloads import (
     parse_update_request,
 )
 from .ratelimit import RateLimiter
-from .rules import run_delink, run_link, run_update
+from .rules import add_period, run_delink, run_link, run_update
 from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Store
 
 __all__ = ["create_app", "envelope"]
@@ -70,6 +75,8 @@ ADMIN_PREFIX = "/__reference__/"
 MAX_LOG_ENTRIES = 10_000
 
 LINK, UPDATE, DELINK = "linkCustomer", "customerPartnerProgramUpdate", "deLinkCustomer"
+#: Response header of the Partner Program answers carrying the request id the events repeat as apiRequestId.
+REQUEST_ID_HEADER = "X-Cap-Request-Id"
 
 Handler = Callable[[Request, OrgConfig], Awaitable[Response]]
 PublicHandler = Callable[[Request], Awaitable[Response]]
@@ -207,8 +214,10 @@ class _Server:
         clock: Callable[[], datetime],
         token_ttl_seconds: int,
         behaviour: Behaviour = CONFORMING,
+        event_form: str = "flat",
     ) -> None:
         self.orgs = {org.org_id: org for org in orgs}
+        self.events = EventHub(event_form, behaviour)
         self.store = Store(self.orgs)
         self.clock = clock
         self.fx = behaviour
@@ -290,25 +299,32 @@ class _Server:
         return self.public(with_org, endpoint)
 
     # partner program endpoints -------------------------------------------------------
-    def _items(self, endpoint: str, result: tuple[dict[str, Any], bool]) -> Response:
+    def _items(self, endpoint: str, result: tuple[dict[str, Any], bool], org: OrgConfig | None = None) -> Response:
         body, all_ok = result
+        headers: dict[str, str] = {}
+        if org is not None:  # announce the successful items to the org's webhooks (ppreference.events)
+            request_id = uuid.uuid4().hex
+            headers[REQUEST_ID_HEADER] = request_id
+            self.events.after_items(endpoint, org, self.store.org(org.org_id), body, self.now(), request_id)
         # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS); see faults.shape_items
-        return self._send(shape_items(self.fx, endpoint, body, all_ok))
+        return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_link_request(await self.json_body(request), self.fx.batch_limit(LINK, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)))
+        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)),
+                           org)
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_update_request(await self.json_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)))
+        return self._items(UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)),
+                           org)
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_delink_request(await self.json_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)))
+        return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)), org)
 
     # supporting endpoints (capillary-facts) -------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -377,7 +393,47 @@ class _Server:
         """-> `{"partnerPrograms": [...as configured...], "warnings": []}`."""
         return self.json({"partnerPrograms": [p.to_json() for p in org.programs], "warnings": []})
 
+    async def create_webhook(self, request: Request, org: OrgConfig) -> Response:
+        """`POST /v3/webHooks` -> `{"entity": {webhook, header values as ***}, "warnings": []}`; 400 on a bad body."""
+        body = await self.json_body(request)
+        try:
+            hook = self.events.register(org.org_id, body)
+        except WebhookError as exc:
+            raise RequestError(400, 400, str(exc)) from exc
+        return self.json({"entity": hook.to_json(), "warnings": []})
+
+    async def delete_webhook(self, request: Request, org: OrgConfig) -> Response:
+        """`DELETE /v3/webHooks/{id}` -> `{"entity": {"id"}, "warnings": []}`; 404 envelope for another org's or
+        an unknown id."""
+        raw = request.path_params["hook_id"]
+        if not raw.isdigit() or not self.events.delete(org.org_id, int(raw)):
+            return self.error(None, 404, 404, "No such webhook")
+        return self.json({"entity": {"id": int(raw)}, "warnings": []})
+
     # admin -----------------------------------------------------------------------------------
+    async def webhooks(self, request: Request) -> Response:
+        """-> `{"webhooks": [...header values ***...], "attempts": [{"webhookId", "eventId", "eventName",
+        "attempt", "status"}]}`, oldest attempt first."""
+        return _JSON({"webhooks": [h.to_json() | {"orgId": h.org_id} for h in self.events.hooks.values()],
+                      "attempts": list(self.events.attempts)})
+
+    async def run_clock(self, request: Request) -> Response:
+        """`POST /__reference__/clock {"asOf": "YYYY-MM-DD", "customerIds": [int]}`: run the scheduler as of
+        that date for those customers only (`EventHub.run_scheduler`) -> `{"activated", "reminders"}`."""
+        body = await self.json_body(request)
+        try:
+            as_of = date.fromisoformat(body["asOf"])
+            ids = [int(i) for i in body["customerIds"]]
+        except (TypeError, KeyError, ValueError) as exc:
+            raise RequestError(400, 400, "Invalid request: {asOf: YYYY-MM-DD, customerIds: [int]}") from exc
+        total = {"activated": 0, "reminders": 0}
+        for org in self.orgs.values():
+            state = self.store.org(org.org_id)
+            done = self.events.run_scheduler(org, state, as_of, [i for i in ids if i in state.customers],
+                                             add_period)
+            total = {k: total[k] + done[k] for k in total}
+        return _JSON(total)
+
     async def requests(self, request: Request) -> Response:
         """-> `{"requests": [{"method", "path", "orgId", "authenticated", "status", "changed"}]}`.
 
@@ -429,6 +485,7 @@ def create_app(
     monotonic: Callable[[], float] | None = None,
     fault: str | None = None,
     variant: str | None = None,
+    event_form: str = "flat",
 ) -> Starlette:
     """Build the reference server for `orgs`.
 
@@ -445,6 +502,7 @@ def create_app(
       `time.monotonic`); inject one to test it.
     - `fault`: a name of `ppreference.faults.FAULTS` to inject (default None: conforming).
     - `variant`: a name of `ppreference.faults.VARIANTS`, a conforming alternative (default None).
+    - `event_form`: "flat" (default) or "wrapped", the envelope of the webhook events (`ppreference.events`).
 
     Raises `ValueError` for repeated org ids, an out-of-range ttl or limit, or an
     unknown fault or variant name. The returned Starlette app keeps its `_Server`
@@ -453,7 +511,7 @@ def create_app(
     if len({org.org_id for org in orgs}) != len(orgs):
         raise ValueError("org ids must be unique")
     behaviour = Behaviour(fault, variant)
-    server = _Server(orgs, clock or (lambda: datetime.now(UTC)), token_ttl_seconds, behaviour)
+    server = _Server(orgs, clock or (lambda: datetime.now(UTC)), token_ttl_seconds, behaviour, event_form)
     middleware = [Middleware(_RequestLog, log=server.log, identify=server.identify)]
     if rate_limit_per_minute is not None:
         limiter = RateLimiter(rate_limit_per_minute, monotonic or time.monotonic)
@@ -470,6 +528,10 @@ def create_app(
         Route("/v2/customers/{customer_id}/loyaltyDetails", a(server.loyalty_details),
               methods=["GET"]),
         Route("/v2/organization/programs", a(server.programs), methods=["GET"]),
+        Route("/v3/webHooks", a(server.create_webhook), methods=["POST"]),
+        Route("/v3/webHooks/{hook_id}", a(server.delete_webhook), methods=["DELETE"]),
+        Route(f"{ADMIN_PREFIX}webhooks", p(server.webhooks), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}clock", p(server.run_clock), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}requests", p(server.requests), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}state", p(server.state), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}health", p(server.health), methods=["GET"]),
