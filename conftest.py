@@ -9,4 +9,6 @@ pytest_plugins = [
     "steps.given_steps",
     "steps.when_steps",
     "steps.then_steps",
+    "ppconformance.webhooks_plugin",
+    "steps.webhook_steps",
 ]

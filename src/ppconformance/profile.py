@@ -41,6 +41,7 @@ __all__ = [
     "PROFILE_SCHEMA",
     "AuthConfig",
     "FuzzSettings",
+    "WebhookSettings",
     "MembershipPeriod",
     "OrgProfile",
     "PoolCustomer",
@@ -141,6 +142,34 @@ class OrgProfile:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """How the suite receives the target's webhook events (profile key `webhooks`, README 'Webhook events').
+
+    `mode`: "register" (default: the suite registers its sink through POST /v3/webHooks and disables it
+    afterwards), "preconfigured" (the target already delivers to `public_url` with `auth_header: auth_value`)
+    or "off" (webhook scenarios are skipped). `delivery_deadline_seconds`: how long after an action its event
+    may take (AMB-EVENT-DEADLINE). `quiet_period_seconds`: how long the suite keeps listening after a later
+    event before it calls an earlier event absent. `auth_header` / `auth_value`: the header every delivery must
+    carry (`auth_value` None: a random secret per run; required for preconfigured). `request_id_header`: a
+    response header whose value events must repeat as apiRequestId (None: not compared). `listen`
+    ("host:port") and `public_url`: where the sink listens and the URL the target is given (for a tunnel).
+    """
+
+    mode: str = "register"
+    delivery_deadline_seconds: float = 10.0
+    quiet_period_seconds: float = 2.0
+    auth_header: str = "X-Conformance-Webhook-Token"
+    auth_value: str | None = field(default=None, repr=False)
+    request_id_header: str | None = None
+    listen: str | None = None
+    public_url: str | None = None
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings for reports: the secret as `***`."""
+        return {**vars(self), "auth_value": "***" if self.auth_value else None}
+
+
+@dataclass(frozen=True)
 class FuzzSettings:
     """The fuzz stage's budget (profile key `fuzz`, README 'Fuzzing').
 
@@ -193,6 +222,7 @@ class Profile:
     probe_relinking: bool = True
     journal_dir: str = ".pp-journal"
     fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings())
+    webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
     source: str = ""
     overridden: tuple[str, ...] = ()
 
@@ -202,7 +232,8 @@ class Profile:
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every org (for redaction)."""
-        return tuple(s for org in self.orgs for s in org.auth.secrets())
+        return tuple(s for org in self.orgs for s in org.auth.secrets()) + tuple(
+            s for s in (self.webhooks.auth_value,) if s)
 
     def org(self, name: str) -> OrgProfile:
         """The org called `name`; KeyError when the profile has none."""
@@ -241,6 +272,7 @@ class Profile:
                 "stop_after_transport_errors": self.stop_after_transport_errors,
                 "discovery": self.discovery, "probe_relinking": self.probe_relinking,
                 "journal_dir": self.journal_dir, "strict": sorted(self.strict), "fuzz": vars(self.fuzz),
+                "webhooks": self.webhooks.redacted(),
                 "paths": self.paths, "overridden": list(self.overridden), "orgs": orgs}
 
 
@@ -260,6 +292,15 @@ def _expand(value: str, where: str, env: dict[str, str]) -> str:
         return env[name]
 
     return _VAR.sub(sub, value)
+
+
+def _webhooks(data: dict[str, Any], where: str, env: dict[str, str]) -> WebhookSettings:
+    value = data.get("auth_value")
+    settings = WebhookSettings(**{**data, "auth_value": _expand(value, where, env) if value else None})
+    if settings.mode == "preconfigured" and not (settings.public_url and settings.auth_value):
+        raise ProfileError(f"{where.rsplit('.', 1)[0]}: mode preconfigured needs public_url (where the target "
+                           "delivers) and auth_value (the header value it sends, as ${ENV_VAR})")
+    return settings
 
 
 def _program(data: dict[str, Any]) -> ProgramProfile:
@@ -441,6 +482,7 @@ def load_profile(
         probe_relinking=bool(data.get("probe_relinking", True)),
         journal_dir=str(data.get("journal_dir", ".pp-journal")),
         fuzz=FuzzSettings(**data.get("fuzz", {})),
+        webhooks=_webhooks(data.get("webhooks") or {}, f"profile {path}: webhooks.auth_value", env),
         source=str(path),
         overridden=tuple(overridden + cli),
     )

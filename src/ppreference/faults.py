@@ -52,6 +52,7 @@ KINDS = {
     "identification": "a customer identifier is not honoured, or an unknown/unidentified customer succeeds",
     "auth": "credentials are not checked, or a refusal is not HTTP 401",
     "transport": "HTTP level: a 5xx to a valid request, a wrong status, a wrong Content-Type",
+    "event": "a webhook event is not sent, or carries wrong or missing values (ppreference.events)",
 }
 
 
@@ -235,6 +236,13 @@ FAULTS: dict[str, Fault] = _faults(
      "Request-level error envelopes carry Content-Type text/html instead of application/json."),
     ("link-2008-envelope-as-200", "LINK-2008", "transport",
      "The request-level 2008 envelope of an over-long linkCustomer batch is answered with HTTP 200."),
+    # ---- events (ppreference.events) ----
+    ("event-not-sent", "EVENT-LINKED", "event",
+     "No webhook event is ever sent, though webhooks are registered and the actions succeed."),
+    ("event-wrong-customer-id", "EVENT-LINKED", "event",
+     "Every event names another customerId than the customer the action was about."),
+    ("event-update-type-omitted", "EVENT-UPDATED", "event",
+     "partnerProgramUpdated events carry no updateType."),
 )
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -264,6 +272,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "Successful items carry status false beside code 200, like the older sample."),
     Variant("warnings-on-item-as-text", "AMB-WARNING-SHAPE",
             "Warning 1302 is a text entry in the item's own warnings array; the top-level array stays empty."),
+    Variant("event-wrapped-envelope", "AMB-EVENT-ENVELOPE",
+            "Webhook events come in the enriched wrapped envelope {eventId, eventType, actionType, attributes} "
+            "instead of the flat one."),
 )}
 
 # endpoint -> the names of its result list, program list and status object (the server's current shapes)

@@ -1,0 +1,178 @@
+"""The webhook sink: an HTTP receiver the target delivers its events to, and the reader the scenarios use.
+
+One sink per run (`WebhookSink`), started in the xdist controller (or the only process) by
+`ppconformance.webhooks_plugin`, on 127.0.0.1 and an ephemeral port unless `--webhook-listen HOST:PORT`
+says otherwise. It
+
+- answers every POST whose auth header carries the run's secret with 200 and stores the delivery
+  (`Delivery`: sequence number, arrival time in epoch seconds, path, parsed JSON body or None);
+- answers a POST without the secret 401 and stores nothing (`rejected` counts them);
+- serves the stored deliveries at `GET /__sink__/deliveries?after=N` to loopback clients that send the
+  query token (`X-Sink-Query-Token`): that is how xdist workers read them (`SinkReader`).
+
+The secret and the query token are random per run; neither is logged, stored or shown, and the delivery
+headers are not kept at all. Capillary's deliveries are not signed, the static webhook headers are the only
+authentication (capillary-facts#webhooks-event-notifications).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+__all__ = ["MAX_DELIVERY_BYTES", "QUERY_TOKEN_HEADER", "Delivery", "SinkReader", "WebhookSink"]
+
+MAX_DELIVERY_BYTES = 1_048_576
+QUERY_TOKEN_HEADER = "X-Sink-Query-Token"
+_QUERY_PATH = "/__sink__/deliveries"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One accepted delivery: `seq` from 1, `arrival` epoch seconds (the suite's clock), `path` as posted,
+    `body` the parsed JSON (None when it was not JSON; `text` then holds it, cut at 2000 characters)."""
+
+    seq: int
+    arrival: float
+    path: str
+    body: Any
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class WebhookSink:
+    """The receiver. Arguments: `auth_header` and `auth_value` (the secret every delivery must carry),
+    `query_token` (for `GET /__sink__/deliveries`), `host`/`port` to listen on (port 0: ephemeral).
+
+    `start()` returns self; `url` is the base URL it listens on; `stop()` shuts it down (idempotent).
+    """
+
+    def __init__(self, auth_header: str, auth_value: str, query_token: str, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.auth_header = auth_header
+        self._auth_value = auth_value.encode()
+        self._query_token = query_token.encode()
+        self.deliveries: list[Delivery] = []
+        self.rejected = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"WebhookSink({self.url}, {len(self.deliveries)} deliveries)"
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> WebhookSink:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._server.server_close()
+
+    def accept(self, path: str, raw: bytes) -> Delivery:
+        """Store one delivery (what the handler does once the secret checked out)."""
+        try:
+            body: Any = json.loads(raw)
+            text = ""
+        except (ValueError, UnicodeDecodeError):
+            body, text = None, raw[:2000].decode("utf-8", "replace")
+        with self._lock:
+            delivery = Delivery(len(self.deliveries) + 1, time.time(), path, body, text)
+            self.deliveries.append(delivery)
+        return delivery
+
+    def since(self, after: int) -> list[Delivery]:
+        """The deliveries with `seq` > `after`, oldest first."""
+        with self._lock:
+            return self.deliveries[after:]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self, status: int, body: bytes = b"") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_DELIVERY_BYTES:
+                    self.close_connection = True
+                    return self._answer(413)
+                raw = self.rfile.read(length)
+                given = (self.headers.get(sink.auth_header) or "").encode()
+                if not hmac.compare_digest(given, sink._auth_value):
+                    with sink._lock:
+                        sink.rejected += 1
+                    return self._answer(401, b'{"error": "unauthorized"}')
+                sink.accept(self.path, raw)
+                self._answer(200, b'{"status": "received"}')
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                token = (self.headers.get(QUERY_TOKEN_HEADER) or "").encode()
+                if parts.path != _QUERY_PATH or self.client_address[0] not in ("127.0.0.1", "::1"):
+                    return self._answer(404)
+                if not hmac.compare_digest(token, sink._query_token):
+                    return self._answer(401)
+                after = int((parse_qs(parts.query).get("after") or ["0"])[0] or 0)
+                found = [d.to_json() for d in sink.since(after)]
+                self._answer(200, json.dumps({"deliveries": found, "rejected": sink.rejected}).encode())
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (quiet: never log headers)
+                pass
+
+        return Handler
+
+
+class SinkReader:
+    """Reads a sink's deliveries over its query endpoint (any process of the run).
+
+    `query_url` is the sink's loopback base URL, `token` the query token. `poll()` fetches what
+    arrived since the last poll and returns every delivery seen so far; raises `httpx.HTTPError` when
+    the sink cannot be read.
+    """
+
+    def __init__(self, query_url: str, token: str) -> None:
+        self.query_url = query_url.rstrip("/")
+        self._token = token
+        self.seen: list[Delivery] = []
+        self._http = httpx.Client(timeout=5)
+
+    def __repr__(self) -> str:
+        return f"SinkReader({self.query_url}, {len(self.seen)} seen)"
+
+    def poll(self) -> list[Delivery]:
+        response = self._http.get(self.query_url + _QUERY_PATH, params={"after": str(len(self.seen))},
+                                  headers={QUERY_TOKEN_HEADER: self._token})
+        response.raise_for_status()
+        self.seen += [Delivery(**d) for d in response.json()["deliveries"]]
+        return self.seen
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,236 @@
+"""pytest plugin of the webhook scenarios: the run's sink, the webhook registration, skips, fixtures.
+
+Loaded by `conftest.py` after `ppconformance.plugin` (whose `pytest_configure` settles the target and
+the profile first: this one runs `trylast`). On the controller (or the only process) of a run that
+executes scenarios:
+
+1. `webhooks.mode` off, or a read-only run: webhook scenarios are skipped with that reason;
+2. the sink (`ppconformance.webhooks.WebhookSink`) starts on `--webhook-listen` / `webhooks.listen`
+   (default 127.0.0.1 and a free port) with a random auth secret (or `webhooks.auth_value`);
+3. mode register: each org of the profile registers `--webhook-public-url` / `webhooks.public_url`
+   (default the sink's URL) through `POST /v3/webHooks` with the secret as a webhook header; a target
+   that refuses or lacks the endpoint gets its webhook scenarios skipped, naming the answer. At the end the
+   webhook is posted again with `active: false` (AMB-WEBHOOK-DEREGISTRATION), then the sink stops and its
+   deliveries are written to `reports/webhook-deliveries.jsonl` (bodies only, no headers);
+4. mode preconfigured: the target already delivers to `public_url` with the profile's header.
+
+xdist workers learn the sink's query URL and token from the environment (`PP_WEBHOOKS`,
+`PP_WEBHOOK_QUERY_TOKEN`) and read deliveries through `SinkReader`. Scenarios that drive the reference
+server's clock are tagged `needs_clock` and skipped on targets without `/__reference__/clock`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .client import PartnerProgramClient, TargetError, redact_text
+from .events import EVENT_NAMES
+from .plugin import _load, _runs_scenarios
+from .profile import Profile
+from .webhooks import SinkReader, WebhookSink
+
+__all__ = ["WebhookRun"]
+
+_STATE_ENV, _TOKEN_ENV = "PP_WEBHOOKS", "PP_WEBHOOK_QUERY_TOKEN"
+_SINK = pytest.StashKey["WebhookSink"]()
+_ACTIONS = pytest.StashKey[list]()
+_STEP_START = pytest.StashKey[tuple]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("partner-program")
+    group.addoption("--webhook-listen", default=None, metavar="HOST:PORT",
+                    help="where the webhook sink listens (profile webhooks.listen; default 127.0.0.1 and a free "
+                         "port). Use 0.0.0.0:PORT behind a tunnel together with --webhook-public-url.")
+    group.addoption("--webhook-public-url", default=None, metavar="URL",
+                    help="the sink's URL as the target reaches it, e.g. a tunnel's https URL (profile "
+                         "webhooks.public_url; default the sink's own URL)")
+
+
+class WebhookRun:
+    """What workers know of the run's webhook set-up: `ready` (scenarios can run) or the skip `reason`,
+    the sink's loopback `query_url`, whether the target has the reference server's `clock`."""
+
+    def __init__(self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False) -> None:
+        self.ready, self.reason, self.query_url, self.clock = ready, reason, query_url, clock
+
+    def to_env(self) -> str:
+        return json.dumps(vars(self))
+
+    @classmethod
+    def from_env(cls) -> WebhookRun:
+        raw = os.environ.get(_STATE_ENV)
+        if not raw:
+            return cls(False, "webhooks are not set up in this process")
+        return cls(**json.loads(raw))
+
+
+def _registration(profile: Profile, url: str, secret: str, run_id: str, active: bool) -> dict[str, Any]:
+    """The documented `POST /v3/webHooks` body (capillary-facts#webhooks-event-notifications)."""
+    return {"name": f"pp-conformance-{run_id}", "webHookUrl": url, "webHookType": "HTTP", "methodType": "POST",
+            "eventNames": list(EVENT_NAMES), "webHookHeaders": {profile.webhooks.auth_header: secret},
+            "maxAllowedConnections": 10, "slaInSeconds": int(profile.webhooks.delivery_deadline_seconds),
+            "active": active}
+
+
+def _register(profile: Profile, base_url: str, url: str, secret: str, run_id: str,
+              active: bool = True) -> str | None:
+    """Register (or, `active=False`, disable) the webhook for every org; None or why it failed."""
+    for org in profile.orgs:
+        client = PartnerProgramClient(base_url, profile, org)
+        try:
+            ex = client.send("POST", "/v3/webHooks", json_body=_registration(profile, url, secret, run_id, active))
+        except TargetError as exc:
+            return redact_text(str(exc).splitlines()[0], [secret, *profile.secrets()])
+        finally:
+            client.close()
+        if not 200 <= ex.status < 300:
+            return f"org {org.name}: the target answered HTTP {ex.status} to POST /v3/webHooks"
+    return None
+
+
+def _has_clock(base_url: str) -> bool:
+    try:
+        return httpx.get(base_url.rstrip("/") + "/__reference__/webhooks", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "events: scenarios of the webhook events (doc events)")
+    config.addinivalue_line("markers", "webhook: needs the run's webhook sink to receive the target's events; "
+                                       "skipped with the reason when webhooks are off or cannot be registered")
+    config.addinivalue_line("markers", "needs_clock: drives the reference server's simulated clock "
+                                       "(POST /__reference__/clock); skipped on targets without it")
+    if hasattr(config, "workerinput") or not _runs_scenarios(config):
+        return
+    os.environ[_STATE_ENV] = _setup(config).to_env()
+
+
+def _setup(config: pytest.Config) -> WebhookRun:
+    profile = _load(config)
+    settings = profile.webhooks
+    base_url = config.option.base_url
+    if settings.mode == "off":
+        return WebhookRun(False, f"profile {profile.name}: webhooks.mode is off")
+    if not profile.allow_writes:
+        return WebhookRun(False, "read-only run: webhook scenarios change state")
+    listen = config.getoption("webhook_listen") or settings.listen or "127.0.0.1:0"
+    host, _, port = listen.rpartition(":")
+    secret = settings.auth_value or secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(24)
+    try:
+        sink = WebhookSink(settings.auth_header, secret, token, host or "127.0.0.1", int(port)).start()
+    except OSError as exc:
+        return WebhookRun(False, f"the webhook sink cannot listen on {listen}: {exc.strerror}")
+    config.stash[_SINK] = sink
+    config.add_cleanup(lambda: _finish(config, sink))
+    os.environ[_TOKEN_ENV] = token
+    query_url = f"http://127.0.0.1:{sink.url.rsplit(':', 1)[1]}"
+    public = (config.getoption("webhook_public_url") or settings.public_url or sink.url).rstrip("/") + "/events"
+    run_id = os.environ.get("PP_RUN_ID", "local")
+    if settings.mode == "register":
+        problem = _register(profile, base_url, public, secret, run_id)
+        if problem:
+            return WebhookRun(False, f"the suite's webhook could not be registered ({problem}); set "
+                                     "webhooks.mode: preconfigured if the target is configured otherwise")
+        config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id))
+    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url))
+
+
+def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str) -> None:
+    problem = _register(profile, base_url, url, secret, run_id, active=False)
+    if problem:
+        sys.stderr.write(f"partner-program: the suite's webhook pp-conformance-{run_id} could not be disabled "
+                         f"({problem}); disable it on the target\n")
+
+
+def _finish(config: pytest.Config, sink: WebhookSink) -> None:
+    sink.stop()
+    out = Path(config.getoption("reports_dir"))
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "webhook-deliveries.jsonl").open("w", encoding="utf-8") as f:
+        for d in sink.deliveries:
+            f.write(json.dumps({"arrival": d.arrival, "path": d.path, "body": d.body}) + "\n")
+
+
+def latency_summary(sink: WebhookSink) -> str:
+    """`N deliveries, R rejected; arrival - createdAt median/max ms` (createdAt read from any form)."""
+    from .events import facts
+
+    lags = [d.arrival * 1000 - f.created_at for d in sink.deliveries
+            if isinstance((f := facts(d.body)).created_at, int)]
+    text = f"webhook sink: {len(sink.deliveries)} deliveries, {sink.rejected} rejected (wrong or no auth header)"
+    if lags:
+        text += f"; arrival after createdAt: median {statistics.median(lags):.0f} ms, max {max(lags):.0f} ms"
+    return text
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    sink = config.stash.get(_SINK, None)
+    if sink is not None:
+        terminalreporter.write_line("partner-program " + latency_summary(sink))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _runs_scenarios(config):
+        return
+    run = WebhookRun.from_env()
+    for item in items:
+        if item.get_closest_marker("webhook") is not None and not run.ready:
+            item.add_marker(pytest.mark.skip(reason=f"webhook scenario: {run.reason}"))
+        elif item.get_closest_marker("needs_clock") is not None and not run.clock:
+            item.add_marker(pytest.mark.skip(reason="needs the reference server's simulated clock "
+                                                    "(POST /__reference__/clock), which this target lacks"))
+
+
+# -- fixtures and the action recorder ------------------------------------------------------
+@pytest.fixture(scope="session")
+def sink_reader() -> Any:
+    """This process's reader of the run's sink (None when webhook scenarios are skipped)."""
+    run = WebhookRun.from_env()
+    if not run.ready:
+        yield None
+        return
+    reader = SinkReader(run.query_url, os.environ.get(_TOKEN_ENV, ""))
+    yield reader
+    reader.close()
+
+
+@pytest.fixture
+def recorded_actions(request: pytest.FixtureRequest) -> list:
+    """The scenario's When actions as `(started, finished, Action)`, epoch seconds (filled by the hooks)."""
+    return request.node.stash.setdefault(_ACTIONS, [])
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:
+    if step.type == "when" and request.node.get_closest_marker("webhook") is not None:
+        request.node.stash[_STEP_START] = (time.time(), _last(request))
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    started = request.node.stash.get(_STEP_START, None)
+    if step.type != "when" or started is None:
+        return
+    last = _last(request)
+    if last is not None and last is not started[1]:
+        request.node.stash.setdefault(_ACTIONS, []).append((started[0], time.time(), last))
+
+
+def _last(request: pytest.FixtureRequest) -> Any:
+    if "world" not in request.fixturenames:
+        return None
+    return getattr(request.getfixturevalue("world"), "last", None)

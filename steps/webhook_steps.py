@@ -1,0 +1,186 @@
+"""Steps of features/webhook_events.feature: what the target's webhook events announce.
+
+The When steps are the shared ones (link, upgrade, delink); `ppconformance.webhooks_plugin` records each
+When action with its start and end time. Then steps wait for the event through `EventWatch` and fail with
+the scenario's requirement when it is missing, malformed or about something else. Duplicates are warnings
+(AMB-EVENT-DUPLICATES) attached to the scenario's allure result.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import allure
+import httpx
+import pytest
+from pytest_bdd import then, when
+
+from ppconformance.catalogue import Requirement
+from ppconformance.events_match import Expected, Finding, candidates, judge
+from ppconformance.events_watch import EventWatch
+from ppconformance.profile import Profile
+from ppconformance.verdicts import Judge
+from ppconformance.world import PreconditionFailed, World
+
+from .then_steps import pick
+
+REMINDER = "supplementaryMembershipExpiryReminder"
+
+
+@pytest.fixture
+def event_watch(world: World, profile: Profile, sink_reader: Any) -> EventWatch:
+    """The scenario's view of the run's webhook sink, about its (first) customer."""
+    if sink_reader is None:
+        pytest.skip("webhook scenario: the run has no webhook sink")
+    org = world.org or world.use_org()
+    types = {p.name: "SUPPLEMENTARY" if p.membership_period else "EXTERNAL" for p in org.programs.values()}
+    watch = EventWatch(sink_reader, profile, None, {}, types)
+    watch.found = {}  # type: ignore[attr-defined]
+    return watch
+
+
+def _bind(watch: EventWatch, world: World) -> None:
+    c = world.customer
+    watch.customer_id = c.id
+    watch.identifiers = {"mobile": c.mobile, "email": c.email, "externalId": c.external_id}
+
+
+def _verdict(judge: Judge, req: Requirement, expected: Expected, finding: Finding, deadline: float) -> None:
+    if finding.warnings:
+        allure.attach("\n".join(finding.warnings), name="webhook warnings", attachment_type=allure.attachment_type.TEXT)
+    if finding.delivery is None:
+        judge.fail(req, f"no {expected.event} for customer {expected.customer_id} ({expected.program_name}) "
+                        f"arrived within {deadline:g} s (webhooks.delivery_deadline_seconds)", None)
+    allure.attach(repr(finding.delivery.body)[:20000], name=f"{expected.event} as delivered",
+                  attachment_type=allure.attachment_type.TEXT)
+    if finding.problems:
+        judge.fail(req, f"the {expected.event} delivered for the action does not announce it:\n  "
+                        + "\n  ".join(finding.problems), None)
+
+
+def _announced(watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], actions: list,
+               event: str) -> None:
+    if not actions:
+        raise LookupError("no When action was recorded in this scenario")
+    _bind(watch, world)
+    expected = watch.expect(actions[-1], event)
+    finding = watch.arrived(expected, actions[-1])
+    watch.found[event] = finding  # type: ignore[attr-defined]
+    _verdict(judge, pick(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
+
+
+@then("partnerProgramLinked announces the link with the customer, the program and its details")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramLinked")
+
+
+@then("partnerProgramUpdated announces the update with its updateType")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramUpdated")
+
+
+@then("partnerProgramDelinked announces the delink")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramDelinked")
+
+
+@then("no event announces the rejected link")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    rejected = recorded_actions[0]
+    body = rejected[2].exchange.response_json or {}
+    items = [i for c in body.get("linkCustomers", []) for i in c.get("linkToPartnerPrograms", [])]
+    if not items or all((i.get("partnerLinkStatus") or {}).get("code") == 200 for i in items):
+        raise PreconditionFailed(f"the link meant to be rejected was not\n{rejected[2].exchange.render()}")
+    later = event_watch.found.get("partnerProgramLinked")  # type: ignore[attr-defined]
+    if later is None or later.delivery is None:
+        raise PreconditionFailed("the later link's event did not arrive, so no absence can be shown")
+    problems = event_watch.absent(event_watch.expect(rejected, "partnerProgramLinked"), later)
+    if problems:
+        judge.fail(pick(requirements), "an event announces a link that was rejected:\n  " + "\n  ".join(problems),
+                   rejected[2].exchange)
+
+
+# -- the reference server's clock (needs_clock) ---------------------------------------------
+def _run_scheduler(world: World, as_of: date) -> None:
+    answer = httpx.post(world.base_url.rstrip("/") + "/__reference__/clock",
+                        json={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]}, timeout=10)
+    if answer.status_code != 200:
+        raise PreconditionFailed(f"the scheduler did not run (HTTP {answer.status_code}): {answer.text[:500]}")
+
+
+def _membership_end(world: World) -> date:
+    period = world.program("supplementary", period=True).membership_period
+    if period is None or period.type != "DAYS":
+        pytest.skip("the supplementary program's membership period is not in days")
+    return date.fromisoformat(world.in_days(period.value)[:10])
+
+
+@when("the scheduler runs for the customer 3 days before the membership ends")
+def _(world: World, recorded_actions: list) -> None:
+    recorded_actions.append((time.time(), 0.0, None))
+    _run_scheduler(world, _membership_end(world) - timedelta(days=3))
+    recorded_actions[-1] = (recorded_actions[-1][0], time.time(), None)
+
+
+@when("the scheduler runs for the customer on the pending relink's start date")
+def _(world: World, recorded_actions: list) -> None:
+    period = world.program("supplementary", period=True).membership_period
+    start = date.fromisoformat(world.in_days(period.approx_days() + 5)[:10])  # as queued by the Given step
+    recorded_actions.append((time.time(), 0.0, None))
+    _run_scheduler(world, start)
+    recorded_actions[-1] = (recorded_actions[-1][0], time.time(), None)
+
+
+def _scheduled(watch: EventWatch, world: World, event: str, recorded: tuple) -> tuple[Expected, Finding]:
+    _bind(watch, world)
+    program = world.program("supplementary")
+    expected = Expected(event=event, customer_id=watch.customer_id, identifiers=watch.identifiers,
+                        program_name=program.name,
+                        program_type=None if event == REMINDER else "SUPPLEMENTARY", not_before=recorded[0])
+    return expected, watch.arrived(expected, recorded)
+
+
+@then("supplementaryMembershipExpiryReminder announces the membership's end date")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    expected, finding = _scheduled(event_watch, world, REMINDER, recorded_actions[-1])
+    _verdict(judge, pick(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds)
+    data = finding.delivery.body.get("data") or (finding.delivery.body.get("attributes") or {}).get("data") or {}
+    if data.get("scheduledExpiryDate") != _membership_end(world).isoformat():
+        judge.fail(pick(requirements), f"scheduledExpiryDate is {data.get('scheduledExpiryDate')!r}, the membership "
+                                       f"ends on {_membership_end(world).isoformat()}", None)
+
+
+@then("partnerProgramLinked announces the relink")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
+      recorded_actions: list) -> None:
+    # The Given's first link is announced too: the relink is the second partnerProgramLinked of the customer.
+    # AMB-EVENT-QUEUED-RELINK: one sent when the relink was queued counts as well, so look from the start.
+    _bind(event_watch, world)
+    program = world.program("supplementary")
+    expected = Expected(event="partnerProgramLinked", customer_id=event_watch.customer_id,
+                        identifiers=event_watch.identifiers, program_name=program.name,
+                        program_type="SUPPLEMENTARY")
+    deadline = recorded_actions[-1][1] + event_watch.profile.webhooks.delivery_deadline_seconds
+    while len(found := candidates(expected, event_watch.reader.poll())) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    if len(found) < 2:
+        judge.fail(pick(requirements), f"{len(found)} partnerProgramLinked for customer {expected.customer_id} "
+                                       f"({program.name}) arrived: the first link's, but none for the relink "
+                                       "activated on its start date", None)
+    _verdict(judge, pick(requirements), expected, judge_one(expected, [found[-1][0]], event_watch.profile),
+             event_watch.profile.webhooks.delivery_deadline_seconds)
+
+
+def judge_one(expected: Expected, deliveries: list, profile: Profile) -> Finding:
+    """Judge exactly these deliveries for `expected`."""
+    return judge(expected, deliveries, strict=profile.strict)
+
+
+__all__ = ["event_watch"]
