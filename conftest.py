@@ -6,6 +6,7 @@ embedded reference server, or against `--base-url` with `--profile`.
 
 pytest_plugins = [
     "ppconformance.plugin",
+    "ppconformance.fuzzplugin",
     "steps.given_steps",
     "steps.when_steps",
     "steps.then_steps",

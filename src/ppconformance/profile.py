@@ -174,8 +174,8 @@ class FuzzSettings:
     """The fuzz stage's budget (profile key `fuzz`, README 'Fuzzing').
 
     `mode`: "fast" (default, the normal run), "deep" (nightly) or "off" (the stage is skipped).
-    `max_examples`: generated cases per operation (None: 40 fast, 400 deep).
-    `time_budget_seconds`: the whole stage stops sending after this (None: 45 fast, 900 deep).
+    `max_examples`: generated cases per operation and phase (None: 20 fast, 400 deep).
+    `time_budget_seconds`: the body fuzzing stops sending after this (None: 30 fast, 900 deep).
     `seed`: the hypothesis seed (None: a fresh one per run, printed and attached to findings).
     """
 
@@ -186,11 +186,11 @@ class FuzzSettings:
 
     def examples(self) -> int:
         """Cases per operation for the mode, unless `max_examples` says otherwise."""
-        return self.max_examples or (400 if self.mode == "deep" else 40)
+        return self.max_examples or (400 if self.mode == "deep" else 20)
 
     def budget(self) -> float:
         """Seconds the stage may send for, unless `time_budget_seconds` says otherwise."""
-        return self.time_budget_seconds or (900.0 if self.mode == "deep" else 45.0)
+        return self.time_budget_seconds or (900.0 if self.mode == "deep" else 30.0)
 
 
 @dataclass(frozen=True)

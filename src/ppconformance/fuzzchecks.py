@@ -1,0 +1,380 @@
+"""Batch-aware schemathesis checks for the three Partner Program endpoints (the fuzz stage).
+
+Registered with `schemathesis.check` on import, so they run in the suite's fuzz
+stage (steps/test_fuzz.py) and in a plain CLI run with
+`SCHEMATHESIS_HOOKS=ppconformance.fuzzchecks schemathesis run schemas/openapi.yaml ...`.
+Each check reads the request body the case sent and the response, and raises
+`FuzzFinding` (an AssertionError naming a catalogue requirement) when the answer
+breaks it; anything that is not an item-level answer of a Partner Program
+endpoint is left to schemathesis' built-in checks.
+
+Checks, with the requirement each finding is labelled with:
+
+    batch_results_per_item       RESULT-ORDER     one result per customer and per program item
+                                                  (in request order under strict AMB-RESULT-ORDER)
+    identifierless_never_succeeds IDENT-MISSING   a customer without any identifier never succeeds
+    nameless_item_never_succeeds  FUZZ-ITEM-NAME  a program item without partnerProgramName never succeeds
+    item_codes_listed            FUZZ-ITEM-CODES  an item error code is one the documents list for the
+                                                  endpoint (AMB-UNLISTED-ITEM-CODE: noted by default,
+                                                  a failure when strict)
+    invalid_item_never_succeeds  FUZZ-INVALID-ITEM an item breaking the request schema never succeeds
+                                                  (negative_data_rejection adapted to batches)
+    valid_body_not_refused       FUZZ-VALID-BODY  a body matching the request schema is not refused at
+                                                  request level (positive_data_acceptance adapted:
+                                                  item-level business errors are allowed)
+
+Results are matched to request items by position (identifierless items cannot be
+matched otherwise); when the counts differ only `batch_results_per_item` reports.
+`configure(strict=...)` sets the ambiguities judged strictly (the profile's
+`strict`); without it every ambiguity keeps its default stance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import schemathesis
+from jsonschema import Draft202012Validator
+
+from .catalogue import load_catalogue
+from .schemas import ContractSchemas
+from .verdicts import RESULT_SHAPES
+
+__all__ = [
+    "CHECKS",
+    "ENDPOINT_OF_PATH",
+    "FuzzFinding",
+    "Policy",
+    "batch_results_per_item",
+    "configure",
+    "identifierless_never_succeeds",
+    "invalid_item_never_succeeds",
+    "item_codes_listed",
+    "listed_codes",
+    "nameless_item_never_succeeds",
+    "policy",
+    "valid_body_not_refused",
+]
+
+ENDPOINT_OF_PATH = {
+    "/v2/partnerProgram/linkCustomer": "linkCustomer",
+    "/v2/partnerProgram/customerPartnerProgramUpdate": "customerPartnerProgramUpdate",
+    "/v2/partnerProgram/deLinkCustomer": "deLinkCustomer",
+}
+"""OpenAPI path -> endpoint name (as in the catalogue and `verdicts.RESULT_SHAPES`)."""
+
+# request: endpoint -> (top key, items key, request schema name)
+_REQUEST_KEYS = {
+    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "link-customer.request"),
+    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates",
+                                     "update-partner-program.request"),
+    "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms", "delink-customer.request"),
+}
+# customer identification codes (capillary-facts#customer-identification: 8013 invalid identifier, 8015 not found)
+_IDENTIFICATION_CODES = frozenset({8013, 8015})
+_SUCCESS = 200
+
+
+class FuzzFinding(AssertionError):
+    """A generated request's answer breaks requirement `requirement` (a catalogue id); `check` names the check."""
+
+    def __init__(self, requirement: str, check: str, message: str) -> None:
+        super().__init__(f"[{requirement}] {check}: {message}")
+        self.requirement = requirement
+        self.check = check
+
+
+@dataclass
+class Policy:
+    """What the checks judge strictly, and the default-stance notes they collected.
+
+    `strict`: ambiguity ids (or "all") judged strictly. `notes`: findings that the
+    default stance of an ambiguity reports without failing (e.g. an unlisted code).
+    """
+
+    strict: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)
+
+    def is_strict(self, ambiguity: str) -> bool:
+        """True when `ambiguity` is judged strictly."""
+        return "all" in self.strict or ambiguity in self.strict
+
+
+_POLICY = Policy()
+
+
+def configure(strict: frozenset[str] | set[str] | tuple[str, ...] = ()) -> Policy:
+    """Set the ambiguities judged strictly (the profile's `strict`) and clear the notes; returns the policy."""
+    global _POLICY
+    _POLICY = Policy(frozenset(strict))
+    return _POLICY
+
+
+def policy() -> Policy:
+    """The policy in force."""
+    return _POLICY
+
+
+@cache
+def listed_codes(endpoint: str) -> frozenset[int]:
+    """The item error codes the documents list for `endpoint`: the codes of its catalogue requirements, of
+    the cross-cutting relinking/identification/batch requirements, and 8013/8015
+    (capillary-facts#customer-identification). deLinkCustomer, whose page lists none (AMB-DELINK-ERROR-CODES),
+    also gets 2002 for an empty name, as on the update page (update-partner-program#error-codes)."""
+    reqs = load_catalogue().requirements.values()
+    shared = {"relinking", "identification", "batch"}
+    codes = {r.code for r in reqs if r.code is not None and (r.endpoint == endpoint or r.endpoint in shared)}
+    if endpoint == "deLinkCustomer":
+        codes.add(2002)
+    return frozenset(codes | _IDENTIFICATION_CODES)
+
+
+# -- reading a case and its answer ---------------------------------------------------------
+def _endpoint(case: Any) -> str | None:
+    """The endpoint of a POST case to a Partner Program path (other methods are answered 405: not ours)."""
+    if str(getattr(case, "method", "")).upper() != "POST":
+        return None
+    return ENDPOINT_OF_PATH.get(getattr(case.operation, "path", ""))
+
+
+def _json(response: Any) -> Any:
+    try:
+        return json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _request_body(case: Any) -> Any:
+    body = case.body
+    if isinstance(body, (bytes, str)):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+    return body
+
+
+def _results(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
+    """[(customer result, [item status objects])] of an item-level answer, or None when `body` is not one."""
+    if not isinstance(body, dict):
+        return None
+    for key, pkey, skey in RESULT_SHAPES[endpoint]:
+        if key in body and isinstance(body[key], list):
+            out = []
+            for entry in body[key]:
+                entry = entry if isinstance(entry, dict) else {}
+                raw = entry.get(pkey)
+                items: list[Any] = raw if isinstance(raw, list) else []
+                out.append((entry, [i.get(skey) if isinstance(i, dict) else None for i in items]))
+            return out
+    return None
+
+
+def _requested(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
+    """[(request entry, [program items])] of a request body, or None when its top level has no entry list."""
+    top, items_key, _ = _REQUEST_KEYS[endpoint]
+    if not isinstance(body, dict) or not isinstance(body.get(top), list):
+        return None
+    out = []
+    for entry in body[top]:
+        items = entry.get(items_key) if isinstance(entry, dict) else None
+        out.append((entry, list(items) if isinstance(items, list) else []))
+    return out
+
+
+def _code(status: Any) -> Any:
+    return status.get("code") if isinstance(status, dict) else None
+
+
+def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, Any, Any, Any]]:
+    """(customer index, item index, request entry, request item, item status) by position, for answers whose
+    shape matches the request (counts equal); nothing otherwise."""
+    got = _results(endpoint, _json(response))
+    sent = _requested(endpoint, _request_body(case))
+    if got is None or sent is None or len(got) != len(sent):
+        return
+    for i, ((entry, items), (_, statuses)) in enumerate(zip(sent, got, strict=True)):
+        if len(items) != len(statuses):
+            continue
+        for j, (item, status) in enumerate(zip(items, statuses, strict=True)):
+            yield i, j, entry, item, status
+
+
+def _has_identifier(customer: Any) -> bool:
+    if not isinstance(customer, dict):
+        return False
+    if isinstance(customer.get("id"), int) and not isinstance(customer.get("id"), bool):
+        return True
+    return any(isinstance(customer.get(k), str) and customer[k] != "" for k in ("mobile", "email", "externalId"))
+
+
+# -- the checks ---------------------------------------------------------------------------------------
+@schemathesis.check
+def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
+    """RESULT-ORDER: an item-level answer has one result per requested customer and, per customer, one per
+    program item; under strict AMB-RESULT-ORDER the program names follow the request order."""
+    endpoint = _endpoint(case)
+    got = _results(endpoint, _json(response)) if endpoint else None
+    sent = _requested(endpoint, _request_body(case)) if endpoint else None
+    if endpoint is None or got is None or sent is None:
+        return None
+    if len(got) != len(sent):
+        raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
+                          f"{len(sent)} customers requested, {len(got)} customer results answered")
+    strict = _POLICY.is_strict("AMB-RESULT-ORDER")
+    pkey = next(p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance((_json(response) or {}).get(k), list))
+    for i, ((_, items), (entry, statuses)) in enumerate(zip(sent, got, strict=True)):
+        if len(items) != len(statuses):
+            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
+                              f"customer {i}: {len(items)} program items requested, {len(statuses)} results")
+        if strict:
+            names = [it.get("partnerProgramName") if isinstance(it, dict) else None for it in items]
+            answered = [r.get("partnerProgramName") for r in entry.get(pkey, []) if isinstance(r, dict)]
+            if all(isinstance(n, str) and n for n in names) and names != answered:
+                raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
+                                  f"customer {i}: results {answered} not in request order {names} "
+                                  "(strict AMB-RESULT-ORDER)")
+    return True
+
+
+@schemathesis.check
+def identifierless_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+    """IDENT-MISSING: a customer entry without any non-empty identifier (id, mobile, email, externalId)
+    never gets item code 200 (link-customer#body-parameters; AMB-EMPTY-IDENTIFIERS)."""
+    endpoint = _endpoint(case)
+    if endpoint is None:
+        return None
+    for i, j, entry, _, status in _pairs(endpoint, case, response):
+        customer = entry.get("customer") if isinstance(entry, dict) else None
+        if not _has_identifier(customer) and _code(status) == _SUCCESS:
+            raise FuzzFinding("IDENT-MISSING", "identifierless_never_succeeds",
+                              f"customer {i} ({json.dumps(customer)[:200]}) has no identifier, yet item {j} "
+                              "answered code 200")
+    return True
+
+
+@schemathesis.check
+def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-ITEM-NAME: a program item whose partnerProgramName is missing, null, empty or not a string never
+    gets item code 200 (link-customer#error-codes 2002, update-partner-program#error-codes 2002)."""
+    endpoint = _endpoint(case)
+    if endpoint is None:
+        return None
+    for i, j, _, item, status in _pairs(endpoint, case, response):
+        name = item.get("partnerProgramName") if isinstance(item, dict) else None
+        if not (isinstance(name, str) and name) and _code(status) == _SUCCESS:
+            raise FuzzFinding("FUZZ-ITEM-NAME", "nameless_item_never_succeeds",
+                              f"customer {i} item {j} has partnerProgramName {json.dumps(name)}, yet answered "
+                              "code 200")
+    return True
+
+
+@schemathesis.check
+def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-ITEM-CODES: every item status code is 200 or one the documents list for the endpoint
+    (`listed_codes`). AMB-UNLISTED-ITEM-CODE: by default an unlisted code is only noted
+    (`policy().notes`); strict, it is a failure. deLinkCustomer is judged only when AMB-DELINK-ERROR-CODES
+    is strict too (its page lists no codes)."""
+    endpoint = _endpoint(case)
+    got = _results(endpoint, _json(response)) if endpoint else None
+    if endpoint is None or got is None:
+        return None
+    if endpoint == "deLinkCustomer" and not _POLICY.is_strict("AMB-DELINK-ERROR-CODES"):
+        return True
+    listed = listed_codes(endpoint)
+    for i, (_, statuses) in enumerate(got):
+        for j, status in enumerate(statuses):
+            code = _code(status)
+            if code == _SUCCESS or code in listed:
+                continue
+            message = f"customer {i} item {j}: code {code!r} is not listed for {endpoint} ({sorted(listed)})"
+            if _POLICY.is_strict("AMB-UNLISTED-ITEM-CODE"):
+                raise FuzzFinding("FUZZ-ITEM-CODES", "item_codes_listed", message)
+            _POLICY.notes.append(f"[FUZZ-ITEM-CODES, AMB-UNLISTED-ITEM-CODE default stance: noted] {message}")
+    return True
+
+
+@cache
+def _validators(endpoint: str) -> tuple[Draft202012Validator, Draft202012Validator]:
+    """(whole body validator, one-entry validator) over the suite's request schema of `endpoint`."""
+    schemas = ContractSchemas.load()
+    top, _, name = _REQUEST_KEYS[endpoint]
+    root = schemas.schema(name)
+    sid = root["$id"]
+    body = Draft202012Validator({"$ref": sid}, registry=schemas.registry)
+    entry = Draft202012Validator({"$ref": f"{sid}#/properties/{top}/items"}, registry=schemas.registry)
+    return body, entry
+
+
+def _top_level_valid(endpoint: str, body: Any) -> bool:
+    """True when the body's errors, if any, all lie inside its entries (the top level itself is well formed)."""
+    validator, _ = _validators(endpoint)
+    top = _REQUEST_KEYS[endpoint][0]
+    for error in validator.iter_errors(body):
+        path = list(error.absolute_path)
+        if len(path) < 2 or path[0] != top:
+            return False
+    return True
+
+
+@schemathesis.check
+def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-INVALID-ITEM: when the request schema (schemas/*.request.schema.json) refuses the body, no item
+    it makes invalid gets code 200: with an ill-formed top level (not an object, no entry list, more than
+    50 entries) no item at all; else the item (i, j) whose entry, with item j as its only program item,
+    breaks the schema. Schemathesis' negative_data_rejection, adapted: the API answers many invalid items
+    per item, with HTTP 200/201 (AMB-ITEM-FAILURE-HTTP-STATUS)."""
+    endpoint = _endpoint(case)
+    if endpoint is None:
+        return None
+    body = _request_body(case)
+    validator, entry_validator = _validators(endpoint)
+    if validator.is_valid(body):
+        return True
+    items_key = _REQUEST_KEYS[endpoint][1]
+    if not _top_level_valid(endpoint, body):
+        for i, (_, statuses) in enumerate(_results(endpoint, _json(response)) or []):
+            for j, status in enumerate(statuses):
+                if _code(status) == _SUCCESS:
+                    raise FuzzFinding("FUZZ-INVALID-ITEM", "invalid_item_never_succeeds",
+                                      f"the body breaks the request schema at its top level, yet customer {i} "
+                                      f"item {j} answered code 200")
+        return True
+    for i, j, entry, item, status in _pairs(endpoint, case, response):
+        if _code(status) != _SUCCESS:
+            continue
+        alone = {**entry, items_key: [item]} if isinstance(entry, dict) else entry
+        errors = list(entry_validator.iter_errors(alone))
+        if errors:
+            raise FuzzFinding("FUZZ-INVALID-ITEM", "invalid_item_never_succeeds",
+                              f"customer {i} item {j} breaks the request schema ({errors[0].message[:200]} at "
+                              f"{'/'.join(map(str, errors[0].absolute_path))}), yet answered code 200")
+    return True
+
+
+@schemathesis.check
+def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-VALID-BODY: a body the request schema accepts is answered per item (any item codes), never
+    refused as a whole with a 4xx error envelope (401 and 429 excepted: credentials and rate limits are
+    the run's business). Schemathesis' positive_data_acceptance, adapted to item-level business errors."""
+    endpoint = _endpoint(case)
+    if endpoint is None or not 400 <= response.status_code < 500 or response.status_code in (401, 429):
+        return None
+    body = _request_body(case)
+    validator, _ = _validators(endpoint)
+    if not validator.is_valid(body):
+        return True
+    if _results(endpoint, _json(response)) is not None:
+        return True  # item-level answer with a 4xx status: AMB-ITEM-FAILURE-HTTP-STATUS
+    answer = response.content[:300].decode("utf-8", errors="replace")
+    raise FuzzFinding("FUZZ-VALID-BODY", "valid_body_not_refused",
+                      f"a body matching the request schema was refused with HTTP {response.status_code}: {answer}")
+
+
+CHECKS = (batch_results_per_item, identifierless_never_succeeds, nameless_item_never_succeeds, item_codes_listed,
+          invalid_item_never_succeeds, valid_body_not_refused)
+"""The custom checks, in the order they run."""

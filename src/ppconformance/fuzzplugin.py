@@ -1,0 +1,76 @@
+"""pytest options of the fuzz stage (`--fuzz`, `--fuzz-seed`); loaded by the root conftest.py.
+
+`--fuzz=fast|deep|off` overrides the profile's `fuzz.mode`; `off` skips every test marked
+`fuzz` with the reason (like `-m "not fuzz"`, but the skip is reported). `--fuzz-seed N`
+overrides `fuzz.seed`. See README 'Fuzzing'.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .profile import FuzzSettings
+
+__all__ = ["current_settings", "fuzz_mode", "fuzz_seed"]
+
+_SETTINGS: FuzzSettings | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("partner-program")
+    group.addoption("--fuzz", choices=("fast", "deep", "off"), default=os.environ.get("PP_FUZZ") or None,
+                    dest="fuzz_mode",
+                    help="fuzz stage budget (steps/test_fuzz.py, marker fuzz): fast (default, about 30 s on the "
+                         "embedded server), deep (nightly) or off (skipped); overrides the profile's fuzz.mode "
+                         "(env PP_FUZZ)")
+    group.addoption("--fuzz-seed", type=int, default=None, dest="fuzz_seed",
+                    help="hypothesis seed of the fuzz stage (profile fuzz.seed; default: fresh, printed and "
+                         "attached to every finding)")
+
+
+def fuzz_mode(config: pytest.Config) -> str | None:
+    """The `--fuzz` mode given on the command line (or PP_FUZZ), or None."""
+    mode: str | None = config.getoption("fuzz_mode", None)
+    return mode
+
+
+def fuzz_seed(config: pytest.Config) -> int | None:
+    """The `--fuzz-seed` given on the command line, or None."""
+    seed: int | None = config.getoption("fuzz_seed", None)
+    return seed
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Settle the stage's settings once per process (profile < env < command line); the controller draws a
+    missing seed and hands it to xdist workers through PP_FUZZ_SEED."""
+    global _SETTINGS
+    from . import plugin
+    from .fuzz import effective_settings
+
+    if not plugin._runs_scenarios(config):
+        return
+    profile = plugin._load(config)
+    env_seed = os.environ.get("PP_FUZZ_SEED", "")
+    seed = fuzz_seed(config)
+    if seed is None and env_seed.lstrip("-").isdigit():
+        seed = int(env_seed)
+    _SETTINGS = effective_settings(profile, fuzz_mode(config), seed)
+    os.environ["PP_FUZZ_SEED"] = str(_SETTINGS.seed)
+
+
+def current_settings() -> FuzzSettings:
+    """The run's fuzz settings (defaults when no scenario run configured them, e.g. at --collect-only)."""
+    return _SETTINGS or FuzzSettings(seed=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--fuzz=off`: skip the fuzz stage, saying why."""
+    if fuzz_mode(config) != "off":
+        return
+    skip = pytest.mark.skip(reason="fuzz stage off (--fuzz=off or PP_FUZZ=off)")
+    for item in items:
+        if item.get_closest_marker("fuzz") is not None:
+            item.add_marker(skip)

@@ -1,0 +1,288 @@
+"""The fuzz stage: schemathesis-generated request bodies against the run's target (marker `fuzz`).
+
+Runs inside the normal pytest run, against the same target, profile and credentials as the
+scenarios (auth headers come from `PartnerProgramClient.auth_headers`). The spec is
+schemas/openapi.yaml; only the three Partner Program operations are fuzzed. Checks: schemathesis'
+not_a_server_error, status_code_conformance, content_type_conformance and
+response_schema_conformance, plus the batch-aware checks of `ppconformance.fuzzchecks` (which
+replace negative_data_rejection and positive_data_acceptance, adapted to item-level answers).
+
+Generation reaches deep paths: `ppconformance.fuzz.Deepener` rewrites a share of customers,
+program names, tiers, dates and updateTypes into the profile's real ones and suite-provisioned
+customers (schemathesis `flatmap_body` hook), and makes every other identifier a fresh one no
+real customer has. Every link a case can create is journaled before it is sent and undone at the
+end of the module (`World.cleanup`), so fuzzing a staging org leaves no links behind.
+
+The stateful phase (`test_fuzz_lifecycle`) is a hypothesis-driven sequence test, not a schemathesis
+state machine: for a fresh suite customer it draws link, update and delink cases from schemathesis'
+strategies for the three operations, points them at a real program, and sends link -> update ->
+delink, and on an org with relinking enabled link -> future-dated relink -> MEMBERSHIP_RELINKING_CANCELLED
+-> delink; every answer goes through the same checks, and each step's item must succeed.
+
+Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (README 'Fuzzing'). A read-only run skips the stage
+(the write guard of `plugin`); `--fuzz=off` skips it too.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from typing import Any
+
+import allure
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi import checks as builtin
+
+from ppconformance import fuzzchecks
+from ppconformance.catalogue import load_catalogue
+from ppconformance.client import TargetBroken, TargetUnreachable
+from ppconformance.dates import days_from_today
+from ppconformance.fuzz import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
+from ppconformance.fuzzchecks import ENDPOINT_OF_PATH
+from ppconformance.fuzzplugin import current_settings
+from ppconformance.profile import DEFAULT_PATHS, Profile
+from ppconformance.world import World
+
+pytestmark = pytest.mark.fuzz
+
+_BUILTIN = [not_a_server_error, builtin.status_code_conformance, builtin.content_type_conformance,
+            builtin.response_schema_conformance]
+CHECKS = _BUILTIN + list(fuzzchecks.CHECKS)
+_REQUIREMENT_OF_BUILTIN = {"not_a_server_error": "FUZZ-NO-SERVER-ERROR",
+                           "status_code_conformance": "FUZZ-RESPONSE-CONFORMS",
+                           "content_type_conformance": "FUZZ-RESPONSE-CONFORMS",
+                           "response_schema_conformance": "FUZZ-RESPONSE-CONFORMS"}
+_ATTACHED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> Any:
+    """The stage's target: 3 suite-provisioned customers of the profile's first org, auth headers, budget.
+    At teardown every journaled link is undone and the stage's figures are printed."""
+    settings = current_settings()
+    if settings.mode == "off":
+        pytest.skip(f"fuzz stage off (profile {profile.name}: fuzz.mode off)")
+    if profile.paths != DEFAULT_PATHS:
+        pytest.skip(f"profile {profile.name} overrides paths {profile.paths}; schemas/openapi.yaml describes the "
+                    "documented ones")
+    base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", "")
+    world = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal)
+    org = world.use_org()
+    customers = []
+    for _ in range(3):
+        c = world.register_customer()
+        customers.append(SuiteCustomer(id=int(c.id or 0), mobile=c.mobile, email=c.email, external_id=c.external_id))
+    client = world.client
+    supplementary = {p.name for p in org.programs.values() if p.membership_period}
+
+    def journal_link(suite: SuiteCustomer, names: list[str]) -> None:
+        world.entries += journal.record(org.name, {"id": suite.id, "mobile": suite.mobile},
+                                        [(n, n in supplementary) for n in names])
+
+    target = FuzzTarget(base_url=base_url, org=org, customers=customers, auth_headers=client.auth_headers,
+                        journal_link=journal_link, settings=settings, secrets=client._secrets)
+    target.world = world  # type: ignore[attr-defined]
+    fuzzchecks.configure(profile.strict)
+    _DEEPENER.append(Deepener(org, customers, profile))
+    started = time.monotonic()
+    yield target
+    print(f"\nfuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
+          f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
+          f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes")
+    notes = fuzzchecks.policy().notes
+    if notes:
+        allure.attach("\n".join(notes[:200]), name="fuzz notes (default stances)",
+                      attachment_type=allure.attachment_type.TEXT)
+    world.cleanup()
+    client.close()
+
+
+_SETTINGS = current_settings()
+schema = schemathesis.openapi.from_path(str(SPEC)).include(path_regex="^/v2/partnerProgram/")
+schema.config.seed = _SETTINGS.seed
+schema.config.generation.update(max_examples=_SETTINGS.examples(), database="none", with_security_parameters=False)
+_DEEPENER: list[Deepener] = []  # filled by the fuzz_target fixture before any case is generated
+
+
+@schema.hook
+def flatmap_body(ctx: Any, body: Any) -> Any:
+    """Deep generation: rewrite the body over the profile's programs and the suite's customers."""
+    endpoint = ENDPOINT_OF_PATH.get(ctx.operation.path) if ctx.operation else None
+    if endpoint is None or not _DEEPENER:
+        return st.just(body)
+    deepener = _DEEPENER[-1]
+    return st.randoms(use_true_random=False).map(lambda rnd: deepener.rewrite(endpoint, body, rnd))
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(fuzz_target: FuzzTarget) -> Any:
+    """schemas/openapi.yaml restricted to the Partner Program operations, with this run's budget and seed."""
+    return schema
+
+
+def _send(case: Any, target: FuzzTarget, timeout: float) -> tuple[Any, dict[str, str]]:
+    """Send `case`; transport failures are errors of the run (TargetError), not findings."""
+    headers = dict(target.auth_headers())
+    target.journal_case(target.endpoint(case.operation.path) or "", case.body)
+    try:
+        response = case.call(base_url=target.base_url, headers=headers, timeout=timeout)
+    except requests.Timeout:
+        raise TargetUnreachable(f"{case.method} {case.path}: no answer within {timeout} s") from None
+    except requests.RequestException as exc:
+        raise TargetUnreachable(f"{case.method} {case.path}: {type(exc).__name__}") from None
+    target.sent += 1
+    if response.status_code == 401:
+        raise TargetBroken(f"{case.method} {case.path}: HTTP 401 to the profile's own credentials during fuzzing")
+    return response, headers
+
+
+def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget) -> None:
+    """Run every check; a finding is re-raised as an AssertionError labelled with its requirement(s), with
+    the redacted curl reproduction and the seed attached to the allure result."""
+    try:
+        case.validate_response(response, checks=CHECKS, headers=headers)
+    except FailureGroup as group:
+        requirements, names = [], []
+        for failure in group.exceptions:
+            text = str(failure)
+            req = next((r for r in load_catalogue().requirements if f"[{r}]" in text), None)
+            check = next((c for c in _REQUIREMENT_OF_BUILTIN if c in type(failure).__name__.lower()
+                          or c in text), None)
+            req = req or _REQUIREMENT_OF_BUILTIN.get(check or "", "FUZZ-RESPONSE-CONFORMS")
+            if req == "FUZZ-RESPONSE-CONFORMS" and ("server error" in text.lower() or response.status_code >= 500):
+                req = "FUZZ-NO-SERVER-ERROR"
+            requirements.append(req)
+            names.append(getattr(failure, "title", type(failure).__name__))
+        curl = redacted_curl(case, headers, target.base_url, target.secrets)
+        seed = target.settings.seed
+        for req in dict.fromkeys(requirements):
+            allure.dynamic.story(req)
+        key = ",".join(sorted(set(requirements)))
+        if _ATTACHED[key] < 3:
+            _ATTACHED[key] += 1
+            allure.attach(f"{curl}\n\n# seed: --fuzz-seed {seed}\n# answer: HTTP {response.status_code}\n"
+                          f"{target.redact(response.text[:4000])}",
+                          name=f"fuzz finding {key}: reproduction", attachment_type=allure.attachment_type.TEXT)
+        message = target.redact(str(group))
+        raise AssertionError(f"fuzz findings {sorted(set(requirements))} ({'; '.join(names)}); seed "
+                             f"{seed}\n{message}\nReproduce: {curl}") from None
+
+
+@schema.parametrize()
+@hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None)
+def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile) -> None:
+    """Generated linkCustomer / customerPartnerProgramUpdate / deLinkCustomer bodies, every answer checked."""
+    allure.dynamic.feature("Fuzzing")
+    allure.dynamic.epic("Partner Program API")
+    fuzz_target.start()
+    if fuzz_target.over_budget():
+        fuzz_target.skipped += 1
+        return
+    response, headers = _send(case, fuzz_target, profile.timeout_seconds)
+    _judge(case, response, headers, fuzz_target)
+
+
+def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:
+    return schema[path]["POST"].Case(body=body, media_type="application/json")
+
+
+def _item_code(response: Any, key: str, pkey: str, skey: str) -> Any:
+    try:
+        return response.json()[key][0][pkey][0][skey]["code"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize("flow", ["link-update-delink", "relink-cancel"])
+def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile) -> None:
+    """Stateful phase (a hypothesis-driven sequence of schemathesis cases, see the module docstring)."""
+    allure.dynamic.feature("Fuzzing")
+    allure.dynamic.epic("Partner Program API")
+    allure.dynamic.title(f"fuzz lifecycle: {flow}")
+    world: World = fuzz_target.world  # type: ignore[attr-defined]
+    org = fuzz_target.org
+    role = "supplementary" if flow == "relink-cancel" else "external"
+    program = org.programs.get(role)
+    if program is None:
+        pytest.skip(f"profile {profile.name} does not declare orgs[{org.name}].programs.{role}")
+    if flow == "relink-cancel" and not org.allow_membership_relinking:
+        pytest.skip(f"org {org.name} has membership relinking disabled")
+    deepener = Deepener(org, [], profile)
+    link_op = fuzz_schema["/v2/partnerProgram/linkCustomer"]["POST"]
+    examples = max(2, min(10, fuzz_target.settings.examples() // 10))
+
+    # no shrinking: each example provisions a new customer, so a replay is never the same run
+    @hypothesis.settings(max_examples=examples, deadline=None, database=None, report_multiple_bugs=False,
+                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.seed(fuzz_target.settings.seed or 0)
+    @hypothesis.given(link=link_op.as_strategy(), data=st.data())
+    def sequence(link: Any, data: Any) -> None:
+        # every draw first (generation must not depend on the clock); bounded by `examples`, not the budget
+        seed = data.draw(st.integers(0, 2**31), label="rnd")
+        update_type = data.draw(st.sampled_from(["UPGRADE", "DOWNGRADE", "RENEW"]), label="updateType")
+        days = data.draw(st.integers(1, 60), label="relink in days")
+        c = world.register_customer()
+        suite = SuiteCustomer(id=int(c.id or 0), mobile=c.mobile, email=c.email, external_id=c.external_id)
+        fuzz_target.journal_link(suite, [program.name])  # before the first link is sent
+        rnd = random.Random(seed)
+        ref = {"partnerMembershipId": f"M-fuzz-{rnd.randrange(10**6):06d}"}
+        if program.tiers:
+            ref["partnerTierName"] = rnd.choice(program.tiers)
+        drawn = deepener.rewrite("linkCustomer", link.body, rnd)
+        item = {**(drawn["linkCustomers"][0]["linkToPartnerPrograms"][0]
+                   if isinstance(drawn, dict) and drawn.get("linkCustomers") else {}),
+                "partnerProgramName": program.name, "customerPartnerReference": ref}
+        ident = {"id": suite.id}
+        steps: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
+            ("/v2/partnerProgram/linkCustomer",
+             {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [item]}]},
+             ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"))]
+        if flow == "link-update-delink":
+            details = {"updatedTierName": rnd.choice(program.tiers)} if program.tiers else {}
+            steps.append(("/v2/partnerProgram/customerPartnerProgramUpdate",
+                          {"customersPartnerUpdates": [{"customer": ident, "partnerProgramUpdates": [
+                              {"partnerProgramName": program.name, "updateType": update_type,
+                               "updateDetails": details}]}]},
+                          ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
+        else:
+            period = program.membership_period.approx_days() if program.membership_period else 0
+            # a relink starts after the current membership ends (link-customer#future-dated-relinking)
+            relink_ref = {"membershipStartDate": days_from_today(period + days, org.timezone)}
+            steps.append(("/v2/partnerProgram/linkCustomer",
+                          {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [
+                              {"partnerProgramName": program.name, "customerPartnerReference": relink_ref}]}]},
+                          ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")))
+            steps.append(("/v2/partnerProgram/customerPartnerProgramUpdate",
+                          {"customersPartnerUpdates": [{"customer": ident, "partnerProgramUpdates": [
+                              {"partnerProgramName": program.name,
+                               "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]}]},
+                          ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
+        steps.append(("/v2/partnerProgram/deLinkCustomer",
+                      {"deLinkCustomers": [{"customer": ident, "deLinkFromPartnerPrograms": [
+                          {"partnerProgramName": program.name}]}]},
+                      ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
+        for path, body, keys in steps:
+            case = _lifecycle_case(fuzz_schema, path, body)
+            response, headers = _send(case, fuzz_target, profile.timeout_seconds)
+            _judge(case, response, headers, fuzz_target)
+            code = _item_code(response, *keys)
+            if code is None and path.endswith("deLinkCustomer"):
+                code = _item_code(response, "deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")
+            if code != 200:
+                allure.dynamic.story("FUZZ-LIFECYCLE")
+                raise AssertionError(f"[FUZZ-LIFECYCLE] {flow}: {path} answered item code {code!r} (HTTP "
+                                     f"{response.status_code}) where the sequence expects 200; seed "
+                                     f"{fuzz_target.settings.seed}\nReproduce: "
+                                     f"{redacted_curl(case, headers, fuzz_target.base_url, fuzz_target.secrets)}")
+
+    fuzz_target.start()
+    sequence()
