@@ -47,7 +47,8 @@ def _env(journal: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def _cmd(base_url: str, reports: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", f"--base-url={base_url}",
+    return [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", "-m", "not fuzz",
+            f"--base-url={base_url}",
             f"--reports-dir={reports}", f"--alluredir={reports / 'allure-results'}",
             f"--junitxml={reports / 'junit.xml'}", *args]
 

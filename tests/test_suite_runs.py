@@ -23,9 +23,10 @@ SECRETS = {"PP_EMBEDDED_ENABLED_PASSWORD": "selftest-Secret-pw-1", "PP_EMBEDDED_
 
 
 def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
-    """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root)."""
+    """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root).
+    The fuzz stage is deselected (`-m "not fuzz"`; tests/test_fuzz.py runs it); an `-m` in `args` replaces it."""
     reports = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", "-m", "not fuzz",
            f"--reports-dir={reports}", f"--alluredir={reports / 'allure-results'}",
            f"--junitxml={reports / 'junit.xml'}", *args]
     full_env = {**os.environ, **SECRETS, **(env or {})}

@@ -8,7 +8,8 @@ catalogue requirement; a *variant* (`--list-variants`) is a behaviour the
 ambiguity register allows. Each run is a reference server subprocess
 (`python -m ppreference --port <free> --fault NAME`, or `--variant NAME`) and
 the suite in its default stance against it (`python -m pytest steps ...
---base-url URL`), with its own reports directory and journal
+--base-url URL`: the scenarios, `-m "not fuzz"`; only for a fault listed with
+`"stage": "fuzz"` the fuzz stage alone, `-m fuzz`), with its own reports directory and journal
 (`PP__JOURNAL_DIR`), in parallel over `--jobs` processes (default: the CPU
 count). Both sides get the same freshly generated org secrets, as the
 embedded run does (`ppconformance.embedded.EMBEDDED_SECRET_VARS`).
@@ -56,7 +57,8 @@ __all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILING = ("failed", "broken")
-# pytest plugins the scenarios do not use, left out to start each run faster (schemathesis, hypothesis)
+# pytest plugins the scenarios do not use, left out to start each run faster (schemathesis, hypothesis); the
+# fuzz stage (marker fuzz) needs them and runs only for faults with stage "fuzz"
 UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
 # environment of the caller that would change the run (target, profile, stance, run id, xdist state)
 _DROPPED_ENV = ("PYTEST_BASE_URL", "PP_RUN_ID", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "PP_EPHEMERAL_TARGET",
@@ -74,6 +76,9 @@ class Case:
     target: str
     description: str
     fault_kind: str = ""
+    stage: str = ""
+    """"fuzz" for a fault only the fuzz stage kills (its run is `-m fuzz`); "" for the scenarios
+    (`-m "not fuzz"`, without the schemathesis and hypothesis plugins)."""
 
 
 @dataclass
@@ -131,7 +136,8 @@ def load_cases(python: str = sys.executable) -> list[Case]:
             if line.strip():
                 row = json.loads(line)
                 target = row["requirement"] if kind == "fault" else row["ambiguity"]
-                cases.append(Case(kind, row["name"], target, row["description"], row.get("kind", "")))
+                cases.append(Case(kind, row["name"], target, row["description"], row.get("kind", ""),
+                                  row.get("stage", "")))
     return cases
 
 
@@ -187,8 +193,9 @@ def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: st
         return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
     url = server.base_url
     try:
+        stage = ["-m", "fuzz"] if case.stage == "fuzz" else ["-m", "not fuzz", *UNUSED_PLUGINS]
         cmd = [python, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-               *UNUSED_PLUGINS, f"--base-url={url}", f"--reports-dir={run_dir}",
+               *stage, f"--base-url={url}", f"--reports-dir={run_dir}",
                f"--alluredir={run_dir / 'allure-results'}", f"--junitxml={run_dir / 'junit.xml'}"]
         with (run_dir / "pytest-output.txt").open("wb") as output:
             try:

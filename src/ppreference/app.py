@@ -310,7 +310,8 @@ class _Server:
         return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_link_request(await self.json_body(request), self.fx.batch_limit(LINK, MAX_BATCH))
+        batches = parse_link_request(await self.json_body(request), self.fx.batch_limit(LINK, MAX_BATCH),
+                                     unchecked_reference=self.fx.faulty("null-item-500"))
         state = self.store.org(org.org_id)
         return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)),
                            org)

@@ -247,12 +247,29 @@ def _delink_item(obj: dict[str, Any], where: str) -> DelinkItem:
     return DelinkItem(_opt_str(obj, "partnerProgramName", where))
 
 
-def parse_link_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[LinkItem]]:
+def parse_link_request(body: Any, max_batch: int | None = MAX_BATCH, *,
+                       unchecked_reference: bool = False) -> list[CustomerBatch[LinkItem]]:
     """`{"linkCustomers": [{"customer": {...}, "linkToPartnerPrograms": [...]}]}`.
 
     More than `max_batch` customers (None: no limit) -> `RequestError` 400/2008.
+    `unchecked_reference=True` is fault null-item-500: the customerPartnerReference fields are trimmed
+    before their types are checked, so a null or non-string field raises AttributeError (an HTTP 500).
     """
+    if unchecked_reference:
+        _trim_references_unchecked(body)
     return _parse_batch(body, "linkCustomers", "linkToPartnerPrograms", _link_item, max_batch=max_batch)
+
+
+def _trim_references_unchecked(body: Any) -> None:
+    """Fault null-item-500: `.strip()` every customerPartnerReference value without checking its type."""
+    entries = body.get("linkCustomers") if isinstance(body, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        items = entry.get("linkToPartnerPrograms") if isinstance(entry, dict) else None
+        for item in items if isinstance(items, list) else []:
+            ref = item.get("customerPartnerReference") if isinstance(item, dict) else None
+            if isinstance(ref, dict):
+                for key in list(ref):
+                    ref[key] = ref[key].strip()
 
 
 def parse_update_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[UpdateItem]]:
