@@ -83,7 +83,8 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
     """Validate one payload against the schema of the event it names, in the form it has.
 
     `strict`: ambiguity ids judged strictly, e.g. {"AMB-EVENT-ORGID-KEY"} (only `orgId`
-    is accepted, not the sample's "orgId "); "all" judges every ambiguity strictly.
+    is accepted, not the sample's "orgId "), {"AMB-EVENT-ENVELOPE"} (only the flat envelope);
+    "all" judges every ambiguity strictly.
     Errors read `at $.data.updateType: 'updateType' is a required property`.
     """
     form = event_form(payload)
@@ -98,6 +99,8 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
         attrs = payload.get("attributes")
         if isinstance(attrs, dict) and "orgId " in attrs:
             errors.append("at $.attributes['orgId ']: the org key has a trailing space (strict AMB-EVENT-ORGID-KEY)")
+    if ("AMB-EVENT-ENVELOPE" in strict or "all" in strict) and form != "flat":
+        errors.append(f"at $: the {form} form; only the enriched flat envelope is accepted (strict AMB-EVENT-ENVELOPE)")
     return Verdict(name, form, tuple(errors))
 
 
@@ -126,12 +129,15 @@ class EventFacts:
 
 def facts(payload: Any) -> EventFacts:
     """The correlation facts of a payload (never raises; see `EventFacts`)."""
-    p = payload if isinstance(payload, dict) else {}
+    def obj(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    p = obj(payload)
     form = event_form(p)
-    outer = p.get("attributes") if form == "wrapped" and isinstance(p.get("attributes"), dict) else p
-    data = outer.get("data") if isinstance(outer.get("data"), dict) else {}
-    ids = data.get("customerIdentifiers") if isinstance(data.get("customerIdentifiers"), dict) else {}
-    instore = ids.get("instore") if isinstance(ids.get("instore"), dict) else {}
+    outer = obj(p.get("attributes")) if form == "wrapped" else p
+    data = obj(outer.get("data"))
+    ids = obj(data.get("customerIdentifiers"))
+    instore = obj(ids.get("instore"))
     details = data.get("customerPartnerProgramDetails")
     org = outer.get("orgId", outer.get("orgId "))
     return EventFacts(
@@ -185,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "a sink delivery record {\"body\": ...} is checked by its body.")
     val.add_argument("files", nargs="+", metavar="FILE", type=Path)
     val.add_argument("--strict-ambiguity", action="append", default=[], metavar="AMB-ID|all",
-                     help="judge this ambiguity strictly (AMB-EVENT-ORGID-KEY, or all)")
+                     help="judge this ambiguity strictly (AMB-EVENT-ORGID-KEY, AMB-EVENT-ENVELOPE, or all)")
     args = parser.parse_args(argv)
     strict = frozenset(args.strict_ambiguity)
     invalid = 0

@@ -296,7 +296,8 @@ def _expand(value: str, where: str, env: dict[str, str]) -> str:
 
 def _webhooks(data: dict[str, Any], where: str, env: dict[str, str]) -> WebhookSettings:
     value = data.get("auth_value")
-    settings = WebhookSettings(**{**data, "auth_value": _expand(value, where, env) if value else None})
+    mode = "off" if data.get("mode") is False else data.get("mode", "register")  # YAML reads `off` as false
+    settings = WebhookSettings(**{**data, "mode": mode, "auth_value": _expand(value, where, env) if value else None})
     if settings.mode == "preconfigured" and not (settings.public_url and settings.auth_value):
         raise ProfileError(f"{where.rsplit('.', 1)[0]}: mode preconfigured needs public_url (where the target "
                            "delivers) and auth_value (the header value it sends, as ${ENV_VAR})")

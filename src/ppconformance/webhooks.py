@@ -75,7 +75,8 @@ class WebhookSink:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{name}:{port}"
 
     def start(self) -> WebhookSink:
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
