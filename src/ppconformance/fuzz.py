@@ -138,9 +138,11 @@ class Deepener:
             program = next((p for p in programs if p.name == item.get("partnerProgramName")), None)
         tiers = list(program.tiers) if program else []
         if endpoint == "linkCustomer":
+            if "customerPartnerReference" not in item and program is not None and self._hit(rnd):
+                item["customerPartnerReference"] = {"partnerMembershipId": ""}  # a new enrollment needs one
             ref = item.get("customerPartnerReference")
             if isinstance(ref, dict):
-                if "partnerMembershipId" in ref and self._hit(rnd):
+                if ("partnerMembershipId" in ref or self._hit(rnd)) and self._hit(rnd):
                     ref["partnerMembershipId"] = f"M-fuzz-{rnd.randrange(10**6):06d}"
                 if tiers and "partnerTierName" in ref and self._hit(rnd):
                     ref["partnerTierName"] = rnd.choice(tiers)
