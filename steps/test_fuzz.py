@@ -94,9 +94,14 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     _DEEPENER.append(Deepener(org, customers, profile))
     started = time.monotonic()
     yield target
-    print(f"\nfuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
-          f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
-          f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes")
+    line = (f"fuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
+            f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
+            f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("\n" + line)
+    else:
+        print("\n" + line)
     notes = fuzzchecks.policy().notes
     if notes:
         allure.attach("\n".join(notes[:200]), name="fuzz notes (default stances)",
@@ -177,6 +182,7 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
 
 
 @schema.parametrize()
+@pytest.mark.timeout(int(_SETTINGS.budget()) + 300)  # the budget stops sending; shrinking a finding may add
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None)
 def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile) -> None:
     """Generated linkCustomer / customerPartnerProgramUpdate / deLinkCustomer bodies, every answer checked."""
@@ -202,6 +208,7 @@ def _item_code(response: Any, key: str, pkey: str, skey: str) -> Any:
 
 
 @pytest.mark.parametrize("flow", ["link-update-delink", "relink-cancel"])
+@pytest.mark.timeout(int(_SETTINGS.budget()) + 300)
 def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile) -> None:
     """Stateful phase (a hypothesis-driven sequence of schemathesis cases, see the module docstring)."""
     allure.dynamic.feature("Fuzzing")
