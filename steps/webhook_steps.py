@@ -36,9 +36,7 @@ def event_watch(world: World, profile: Profile, sink_reader: Any) -> EventWatch:
         pytest.skip("webhook scenario: the run has no webhook sink")
     org = world.org or world.use_org()
     types = {p.name: "SUPPLEMENTARY" if p.membership_period else "EXTERNAL" for p in org.programs.values()}
-    watch = EventWatch(sink_reader, profile, None, {}, types)
-    watch.found = {}  # type: ignore[attr-defined]
-    return watch
+    return EventWatch(sink_reader, profile, None, {}, types)
 
 
 def _bind(watch: EventWatch, world: World) -> None:
@@ -67,7 +65,7 @@ def _announced(watch: EventWatch, world: World, judge: Judge, requirements: list
     _bind(watch, world)
     expected = watch.expect(actions[-1], event)
     finding = watch.arrived(expected, actions[-1])
-    watch.found[event] = finding  # type: ignore[attr-defined]
+    watch.found[event] = finding
     _verdict(judge, pick(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
 
 
@@ -97,7 +95,7 @@ def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Re
     items = [i for c in body.get("linkCustomers", []) for i in c.get("linkToPartnerPrograms", [])]
     if not items or all((i.get("partnerLinkStatus") or {}).get("code") == 200 for i in items):
         raise PreconditionFailed(f"the link meant to be rejected was not\n{rejected[2].exchange.render()}")
-    later = event_watch.found.get("partnerProgramLinked")  # type: ignore[attr-defined]
+    later = event_watch.found.get("partnerProgramLinked")
     if later is None or later.delivery is None:
         raise PreconditionFailed("the later link's event did not arrive, so no absence can be shown")
     problems = event_watch.absent(event_watch.expect(rejected, "partnerProgramLinked"), later)

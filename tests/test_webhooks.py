@@ -56,7 +56,7 @@ def test_every_event_schema_cites_its_section_and_has_the_three_forms() -> None:
     for name in EVENT_NAMES:
         schema = json.loads((EVENT_SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
         assert schema["$schema"].endswith("2020-12/schema") and schema["$id"].endswith(f"/events/{name}.schema.json")
-        assert f"events#" in schema["description"] and {"flat", "wrapped", "raw"} <= set(schema["$defs"])
+        assert "events#" in schema["description"] and {"flat", "wrapped", "raw"} <= set(schema["$defs"])
 
 
 def _sample(event: str, kind: str = "Enriched") -> Any:
@@ -156,8 +156,8 @@ def _event(customer_id: int, mobile: str, program: str = "Apparel-Partner", even
             "createdAt": 1, "loyaltyEventId": None,
             "data": {"customerIdentifiers": {"customerId": customer_id, "instore": {"mobile": mobile}},
                      "loyaltyProgramId": 1, "partnerProgramId": 2, "partnerProgramName": program,
-                     "partnerProgramType": "EXTERNAL", "customerPartnerProgramDetails": {"membershipNumber": membership},
-                     **data}}
+                     "partnerProgramType": "EXTERNAL",
+                     "customerPartnerProgramDetails": {"membershipNumber": membership}, **data}}
 
 
 EXPECTED = Expected("partnerProgramLinked", 42, {"mobile": "9199000001"}, "Apparel-Partner", "EXTERNAL", "M-1",

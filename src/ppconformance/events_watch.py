@@ -48,6 +48,8 @@ class EventWatch:
         self.identifiers = identifiers
         self.types = types
         self.latencies: list[float] = []
+        #: the judged findings of the scenario's Then steps, by event name (a later step may build on them)
+        self.found: dict[str, Finding] = {}
 
     def expect(self, recorded: RecordedAction, event: str) -> Expected:
         """The event `recorded` (its first item) must have caused."""

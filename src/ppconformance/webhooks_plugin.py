@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .client import PartnerProgramClient, TargetError, redact_text
+from .client import PartnerProgramClient, TargetBroken, TargetError, redact_text
 from .events import EVENT_NAMES
 from .plugin import _load, _runs_scenarios
 from .profile import Profile
@@ -59,10 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class WebhookRun:
     """What workers know of the run's webhook set-up: `ready` (scenarios can run) or the skip `reason`,
-    the sink's loopback `query_url`, whether the target has the reference server's `clock`."""
+    the sink's loopback `query_url`, whether the target has the reference server's `clock`, and `broken`:
+    the registration met a transport error (timeout, reset, oversized answer), so the webhook scenarios are
+    not skipped but end as errors of the run, like every other scenario against such a target."""
 
-    def __init__(self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False) -> None:
-        self.ready, self.reason, self.query_url, self.clock = ready, reason, query_url, clock
+    def __init__(self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False,
+                 broken: str = "") -> None:
+        self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
 
     def to_env(self) -> str:
         return json.dumps(vars(self))
@@ -83,25 +86,31 @@ def _registration(profile: Profile, url: str, secret: str, run_id: str, active: 
             "active": active}
 
 
-def _register(profile: Profile, base_url: str, url: str, secret: str, run_id: str,
-              active: bool = True) -> str | None:
-    """Register (or, `active=False`, disable) the webhook for every org; None or why it failed."""
-    for org in profile.orgs:
+def _register(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str],
+              active: bool = True) -> tuple[str, bool] | None:
+    """Register (or, `active=False`, disable) the webhook for each org named in `orgs` (registered ones are
+    appended to it when `active`); None, or why it failed and whether that was a transport error."""
+    for org in [o for o in profile.orgs if o.name in orgs or active]:
         client = PartnerProgramClient(base_url, profile, org)
         try:
             ex = client.send("POST", "/v3/webHooks", json_body=_registration(profile, url, secret, run_id, active))
         except TargetError as exc:
-            return redact_text(str(exc).splitlines()[0], [secret, *profile.secrets()])
+            return redact_text(str(exc).splitlines()[0], [secret, *profile.secrets()]), True
         finally:
             client.close()
         if not 200 <= ex.status < 300:
-            return f"org {org.name}: the target answered HTTP {ex.status} to POST /v3/webHooks"
+            return f"org {org.name}: the target answered HTTP {ex.status} to POST /v3/webHooks", False
+        if active:
+            orgs.append(org.name)
     return None
 
 
 def _has_clock(base_url: str) -> bool:
+    """True when the target answers the reference server's admin GET /__reference__/webhooks with JSON (the body
+    is not read: a hostile target cannot stall the run here beyond the 3 s timeouts)."""
     try:
-        return httpx.get(base_url.rstrip("/") + "/__reference__/webhooks", timeout=3).status_code == 200
+        with httpx.stream("GET", base_url.rstrip("/") + "/__reference__/webhooks", timeout=3) as answer:
+            return answer.status_code == 200 and "json" in answer.headers.get("content-type", "")
     except httpx.HTTPError:
         return False
 
@@ -141,19 +150,25 @@ def _setup(config: pytest.Config) -> WebhookRun:
     public = (config.getoption("webhook_public_url") or settings.public_url or sink.url).rstrip("/") + "/events"
     run_id = os.environ.get("PP_RUN_ID", "local")
     if settings.mode == "register":
-        problem = _register(profile, base_url, public, secret, run_id)
+        registered: list[str] = []
+        config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id, registered))
+        problem = _register(profile, base_url, public, secret, run_id, registered)
+        if problem and problem[1]:
+            return WebhookRun(False, broken=f"ERROR (not a conformance failure): the suite's webhook could not be "
+                                            f"registered: {problem[0]}")
         if problem:
-            return WebhookRun(False, f"the suite's webhook could not be registered ({problem}); set "
+            return WebhookRun(False, f"the suite's webhook could not be registered ({problem[0]}); set "
                                      "webhooks.mode: preconfigured if the target is configured otherwise")
-        config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id))
     return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url))
 
 
-def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str) -> None:
-    problem = _register(profile, base_url, url, secret, run_id, active=False)
+def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:
+    if not orgs:
+        return
+    problem = _register(profile, base_url, url, secret, run_id, orgs, active=False)
     if problem:
         sys.stderr.write(f"partner-program: the suite's webhook pp-conformance-{run_id} could not be disabled "
-                         f"({problem}); disable it on the target\n")
+                         f"({problem[0]}); disable it on the target\n")
 
 
 def _finish(config: pytest.Config, sink: WebhookSink) -> None:
@@ -188,9 +203,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     run = WebhookRun.from_env()
     for item in items:
-        if item.get_closest_marker("webhook") is not None and not run.ready:
+        if item.get_closest_marker("webhook") is not None and not run.ready and not run.broken:
             item.add_marker(pytest.mark.skip(reason=f"webhook scenario: {run.reason}"))
-        elif item.get_closest_marker("needs_clock") is not None and not run.clock:
+        elif item.get_closest_marker("needs_clock") is not None and not run.clock and not run.broken:
             item.add_marker(pytest.mark.skip(reason="needs the reference server's simulated clock "
                                                     "(POST /__reference__/clock), which this target lacks"))
 
@@ -200,6 +215,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def sink_reader() -> Any:
     """This process's reader of the run's sink (None when webhook scenarios are skipped)."""
     run = WebhookRun.from_env()
+    if run.broken:
+        raise TargetBroken(run.broken)
     if not run.ready:
         yield None
         return
