@@ -47,7 +47,7 @@ from ppconformance.client import TargetBroken, TargetUnreachable
 from ppconformance.dates import days_from_today
 from ppconformance.fuzz import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzzchecks import ENDPOINT_OF_PATH
-from ppconformance.fuzzplugin import current_settings
+from ppconformance.fuzzplugin import SUMMARY_LINES, current_settings
 from ppconformance.profile import DEFAULT_PATHS, Profile
 from ppconformance.world import World
 
@@ -97,11 +97,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     line = (f"fuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
             f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
             f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes")
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("\n" + line)
-    else:
-        print("\n" + line)
+    SUMMARY_LINES.append(line)  # printed in the terminal summary (fuzzplugin)
     notes = fuzzchecks.policy().notes
     if notes:
         allure.attach("\n".join(notes[:200]), name="fuzz notes (default stances)",

@@ -8,14 +8,17 @@ overrides `fuzz.seed`. See README 'Fuzzing'.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
 from .profile import FuzzSettings
 
-__all__ = ["current_settings", "fuzz_mode", "fuzz_seed"]
+__all__ = ["SUMMARY_LINES", "current_settings", "fuzz_mode", "fuzz_seed"]
 
 _SETTINGS: FuzzSettings | None = None
+SUMMARY_LINES: list[str] = []
+"""Figures of the stage (cases, seconds, seed), printed in the terminal summary of this process."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,3 +77,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("fuzz") is not None:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the stage's figures (mode, seed, cases sent, seconds)."""
+    for line in SUMMARY_LINES:
+        terminalreporter.write_line(f"partner-program {line}")
