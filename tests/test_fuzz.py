@@ -250,3 +250,21 @@ def test_fuzz_stage_fails_a_faulted_server(tmp_path: Path, fault: str, requireme
     assert requirement in stories, stories
     for secret in SECRETS.values():
         assert secret not in out
+
+
+def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
+    from ppconformance.fuzz import effective_settings
+
+    env = {"PP_EMBEDDED_ENABLED_PASSWORD": "x", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
+           "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}
+    fast = load_profile(ROOT / "profiles" / "embedded.yaml", env=env)
+    assert (fast.fuzz.mode, fast.fuzz.examples(), fast.fuzz.budget()) == ("fast", 20, 30.0)
+    deep = load_profile(ROOT / "profiles" / "embedded.yaml",
+                        env={**env, "PP__FUZZ__MODE": "deep", "PP__FUZZ__SEED": "9"})
+    assert (deep.fuzz.examples(), deep.fuzz.budget(), deep.fuzz.seed) == (400, 900.0, 9)
+    tuned = load_profile(ROOT / "profiles" / "embedded.yaml", env={**env, "PP__FUZZ__MAX_EXAMPLES": "7"})
+    assert tuned.fuzz.examples() == 7
+    assert effective_settings(deep, "off", 3).mode == "off" and effective_settings(deep, None, 3).seed == 3
+    assert effective_settings(fast).seed is not None  # drawn, so it can be printed and attached
+    with pytest.raises(Exception, match="fuzz"):
+        load_profile(ROOT / "profiles" / "embedded.yaml", env={**env, "PP__FUZZ__MODE": "forever"})
