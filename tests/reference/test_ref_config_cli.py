@@ -262,7 +262,8 @@ def test_cli_passes_settings_to_the_app(
     monkeypatch.setenv("PP_REFERENCE_RATE_LIMIT", "90")
     monkeypatch.setenv("PP_REFERENCE_TOKEN_TTL", "45")
     assert main(["--port", "18096", "--token-ttl", "20"]) == 0
-    assert created == [{"token_ttl_seconds": 20, "rate_limit_per_minute": 90, "fault": None, "variant": None}]
+    assert created == [{"token_ttl_seconds": 20, "rate_limit_per_minute": 90, "fault": None, "variant": None,
+                        "event_form": "flat"}]
     assert served[0][1] == {"host": "127.0.0.1", "port": 18096, "log_level": "info"}
     out = capsys.readouterr().out
     assert "rate limit 90 requests/min per org" in out and "token ttl 20 s" in out
@@ -270,12 +271,15 @@ def test_cli_passes_settings_to_the_app(
     monkeypatch.delenv("PP_REFERENCE_RATE_LIMIT")
     monkeypatch.delenv("PP_REFERENCE_TOKEN_TTL")
     assert main(["--port", "18096"]) == 0
-    assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None, "fault": None, "variant": None}
+    assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None, "fault": None, "variant": None,
+                           "event_form": "flat"}
     out = capsys.readouterr().out
     assert "rate limit" not in out and "token ttl" not in out and "FAULT" not in out
 
     assert main(["--port", "18096", "--fault", "link-2006-as-2004", "--variant", "extra-fields"]) == 0
     assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None,
-                           "fault": "link-2006-as-2004", "variant": "extra-fields"}
+                           "fault": "link-2006-as-2004", "variant": "extra-fields", "event_form": "flat"}
     out = capsys.readouterr().out
     assert "FAULT link-2006-as-2004 (LINK-2006)" in out and "variant extra-fields (AMB-EXTRA-FIELDS)" in out
+    assert main(["--port", "18096", "--event-form", "wrapped"]) == 0
+    assert created[-1]["event_form"] == "wrapped"
