@@ -198,11 +198,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line("partner-program " + latency_summary(sink))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _runs_scenarios(config):
         return
     run = WebhookRun.from_env()
     for item in items:
+        if item.get_closest_marker("skip") is not None:
+            continue  # already skipped (the write guard of a read-only run names its own reason)
         if item.get_closest_marker("webhook") is not None and not run.ready and not run.broken:
             item.add_marker(pytest.mark.skip(reason=f"webhook scenario: {run.reason}"))
         elif item.get_closest_marker("needs_clock") is not None and not run.clock and not run.broken:

@@ -15,7 +15,9 @@ subscribes to all). A future-dated relink is announced when the scheduler activa
 
 Delivery: POST JSON with the webhook's headers; 2xx is delivered; 429, 5xx and connection errors are
 retried with exponential backoff (`base_delay` * 2**n, at most `max_attempts` attempts: bounded, unlike
-Capillary's 7 days); any other 4xx is not retried. `attempts` logs every try (admin GET
+Capillary's 7 days); any other 4xx is not retried. A webhook whose receiver cannot be connected to
+`UNREACHABLE_LIMIT` times in a row is disabled (the sink of a killed suite run must not slow later runs).
+`attempts` logs every try (admin GET
 /__reference__/webhooks).
 
 Clock: `run_scheduler(as_of, customer_ids)` runs the daily jobs as of a date for the given customers only
@@ -49,6 +51,8 @@ __all__ = ["EVENT_FORMS", "REMINDER_DAYS", "EventHub", "Webhook", "WebhookError"
 logger = logging.getLogger("ppreference.events")
 
 EVENT_FORMS = ("flat", "wrapped")
+#: Consecutive connection failures after which a webhook is disabled (its receiver is gone).
+UNREACHABLE_LIMIT = 3
 REMINDER_DAYS = 7
 MAX_ATTEMPT_LOG = 10_000
 LINKED, UPDATED, DELINKED = "partnerProgramLinked", "partnerProgramUpdated", "partnerProgramDelinked"
@@ -75,6 +79,7 @@ class Webhook:
     event_names: tuple[str, ...]
     headers: dict[str, str] = field(repr=False)
     active: bool = True
+    unreachable: int = 0  # consecutive attempts that could not connect
 
     def to_json(self) -> dict[str, Any]:
         """The webhook as answered: header names only, never their values."""
@@ -240,10 +245,18 @@ class EventHub:
                 status: int | str = response.status_code
             except httpx.TransportError as exc:
                 status = type(exc).__name__
+            if isinstance(status, int):
+                hook.unreachable = 0
+            elif isinstance(status, str) and status in ("ConnectError", "ConnectTimeout"):
+                hook.unreachable += 1
+                if hook.unreachable >= UNREACHABLE_LIMIT and hook.active:
+                    hook.active = False  # a receiver that is gone (a killed run's sink) stops costing retries
+                    logger.warning("webhook %s: disabled after %d failed connection attempts", hook.id,
+                                   hook.unreachable)
             self.attempts.append({"webhookId": hook.id, "eventId": payload["eventId"], "eventName": name,
                                   "attempt": attempt, "status": status})
             retry = not isinstance(status, int) or status == 429 or status >= 500
-            if not retry or attempt == self.max_attempts:
+            if not retry or attempt == self.max_attempts or not hook.active or self.hooks.get(hook.id) is not hook:
                 if retry or (isinstance(status, int) and status >= 300):
                     logger.warning("webhook %s: %s not delivered (%s after %d attempts)", hook.id, name, status,
                                    attempt)

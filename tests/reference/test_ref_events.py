@@ -129,7 +129,8 @@ def test_disabled_and_unsubscribed_webhooks_get_nothing(enabled: Api, receiver: 
     assert receiver.got == []
 
 
-def test_5xx_429_and_connection_errors_are_retried_and_4xx_is_not(env: dict[str, str], clock: Clock) -> None:
+def test_5xx_429_and_connection_errors_are_retried_4xx_is_not_and_a_gone_receiver_is_disabled(
+        env: dict[str, str], clock: Clock) -> None:
     flaky = Receiver([500, 429])
     refusing = Receiver([400])
     try:
@@ -143,14 +144,16 @@ def test_5xx_429_and_connection_errors_are_retried_and_4xx_is_not(env: dict[str,
             api.linked_customer("Apparel-Partner")
             flaky.wait(3)
             time.sleep(0.3)
-            attempts = client.get("/__reference__/webhooks").json()["attempts"]
+            answer = client.get("/__reference__/webhooks").json()
+            attempts, hooks = answer["attempts"], answer["webhooks"]
     finally:
         flaky.close()
         refusing.close()
     by_hook: dict[int, list[Any]] = {}
     for a in attempts:
         by_hook.setdefault(a["webhookId"], []).append(a["status"])
-    assert sorted(by_hook.values(), key=len) == [[400], [500, 429, 200], ["ConnectError"] * 5]
+    assert sorted(by_hook.values(), key=len) == [[400], ["ConnectError"] * 3, [500, 429, 200]]
+    assert [h["active"] for h in hooks if h["name"] == "closed"] == [False]  # gone receivers are disabled
     assert len({e["eventId"] for _, e in flaky.got}) == 1  # a retry is the same event
 
 
