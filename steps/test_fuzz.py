@@ -109,7 +109,9 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
 _SETTINGS = current_settings()
 schema = schemathesis.openapi.from_path(str(SPEC)).include(path_regex="^/v2/partnerProgram/")
 schema.config.seed = _SETTINGS.seed
-schema.config.generation.update(max_examples=_SETTINGS.examples(), database="none", with_security_parameters=False)
+# fast mode does not shrink a finding (shrinking regenerates bodies for minutes); deep mode does
+schema.config.generation.update(max_examples=_SETTINGS.examples(), database="none", with_security_parameters=False,
+                                no_shrink=_SETTINGS.mode != "deep")
 _DEEPENER: list[Deepener] = []  # filled by the fuzz_target fixture before any case is generated
 
 

@@ -145,6 +145,19 @@ def test_identifierless_never_succeeds() -> None:
     fuzzchecks.identifierless_never_succeeds(None, _response(_link_answer(({"id": 5}, [("A", 200)]))), ok)
 
 
+def test_results_in_another_order_are_matched_by_identifiers_and_names() -> None:
+    body = _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": ""}]),
+                      ({"email": ""}, [{"partnerProgramName": "A"}]))
+    case = _case(LINK, body)
+    reordered = _response(_link_answer(({}, [("A", 8013)]), ({"mobile": "1", "id": 3}, [("", 2002), ("A", 200)])))
+    for check in (fuzzchecks.identifierless_never_succeeds, fuzzchecks.nameless_item_never_succeeds,
+                  fuzzchecks.batch_results_per_item):
+        check(None, reordered, case)  # AMB-RESULT-ORDER default: any order
+    wrong = _response(_link_answer(({}, [("A", 200)]), ({"mobile": "1", "id": 3}, [("", 2002), ("A", 200)])))
+    with pytest.raises(FuzzFinding, match="IDENT-MISSING"):
+        fuzzchecks.identifierless_never_succeeds(None, wrong, case)
+
+
 def test_nameless_item_never_succeeds() -> None:
     for item in ({}, {"partnerProgramName": ""}, {"partnerProgramName": None}):
         case = _case(DELINK, {"deLinkCustomers": [{"customer": {"mobile": "1"}, "deLinkFromPartnerPrograms": [item]}]})

@@ -23,8 +23,9 @@ Checks, with the requirement each finding is labelled with:
                                                   request level (positive_data_acceptance adapted:
                                                   item-level business errors are allowed)
 
-Results are matched to request items by position (identifierless items cannot be
-matched otherwise); when the counts differ only `batch_results_per_item` reports.
+Results are matched to request items as the register says (AMB-RESULT-ORDER): by echoed customer
+identifiers and program name, or by position when that ambiguity is strict; an item without a
+matching result is left to `batch_results_per_item`, which reports missing or extra results.
 `configure(strict=...)` sets the ambiguities judged strictly (the profile's
 `strict`); without it every ambiguity keeps its default stance.
 """
@@ -190,18 +191,80 @@ def _code(status: Any) -> Any:
     return status.get("code") if isinstance(status, dict) else None
 
 
+def _identifiers(customer: Any) -> set[tuple[str, str]]:
+    if not isinstance(customer, dict):
+        return set()
+    return {(k, str(customer[k])) for k in ("id", "mobile", "email", "externalId")
+            if customer.get(k) not in (None, "") and not isinstance(customer.get(k), (bool, dict, list))}
+
+
+def _match_customers(sent: list[tuple[Any, list[Any]]], got: list[tuple[Any, list[Any]]]) -> list[int | None]:
+    """For each requested entry, the index of its customer result: by position under strict AMB-RESULT-ORDER,
+    else the unused result whose echoed identifiers include the request's (the fewest extra first), else the
+    same position (the answer need not echo identifiers: only the customer status is required)."""
+    if _POLICY.is_strict("AMB-RESULT-ORDER"):
+        return [i if i < len(got) else None for i in range(len(sent))]
+    used: set[int] = set()
+    out: list[int | None] = []
+    for entry, _ in sent:
+        wanted = _identifiers(entry.get("customer") if isinstance(entry, dict) else None)
+        candidates = [(len(_identifiers(g.get("customer"))), k) for k, (g, _) in enumerate(got)
+                      if k not in used and wanted <= _identifiers(g.get("customer"))]
+        pick = min(candidates)[1] if candidates else None
+        if pick is None:  # the answer does not echo the identifiers sent (only status is required): position
+            pos = len(out)
+            pick = pos if pos < len(got) and pos not in used else next(
+                (k for k in range(len(got)) if k not in used), None)
+        if pick is not None:
+            used.add(pick)
+        out.append(pick)
+    return out
+
+
+def _name(item: Any) -> str:
+    name = item.get("partnerProgramName") if isinstance(item, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def _ambiguous(one: Any, all_: list[Any], key: Any) -> bool:
+    """True when another member of `all_` has the same matching key as `one` but differs from it."""
+    mine = key(one.get("customer") if key is _identifiers and isinstance(one, dict) else one)
+    return any(other is not one and other != one
+               and key(other.get("customer") if key is _identifiers and isinstance(other, dict) else other) == mine
+               for other in all_)
+
+
 def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, Any, Any, Any]]:
-    """(customer index, item index, request entry, request item, item status) by position, for answers whose
-    shape matches the request (counts equal); nothing otherwise."""
-    got = _results(endpoint, _json(response))
+    """(customer index, item index, request entry, request item, item status) of the request's items that have
+    a result: matched by position under strict AMB-RESULT-ORDER, else by echoed identifiers and program name
+    (an unmatched item yields nothing; `batch_results_per_item` reports missing results)."""
+    body = _json(response)
+    got = _results(endpoint, body)
     sent = _requested(endpoint, _request_body(case))
-    if got is None or sent is None or len(got) != len(sent):
+    if got is None or sent is None:
         return
-    for i, ((entry, items), (_, statuses)) in enumerate(zip(sent, got, strict=True)):
-        if len(items) != len(statuses):
-            continue
-        for j, (item, status) in enumerate(zip(items, statuses, strict=True)):
-            yield i, j, entry, item, status
+    pkey = next((p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance(body.get(k), list)), None)
+    strict = _POLICY.is_strict("AMB-RESULT-ORDER")
+    for i, ((entry, items), k) in enumerate(zip(sent, _match_customers(sent, got), strict=True)):
+        if k is None or (not strict and _ambiguous(entry, [e for e, _ in sent], _identifiers)):
+            continue  # results in any order: which of two like requests a result answers is unknown
+        result_entry, statuses = got[k]
+        results = result_entry.get(pkey) if isinstance(result_entry.get(pkey), list) else []
+        used: set[int] = set()
+        for j, item in enumerate(items):
+            if strict:
+                pick = j if j < len(statuses) else None
+            elif _ambiguous(item, items, _name):
+                continue
+            else:
+                pick = next((n for n, r in enumerate(results) if n not in used and n < len(statuses)
+                             and isinstance(r, dict) and _name(r) == _name(item)), None)
+                if pick is None and j < len(statuses) and j not in used:
+                    pick = j  # a name the answer does not echo as sent: the same position
+            if pick is None:
+                continue
+            used.add(pick)
+            yield i, j, entry, item, statuses[pick]
 
 
 def _has_identifier(customer: Any) -> bool:
@@ -227,17 +290,22 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
                           f"{len(sent)} customers requested, {len(got)} customer results answered")
     strict = _POLICY.is_strict("AMB-RESULT-ORDER")
     pkey = next(p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance((_json(response) or {}).get(k), list))
+    if not strict:  # results in any order: the numbers of program results must match as a multiset
+        asked, answered = sorted(len(items) for _, items in sent), sorted(len(st) for _, st in got)
+        if asked != answered:
+            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
+                              f"program items per customer requested {asked}, answered {answered}")
+        return True
     for i, ((_, items), (entry, statuses)) in enumerate(zip(sent, got, strict=True)):
         if len(items) != len(statuses):
             raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
                               f"customer {i}: {len(items)} program items requested, {len(statuses)} results")
-        if strict:
-            names = [it.get("partnerProgramName") if isinstance(it, dict) else None for it in items]
-            answered = [r.get("partnerProgramName") for r in entry.get(pkey, []) if isinstance(r, dict)]
-            if all(isinstance(n, str) and n for n in names) and names != answered:
-                raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
-                                  f"customer {i}: results {answered} not in request order {names} "
-                                  "(strict AMB-RESULT-ORDER)")
+        names = [it.get("partnerProgramName") if isinstance(it, dict) else None for it in items]
+        echoed = [r.get("partnerProgramName") for r in entry.get(pkey, []) if isinstance(r, dict)]
+        if all(isinstance(n, str) and n for n in names) and names != echoed:
+            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
+                              f"customer {i}: results {echoed} not in request order {names} "
+                              "(strict AMB-RESULT-ORDER)")
     return True
 
 
