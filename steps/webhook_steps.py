@@ -15,7 +15,7 @@ from typing import Any
 import allure
 import httpx
 import pytest
-from pytest_bdd import then, when
+from pytest_bdd import parsers, then, when
 
 from ppconformance.catalogue import Requirement
 from ppconformance.events_match import Expected, Finding, candidates, judge
@@ -69,22 +69,11 @@ def _announced(watch: EventWatch, world: World, judge: Judge, requirements: list
     _verdict(judge, pick(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
 
 
-@then("partnerProgramLinked announces the link with the customer, the program and its details")
+@then(parsers.re(r"(?P<event>partnerProgramLinked|partnerProgramUpdated|partnerProgramDelinked) announces the "
+                 r"(?:link with the customer, the program and its details|update with its updateType|delink)"))
 def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
-    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramLinked")
-
-
-@then("partnerProgramUpdated announces the update with its updateType")
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
-    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramUpdated")
-
-
-@then("partnerProgramDelinked announces the delink")
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
-    _announced(event_watch, world, judge, requirements, recorded_actions, "partnerProgramDelinked")
+      recorded_actions: list, event: str) -> None:
+    _announced(event_watch, world, judge, requirements, recorded_actions, event)
 
 
 @then("no event announces the rejected link")
