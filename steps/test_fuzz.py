@@ -88,7 +88,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
                                         [(n, n in supplementary) for n in names])
 
     target = FuzzTarget(base_url=base_url, org=org, customers=customers, auth_headers=client.auth_headers,
-                        journal_link=journal_link, settings=settings, secrets=client._secrets)
+                        journal_link=journal_link, settings=settings, secrets=client.secrets)
     target.world = world  # type: ignore[attr-defined]
     fuzzchecks.configure(profile.strict)
     _DEEPENER.append(Deepener(org, customers, profile))

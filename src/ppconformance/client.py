@@ -241,6 +241,12 @@ class PartnerProgramClient:
         # shared with every Exchange, so that a token learnt later is redacted everywhere
         self._secrets: list[str] = list(profile.secrets())
 
+    @property
+    def secrets(self) -> list[str]:
+        """The values to redact wherever a request or response is echoed: the profile's secrets plus every
+        OAuth token learnt since (a live list: tokens issued later are appended to it). Never log it."""
+        return self._secrets
+
     # -- transport -------------------------------------------------------------
     def send(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
              headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
