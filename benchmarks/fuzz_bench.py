@@ -35,14 +35,39 @@ TILL = "conformance.enabled.till"  # profiles/embedded.yaml, org relinking-enabl
 
 def _suite(base_url: str, env: dict[str, str], examples: int, seed: int, work: Path) -> tuple[int, float, float]:
     """(cases, seconds of the stage itself, wall seconds of the pytest process)."""
-    env = {**env, "PP__FUZZ__MAX_EXAMPLES": str(examples), "PP__FUZZ__TIME_BUDGET_SECONDS": "3600",
-           "PP__JOURNAL_DIR": str(work / "journal")}
+    env = {
+        **env,
+        "PP__FUZZ__MAX_EXAMPLES": str(examples),
+        "PP__FUZZ__TIME_BUDGET_SECONDS": "3600",
+        "PP__JOURNAL_DIR": str(work / "journal"),
+    }
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "steps", "-m", "fuzz", "-k", "test_fuzz_bodies", "-q",
-                           "-s", "-p", "no:cacheprovider", f"--base-url={base_url}", f"--fuzz-seed={seed}",
-                           f"--reports-dir={work / 'suite'}", f"--alluredir={work / 'suite' / 'allure'}",
-                           f"--junitxml={work / 'suite' / 'junit.xml'}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "steps",
+            "-m",
+            "fuzz",
+            "-k",
+            "test_fuzz_bodies",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            f"--base-url={base_url}",
+            f"--fuzz-seed={seed}",
+            f"--reports-dir={work / 'suite'}",
+            f"--alluredir={work / 'suite' / 'allure'}",
+            f"--junitxml={work / 'suite' / 'junit.xml'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     wall = time.monotonic() - started
     found = re.search(r"fuzz stage: .*?(\d+) cases sent in ([\d.]+) s", proc.stdout)
     if not found:
@@ -57,16 +82,31 @@ def _cli(base_url: str, env: dict[str, str], examples: int, seed: int, work: Pat
     env = {**env, "SCHEMATHESIS_HOOKS": "ppconformance.fuzzchecks"}
     auth = basic_auth_header(TILL, env["PP_EMBEDDED_ENABLED_PASSWORD"])
     started = time.monotonic()
-    proc = subprocess.run([schemathesis, "run", "schemas/openapi.yaml", f"--url={base_url}",
-                           "--include-path-regex=^/v2/partnerProgram/", f"--max-examples={examples}",
-                           "-H", f"Authorization: {auth}",
-                           f"--seed={seed}", "--checks=all", "--exclude-checks=negative_data_rejection,"
-                           "positive_data_acceptance,use_after_free,ensure_resource_availability,ignored_auth",
-                           "--phases=examples,coverage,fuzzing", "--no-color"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [
+            schemathesis,
+            "run",
+            "schemas/openapi.yaml",
+            f"--url={base_url}",
+            "--include-path-regex=^/v2/partnerProgram/",
+            f"--max-examples={examples}",
+            "-H",
+            f"Authorization: {auth}",
+            f"--seed={seed}",
+            "--checks=all",
+            "--exclude-checks=negative_data_rejection,"
+            "positive_data_acceptance,use_after_free,ensure_resource_availability,ignored_auth",
+            "--phases=examples,coverage,fuzzing",
+            "--no-color",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     wall = time.monotonic() - started
-    found = re.search(r"Test cases:\s*\n?\s*(\d+) generated", proc.stdout) or re.search(r"(\d+) generated",
-                                                                                      proc.stdout)
+    found = re.search(r"Test cases:\s*\n?\s*(\d+) generated", proc.stdout) or re.search(r"(\d+) generated", proc.stdout)
     if not found:
         print(proc.stdout[-3000:], proc.stderr[-2000:])
         return 0, wall, wall
@@ -89,13 +129,16 @@ def main() -> None:
             cli = _cli(server.base_url, env, args.max_examples, args.seed, work)
         finally:
             server.stop()
-    print(f"fuzz benchmark: max_examples {args.max_examples} per operation, seed {args.seed}, 3 operations, "
-          f"reference server at one loopback port")
-    for name, (cases, seconds, wall) in (("suite fuzz stage (pytest -m fuzz)", suite),
-                                         ("schemathesis run (CLI)", cli)):
+    print(
+        f"fuzz benchmark: max_examples {args.max_examples} per operation, seed {args.seed}, 3 operations, "
+        f"reference server at one loopback port"
+    )
+    for name, (cases, seconds, wall) in (("suite fuzz stage (pytest -m fuzz)", suite), ("schemathesis run (CLI)", cli)):
         rate = cases / seconds if seconds else 0.0
-        print(f"  {name:36s} {cases:6d} cases in {seconds:7.1f} s = {rate:7.1f} cases/s "
-              f"(process wall time {wall:.1f} s, start-up and provisioning included)")
+        print(
+            f"  {name:36s} {cases:6d} cases in {seconds:7.1f} s = {rate:7.1f} cases/s "
+            f"(process wall time {wall:.1f} s, start-up and provisioning included)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,23 +13,25 @@ UPDATE = "customerPartnerProgramUpdate"
 def _link_external(world: World, customers: list, position: str = "lowest") -> None:
     program = world.program("external", tiers=2)
     tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
-    world.establish(world.link(customers, [world.link_item(program, partnerTierName=tier)]),
-                    f"customers linked to {program.name} at {tier}")
+    world.establish(
+        world.link(customers, [world.link_item(program, partnerTierName=tier)]),
+        f"customers linked to {program.name} at {tier}",
+    )
 
 
 def _link_supplementary(world: World) -> None:
     program = world.program("supplementary", period=True)
-    world.establish(world.link([world.customer], [world.link_item(program)]),
-                    f"a customer linked to {program.name}")
+    world.establish(world.link([world.customer], [world.link_item(program)]), f"a customer linked to {program.name}")
 
 
 def queue_relink(world: World) -> None:
     """Link the scenario's customer to the supplementary program again, starting after its membership ends."""
     program = world.program("supplementary", period=True)
     start = world.in_days(program.membership_period.approx_days() + 5)
-    world.establish(world.link([world.customer], [world.link_item(program, membershipStartDate=start,
-                                                                  partnerMembershipId=None)]),
-                    f"a relink to {program.name} queued for {start}")
+    world.establish(
+        world.link([world.customer], [world.link_item(program, membershipStartDate=start, partnerMembershipId=None)]),
+        f"a relink to {program.name} queued for {start}",
+    )
 
 
 @given(parsers.re(r"an org where membership relinking is (?P<state>enabled|disabled)"))
@@ -87,7 +89,7 @@ def _(world: World, position: str) -> None:
 def _(world: World, count: int) -> None:
     customers = [world.register_customer() for _ in range(count)]
     for start in range(0, count, 50):
-        _link_external(world, customers[start:start + 50])
+        _link_external(world, customers[start : start + 50])
 
 
 @given("a customer linked to the supplementary program")
@@ -106,9 +108,12 @@ def _(world: World) -> None:
 @given("the customer's pending relink to the supplementary program was cancelled")
 def _(world: World) -> None:
     program = world.program("supplementary")
-    world.establish(world.update([world.customer], [
-        {"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]),
-        "the pending relink cancelled")
+    world.establish(
+        world.update(
+            [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
+        ),
+        "the pending relink cancelled",
+    )
 
 
 @given("the customer's linked programs list the external program")

@@ -53,13 +53,19 @@ from ppconformance.world import World
 
 pytestmark = pytest.mark.fuzz
 
-_BUILTIN = [not_a_server_error, builtin.status_code_conformance, builtin.content_type_conformance,
-            builtin.response_schema_conformance]
+_BUILTIN = [
+    not_a_server_error,
+    builtin.status_code_conformance,
+    builtin.content_type_conformance,
+    builtin.response_schema_conformance,
+]
 CHECKS = _BUILTIN + list(fuzzchecks.CHECKS)
-_REQUIREMENT_OF_BUILTIN = {"not_a_server_error": "FUZZ-NO-SERVER-ERROR",
-                           "status_code_conformance": "FUZZ-RESPONSE-CONFORMS",
-                           "content_type_conformance": "FUZZ-RESPONSE-CONFORMS",
-                           "response_schema_conformance": "FUZZ-RESPONSE-CONFORMS"}
+_REQUIREMENT_OF_BUILTIN = {
+    "not_a_server_error": "FUZZ-NO-SERVER-ERROR",
+    "status_code_conformance": "FUZZ-RESPONSE-CONFORMS",
+    "content_type_conformance": "FUZZ-RESPONSE-CONFORMS",
+    "response_schema_conformance": "FUZZ-RESPONSE-CONFORMS",
+}
 _ATTACHED: Counter[str] = Counter()
 
 
@@ -71,8 +77,10 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     if settings.mode == "off":
         pytest.skip(f"fuzz stage off (profile {profile.name}: fuzz.mode off)")
     if profile.paths != DEFAULT_PATHS:
-        pytest.skip(f"profile {profile.name} overrides paths {profile.paths}; schemas/openapi.yaml describes the "
-                    "documented ones")
+        pytest.skip(
+            f"profile {profile.name} overrides paths {profile.paths}; schemas/openapi.yaml describes the "
+            "documented ones"
+        )
     base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", "")
     world = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal)
     org = world.use_org()
@@ -84,24 +92,35 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     supplementary = {p.name for p in org.programs.values() if p.membership_period}
 
     def journal_link(suite: SuiteCustomer, names: list[str]) -> None:
-        world.entries += journal.record(org.name, {"id": suite.id, "mobile": suite.mobile},
-                                        [(n, n in supplementary) for n in names])
+        world.entries += journal.record(
+            org.name, {"id": suite.id, "mobile": suite.mobile}, [(n, n in supplementary) for n in names]
+        )
 
-    target = FuzzTarget(base_url=base_url, org=org, customers=customers, auth_headers=client.auth_headers,
-                        journal_link=journal_link, settings=settings, secrets=client.secrets)
+    target = FuzzTarget(
+        base_url=base_url,
+        org=org,
+        customers=customers,
+        auth_headers=client.auth_headers,
+        journal_link=journal_link,
+        settings=settings,
+        secrets=client.secrets,
+    )
     target.world = world  # type: ignore[attr-defined]
     fuzzchecks.configure(profile.strict)
     _DEEPENER.append(Deepener(org, customers, profile))
     started = time.monotonic()
     yield target
-    line = (f"fuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
-            f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
-            f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes")
+    line = (
+        f"fuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
+        f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
+        f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes"
+    )
     SUMMARY_LINES.append(line)  # printed in the terminal summary (fuzzplugin)
     notes = fuzzchecks.policy().notes
     if notes:
-        allure.attach("\n".join(notes[:200]), name="fuzz notes (default stances)",
-                      attachment_type=allure.attachment_type.TEXT)
+        allure.attach(
+            "\n".join(notes[:200]), name="fuzz notes (default stances)", attachment_type=allure.attachment_type.TEXT
+        )
     world.cleanup()
     client.close()
 
@@ -110,8 +129,12 @@ _SETTINGS = current_settings()
 schema = schemathesis.openapi.from_path(str(SPEC)).include(path_regex="^/v2/partnerProgram/")
 schema.config.seed = _SETTINGS.seed
 # fast mode does not shrink a finding (shrinking regenerates bodies for minutes); deep mode does
-schema.config.generation.update(max_examples=_SETTINGS.examples(), database="none", with_security_parameters=False,
-                                no_shrink=_SETTINGS.mode != "deep")
+schema.config.generation.update(
+    max_examples=_SETTINGS.examples(),
+    database="none",
+    with_security_parameters=False,
+    no_shrink=_SETTINGS.mode != "deep",
+)
 _DEEPENER: list[Deepener] = []  # filled by the fuzz_target fixture before any case is generated
 
 
@@ -157,8 +180,7 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
         for failure in group.exceptions:
             text = str(failure)
             req = next((r for r in load_catalogue().requirements if f"[{r}]" in text), None)
-            check = next((c for c in _REQUIREMENT_OF_BUILTIN if c in type(failure).__name__.lower()
-                          or c in text), None)
+            check = next((c for c in _REQUIREMENT_OF_BUILTIN if c in type(failure).__name__.lower() or c in text), None)
             req = req or _REQUIREMENT_OF_BUILTIN.get(check or "", "FUZZ-RESPONSE-CONFORMS")
             if req == "FUZZ-RESPONSE-CONFORMS" and ("server error" in text.lower() or response.status_code >= 500):
                 req = "FUZZ-NO-SERVER-ERROR"
@@ -171,12 +193,16 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
         key = ",".join(sorted(set(requirements)))
         if _ATTACHED[key] < 3:
             _ATTACHED[key] += 1
-            allure.attach(f"{curl}\n\n# seed: --fuzz-seed {seed}\n# answer: HTTP {response.status_code}\n"
-                          f"{target.redact(response.text[:4000])}",
-                          name=f"fuzz finding {key}: reproduction", attachment_type=allure.attachment_type.TEXT)
+            allure.attach(
+                f"{curl}\n\n# seed: --fuzz-seed {seed}\n# answer: HTTP {response.status_code}\n"
+                f"{target.redact(response.text[:4000])}",
+                name=f"fuzz finding {key}: reproduction",
+                attachment_type=allure.attachment_type.TEXT,
+            )
         message = target.redact(str(group))
-        raise AssertionError(f"fuzz findings {sorted(set(requirements))} ({'; '.join(names)}); seed "
-                             f"{seed}\n{message}\nReproduce: {curl}") from None
+        raise AssertionError(
+            f"fuzz findings {sorted(set(requirements))} ({'; '.join(names)}); seed {seed}\n{message}\nReproduce: {curl}"
+        ) from None
 
 
 @schema.parametrize()
@@ -225,9 +251,14 @@ def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, pr
     examples = max(2, min(10, fuzz_target.settings.examples() // 10))
 
     # no shrinking: each example provisions a new customer, so a replay is never the same run
-    @hypothesis.settings(max_examples=examples, deadline=None, database=None, report_multiple_bugs=False,
-                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.seed(fuzz_target.settings.seed or 0)
     @hypothesis.given(link=link_op.as_strategy(), data=st.data())
     def sequence(link: Any, data: Any) -> None:
@@ -243,38 +274,92 @@ def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, pr
         if program.tiers:
             ref["partnerTierName"] = rnd.choice(program.tiers)
         drawn = deepener.rewrite("linkCustomer", link.body, rnd)
-        item = {**(drawn["linkCustomers"][0]["linkToPartnerPrograms"][0]
-                   if isinstance(drawn, dict) and drawn.get("linkCustomers") else {}),
-                "partnerProgramName": program.name, "customerPartnerReference": ref}
+        item = {
+            **(
+                drawn["linkCustomers"][0]["linkToPartnerPrograms"][0]
+                if isinstance(drawn, dict) and drawn.get("linkCustomers")
+                else {}
+            ),
+            "partnerProgramName": program.name,
+            "customerPartnerReference": ref,
+        }
         ident = {"id": suite.id}
         steps: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
-            ("/v2/partnerProgram/linkCustomer",
-             {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [item]}]},
-             ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"))]
+            (
+                "/v2/partnerProgram/linkCustomer",
+                {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [item]}]},
+                ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
+            )
+        ]
         if flow == "link-update-delink":
             details = {"updatedTierName": rnd.choice(program.tiers)} if program.tiers else {}
-            steps.append(("/v2/partnerProgram/customerPartnerProgramUpdate",
-                          {"customersPartnerUpdates": [{"customer": ident, "partnerProgramUpdates": [
-                              {"partnerProgramName": program.name, "updateType": update_type,
-                               "updateDetails": details}]}]},
-                          ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
+            steps.append(
+                (
+                    "/v2/partnerProgram/customerPartnerProgramUpdate",
+                    {
+                        "customersPartnerUpdates": [
+                            {
+                                "customer": ident,
+                                "partnerProgramUpdates": [
+                                    {
+                                        "partnerProgramName": program.name,
+                                        "updateType": update_type,
+                                        "updateDetails": details,
+                                    }
+                                ],
+                            }
+                        ]
+                    },
+                    ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+                )
+            )
         else:
             period = program.membership_period.approx_days() if program.membership_period else 0
             # a relink starts after the current membership ends (link-customer#future-dated-relinking)
             relink_ref = {"membershipStartDate": days_from_today(period + days, org.timezone)}
-            steps.append(("/v2/partnerProgram/linkCustomer",
-                          {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [
-                              {"partnerProgramName": program.name, "customerPartnerReference": relink_ref}]}]},
-                          ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")))
-            steps.append(("/v2/partnerProgram/customerPartnerProgramUpdate",
-                          {"customersPartnerUpdates": [{"customer": ident, "partnerProgramUpdates": [
-                              {"partnerProgramName": program.name,
-                               "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]}]},
-                          ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
-        steps.append(("/v2/partnerProgram/deLinkCustomer",
-                      {"deLinkCustomers": [{"customer": ident, "deLinkFromPartnerPrograms": [
-                          {"partnerProgramName": program.name}]}]},
-                      ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")))
+            steps.append(
+                (
+                    "/v2/partnerProgram/linkCustomer",
+                    {
+                        "linkCustomers": [
+                            {
+                                "customer": ident,
+                                "linkToPartnerPrograms": [
+                                    {"partnerProgramName": program.name, "customerPartnerReference": relink_ref}
+                                ],
+                            }
+                        ]
+                    },
+                    ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
+                )
+            )
+            steps.append(
+                (
+                    "/v2/partnerProgram/customerPartnerProgramUpdate",
+                    {
+                        "customersPartnerUpdates": [
+                            {
+                                "customer": ident,
+                                "partnerProgramUpdates": [
+                                    {"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
+                                ],
+                            }
+                        ]
+                    },
+                    ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+                )
+            )
+        steps.append(
+            (
+                "/v2/partnerProgram/deLinkCustomer",
+                {
+                    "deLinkCustomers": [
+                        {"customer": ident, "deLinkFromPartnerPrograms": [{"partnerProgramName": program.name}]}
+                    ]
+                },
+                ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+            )
+        )
         for path, body, keys in steps:
             case = _lifecycle_case(fuzz_schema, path, body)
             response, headers = _send(case, fuzz_target, profile.timeout_seconds)
@@ -284,10 +369,12 @@ def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, pr
                 code = _item_code(response, "deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")
             if code != 200:
                 allure.dynamic.story("FUZZ-LIFECYCLE")
-                raise AssertionError(f"[FUZZ-LIFECYCLE] {flow}: {path} answered item code {code!r} (HTTP "
-                                     f"{response.status_code}) where the sequence expects 200; seed "
-                                     f"{fuzz_target.settings.seed}\nReproduce: "
-                                     f"{redacted_curl(case, headers, fuzz_target.base_url, fuzz_target.secrets)}")
+                raise AssertionError(
+                    f"[FUZZ-LIFECYCLE] {flow}: {path} answered item code {code!r} (HTTP "
+                    f"{response.status_code}) where the sequence expects 200; seed "
+                    f"{fuzz_target.settings.seed}\nReproduce: "
+                    f"{redacted_curl(case, headers, fuzz_target.base_url, fuzz_target.secrets)}"
+                )
 
     fuzz_target.start()
     sequence()

@@ -100,8 +100,9 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 @then("a pending relink can be cancelled for the customer")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     program = world.program("supplementary")
-    action = world.update([world.customer], [{"partnerProgramName": program.name,
-                                              "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}])
+    action = world.update(
+        [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
+    )
     judge.expect_success(pick(requirements), action)
 
 
@@ -115,20 +116,28 @@ def _(world: World, judge: Judge, requirements: list[Requirement], presence: str
     name = world.program("external").name
     found = _linked(world, name)
     if (presence == "include") != bool(found):
-        judge.fail(req, f"loyaltyDetails {'does not list' if not found else 'still lists'} {name} "
-                   "in linkedPartnerPrograms", world.last_exchange)
+        judge.fail(
+            req,
+            f"loyaltyDetails {'does not list' if not found else 'still lists'} {name} in linkedPartnerPrograms",
+            world.last_exchange,
+        )
 
 
 @then("no relink to the supplementary program is pending for the customer any more")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     program = world.program("supplementary")
-    action = world.update([world.customer], [{"partnerProgramName": program.name,
-                                              "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}])
+    action = world.update(
+        [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
+    )
     judge.expect_nothing_pending(pick(requirements), action)
 
 
-@then(parsers.re(r"the customer's tier in the (?P<role>external|supplementary) program is its "
-                 r"(?P<position>lowest|highest) tier"))
+@then(
+    parsers.re(
+        r"the customer's tier in the (?P<role>external|supplementary) program is its "
+        r"(?P<position>lowest|highest) tier"
+    )
+)
 def _(world: World, judge: Judge, requirements: list[Requirement], role: str, position: str) -> None:
     req = next((r for r in requirements if r.id.endswith("-TIER")), pick(requirements))
     program = world.program(role, tiers=2 if role == "external" else 1)
@@ -136,8 +145,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement], role: str, po
     found = _linked(world, program.name)
     if not found or found[0].get("partnerTierName") != tier:
         got = found[0].get("partnerTierName") if found else "not linked"
-        judge.fail(req, f"expected tier {tier!r} in {program.name}, loyaltyDetails shows {got!r}",
-                   world.last_exchange)
+        judge.fail(req, f"expected tier {tier!r} in {program.name}, loyaltyDetails shows {got!r}", world.last_exchange)
 
 
 @then("the request is refused as unauthenticated")

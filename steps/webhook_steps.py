@@ -49,17 +49,28 @@ def _verdict(judge: Judge, req: Requirement, expected: Expected, finding: Findin
     if finding.warnings:
         allure.attach("\n".join(finding.warnings), name="webhook warnings", attachment_type=allure.attachment_type.TEXT)
     if finding.delivery is None:
-        judge.fail(req, f"no {expected.event} for customer {expected.customer_id} ({expected.program_name}) "
-                        f"arrived within {deadline:g} s (webhooks.delivery_deadline_seconds)", None)
-    allure.attach(repr(finding.delivery.body)[:20000], name=f"{expected.event} as delivered",
-                  attachment_type=allure.attachment_type.TEXT)
+        judge.fail(
+            req,
+            f"no {expected.event} for customer {expected.customer_id} ({expected.program_name}) "
+            f"arrived within {deadline:g} s (webhooks.delivery_deadline_seconds)",
+            None,
+        )
+    allure.attach(
+        repr(finding.delivery.body)[:20000],
+        name=f"{expected.event} as delivered",
+        attachment_type=allure.attachment_type.TEXT,
+    )
     if finding.problems:
-        judge.fail(req, f"the {expected.event} delivered for the action does not announce it:\n  "
-                        + "\n  ".join(finding.problems), None)
+        judge.fail(
+            req,
+            f"the {expected.event} delivered for the action does not announce it:\n  " + "\n  ".join(finding.problems),
+            None,
+        )
 
 
-def _announced(watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], actions: list,
-               event: str) -> None:
+def _announced(
+    watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], actions: list, event: str
+) -> None:
     if not actions:
         raise LookupError("no When action was recorded in this scenario")
     _bind(watch, world)
@@ -69,16 +80,27 @@ def _announced(watch: EventWatch, world: World, judge: Judge, requirements: list
     _verdict(judge, pick(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
 
 
-@then(parsers.re(r"(?P<event>partnerProgramLinked|partnerProgramUpdated|partnerProgramDelinked) announces the "
-                 r"(?:link with the customer, the program and its details|update with its updateType|delink)"))
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list, event: str) -> None:
+@then(
+    parsers.re(
+        r"(?P<event>partnerProgramLinked|partnerProgramUpdated|partnerProgramDelinked) announces the "
+        r"(?:link with the customer, the program and its details|update with its updateType|delink)"
+    )
+)
+def _(
+    event_watch: EventWatch,
+    world: World,
+    judge: Judge,
+    requirements: list[Requirement],
+    recorded_actions: list,
+    event: str,
+) -> None:
     _announced(event_watch, world, judge, requirements, recorded_actions, event)
 
 
 @then("no event announces the rejected link")
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
+def _(
+    event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
+) -> None:
     rejected = recorded_actions[0]
     body = rejected[2].exchange.response_json or {}
     items = [i for c in body.get("linkCustomers", []) for i in c.get("linkToPartnerPrograms", [])]
@@ -89,14 +111,20 @@ def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Re
         raise PreconditionFailed("the later link's event did not arrive, so no absence can be shown")
     problems = event_watch.absent(event_watch.expect(rejected, "partnerProgramLinked"), later)
     if problems:
-        judge.fail(pick(requirements), "an event announces a link that was rejected:\n  " + "\n  ".join(problems),
-                   rejected[2].exchange)
+        judge.fail(
+            pick(requirements),
+            "an event announces a link that was rejected:\n  " + "\n  ".join(problems),
+            rejected[2].exchange,
+        )
 
 
 # -- the reference server's clock (needs_clock) ---------------------------------------------
 def _run_scheduler(world: World, as_of: date) -> None:
-    answer = httpx.post(world.base_url.rstrip("/") + "/__reference__/clock",
-                        json={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]}, timeout=10)
+    answer = httpx.post(
+        world.base_url.rstrip("/") + "/__reference__/clock",
+        json={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]},
+        timeout=10,
+    )
     if answer.status_code != 200:
         raise PreconditionFailed(f"the scheduler did not run (HTTP {answer.status_code}): {answer.text[:500]}")
 
@@ -127,42 +155,66 @@ def _(world: World, recorded_actions: list) -> None:
 def _scheduled(watch: EventWatch, world: World, event: str, recorded: tuple) -> tuple[Expected, Finding]:
     _bind(watch, world)
     program = world.program("supplementary")
-    expected = Expected(event=event, customer_id=watch.customer_id, identifiers=watch.identifiers,
-                        program_name=program.name,
-                        program_type=None if event == REMINDER else "SUPPLEMENTARY", not_before=recorded[0])
+    expected = Expected(
+        event=event,
+        customer_id=watch.customer_id,
+        identifiers=watch.identifiers,
+        program_name=program.name,
+        program_type=None if event == REMINDER else "SUPPLEMENTARY",
+        not_before=recorded[0],
+    )
     return expected, watch.arrived(expected, recorded)
 
 
 @then("supplementaryMembershipExpiryReminder announces the membership's end date")
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
+def _(
+    event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
+) -> None:
     expected, finding = _scheduled(event_watch, world, REMINDER, recorded_actions[-1])
     _verdict(judge, pick(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds)
     data = finding.delivery.body.get("data") or (finding.delivery.body.get("attributes") or {}).get("data") or {}
     if data.get("scheduledExpiryDate") != _membership_end(world).isoformat():
-        judge.fail(pick(requirements), f"scheduledExpiryDate is {data.get('scheduledExpiryDate')!r}, the membership "
-                                       f"ends on {_membership_end(world).isoformat()}", None)
+        judge.fail(
+            pick(requirements),
+            f"scheduledExpiryDate is {data.get('scheduledExpiryDate')!r}, the membership "
+            f"ends on {_membership_end(world).isoformat()}",
+            None,
+        )
 
 
 @then("partnerProgramLinked announces the relink")
-def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement],
-      recorded_actions: list) -> None:
+def _(
+    event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
+) -> None:
     # The Given's first link is announced too: the relink is the second partnerProgramLinked of the customer.
     # AMB-EVENT-QUEUED-RELINK: one sent when the relink was queued counts as well, so look from the start.
     _bind(event_watch, world)
     program = world.program("supplementary")
-    expected = Expected(event="partnerProgramLinked", customer_id=event_watch.customer_id,
-                        identifiers=event_watch.identifiers, program_name=program.name,
-                        program_type="SUPPLEMENTARY")
+    expected = Expected(
+        event="partnerProgramLinked",
+        customer_id=event_watch.customer_id,
+        identifiers=event_watch.identifiers,
+        program_name=program.name,
+        program_type="SUPPLEMENTARY",
+    )
     deadline = recorded_actions[-1][1] + event_watch.profile.webhooks.delivery_deadline_seconds
     while len(found := candidates(expected, event_watch.reader.poll())) < 2 and time.time() < deadline:
         time.sleep(0.05)
     if len(found) < 2:
-        judge.fail(pick(requirements), f"{len(found)} partnerProgramLinked for customer {expected.customer_id} "
-                                       f"({program.name}) arrived: the first link's, but none for the relink "
-                                       "activated on its start date", None)
-    _verdict(judge, pick(requirements), expected, judge_one(expected, [found[-1][0]], event_watch.profile),
-             event_watch.profile.webhooks.delivery_deadline_seconds)
+        judge.fail(
+            pick(requirements),
+            f"{len(found)} partnerProgramLinked for customer {expected.customer_id} "
+            f"({program.name}) arrived: the first link's, but none for the relink "
+            "activated on its start date",
+            None,
+        )
+    _verdict(
+        judge,
+        pick(requirements),
+        expected,
+        judge_one(expected, [found[-1][0]], event_watch.profile),
+        event_watch.profile.webhooks.delivery_deadline_seconds,
+    )
 
 
 def judge_one(expected: Expected, deliveries: list, profile: Profile) -> Finding:

@@ -11,8 +11,11 @@ from ppconformance.world import World
 
 UNKNOWN_PROGRAM = "No-Such-Partner-Program-For-Conformance"
 UNKNOWN_TIER = "No-Such-Tier-For-Conformance"
-PATHS = {"linkCustomer": "linkCustomers", "customerPartnerProgramUpdate": "customersPartnerUpdates",
-         "deLinkCustomer": "deLinkCustomers"}
+PATHS = {
+    "linkCustomer": "linkCustomers",
+    "customerPartnerProgramUpdate": "customersPartnerUpdates",
+    "deLinkCustomer": "deLinkCustomers",
+}
 
 
 def _link(world: World, role: str, **reference: Any) -> None:
@@ -22,8 +25,11 @@ def _link(world: World, role: str, **reference: Any) -> None:
 
 def _upgrade_item(world: World, **details: Any) -> dict[str, Any]:
     program = world.program("external", tiers=2)
-    return {"partnerProgramName": program.name, "updateType": "UPGRADE",
-            "updateDetails": {"updatedTierName": program.tiers[-1], **details}}
+    return {
+        "partnerProgramName": program.name,
+        "updateType": "UPGRADE",
+        "updateDetails": {"updatedTierName": program.tiers[-1], **details},
+    }
 
 
 # -- linkCustomer ----------------------------------------------------------------------
@@ -32,20 +38,32 @@ def _(world: World) -> None:
     _link(world, "external")
 
 
-@when(parsers.re(r"the customer is linked to the external program with a tier expiry date of "
-                 r"(?P<day>today|yesterday)"))
+@when(
+    parsers.re(
+        r"the customer is linked to the external program with a tier expiry date of "
+        r"(?P<day>today|yesterday)"
+    )
+)
 def _(world: World, day: str) -> None:
     _link(world, "external", partnerTierExpiryDate=world.day(day))
 
 
-@when(parsers.re(r"the customer is linked to the supplementary program with a membership start date of "
-                 r"(?P<day>today|yesterday)"))
+@when(
+    parsers.re(
+        r"the customer is linked to the supplementary program with a membership start date of "
+        r"(?P<day>today|yesterday)"
+    )
+)
 def _(world: World, day: str) -> None:
     _link(world, "supplementary", membershipStartDate=world.day(day))
 
 
-@when(parsers.re(r"the customer is linked to the supplementary program with a membership start date "
-                 r"(?P<when>after|before) the current membership ends"))
+@when(
+    parsers.re(
+        r"the customer is linked to the supplementary program with a membership start date "
+        r"(?P<when>after|before) the current membership ends"
+    )
+)
 def _(world: World, when: str) -> None:
     period = world.program("supplementary", period=True).membership_period
     days = period.approx_days() + 5 if when == "after" else 1
@@ -106,11 +124,21 @@ def _(world: World) -> None:
     world.link([], [world.link_item(world.program("external"))], customer_objs=[{}])
 
 
-@when(parsers.re(r"the customer is linked to the external program "
-                 r"(?P<credentials>without credentials|with a wrong password|with a forged OAuth token)"))
+@when(
+    parsers.re(
+        r"the customer is linked to the external program "
+        r"(?P<credentials>without credentials|with a wrong password|with a forged OAuth token)"
+    )
+)
 def _(world: World, credentials: str) -> None:
-    body = {"linkCustomers": [{"customer": world.customer.identifiers(),
-                               "linkToPartnerPrograms": [world.link_item(world.program("external"))]}]}
+    body = {
+        "linkCustomers": [
+            {
+                "customer": world.customer.identifiers(),
+                "linkToPartnerPrograms": [world.link_item(world.program("external"))],
+            }
+        ]
+    }
     client = world.client
     if credentials == "without credentials":
         world.last_exchange = client.link(body, auth=False)
@@ -118,8 +146,9 @@ def _(world: World, credentials: str) -> None:
         header = basic_auth_header(client.org.auth.till or "conformance", "wrong-password")
         world.last_exchange = client.link(body, auth=False, headers={"Authorization": header})
     else:
-        world.last_exchange = client.link(body, auth=False,
-                                          headers={client.org.auth.token_header: "forged.oauth.token"})
+        world.last_exchange = client.link(
+            body, auth=False, headers={client.org.auth.token_header: "forged.oauth.token"}
+        )
 
 
 # -- customerPartnerProgramUpdate ---------------------------------------------------------
@@ -128,8 +157,9 @@ def _(world: World) -> None:
     world.update([world.customer], [_upgrade_item(world)])
 
 
-@when(parsers.parse("the customer, identified only by {identifier}, is upgraded to the external "
-                    "program's highest tier"))
+@when(
+    parsers.parse("the customer, identified only by {identifier}, is upgraded to the external program's highest tier")
+)
 def _(world: World, identifier: str) -> None:
     world.update([world.customer], [_upgrade_item(world)], by=identifier)
 
@@ -142,16 +172,31 @@ def _(world: World) -> None:
 @when("the customer is downgraded to the external program's lowest tier")
 def _(world: World) -> None:
     program = world.program("external", tiers=2)
-    world.update([world.customer], [{"partnerProgramName": program.name, "updateType": "DOWNGRADE",
-                                     "updateDetails": {"updatedTierName": program.tiers[0]}}])
+    world.update(
+        [world.customer],
+        [
+            {
+                "partnerProgramName": program.name,
+                "updateType": "DOWNGRADE",
+                "updateDetails": {"updatedTierName": program.tiers[0]},
+            }
+        ],
+    )
 
 
 @when("the customer's highest tier in the external program is renewed")
 def _(world: World) -> None:
     program = world.program("external", tiers=2)
-    world.update([world.customer], [{"partnerProgramName": program.name, "updateType": "RENEW",
-                                     "updateDetails": {"updatedTierName": program.tiers[-1],
-                                                       "updatedTierExpiryDate": world.in_days(400)}}])
+    world.update(
+        [world.customer],
+        [
+            {
+                "partnerProgramName": program.name,
+                "updateType": "RENEW",
+                "updateDetails": {"updatedTierName": program.tiers[-1], "updatedTierExpiryDate": world.in_days(400)},
+            }
+        ],
+    )
 
 
 @when(parsers.re(r"the customer is upgraded with a tier expiry date of (?P<day>today|yesterday)"))
@@ -159,8 +204,12 @@ def _(world: World, day: str) -> None:
     world.update([world.customer], [_upgrade_item(world, updatedTierExpiryDate=world.day(day))])
 
 
-@when(parsers.re(r"the customer is upgraded without (?P<missing>update details|an updated tier name|"
-                 r"a program name)"))
+@when(
+    parsers.re(
+        r"the customer is upgraded without (?P<missing>update details|an updated tier name|"
+        r"a program name)"
+    )
+)
 def _(world: World, missing: str) -> None:
     item = _upgrade_item(world)
     if missing == "update details":
@@ -192,16 +241,24 @@ def _(world: World, update_type: str) -> None:
 @when("the customer's pending relink to the supplementary program is cancelled")
 def _(world: World) -> None:
     program = world.program("supplementary")
-    world.update([world.customer], [{"partnerProgramName": program.name,
-                                     "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}])
+    world.update(
+        [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
+    )
 
 
 @when("a membership renewal is initiated for the customer in the supplementary program")
 def _(world: World) -> None:
     program = world.program("supplementary", tiers=1)
-    world.update([world.customer], [{"partnerProgramName": program.name,
-                                     "updateType": "MEMBERSHIP_RENEWAL_INITIATION",
-                                     "updateDetails": {"updatedTierName": program.tiers[0]}}])
+    world.update(
+        [world.customer],
+        [
+            {
+                "partnerProgramName": program.name,
+                "updateType": "MEMBERSHIP_RENEWAL_INITIATION",
+                "updateDetails": {"updatedTierName": program.tiers[0]},
+            }
+        ],
+    )
 
 
 # -- deLinkCustomer --------------------------------------------------------------------------
@@ -221,9 +278,13 @@ def _(world: World) -> None:
 
 
 # -- malformed requests ------------------------------------------------------------------------
-@when(parsers.re(r"a (?P<malformation>body that is not JSON|body without its customer list|customer list of "
-                 r"the wrong type|body that is a JSON array|body of non-UTF-8 bytes) is sent to "
-                 r"(?P<endpoint>linkCustomer|customerPartnerProgramUpdate|deLinkCustomer)"))
+@when(
+    parsers.re(
+        r"a (?P<malformation>body that is not JSON|body without its customer list|customer list of "
+        r"the wrong type|body that is a JSON array|body of non-UTF-8 bytes) is sent to "
+        r"(?P<endpoint>linkCustomer|customerPartnerProgramUpdate|deLinkCustomer)"
+    )
+)
 def _(world: World, malformation: str, endpoint: str) -> None:
     key = PATHS[endpoint]
     content: bytes = {

@@ -25,9 +25,15 @@ def _scenarios() -> list[dict]:
                 children.append(child)
         for child in children:
             sc = child["scenario"]
-            found.append({"file": path.name, "name": sc["name"], "keyword": sc["keyword"],
-                          "tags": feature_tags + [t["name"][1:] for t in sc["tags"]],
-                          "steps": [(s["keyword"].strip(), s["text"]) for s in sc["steps"]]})
+            found.append(
+                {
+                    "file": path.name,
+                    "name": sc["name"],
+                    "keyword": sc["keyword"],
+                    "tags": feature_tags + [t["name"][1:] for t in sc["tags"]],
+                    "steps": [(s["keyword"].strip(), s["text"]) for s in sc["steps"]],
+                }
+            )
     return found
 
 

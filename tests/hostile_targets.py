@@ -159,8 +159,10 @@ class HostileTarget:
 
 def _head(status: int, length: int) -> bytes:
     reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
-    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
-            f"Server: hostile-target\r\n\r\n").encode("ascii")
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+        f"Server: hostile-target\r\n\r\n"
+    ).encode("ascii")
 
 
 def _respond(conn: socket.socket, status: int, body: bytes) -> None:

@@ -21,9 +21,11 @@ from starlette.routing import Route
 _ids = itertools.count(900000001)
 OK = {"status": True, "code": 200, "message": "Success"}
 FOUND = {"status": True, "code": 1000, "message": "Customer successfully retrieved"}
-SHAPES = {"linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-          "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-          "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")}
+SHAPES = {
+    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
+    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+    "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus"),
+}
 
 
 async def partner(request: Request) -> JSONResponse:
@@ -37,9 +39,13 @@ async def partner(request: Request) -> JSONResponse:
     out_key = "customersPartnerUpdates" if name != "linkCustomer" else key
     out_pkey = "partnerProgramUpdates" if name != "linkCustomer" else pkey
     out_skey = "updateStatus" if name != "linkCustomer" else skey
-    results = [{"customer": {**e.get("customer", {}), "status": FOUND},
-                out_pkey: [{"partnerProgramName": p.get("partnerProgramName"), out_skey: OK}
-                           for p in e.get(pkey, [])]} for e in entries]
+    results = [
+        {
+            "customer": {**e.get("customer", {}), "status": FOUND},
+            out_pkey: [{"partnerProgramName": p.get("partnerProgramName"), out_skey: OK} for p in e.get(pkey, [])],
+        }
+        for e in entries
+    ]
     return JSONResponse({out_key: results, "warnings": []})
 
 
@@ -55,12 +61,14 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse({"data": {"accessToken": "naive", "ttlSeconds": 300}, "errors": None})
 
 
-app = Starlette(routes=[
-    Route("/v2/partnerProgram/{name}", partner, methods=["POST"]),
-    Route("/v2/customers", customers, methods=["POST"]),
-    Route("/v2/customers/{id}/loyaltyDetails", details),
-    Route("/v3/oauth/token/generate", token, methods=["POST"]),
-])
+app = Starlette(
+    routes=[
+        Route("/v2/partnerProgram/{name}", partner, methods=["POST"]),
+        Route("/v2/customers", customers, methods=["POST"]),
+        Route("/v2/customers/{id}/loyaltyDetails", details),
+        Route("/v3/oauth/token/generate", token, methods=["POST"]),
+    ]
+)
 
 
 def serve() -> tuple[str, uvicorn.Server]:

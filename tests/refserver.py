@@ -29,9 +29,9 @@ __all__ = ["admin", "start_reference_server"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_reference_server(*flags: str, env: dict[str, str] | None = None,
-                           log_path: Path | None = None,
-                           startup_timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
+def start_reference_server(
+    *flags: str, env: dict[str, str] | None = None, log_path: Path | None = None, startup_timeout: float = 30.0
+) -> tuple[str, Callable[[], None]]:
     """Start the reference server on a free loopback port with `flags` appended to its command line
     (`ppconformance.embedded.start_reference_process`), with SECRETS and `env` in its environment.
 

@@ -39,7 +39,8 @@ def test_every_scenario_cites_a_known_requirement_and_its_source(feature_scenari
         for rid in reqs:
             assert CAT.requirements[rid].source in docs, (
                 f"{sc['file']}: {sc['name']!r} cites {rid} but not its source "
-                f"@doc/{CAT.requirements[rid].source.replace('#', '/')}")
+                f"@doc/{CAT.requirements[rid].source.replace('#', '/')}"
+            )
 
 
 def test_no_scenario_tags_an_unknown_requirement_like_id(feature_scenarios) -> None:
@@ -52,8 +53,9 @@ def test_no_scenario_tags_an_unknown_requirement_like_id(feature_scenarios) -> N
 def test_every_testable_requirement_has_a_scenario_and_untestable_ones_have_none(feature_scenarios) -> None:
     tagged = {t for sc in feature_scenarios for t in sc["tags"]}
     # FUZZ-* requirements are judged by the fuzz stage: its checks raise findings labelled with them
-    fuzz_code = "".join((ROOT / p).read_text(encoding="utf-8")
-                        for p in ("src/ppconformance/fuzzchecks.py", "steps/test_fuzz.py"))
+    fuzz_code = "".join(
+        (ROOT / p).read_text(encoding="utf-8") for p in ("src/ppconformance/fuzzchecks.py", "steps/test_fuzz.py")
+    )
     tagged |= {rid for rid in CAT.requirements if rid.startswith("FUZZ-") and f'"{rid}"' in fuzz_code}
     for req in CAT.requirements.values():
         if req.testable:
@@ -65,9 +67,14 @@ def test_every_testable_requirement_has_a_scenario_and_untestable_ones_have_none
 def test_every_documented_code_is_the_requirement_of_a_scenario(feature_scenarios) -> None:
     tagged = {t for sc in feature_scenarios for t in sc["tags"]}
     for endpoint, codes in REQUIRED_CODES.items():
-        covered = {r.code for r in CAT.requirements.values()
-                   if r.id in tagged and r.code and r.id.startswith(("LINK", "UPDATE", "RELINK"))
-                   and (r.endpoint == endpoint or r.endpoint == "relinking")}
+        covered = {
+            r.code
+            for r in CAT.requirements.values()
+            if r.id in tagged
+            and r.code
+            and r.id.startswith(("LINK", "UPDATE", "RELINK"))
+            and (r.endpoint == endpoint or r.endpoint == "relinking")
+        }
         assert codes <= covered, f"{endpoint}: codes without a scenario: {sorted(codes - covered)}"
     assert {"LINK-2005-NOT-ENROLLED", "LINK-2005-ALREADY-LINKED"} <= tagged
     assert {r.id for r in CAT.requirements.values() if r.endpoint == "deLinkCustomer"} <= tagged
@@ -97,13 +104,15 @@ def test_given_and_when_steps_carry_no_urls_or_json(feature_scenarios) -> None:
 @pytest.mark.parametrize("amb", sorted(a.id for a in CAT.ambiguities.values() if a.strict))
 def test_every_strict_stance_is_implemented(amb: str) -> None:
     """An ambiguity with a strict stance must be consulted by the suite's code."""
-    code = "\n".join(p.read_text(encoding="utf-8")
-                     for d in ("src/ppconformance", "steps") for p in (ROOT / d).glob("*.py"))
+    code = "\n".join(
+        p.read_text(encoding="utf-8") for d in ("src/ppconformance", "steps") for p in (ROOT / d).glob("*.py")
+    )
     consulted = amb in code or any(r.strict_with == amb for r in CAT.requirements.values())
     assert consulted, f"{amb} has a strict stance but no code consults it"
 
 
 def test_rendered_pages_are_up_to_date() -> None:
-    result = subprocess.run([sys.executable, "-m", "ppconformance.register", "--check"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "ppconformance.register", "--check"], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr

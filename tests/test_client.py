@@ -10,13 +10,17 @@ import pytest
 from ppconformance.client import PartnerProgramClient, TargetUnreachable, basic_auth_header, redact_text
 from ppconformance.profile import DEFAULT_PROFILE, load_profile
 
-ENV = {"PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "key-secret-2",
-       "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "secret-secret-3"}
+ENV = {
+    "PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1",
+    "PP_EMBEDDED_DISABLED_OAUTH_KEY": "key-secret-2",
+    "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "secret-secret-3",
+}
 
 
 def test_basic_header_matches_the_documented_worked_example() -> None:
     assert basic_auth_header("store.server", "server123") == (
-        "Basic c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3")
+        "Basic c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
+    )
 
 
 def test_redaction_removes_plain_and_md5_forms() -> None:
@@ -26,8 +30,9 @@ def test_redaction_removes_plain_and_md5_forms() -> None:
 
 def _client(handler, org: int = 1) -> PartnerProgramClient:
     profile = load_profile(DEFAULT_PROFILE, env=ENV)
-    return PartnerProgramClient("http://target.invalid", profile, profile.orgs[org],
-                                http=httpx.Client(transport=httpx.MockTransport(handler)))
+    return PartnerProgramClient(
+        "http://target.invalid", profile, profile.orgs[org], http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
 
 
 def test_oauth_token_is_generated_once_and_sent_in_the_header() -> None:
@@ -37,8 +42,7 @@ def test_oauth_token_is_generated_once_and_sent_in_the_header() -> None:
         calls.append(request)
         if request.url.path == "/v3/oauth/token/generate":
             assert json.loads(request.content) == {"key": "key-secret-2", "secret": "secret-secret-3"}
-            return httpx.Response(200, json={"data": {"accessToken": "tok-123", "ttlSeconds": 300},
-                                             "errors": None})
+            return httpx.Response(200, json={"data": {"accessToken": "tok-123", "ttlSeconds": 300}, "errors": None})
         assert request.headers["X-CAP-API-OAUTH-TOKEN"] == "tok-123"
         return httpx.Response(200, json={"linkCustomers": [], "warnings": []})
 

@@ -40,8 +40,13 @@ CUSTOMER = {"mobile": "919900000001"}
 
 
 def make_org(programs: dict[str, ProgramProfile] | None = None, relinking: bool | None = True) -> OrgProfile:
-    return OrgProfile(name="staging", auth=AuthConfig(scheme="basic", till="till.one", password=SECRET),
-                      allow_membership_relinking=relinking, timezone="UTC", programs=programs or {})
+    return OrgProfile(
+        name="staging",
+        auth=AuthConfig(scheme="basic", till="till.one", password=SECRET),
+        allow_membership_relinking=relinking,
+        timezone="UTC",
+        programs=programs or {},
+    )
 
 
 def writable_profile(org: OrgProfile) -> Profile:
@@ -59,31 +64,43 @@ def client_for(handler: Callable[[httpx.Request], httpx.Response]) -> PartnerPro
     return PartnerProgramClient(BASE, profile, org, http=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
-def answering(status: int, body: Any = None, *, text: str | None = None,
-              seen: list[httpx.Request] | None = None) -> PartnerProgramClient:
+def answering(
+    status: int, body: Any = None, *, text: str | None = None, seen: list[httpx.Request] | None = None
+) -> PartnerProgramClient:
     def handler(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(request)
         if text is not None:
             return httpx.Response(status, text=text)
         return httpx.Response(status, json=body)
+
     return client_for(handler)
 
 
-def program_json(name: str, ptype: str, tiers: list[tuple[int, str]], period: tuple[str, int] = ("DAYS", 0),
-                 **extra: Any) -> dict[str, Any]:
-    return {"partnerProgramId": extra.pop("pid", 7), "partnerProgramName": name,
-            "partnerProgramDescription": "", "partnerProgramTiers": [{"tierNumber": n, "tierName": t}
-                                                                    for n, t in tiers],
-            "partnerProgramType": ptype, "membershipPeriodType": period[0], "membershipPeriodValue": period[1],
-            "tierBased": bool(tiers), **extra}
+def program_json(
+    name: str, ptype: str, tiers: list[tuple[int, str]], period: tuple[str, int] = ("DAYS", 0), **extra: Any
+) -> dict[str, Any]:
+    return {
+        "partnerProgramId": extra.pop("pid", 7),
+        "partnerProgramName": name,
+        "partnerProgramDescription": "",
+        "partnerProgramTiers": [{"tierNumber": n, "tierName": t} for n, t in tiers],
+        "partnerProgramType": ptype,
+        "membershipPeriodType": period[0],
+        "membershipPeriodValue": period[1],
+        "tierBased": bool(tiers),
+        **extra,
+    }
 
 
-LISTING = {"partnerPrograms": [
-    program_json("Apparel", "EXTERNAL", [(3, "Gold"), (1, "Bronze"), (2, "Silver")], pid=101),
-    program_json("SPP_1", "SUPPLEMENTARY", [(1, "Classic"), (2, "Premium")], ("DAYS", 30), pid=102),
-    program_json("SPP_2", "SUPPLEMENTARY", [], ("MONTHS", 12), pid=103),
-], "warnings": []}
+LISTING = {
+    "partnerPrograms": [
+        program_json("Apparel", "EXTERNAL", [(3, "Gold"), (1, "Bronze"), (2, "Silver")], pid=101),
+        program_json("SPP_1", "SUPPLEMENTARY", [(1, "Classic"), (2, "Premium")], ("DAYS", 30), pid=102),
+        program_json("SPP_2", "SUPPLEMENTARY", [], ("MONTHS", 12), pid=103),
+    ],
+    "warnings": [],
+}
 
 
 # -- discover_programs ---------------------------------------------------------------------------
@@ -107,11 +124,15 @@ def test_discover_programs_orders_tiers_by_tier_number_lowest_first() -> None:
 
 
 def test_discover_programs_tolerates_extra_and_absent_optional_fields() -> None:
-    body = {"partnerPrograms": [
-        {"partnerProgramName": "Bare", "partnerProgramType": "SUPPLEMENTARY", "shinyNewField": {"x": 1}},
-        program_json("Ext", "EXTERNAL", [(1, "A")], ("MONTHS", 6), pid="not-an-int", futureFlag=True),
-        program_json("Zero", "SUPPLEMENTARY", [], ("DAYS", 0)),
-    ], "warnings": [], "pagination": {"total": 3}}
+    body = {
+        "partnerPrograms": [
+            {"partnerProgramName": "Bare", "partnerProgramType": "SUPPLEMENTARY", "shinyNewField": {"x": 1}},
+            program_json("Ext", "EXTERNAL", [(1, "A")], ("MONTHS", 6), pid="not-an-int", futureFlag=True),
+            program_json("Zero", "SUPPLEMENTARY", [], ("DAYS", 0)),
+        ],
+        "warnings": [],
+        "pagination": {"total": 3},
+    }
     programs = discover_programs(answering(200, body))
     assert programs == {
         "Bare": DiscoveredProgram("Bare", "SUPPLEMENTARY", (), None, None),
@@ -122,8 +143,12 @@ def test_discover_programs_tolerates_extra_and_absent_optional_fields() -> None:
 
 
 def test_discover_programs_keeps_the_first_of_a_repeated_name() -> None:
-    body = {"partnerPrograms": [program_json("P", "EXTERNAL", [(1, "A")], pid=1),
-                                program_json("P", "SUPPLEMENTARY", [], ("DAYS", 5), pid=2)]}
+    body = {
+        "partnerPrograms": [
+            program_json("P", "EXTERNAL", [(1, "A")], pid=1),
+            program_json("P", "SUPPLEMENTARY", [], ("DAYS", 5), pid=2),
+        ]
+    }
     programs = discover_programs(answering(200, body))
     assert programs is not None and programs["P"].program_id == 1
 
@@ -168,8 +193,9 @@ MALFORMED = {
     "name empty": {"partnerPrograms": [{"partnerProgramName": " ", "partnerProgramType": "EXTERNAL"}]},
     "unknown type": {"partnerPrograms": [program_json("P", "PARTNER", [])]},
     "tiers not a list": {"partnerPrograms": [{**program_json("P", "EXTERNAL", []), "partnerProgramTiers": "Gold"}]},
-    "tier without number": {"partnerPrograms": [{**program_json("P", "EXTERNAL", []),
-                                                 "partnerProgramTiers": [{"tierName": "Gold"}]}]},
+    "tier without number": {
+        "partnerPrograms": [{**program_json("P", "EXTERNAL", []), "partnerProgramTiers": [{"tierName": "Gold"}]}]
+    },
     "tier number a string": {"partnerPrograms": [program_json("P", "EXTERNAL", [("1", "Gold")])]},  # type: ignore[list-item]
     "negative period": {"partnerPrograms": [program_json("P", "SUPPLEMENTARY", [], ("DAYS", -1))]},
     "unknown period type": {"partnerPrograms": [program_json("P", "SUPPLEMENTARY", [], ("WEEKS", 2))]},
@@ -186,16 +212,27 @@ def test_discover_programs_raises_target_error_on_a_malformed_2xx_body(body: Any
 
 # -- probe_relinking ---------------------------------------------------------------------------
 def update_answer(code: int, status: int = 200) -> PartnerProgramClient:
-    body = {"customersPartnerUpdates": [{
-        "customer": {**CUSTOMER, "status": {"status": True, "code": 1000, "message": "ok"}},
-        "partnerProgramUpdates": [{"partnerProgramName": "SPP_1", "updateType": "MEMBERSHIP_RELINKING_CANCELLED",
-                                   "updateStatus": {"status": False, "code": code, "message": "m"}}],
-    }], "warnings": []}
+    body = {
+        "customersPartnerUpdates": [
+            {
+                "customer": {**CUSTOMER, "status": {"status": True, "code": 1000, "message": "ok"}},
+                "partnerProgramUpdates": [
+                    {
+                        "partnerProgramName": "SPP_1",
+                        "updateType": "MEMBERSHIP_RELINKING_CANCELLED",
+                        "updateStatus": {"status": False, "code": code, "message": "m"},
+                    }
+                ],
+            }
+        ],
+        "warnings": [],
+    }
     return answering(status, body)
 
 
-@pytest.mark.parametrize(("code", "expected"), [(2026, False), (2027, True), (2004, True), (200, None),
-                                                (2006, None), (8015, None)])
+@pytest.mark.parametrize(
+    ("code", "expected"), [(2026, False), (2027, True), (2004, True), (200, None), (2006, None), (8015, None)]
+)
 def test_probe_relinking_reads_the_item_code(code: int, expected: bool | None) -> None:
     assert probe_relinking(update_answer(code), CUSTOMER, "SPP_1") is expected
 
@@ -209,16 +246,29 @@ def test_probe_relinking_sends_one_cancel_update() -> None:
     probe_relinking(answering(200, {}, seen=seen), CUSTOMER, "SPP_1")
     assert len(seen) == 1
     assert seen[0].method == "POST" and seen[0].url.path == "/v2/partnerProgram/customerPartnerProgramUpdate"
-    assert json.loads(seen[0].content) == {"customersPartnerUpdates": [{
-        "customer": CUSTOMER,
-        "partnerProgramUpdates": [{"partnerProgramName": "SPP_1", "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}],
-    }]}
+    assert json.loads(seen[0].content) == {
+        "customersPartnerUpdates": [
+            {
+                "customer": CUSTOMER,
+                "partnerProgramUpdates": [
+                    {"partnerProgramName": "SPP_1", "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
+                ],
+            }
+        ]
+    }
 
 
-@pytest.mark.parametrize("body", [None, {}, {"customersPartnerUpdates": []},
-                                  {"customersPartnerUpdates": [{"partnerProgramUpdates": [{}]}]},
-                                  {"errors": [{"status": False, "code": 2026, "message": "request level"}]}],
-                         ids=["not-json", "empty", "no-items", "no-status", "request-level-error"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        {},
+        {"customersPartnerUpdates": []},
+        {"customersPartnerUpdates": [{"partnerProgramUpdates": [{}]}]},
+        {"errors": [{"status": False, "code": 2026, "message": "request level"}]},
+    ],
+    ids=["not-json", "empty", "no-items", "no-status", "request-level-error"],
+)
 def test_probe_relinking_is_undetermined_without_an_item_code(body: Any) -> None:
     client = answering(400, text="nonsense") if body is None else answering(400, body)
     assert probe_relinking(client, CUSTOMER, "SPP_1") is None
@@ -289,11 +339,13 @@ def test_fill_supplementary_avoids_the_declared_second_supplementary() -> None:
 
 
 def test_fill_completes_declared_roles_without_overriding_them() -> None:
-    org = make_org({
-        "external": ProgramProfile("OneTier"),  # declared: kept although it has one tier only
-        "supplementary": ProgramProfile("Tiered", ("Premium",), None),  # tiers declared, period not
-        "second_supplementary": ProgramProfile("Flat", (), DAYS30),  # period declared (even if it differs)
-    })
+    org = make_org(
+        {
+            "external": ProgramProfile("OneTier"),  # declared: kept although it has one tier only
+            "supplementary": ProgramProfile("Tiered", ("Premium",), None),  # tiers declared, period not
+            "second_supplementary": ProgramProfile("Flat", (), DAYS30),  # period declared (even if it differs)
+        }
+    )
     filled = fill_from_discovery(org, ALL)
     assert filled.programs == {
         "external": ProgramProfile("OneTier", ("Only",), None),
@@ -313,11 +365,13 @@ def keys(items: list[Drift]) -> list[str]:
     return [d.key for d in items]
 
 
-MATCHING = make_org({
-    "external": ProgramProfile("Apparel", ("Bronze", "Silver", "Gold")),
-    "supplementary": ProgramProfile("Tiered", ("Classic", "Premium"), DAYS30),
-    "second_supplementary": ProgramProfile("Flat", (), MONTHS12),
-})
+MATCHING = make_org(
+    {
+        "external": ProgramProfile("Apparel", ("Bronze", "Silver", "Gold")),
+        "supplementary": ProgramProfile("Tiered", ("Classic", "Premium"), DAYS30),
+        "second_supplementary": ProgramProfile("Flat", (), MONTHS12),
+    }
+)
 
 
 def test_no_drift_when_profile_and_target_agree() -> None:
@@ -343,23 +397,29 @@ def test_no_program_drift_when_the_endpoint_is_not_offered() -> None:
     assert keys(drift(org, None, False)) == ["orgs[staging].allow_membership_relinking"]
 
 
-@pytest.mark.parametrize(("role", "name", "want", "found"), [
-    ("external", "Flat", "EXTERNAL", "SUPPLEMENTARY"),
-    ("supplementary", "Apparel", "SUPPLEMENTARY", "EXTERNAL"),
-    ("second_supplementary", "OneTier", "SUPPLEMENTARY", "EXTERNAL"),
-])
+@pytest.mark.parametrize(
+    ("role", "name", "want", "found"),
+    [
+        ("external", "Flat", "EXTERNAL", "SUPPLEMENTARY"),
+        ("supplementary", "Apparel", "SUPPLEMENTARY", "EXTERNAL"),
+        ("second_supplementary", "OneTier", "SUPPLEMENTARY", "EXTERNAL"),
+    ],
+)
 def test_drift_for_a_role_of_the_wrong_type(role: str, name: str, want: str, found: str) -> None:
     [item] = drift(make_org({role: ProgramProfile(name)}), ALL, None)
     assert (item.key, item.declared, item.found) == (f"orgs[staging].programs.{role}.type", want, found)
     assert want in item.message and found in item.message
 
 
-@pytest.mark.parametrize(("declared", "fragment"), [
-    (("Bronze", "Silver"), "also has Gold"),
-    (("Bronze", "Silver", "Gold", "Platinum"), "lacks Platinum"),
-    (("Gold", "Silver", "Bronze"), "different order"),
-    (("Bronze", "Silver", "Diamond"), "lacks Diamond; the target also has Gold"),
-])
+@pytest.mark.parametrize(
+    ("declared", "fragment"),
+    [
+        (("Bronze", "Silver"), "also has Gold"),
+        (("Bronze", "Silver", "Gold", "Platinum"), "lacks Platinum"),
+        (("Gold", "Silver", "Bronze"), "different order"),
+        (("Bronze", "Silver", "Diamond"), "lacks Diamond; the target also has Gold"),
+    ],
+)
 def test_drift_for_tiers(declared: tuple[str, ...], fragment: str) -> None:
     [item] = drift(make_org({"external": ProgramProfile("Apparel", declared)}), ALL, None)
     assert item.key == "orgs[staging].programs.external.tiers"
@@ -367,24 +427,38 @@ def test_drift_for_tiers(declared: tuple[str, ...], fragment: str) -> None:
     assert fragment in item.message
 
 
-@pytest.mark.parametrize(("role", "name", "declared", "found"), [
-    ("supplementary", "Tiered", MembershipPeriod("DAYS", 31), DAYS30),
-    ("supplementary", "Tiered", MembershipPeriod("MONTHS", 1), DAYS30),
-    ("second_supplementary", "NoPeriod", MONTHS12, None),
-    ("external", "Apparel", DAYS30, None),
-])
-def test_drift_for_membership_period(role: str, name: str, declared: MembershipPeriod,
-                                     found: MembershipPeriod | None) -> None:
+@pytest.mark.parametrize(
+    ("role", "name", "declared", "found"),
+    [
+        ("supplementary", "Tiered", MembershipPeriod("DAYS", 31), DAYS30),
+        ("supplementary", "Tiered", MembershipPeriod("MONTHS", 1), DAYS30),
+        ("second_supplementary", "NoPeriod", MONTHS12, None),
+        ("external", "Apparel", DAYS30, None),
+    ],
+)
+def test_drift_for_membership_period(
+    role: str, name: str, declared: MembershipPeriod, found: MembershipPeriod | None
+) -> None:
     [item] = drift(make_org({role: ProgramProfile(name, (), declared)}), ALL, None)
-    assert (item.key, item.declared, item.found) == (f"orgs[staging].programs.{role}.membership_period",
-                                                     declared, found)
+    assert (item.key, item.declared, item.found) == (
+        f"orgs[staging].programs.{role}.membership_period",
+        declared,
+        found,
+    )
 
 
-@pytest.mark.parametrize(("declared", "probed", "expected"), [
-    (True, False, ["orgs[staging].allow_membership_relinking"]),
-    (False, True, ["orgs[staging].allow_membership_relinking"]),
-    (True, True, []), (False, False, []), (True, None, []), (None, True, []), (None, None, []),
-])
+@pytest.mark.parametrize(
+    ("declared", "probed", "expected"),
+    [
+        (True, False, ["orgs[staging].allow_membership_relinking"]),
+        (False, True, ["orgs[staging].allow_membership_relinking"]),
+        (True, True, []),
+        (False, False, []),
+        (True, None, []),
+        (None, True, []),
+        (None, None, []),
+    ],
+)
 def test_drift_for_relinking(declared: bool | None, probed: bool | None, expected: list[str]) -> None:
     items = drift(make_org({}, relinking=declared), ALL, probed)
     assert keys(items) == expected
@@ -394,16 +468,22 @@ def test_drift_for_relinking(declared: bool | None, probed: bool | None, expecte
 
 
 def test_drift_reports_every_kind_at_once_and_renders_them() -> None:
-    org = make_org({
-        "external": ProgramProfile("Tiered", ("Gold", "Silver")),  # wrong type and tiers
-        "supplementary": ProgramProfile("Flat", (), DAYS30),  # wrong period
-        "second_supplementary": ProgramProfile("Missing"),
-    }, relinking=False)
+    org = make_org(
+        {
+            "external": ProgramProfile("Tiered", ("Gold", "Silver")),  # wrong type and tiers
+            "supplementary": ProgramProfile("Flat", (), DAYS30),  # wrong period
+            "second_supplementary": ProgramProfile("Missing"),
+        },
+        relinking=False,
+    )
     items = drift(org, ALL, True)
-    assert keys(items) == ["orgs[staging].programs.external.type", "orgs[staging].programs.external.tiers",
-                           "orgs[staging].programs.supplementary.membership_period",
-                           "orgs[staging].programs.second_supplementary.name",
-                           "orgs[staging].allow_membership_relinking"]
+    assert keys(items) == [
+        "orgs[staging].programs.external.type",
+        "orgs[staging].programs.external.tiers",
+        "orgs[staging].programs.supplementary.membership_period",
+        "orgs[staging].programs.second_supplementary.name",
+        "orgs[staging].allow_membership_relinking",
+    ]
     assert all(item.org == "staging" and item.message.endswith(".") for item in items)
     text = render_drift(items)
     lines = text.splitlines()

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _listed(flag: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-m", "ppreference", flag], cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "ppreference", flag], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     return [json.loads(line)["name"] for line in out.splitlines() if line.strip()]
 
 
@@ -34,8 +35,14 @@ def test_every_fault_is_killed_by_its_requirement_and_every_variant_is_green(
     out = tmp_path / "sweep"
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "ppconformance.sweep", "--jobs", "2", f"--out={out}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3500)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ppconformance.sweep", "--jobs", "2", f"--out={out}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3500,
+    )
     wall = time.monotonic() - started
     output = proc.stdout + proc.stderr
     summary = [line for line in output.splitlines() if line.startswith("sweep:")]
@@ -48,17 +55,24 @@ def test_every_fault_is_killed_by_its_requirement_and_every_variant_is_green(
     assert sorted(v["name"] for v in variants) == sorted(_listed("--list-variants"))
     assert len(faults) >= 50
 
-    survived = [f"{f['name']} ({f['requirement']}): failed {sorted(f['failed_requirements']) or 'nothing'}"
-                for f in faults if f["verdict"] != "killed"]
+    survived = [
+        f"{f['name']} ({f['requirement']}): failed {sorted(f['failed_requirements']) or 'nothing'}"
+        for f in faults
+        if f["verdict"] != "killed"
+    ]
     assert not survived, "faults the suite does not catch (gaps in the suite):\n  " + "\n  ".join(survived)
     for fault in faults:  # killed by a failed or broken scenario tagged with the faulted requirement
-        assert any(fault["requirement"] in f["requirements"] and f["status"] in ("failed", "broken")
-                   for f in fault["failures"]), fault
+        assert any(
+            fault["requirement"] in f["requirements"] and f["status"] in ("failed", "broken") for f in fault["failures"]
+        ), fault
         assert fault["exit_code"] in (1, 10), fault  # the run ended with a verdict, not a crash of the suite
 
-    red = [f"{v['name']} ({v['ambiguity']}): exit {v['exit_code']}; "
-           + "; ".join(f"{f['name']} {f['requirements']}: {f['message']}" for f in v["false_failures"])
-           for v in variants if v["verdict"] != "green"]
+    red = [
+        f"{v['name']} ({v['ambiguity']}): exit {v['exit_code']}; "
+        + "; ".join(f"{f['name']} {f['requirements']}: {f['message']}" for f in v["false_failures"])
+        for v in variants
+        if v["verdict"] != "green"
+    ]
     assert not red, "variants the suite fails though the register allows them:\n  " + "\n  ".join(red)
     assert all(v["exit_code"] == 0 and not v["false_failures"] and v["results"] >= 70 for v in variants)
 
@@ -98,15 +112,20 @@ def test_verdicts_from_allure_results(tmp_path: Path) -> None:
     assert green.verdict == "green" and _judge(variant, 10, 2.0, green_run, "").verdict == "red"
 
     head = write_matrix([killed, green, survived], tmp_path / "out", 9.0, 2)
-    assert head["jobs"] == 2 and (head["faults"], head["killed"], head["survived"]) == (
-        2, 1, ["link-2006-as-2004"])
+    assert head["jobs"] == 2 and (head["faults"], head["killed"], head["survived"]) == (2, 1, ["link-2006-as-2004"])
     matrix = json.loads((tmp_path / "out" / "kill-matrix.json").read_text(encoding="utf-8"))
-    assert matrix["faults"][0]["requirement"] == "LINK-2006" and matrix["variants"][0]["ambiguity"] == \
-        "AMB-EXTRA-FIELDS"
+    assert (
+        matrix["faults"][0]["requirement"] == "LINK-2006" and matrix["variants"][0]["ambiguity"] == "AMB-EXTRA-FIELDS"
+    )
     assert "**SURVIVED**" in (tmp_path / "out" / "kill-matrix.md").read_text(encoding="utf-8")
 
 
 def test_unknown_names_are_a_usage_error(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "ppconformance.sweep", "--only", "no-such-fault",
-                           f"--out={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ppconformance.sweep", "--only", "no-such-fault", f"--out={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown fault/variant name(s): no-such-fault" in proc.stderr

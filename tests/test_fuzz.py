@@ -60,8 +60,9 @@ def test_spec_bodies_ref_the_contract_schemas() -> None:
     assert external, "the spec $refs no contract schema"
     for ref in external:
         assert (SPEC.parent / ref).is_file(), ref
-    assert not any("properties" in json.dumps(op.get("requestBody", {})) for path in spec["paths"].values()
-                   for op in path.values()), "a request body is copied into the spec instead of $ref'd"
+    assert not any(
+        "properties" in json.dumps(op.get("requestBody", {})) for path in spec["paths"].values() for op in path.values()
+    ), "a request body is copied into the spec instead of $ref'd"
 
 
 def _spec_kinds() -> set[str]:
@@ -82,8 +83,12 @@ def test_doc_samples_validate_through_the_spec() -> None:
         assert not errors, f"{sample.label}: {errors[0].message}"
         checked += 1
     assert checked >= 5, f"only {checked} doc samples reach the spec's schemas"
-    assert {"link-customer.request", "link-customer.response", "update-partner-program.request",
-            "delink-customer.request"} <= kinds
+    assert {
+        "link-customer.request",
+        "link-customer.response",
+        "update-partner-program.request",
+        "delink-customer.request",
+    } <= kinds
 
 
 def test_spec_loads_in_schemathesis_with_the_three_operations() -> None:
@@ -108,11 +113,19 @@ def _link_body(*entries: tuple[dict[str, Any], list[dict[str, Any]]]) -> dict[st
 
 
 def _link_answer(*entries: tuple[dict[str, Any], list[tuple[str, int]]]) -> dict[str, Any]:
-    return {"linkCustomers": [{"customer": {**c, "status": {"status": True, "code": 1000, "message": ""}},
-                               "linkToPartnerPrograms": [
-                                   {"partnerProgramName": n, "partnerLinkStatus": {"status": code == 200,
-                                                                                   "code": code, "message": ""}}
-                                   for n, code in items]} for c, items in entries], "warnings": []}
+    return {
+        "linkCustomers": [
+            {
+                "customer": {**c, "status": {"status": True, "code": 1000, "message": ""}},
+                "linkToPartnerPrograms": [
+                    {"partnerProgramName": n, "partnerLinkStatus": {"status": code == 200, "code": code, "message": ""}}
+                    for n, code in items
+                ],
+            }
+            for c, items in entries
+        ],
+        "warnings": [],
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -123,8 +136,7 @@ def _default_policy() -> Any:
 
 def test_batch_results_per_item() -> None:
     case = _case(LINK, _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": "B"}])))
-    fuzzchecks.batch_results_per_item(None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("B", 2006)]))),
-                                      case)
+    fuzzchecks.batch_results_per_item(None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("B", 2006)]))), case)
     with pytest.raises(FuzzFinding, match="RESULT-ORDER"):
         fuzzchecks.batch_results_per_item(None, _response(_link_answer(({"mobile": "1"}, [("A", 200)]))), case)
     with pytest.raises(FuzzFinding, match="RESULT-ORDER"):
@@ -146,12 +158,17 @@ def test_identifierless_never_succeeds() -> None:
 
 
 def test_results_in_another_order_are_matched_by_identifiers_and_names() -> None:
-    body = _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": ""}]),
-                      ({"email": ""}, [{"partnerProgramName": "A"}]))
+    body = _link_body(
+        ({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": ""}]),
+        ({"email": ""}, [{"partnerProgramName": "A"}]),
+    )
     case = _case(LINK, body)
     reordered = _response(_link_answer(({}, [("A", 8013)]), ({"mobile": "1", "id": 3}, [("", 2002), ("A", 200)])))
-    for check in (fuzzchecks.identifierless_never_succeeds, fuzzchecks.nameless_item_never_succeeds,
-                  fuzzchecks.batch_results_per_item):
+    for check in (
+        fuzzchecks.identifierless_never_succeeds,
+        fuzzchecks.nameless_item_never_succeeds,
+        fuzzchecks.batch_results_per_item,
+    ):
         check(None, reordered, case)  # AMB-RESULT-ORDER default: any order
     wrong = _response(_link_answer(({}, [("A", 200)]), ({"mobile": "1", "id": 3}, [("", 2002), ("A", 200)])))
     with pytest.raises(FuzzFinding, match="IDENT-MISSING"):
@@ -161,10 +178,16 @@ def test_results_in_another_order_are_matched_by_identifiers_and_names() -> None
 def test_nameless_item_never_succeeds() -> None:
     for item in ({}, {"partnerProgramName": ""}, {"partnerProgramName": None}):
         case = _case(DELINK, {"deLinkCustomers": [{"customer": {"mobile": "1"}, "deLinkFromPartnerPrograms": [item]}]})
-        bad = {"customersPartnerUpdates": [{"customer": {"mobile": "1", "status": {"code": 1000, "status": True}},
-                                            "partnerProgramUpdates": [{"partnerProgramName": "",
-                                                                       "updateStatus": {"code": 200,
-                                                                                        "status": True}}]}]}
+        bad = {
+            "customersPartnerUpdates": [
+                {
+                    "customer": {"mobile": "1", "status": {"code": 1000, "status": True}},
+                    "partnerProgramUpdates": [
+                        {"partnerProgramName": "", "updateStatus": {"code": 200, "status": True}}
+                    ],
+                }
+            ]
+        }
         with pytest.raises(FuzzFinding, match="FUZZ-ITEM-NAME"):
             fuzzchecks.nameless_item_never_succeeds(None, _response(bad), case)
         bad["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]["updateStatus"]["code"] = 2002
@@ -187,15 +210,16 @@ def test_item_codes_listed_notes_by_default_and_fails_when_strict() -> None:
 def test_invalid_item_never_succeeds() -> None:
     body = _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": 7}]))
     case = _case(LINK, body)
-    fuzzchecks.invalid_item_never_succeeds(None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("7", 400)])),
-                                                           201), case)
+    fuzzchecks.invalid_item_never_succeeds(
+        None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("7", 400)])), 201), case
+    )
     with pytest.raises(FuzzFinding, match="FUZZ-INVALID-ITEM"):
-        fuzzchecks.invalid_item_never_succeeds(None, _response(_link_answer(({"mobile": "1"}, [("A", 200),
-                                                                                               ("7", 200)]))), case)
+        fuzzchecks.invalid_item_never_succeeds(
+            None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("7", 200)]))), case
+        )
     too_many = _case(LINK, _link_body(*[({"mobile": str(i)}, [{"partnerProgramName": "A"}]) for i in range(51)]))
     with pytest.raises(FuzzFinding, match="top level"):
-        fuzzchecks.invalid_item_never_succeeds(None, _response(_link_answer(({"mobile": "0"}, [("A", 200)]))),
-                                               too_many)
+        fuzzchecks.invalid_item_never_succeeds(None, _response(_link_answer(({"mobile": "0"}, [("A", 200)]))), too_many)
 
 
 def test_valid_body_not_refused() -> None:
@@ -213,12 +237,17 @@ def test_valid_body_not_refused() -> None:
 def test_deepener_never_sends_a_foreign_identifier() -> None:
     import random
 
-    env = {**SECRETS, "PP_EMBEDDED_ENABLED_PASSWORD": "x", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
-           "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}
+    env = {
+        **SECRETS,
+        "PP_EMBEDDED_ENABLED_PASSWORD": "x",
+        "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
+        "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s",
+    }
     profile = load_profile(ROOT / "profiles" / "embedded.yaml", env=env)
     deepener = Deepener(profile.orgs[0], [], profile)
-    body = _link_body(({"id": 1, "mobile": "5550001", "email": "a@b.c", "externalId": "X"},
-                       [{"partnerProgramName": "x"}]))
+    body = _link_body(
+        ({"id": 1, "mobile": "5550001", "email": "a@b.c", "externalId": "X"}, [{"partnerProgramName": "x"}])
+    )
     for seed in range(30):
         out = deepener.rewrite("linkCustomer", body, random.Random(seed))["linkCustomers"][0]["customer"]
         assert out.get("id", -1) < 0
@@ -232,14 +261,36 @@ def _fuzz_run(tmp_path: Path, fault: str) -> tuple[int, str, set[str]]:
     base_url, stop = start_reference_server("--fault", fault)
     reports = tmp_path / "reports"
     try:
-        env = {k: v for k, v in __import__("os").environ.items()
-               if k not in ("PYTEST_BASE_URL", "PP_RUN_ID", "PP_FUZZ", "PP_FUZZ_SEED", "PYTEST_ADDOPTS")}
+        env = {
+            k: v
+            for k, v in __import__("os").environ.items()
+            if k not in ("PYTEST_BASE_URL", "PP_RUN_ID", "PP_FUZZ", "PP_FUZZ_SEED", "PYTEST_ADDOPTS")
+        }
         env.update(SECRETS)
         env["PP__JOURNAL_DIR"] = str(tmp_path / "journal")
-        proc = subprocess.run([sys.executable, "-m", "pytest", "steps", "-m", "fuzz", "-q", "-p", "no:cacheprovider",
-                               f"--base-url={base_url}", f"--reports-dir={reports}", "--fuzz-seed=7",
-                               f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "steps",
+                "-m",
+                "fuzz",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--base-url={base_url}",
+                f"--reports-dir={reports}",
+                "--fuzz-seed=7",
+                f"--alluredir={reports / 'allure-results'}",
+                f"--junitxml={reports / 'junit.xml'}",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
     finally:
         stop()
     stories = set()
@@ -252,10 +303,13 @@ def _fuzz_run(tmp_path: Path, fault: str) -> tuple[int, str, set[str]]:
 
 @pytest.mark.selftest_slow
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize(("fault", "requirement", "check"), [
-    ("null-item-500", "FUZZ-NO-SERVER-ERROR", "Server error"),
-    ("ident-missing-succeeds", "IDENT-MISSING", "identifierless_never_succeeds"),
-])
+@pytest.mark.parametrize(
+    ("fault", "requirement", "check"),
+    [
+        ("null-item-500", "FUZZ-NO-SERVER-ERROR", "Server error"),
+        ("ident-missing-succeeds", "IDENT-MISSING", "identifierless_never_succeeds"),
+    ],
+)
 def test_fuzz_stage_fails_a_faulted_server(tmp_path: Path, fault: str, requirement: str, check: str) -> None:
     code, out, stories = _fuzz_run(tmp_path, fault)
     assert code == 1, out[-3000:]
@@ -268,12 +322,16 @@ def test_fuzz_stage_fails_a_faulted_server(tmp_path: Path, fault: str, requireme
 def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
     from ppconformance.fuzz import effective_settings
 
-    env = {"PP_EMBEDDED_ENABLED_PASSWORD": "x", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
-           "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}
+    env = {
+        "PP_EMBEDDED_ENABLED_PASSWORD": "x",
+        "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
+        "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s",
+    }
     fast = load_profile(ROOT / "profiles" / "embedded.yaml", env=env)
     assert (fast.fuzz.mode, fast.fuzz.examples(), fast.fuzz.budget()) == ("fast", 20, 30.0)
-    deep = load_profile(ROOT / "profiles" / "embedded.yaml",
-                        env={**env, "PP__FUZZ__MODE": "deep", "PP__FUZZ__SEED": "9"})
+    deep = load_profile(
+        ROOT / "profiles" / "embedded.yaml", env={**env, "PP__FUZZ__MODE": "deep", "PP__FUZZ__SEED": "9"}
+    )
     assert (deep.fuzz.examples(), deep.fuzz.budget(), deep.fuzz.seed) == (400, 900.0, 9)
     tuned = load_profile(ROOT / "profiles" / "embedded.yaml", env={**env, "PP__FUZZ__MAX_EXAMPLES": "7"})
     assert tuned.fuzz.examples() == 7

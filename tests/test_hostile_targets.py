@@ -39,8 +39,13 @@ from .test_secrets import forms
 from .test_suite_runs import ROOT, SECRETS, counts, run_suite
 
 #: Profile keys that make the runs fast.
-FAST = {"timeout_seconds": 2, "connect_timeout_seconds": 1, "retries": 0, "max_response_bytes": 1_000_000,
-        "stop_after_transport_errors": 3}
+FAST = {
+    "timeout_seconds": 2,
+    "connect_timeout_seconds": 1,
+    "retries": 0,
+    "max_response_bytes": 1_000_000,
+    "stop_after_transport_errors": 3,
+}
 _PARALLEL_RUNS = 3
 _EMBEDDED = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))
 BASIC_TILL = next(o["auth"]["till"] for o in _EMBEDDED["orgs"] if o["auth"]["scheme"] == "basic")
@@ -80,24 +85,24 @@ CASES = [
     # setup requests answered 5xx/garbage are errors; the target's own answers to the scenarios' requests
     # are judged, so the malformed-body and authentication scenarios fail (exit 1)
     Case("error500", "error500", EXIT_FAILED, "scenarios", ("HTTP 500",), basic_only=True, bound=150),
-    Case("invalid_json", "invalid_json", EXIT_FAILED, "scenarios", ("not a JSON object",), basic_only=True,
-         bound=150),
+    Case("invalid_json", "invalid_json", EXIT_FAILED, "scenarios", ("not a JSON object",), basic_only=True, bound=150),
     Case("hang", "hang", EXIT_TARGET_ERROR, "scenarios", ("timed out after 2",), answer_probe=True, stops=True),
     Case("slow", "slow", EXIT_TARGET_ERROR, "scenarios", ("not complete after 2",), stops=True),
-    Case("reset", "reset", EXIT_TARGET_ERROR, "scenarios", ("reset", "disconnected"), answer_probe=True,
-         stops=True),
+    Case("reset", "reset", EXIT_TARGET_ERROR, "scenarios", ("reset", "disconnected"), answer_probe=True, stops=True),
     # the probe itself meets it
     Case("hang-probe", "hang", EXIT_TARGET_ERROR, "probe", ("no answer within 2",)),
     Case("reset-probe", "reset", EXIT_TARGET_ERROR, "probe", ("reset", "disconnected")),
     # discovery is on, as for any real target: the first discovery request meets it
     Case("error500-discovery", "error500", EXIT_TARGET_ERROR, "preflight", ("HTTP 500",), discovery=True),
-    Case("invalid_json-discovery", "invalid_json", EXIT_TARGET_ERROR, "preflight", ("not a JSON object",),
-         discovery=True),
+    Case(
+        "invalid_json-discovery", "invalid_json", EXIT_TARGET_ERROR, "preflight", ("not a JSON object",), discovery=True
+    ),
     Case("slow-discovery", "slow", EXIT_TARGET_ERROR, "preflight", ("not complete after 2",), discovery=True),
     Case("huge-discovery", "huge", EXIT_TARGET_ERROR, "preflight", ("max_response_bytes",), discovery=True),
 ]
 #: Both orgs (Basic and OAuth) against a target answering 500 to everything, token generation included.
 OAUTH_500 = Case("error500-oauth", "error500", EXIT_FAILED, "scenarios", ("HTTP 500",), bound=150)
+
 
 @dataclass
 class Run:
@@ -157,9 +162,15 @@ class _Runs:
 def hostile_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> _Runs:
     """The runs of this module. Without xdist, the runs of every selected test of this module start at once,
     in test order; in an xdist worker (which does not know which tests it will get) each starts on demand."""
-    prefetch = [] if hasattr(request.config, "workerinput") else [
-        item.callspec.params["case"] for item in request.session.items
-        if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params]
+    prefetch = (
+        []
+        if hasattr(request.config, "workerinput")
+        else [
+            item.callspec.params["case"]
+            for item in request.session.items
+            if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params
+        ]
+    )
     runs = _Runs(prefetch, tmp_path_factory)
     yield runs
     runs.close()
@@ -192,17 +203,28 @@ def _leaks(run: Run) -> list[str]:
     needles[basic_auth_header(BASIC_TILL, SECRETS["PP_EMBEDDED_ENABLED_PASSWORD"]).split(" ", 1)[1]] = "Basic header"
     files = [p for p in run.reports.rglob("*") if p.is_file()] if run.reports.exists() else []
     texts = {"the terminal output": run.out} | {
-        str(p.relative_to(run.reports)): p.read_text(encoding="utf-8", errors="replace") for p in files}
-    return sorted({f"{what} in {where}" for where, text in texts.items() for needle, what in needles.items()
-                   if needle in text})
+        str(p.relative_to(run.reports)): p.read_text(encoding="utf-8", errors="replace") for p in files
+    }
+    return sorted(
+        {f"{what} in {where}" for where, text in texts.items() for needle, what in needles.items() if needle in text}
+    )
 
 
 def _summary(run: Run) -> str:
     c = counts(run.junit) if run.junit.tag != "none" else None
-    first = next((_first_line(m) for m in _messages(run.junit, "error")), "") if c else next(
-        (line for line in run.out.splitlines() if "ERROR (not a conformance failure)" in line), "")
-    shown = (f"passed {c['tests'] - c['failures'] - c['errors'] - c['skipped']}, failed {c['failures']}, "
-             f"error {c['errors']}, skipped {c['skipped']}") if c else "no junit (ended before the scenarios)"
+    first = (
+        next((_first_line(m) for m in _messages(run.junit, "error")), "")
+        if c
+        else next((line for line in run.out.splitlines() if "ERROR (not a conformance failure)" in line), "")
+    )
+    shown = (
+        (
+            f"passed {c['tests'] - c['failures'] - c['errors'] - c['skipped']}, failed {c['failures']}, "
+            f"error {c['errors']}, skipped {c['skipped']}"
+        )
+        if c
+        else "no junit (ended before the scenarios)"
+    )
     return f"[{run.case.id}] exit {run.code}, {run.seconds:.1f} s, {shown}; first error: {first[:200]}"
 
 
@@ -237,24 +259,29 @@ def test_a_hostile_target_ends_the_run_in_bound_with_clear_errors(case: Case, ho
     allure = list((run.reports / "allure-results").glob("*-result.json"))
     assert len(allure) == c["tests"], (len(allure), c)
     passed = c["tests"] - c["failures"] - c["errors"] - c["skipped"]
-    assert (f"partner-program outcome: {passed} passed, {c['failures']} FAILED" in run.out
-            and f"), {c['errors']} ERROR (" in run.out), run.out[-2000:]
+    assert (
+        f"partner-program outcome: {passed} passed, {c['failures']} FAILED" in run.out
+        and f"), {c['errors']} ERROR (" in run.out
+    ), run.out[-2000:]
     errors = _messages(run.junit, "error")
     assert c["errors"] > 0 and errors
     if case.code == EXIT_FAILED:
         assert c["failures"] > 0, c
     else:
         assert c["failures"] == 0, c
-    assert all("not a conformance failure" in m or "TargetBroken" in m or "TargetUnreachable" in m
-               for m in errors), [m for m in errors if "not a conformance failure" not in m][:3]
+    assert all("not a conformance failure" in m or "TargetBroken" in m or "TargetUnreachable" in m for m in errors), [
+        m for m in errors if "not a conformance failure" not in m
+    ][:3]
     assert _names_cause(errors[0], case.causes), (case.causes, errors[0][:1000])
     if case.stops:
         # the first stop_after_transport_errors scenarios name the transport error; then the run is stopped:
         # the remaining tests end as errors naming the stop and its cause, without contacting the target
-        assert all(_names_cause(m, case.causes) for m in errors[:FAST["stop_after_transport_errors"]]), errors[:3]
-        stopped = errors[FAST["stop_after_transport_errors"]:]
-        assert stopped and all("the run was stopped" in m and "stop_after_transport_errors" in m
-                               and _names_cause(m, case.causes) for m in stopped), stopped[:2]
+        assert all(_names_cause(m, case.causes) for m in errors[: FAST["stop_after_transport_errors"]]), errors[:3]
+        stopped = errors[FAST["stop_after_transport_errors"] :]
+        assert stopped and all(
+            "the run was stopped" in m and "stop_after_transport_errors" in m and _names_cause(m, case.causes)
+            for m in stopped
+        ), stopped[:2]
         # + the probe + the webhook registration (POST /v3/webHooks, before the scenarios: README "Webhook events")
         assert len(run.target_requests) <= 2 + FAST["stop_after_transport_errors"], run.target_requests
     elif case.mode == "huge":
@@ -284,8 +311,9 @@ def test_a_5xx_to_oauth_token_generation_ends_the_run_in_bound_as_an_error(case:
 @pytest.mark.selftest_slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("case", [OAUTH_500], ids=[OAUTH_500.id])
-def test_a_5xx_to_oauth_token_generation_is_not_reported_as_refused_credentials(case: Case,
-                                                                                hostile_runs: _Runs) -> None:
+def test_a_5xx_to_oauth_token_generation_is_not_reported_as_refused_credentials(
+    case: Case, hostile_runs: _Runs
+) -> None:
     run = hostile_runs.get(case)
     assert "refused the profile's own credentials" not in run.out, run.out[-2000:]
     assert run.code == case.code, run.out[-3000:]
@@ -293,8 +321,7 @@ def test_a_5xx_to_oauth_token_generation_is_not_reported_as_refused_credentials(
 
 @pytest.mark.selftest_slow
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.id) for c in [*CASES, OAUTH_500]])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in [*CASES, OAUTH_500]])
 def test_no_secret_reaches_the_reports_or_the_output(case: Case, hostile_runs: _Runs) -> None:
     run = hostile_runs.get(case)
     assert _leaks(run) == []

@@ -34,14 +34,17 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 def test_record_writes_one_link_line_per_program_before_anything_else(tmp_path: Path) -> None:
     journal = Journal(tmp_path, URL, "run1", "gw0")
-    entries = journal.record("org-a", {"id": 7, "mobile": "919900000001", "email": ""},
-                             [(EXTERNAL, False), (SUPPLEMENTARY, True)])
+    entries = journal.record(
+        "org-a", {"id": 7, "mobile": "919900000001", "email": ""}, [(EXTERNAL, False), (SUPPLEMENTARY, True)]
+    )
     assert journal.path == target_dir(tmp_path, URL) / "run1-gw0.jsonl"
     assert [(e.program, e.supplementary) for e in entries] == [(EXTERNAL, False), (SUPPLEMENTARY, True)]
     assert entries[0].customer_obj == {"id": 7, "mobile": "919900000001"}, "empty identifiers are dropped"
     lines = _lines(journal.path)
     assert [(r["op"], r["org"], r["program"], r["supplementary"]) for r in lines] == [
-        ("link", "org-a", EXTERNAL, False), ("link", "org-a", SUPPLEMENTARY, True)]
+        ("link", "org-a", EXTERNAL, False),
+        ("link", "org-a", SUPPLEMENTARY, True),
+    ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["at"]) for r in lines)
     meta = json.loads((journal.dir / "target.json").read_text(encoding="utf-8"))
     assert meta == {"base_url": URL, "ephemeral": False}
@@ -171,8 +174,15 @@ class FakeTarget:
     """A MockTransport handler keeping links per customer id; `sticky` programs survive a delink,
     `status` (when set) answers every request, `broken` raises a connect error for every request."""
 
-    def __init__(self, links: dict[int, set[str]], *, mobiles: dict[str, int] | None = None,
-                 sticky: set[str] | None = None, status: int | None = None, broken: bool = False) -> None:
+    def __init__(
+        self,
+        links: dict[int, set[str]],
+        *,
+        mobiles: dict[str, int] | None = None,
+        sticky: set[str] | None = None,
+        status: int | None = None,
+        broken: bool = False,
+    ) -> None:
         self.links = links
         self.mobiles = mobiles or {}
         self.sticky = sticky or set()
@@ -205,8 +215,16 @@ class FakeTarget:
         match = re.fullmatch(r"/v2/customers/(\d+)/loyaltyDetails", path)
         if match:
             cid = int(match.group(1))
-            return httpx.Response(200, json={"id": cid, "linkedPartnerPrograms": [
-                {"partnerProgramName": name} for name in sorted(self.links.get(cid, set()))], "warnings": []})
+            return httpx.Response(
+                200,
+                json={
+                    "id": cid,
+                    "linkedPartnerPrograms": [
+                        {"partnerProgramName": name} for name in sorted(self.links.get(cid, set()))
+                    ],
+                    "warnings": [],
+                },
+            )
         return httpx.Response(404, json={})
 
     def _id(self, customer: dict[str, Any]) -> int | None:
@@ -223,21 +241,24 @@ def profile() -> Profile:
     return load_profile(DEFAULT_PROFILE, env=SECRETS)
 
 
-def _clean(profile: Profile, target: FakeTarget, journal: Journal, entries: list[JournalEntry],
-           relinking: bool | None = True) -> Any:
+def _clean(
+    profile: Profile, target: FakeTarget, journal: Journal, entries: list[JournalEntry], relinking: bool | None = True
+) -> Any:
     clients: dict[str, PartnerProgramClient] = {}
 
     def client_for(name: str) -> PartnerProgramClient:
         if name not in clients:
-            clients[name] = PartnerProgramClient(URL, profile, profile.org(name),
-                                                 http=httpx.Client(transport=httpx.MockTransport(target)))
+            clients[name] = PartnerProgramClient(
+                URL, profile, profile.org(name), http=httpx.Client(transport=httpx.MockTransport(target))
+            )
         return clients[name]
 
     return clean(entries, client_for, journal, lambda name: relinking)
 
 
-def test_clean_closes_entries_once_loyalty_details_no_longer_lists_the_program(tmp_path: Path,
-                                                                              profile: Profile) -> None:
+def test_clean_closes_entries_once_loyalty_details_no_longer_lists_the_program(
+    tmp_path: Path, profile: Profile
+) -> None:
     org = profile.orgs[0].name
     journal = Journal(tmp_path, URL, "run1")
     entries = journal.record(org, {"id": 5, "mobile": "919900000005"}, [(EXTERNAL, False), (SUPPLEMENTARY, True)])
@@ -248,11 +269,23 @@ def test_clean_closes_entries_once_loyalty_details_no_longer_lists_the_program(t
     assert not journal.path.exists()
     assert target.links[5] == {"Unrelated"}, "only journaled programs are delinked"
     (update,) = target.of("/customerPartnerProgramUpdate")
-    assert update == {"customersPartnerUpdates": [{"customer": {"id": 5}, "partnerProgramUpdates": [
-        {"partnerProgramName": SUPPLEMENTARY, "updateType": CANCEL}]}]}
+    assert update == {
+        "customersPartnerUpdates": [
+            {
+                "customer": {"id": 5},
+                "partnerProgramUpdates": [{"partnerProgramName": SUPPLEMENTARY, "updateType": CANCEL}],
+            }
+        ]
+    }
     (delink,) = target.of("/deLinkCustomer")
-    assert delink == {"deLinkCustomers": [{"customer": {"id": 5}, "deLinkFromPartnerPrograms": [
-        {"partnerProgramName": EXTERNAL}, {"partnerProgramName": SUPPLEMENTARY}]}]}
+    assert delink == {
+        "deLinkCustomers": [
+            {
+                "customer": {"id": 5},
+                "deLinkFromPartnerPrograms": [{"partnerProgramName": EXTERNAL}, {"partnerProgramName": SUPPLEMENTARY}],
+            }
+        ]
+    }
 
 
 def test_clean_looks_a_customer_up_when_the_journal_has_no_id(tmp_path: Path, profile: Profile) -> None:
@@ -265,8 +298,10 @@ def test_clean_looks_a_customer_up_when_the_journal_has_no_id(tmp_path: Path, pr
     assert report.closed == 2 and report.leftovers == []
     assert target.of("/customerPartnerProgramUpdate") == [], "no cancel without a supplementary program"
     (delink,) = target.of("/deLinkCustomer")
-    assert [i["customer"] for i in delink["deLinkCustomers"]] == [{"mobile": "919900000006"},
-                                                                 {"mobile": "919900000099"}]
+    assert [i["customer"] for i in delink["deLinkCustomers"]] == [
+        {"mobile": "919900000006"},
+        {"mobile": "919900000099"},
+    ]
     assert target.links[6] == set()
 
 
@@ -278,7 +313,8 @@ def test_clean_reports_a_leftover_and_keeps_it_open(tmp_path: Path, profile: Pro
     report = _clean(profile, target, journal, entries)
     assert report.closed == 1
     assert [(e.program, why) for e, why in report.leftovers] == [
-        (SUPPLEMENTARY, "still listed in loyaltyDetails after the delink")]
+        (SUPPLEMENTARY, "still listed in loyaltyDetails after the delink")
+    ]
     assert f"still linked to {SUPPLEMENTARY!r}" in report.render() and org in report.render()
     assert [e.program for e in journal.open_entries()] == [SUPPLEMENTARY]
 
@@ -294,8 +330,11 @@ def test_clean_with_relinking_disabled_sends_no_cancel(tmp_path: Path, profile: 
             return httpx.Response(200, json={"data": {"accessToken": "tok", "ttlSeconds": 300}})
         return target(request)
 
-    clients = {org: PartnerProgramClient(URL, profile, profile.org(org),
-                                         http=httpx.Client(transport=httpx.MockTransport(handler)))}
+    clients = {
+        org: PartnerProgramClient(
+            URL, profile, profile.org(org), http=httpx.Client(transport=httpx.MockTransport(handler))
+        )
+    }
     report = clean(entries, clients.__getitem__, journal, lambda name: False)
     assert report.closed == 1
     assert target.of("/customerPartnerProgramUpdate") == [] and len(target.of("/deLinkCustomer")) == 1
@@ -372,23 +411,40 @@ def _tracker(**counts: int) -> OutcomeTracker:
     return tracker
 
 
-@pytest.mark.parametrize(("counts", "leftovers", "stopped", "pytest_code", "expected"), [
-    ({"passed": 5}, [], None, 0, EXIT_OK),
-    ({"passed": 5, "skipped": 3}, [], None, 0, EXIT_OK),
-    ({"passed": 5, "failed": 1}, [], None, 1, EXIT_FAILED),
-    ({"failed": 1, "error": 2}, [], None, 1, EXIT_FAILED),
-    ({"passed": 5, "error": 2}, [], None, 1, EXIT_TARGET_ERROR),
-    ({"passed": 5}, ["  org x: customer {} still linked to 'P': why"], None, 0, EXIT_FAILED),
-    ({"passed": 5, "error": 1}, ["  leftover"], None, 1, EXIT_FAILED),
-    ({"passed": 1}, [], "auth refused", 1, EXIT_TARGET_ERROR),
-    ({"passed": 5, "failed": 1}, [], None, 2, 2),
-    ({}, [], None, 4, 4),
-    ({}, [], None, 5, 5),
-    ({"failed": 3}, ["  leftover"], None, 2, 2),
-], ids=["clean", "skips", "failure", "failure-and-errors", "errors-only", "leftover", "leftover-and-error",
-        "stopped", "interrupted", "usage", "nothing-collected", "interrupted-with-failures"])
-def test_exit_code(counts: dict[str, int], leftovers: list[str], stopped: str | None, pytest_code: int,
-                   expected: int) -> None:
+@pytest.mark.parametrize(
+    ("counts", "leftovers", "stopped", "pytest_code", "expected"),
+    [
+        ({"passed": 5}, [], None, 0, EXIT_OK),
+        ({"passed": 5, "skipped": 3}, [], None, 0, EXIT_OK),
+        ({"passed": 5, "failed": 1}, [], None, 1, EXIT_FAILED),
+        ({"failed": 1, "error": 2}, [], None, 1, EXIT_FAILED),
+        ({"passed": 5, "error": 2}, [], None, 1, EXIT_TARGET_ERROR),
+        ({"passed": 5}, ["  org x: customer {} still linked to 'P': why"], None, 0, EXIT_FAILED),
+        ({"passed": 5, "error": 1}, ["  leftover"], None, 1, EXIT_FAILED),
+        ({"passed": 1}, [], "auth refused", 1, EXIT_TARGET_ERROR),
+        ({"passed": 5, "failed": 1}, [], None, 2, 2),
+        ({}, [], None, 4, 4),
+        ({}, [], None, 5, 5),
+        ({"failed": 3}, ["  leftover"], None, 2, 2),
+    ],
+    ids=[
+        "clean",
+        "skips",
+        "failure",
+        "failure-and-errors",
+        "errors-only",
+        "leftover",
+        "leftover-and-error",
+        "stopped",
+        "interrupted",
+        "usage",
+        "nothing-collected",
+        "interrupted-with-failures",
+    ],
+)
+def test_exit_code(
+    counts: dict[str, int], leftovers: list[str], stopped: str | None, pytest_code: int, expected: int
+) -> None:
     tracker = _tracker(**counts)
     tracker.record_leftovers(leftovers, None)
     tracker.stopped = stopped

@@ -41,8 +41,13 @@ def test_pool_provisioning_registers_nobody_and_cleans_the_pool(tmp_path: Path) 
         before = httpx.get(base_url + "/__reference__/state").json()
         log_start = len(httpx.get(base_url + "/__reference__/requests").json()["requests"])
 
-        code, out, junit = run_suite(tmp_path, f"--profile={path}", f"--base-url={base_url}", "-rs",
-                                     env={"PP__JOURNAL_DIR": str(tmp_path / "journal")})
+        code, out, junit = run_suite(
+            tmp_path,
+            f"--profile={path}",
+            f"--base-url={base_url}",
+            "-rs",
+            env={"PP__JOURNAL_DIR": str(tmp_path / "journal")},
+        )
 
         c = counts(junit)
         assert code == 0, out[-4000:]

@@ -9,8 +9,11 @@ import pytest
 
 from ppconformance.profile import DEFAULT_PROFILE, ProfileError, load_profile
 
-ENV = {"PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "key-secret-2",
-       "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "secret-secret-3"}
+ENV = {
+    "PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1",
+    "PP_EMBEDDED_DISABLED_OAUTH_KEY": "key-secret-2",
+    "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "secret-secret-3",
+}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -53,15 +56,20 @@ def test_unknown_key_and_bad_yaml_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_bad_timezone_is_a_profile_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "orgs: [{name: a, timezone: Mars/Olympus, auth: {scheme: basic, till: t, "
-                           "password: '${P}'}, programs: {}}]\n")
+    path = write(
+        tmp_path,
+        "orgs: [{name: a, timezone: Mars/Olympus, auth: {scheme: basic, till: t, password: '${P}'}, programs: {}}]\n",
+    )
     with pytest.raises(ProfileError, match="Mars/Olympus"):
         load_profile(path, env={"P": "x"})
 
 
 def test_command_line_wins_over_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "base_url: http://file.invalid\nstrict: [AMB-2008-LEVEL]\norgs: [{name: a, auth: "
-                           "{scheme: basic, till: t, password: '${P}'}, programs: {}}]\n")
+    path = write(
+        tmp_path,
+        "base_url: http://file.invalid\nstrict: [AMB-2008-LEVEL]\norgs: [{name: a, auth: "
+        "{scheme: basic, till: t, password: '${P}'}, programs: {}}]\n",
+    )
     profile = load_profile(path, base_url="http://cli.invalid", strict=["AMB-RESULT-ORDER"], env={"P": "x"})
     assert profile.base_url == "http://cli.invalid"
     assert profile.is_strict("AMB-2008-LEVEL") and profile.is_strict("AMB-RESULT-ORDER")

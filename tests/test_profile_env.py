@@ -14,8 +14,15 @@ from ppconformance.world import CustomerPool
 
 from .test_suite_runs import SECRETS
 
-MINIMAL = {"orgs": [{"name": "a", "auth": {"scheme": "basic", "till": "t", "password": "${P}"},
-                     "programs": {"external": {"name": "Ext", "tiers": ["Low", "High"]}}}]}
+MINIMAL = {
+    "orgs": [
+        {
+            "name": "a",
+            "auth": {"scheme": "basic", "till": "t", "password": "${P}"},
+            "programs": {"external": {"name": "Ext", "tiers": ["Low", "High"]}},
+        }
+    ]
+}
 
 
 def _load(env: dict[str, str] | None = None, path: Path | str = DEFAULT_PROFILE, **kw: object) -> Profile:
@@ -37,8 +44,13 @@ def test_scalar_override() -> None:
 
 
 def test_nested_key_override() -> None:
-    profile = _load({"PP__TEST_DATA__EMAIL_DOMAIN": "example.invalid", "PP__TEST_DATA__PROVISIONING": "pool",
-                     "PP__TEST_DATA__MOBILE_PREFIX": "'9188'"})
+    profile = _load(
+        {
+            "PP__TEST_DATA__EMAIL_DOMAIN": "example.invalid",
+            "PP__TEST_DATA__PROVISIONING": "pool",
+            "PP__TEST_DATA__MOBILE_PREFIX": "'9188'",
+        }
+    )
     assert profile.email_domain == "example.invalid" and profile.provisioning == "pool"
     assert profile.mobile_prefix == "9188"
 
@@ -52,25 +64,38 @@ def test_nested_key_absent_from_the_file_is_created(tmp_path: Path) -> None:
 
 
 def test_list_index_override() -> None:
-    profile = _load({"PP__ORGS__1__TIMEZONE": "UTC", "PP__ORGS__0__AUTH__TILL": "my.till",
-                     "PP__ORGS__0__ALLOW_MEMBERSHIP_RELINKING": "false"})
+    profile = _load(
+        {
+            "PP__ORGS__1__TIMEZONE": "UTC",
+            "PP__ORGS__0__AUTH__TILL": "my.till",
+            "PP__ORGS__0__ALLOW_MEMBERSHIP_RELINKING": "false",
+        }
+    )
     assert profile.orgs[1].timezone == "UTC" and profile.orgs[0].timezone == "Asia/Kolkata"
     assert profile.orgs[0].auth.till == "my.till"
     assert profile.orgs[0].allow_membership_relinking is False
 
 
 def test_camel_case_paths_key_matches_case_insensitively() -> None:
-    profile = _load({"PP__PATHS__DELINKCUSTOMER": "/v2/partnerProgram/deLink",
-                     "PP__PATHS__customerPartnerProgramUpdate": "/v2/update"})
+    profile = _load(
+        {
+            "PP__PATHS__DELINKCUSTOMER": "/v2/partnerProgram/deLink",
+            "PP__PATHS__customerPartnerProgramUpdate": "/v2/update",
+        }
+    )
     assert profile.paths["deLinkCustomer"] == "/v2/partnerProgram/deLink"
     assert profile.paths["customerPartnerProgramUpdate"] == "/v2/update"
     assert "DELINKCUSTOMER" not in profile.paths
 
 
 def test_yaml_flow_list_and_mapping_values() -> None:
-    profile = _load({"PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS": "[Copper, Zinc, Tin]",
-                     "PP__STRICT": "[AMB-EXTRA-FIELDS, AMB-2008-LEVEL]",
-                     "PP__ORGS__0__PROGRAMS__SUPPLEMENTARY__MEMBERSHIP_PERIOD": "{type: MONTHS, value: 6}"})
+    profile = _load(
+        {
+            "PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS": "[Copper, Zinc, Tin]",
+            "PP__STRICT": "[AMB-EXTRA-FIELDS, AMB-2008-LEVEL]",
+            "PP__ORGS__0__PROGRAMS__SUPPLEMENTARY__MEMBERSHIP_PERIOD": "{type: MONTHS, value: 6}",
+        }
+    )
     assert profile.orgs[0].programs["external"].tiers == ("Copper", "Zinc", "Tin")
     assert profile.strict == frozenset({"AMB-EXTRA-FIELDS", "AMB-2008-LEVEL"})
     period = profile.orgs[0].programs["supplementary"].membership_period
@@ -88,20 +113,24 @@ def test_variables_not_meant_for_the_profile_are_ignored() -> None:
 
 
 # -- errors --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("var", "fragment"), [
-    ("PP__NOPE", "'nope' is not a profile key here"),
-    ("PP__ORGS__0__NOPE", "'nope' is not a profile key here"),
-    ("PP__TEST_DATA__MOBILEPREFIX", "'mobileprefix' is not a profile key here"),
-    ("PP__ORGS__0__PROGRAMS__GOLD__NAME", "'gold' is not a profile key here"),
-])
+@pytest.mark.parametrize(
+    ("var", "fragment"),
+    [
+        ("PP__NOPE", "'nope' is not a profile key here"),
+        ("PP__ORGS__0__NOPE", "'nope' is not a profile key here"),
+        ("PP__TEST_DATA__MOBILEPREFIX", "'mobileprefix' is not a profile key here"),
+        ("PP__ORGS__0__PROGRAMS__GOLD__NAME", "'gold' is not a profile key here"),
+    ],
+)
 def test_unknown_key_is_a_profile_error_naming_the_variable(var: str, fragment: str) -> None:
     with pytest.raises(ProfileError, match=f"environment variable {var}: {fragment}") as caught:
         _load({var: "1"})
     assert "expected one of:" in str(caught.value)
 
 
-@pytest.mark.parametrize("var", ["PP__ORGS__2__NAME", "PP__ORGS__X__NAME", "PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS__3",
-                                 "PP__ORGS__-1__NAME"])
+@pytest.mark.parametrize(
+    "var", ["PP__ORGS__2__NAME", "PP__ORGS__X__NAME", "PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS__3", "PP__ORGS__-1__NAME"]
+)
 def test_bad_list_index_is_a_profile_error(var: str) -> None:
     with pytest.raises(ProfileError, match=f"environment variable {var}: .* is not an index of the \\d+ items"):
         _load({var: "x"})
@@ -112,13 +141,16 @@ def test_value_that_is_not_yaml_is_a_profile_error() -> None:
         _load({"PP__STRICT": "[AMB-EXTRA-FIELDS"})
 
 
-@pytest.mark.parametrize(("env", "where"), [
-    ({"PP__TIMEOUT_SECONDS": "-1"}, "at timeout_seconds"),
-    ({"PP__ALLOW_WRITES": "maybe"}, "at allow_writes"),
-    ({"PP__TEST_DATA__MOBILE_PREFIX": "91a"}, "at test_data/mobile_prefix"),
-    ({"PP__ORGS__0__ALLOW_MEMBERSHIP_RELINKING": "[x]"}, "at orgs/0/allow_membership_relinking"),
-    ({"PP__ORGS": "[]"}, "at orgs"),
-])
+@pytest.mark.parametrize(
+    ("env", "where"),
+    [
+        ({"PP__TIMEOUT_SECONDS": "-1"}, "at timeout_seconds"),
+        ({"PP__ALLOW_WRITES": "maybe"}, "at allow_writes"),
+        ({"PP__TEST_DATA__MOBILE_PREFIX": "91a"}, "at test_data/mobile_prefix"),
+        ({"PP__ORGS__0__ALLOW_MEMBERSHIP_RELINKING": "[x]"}, "at orgs/0/allow_membership_relinking"),
+        ({"PP__ORGS": "[]"}, "at orgs"),
+    ],
+)
 def test_override_making_the_profile_invalid_names_the_override(env: dict[str, str], where: str) -> None:
     with pytest.raises(ProfileError) as caught:
         _load(env)
@@ -153,17 +185,21 @@ def test_override_below_a_null_key_is_a_profile_error(tmp_path: Path) -> None:
 
 
 # -- precedence ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("file_value", "env_value", "cli", "expected"), [
-    (None, None, None, False),        # default
-    (True, None, None, True),         # file
-    (True, "false", None, False),     # env over file
-    (None, "true", None, True),       # env over default
-    (False, "true", False, False),    # command line (--read-only) over env
-    (True, "false", True, True),      # command line (--allow-writes) over env
-    (True, None, False, False),       # command line over file
-])
-def test_precedence_of_allow_writes(tmp_path: Path, file_value: bool | None, env_value: str | None,
-                                    cli: bool | None, expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("file_value", "env_value", "cli", "expected"),
+    [
+        (None, None, None, False),  # default
+        (True, None, None, True),  # file
+        (True, "false", None, False),  # env over file
+        (None, "true", None, True),  # env over default
+        (False, "true", False, False),  # command line (--read-only) over env
+        (True, "false", True, True),  # command line (--allow-writes) over env
+        (True, None, False, False),  # command line over file
+    ],
+)
+def test_precedence_of_allow_writes(
+    tmp_path: Path, file_value: bool | None, env_value: str | None, cli: bool | None, expected: bool
+) -> None:
     data = dict(MINIMAL) if file_value is None else {**MINIMAL, "allow_writes": file_value}
     env = {} if env_value is None else {"PP__ALLOW_WRITES": env_value}
     profile = _load(env, path=_write(tmp_path, data), allow_writes=cli)
@@ -174,17 +210,21 @@ def test_precedence_of_allow_writes(tmp_path: Path, file_value: bool | None, env
         assert "PP__ALLOW_WRITES" in profile.overridden
 
 
-@pytest.mark.parametrize(("file_value", "env_value", "cli", "expected"), [
-    (None, None, None, None),
-    (50, None, None, 50),
-    (50, "100", None, 100),
-    (None, "100", None, 100),
-    (50, "100", 7, 7),
-    (None, None, 7, 7),
-    (50, "null", None, None),         # the environment can lift the file's limit
-])
-def test_precedence_of_rate_limit_per_minute(tmp_path: Path, file_value: int | None, env_value: str | None,
-                                             cli: int | None, expected: int | None) -> None:
+@pytest.mark.parametrize(
+    ("file_value", "env_value", "cli", "expected"),
+    [
+        (None, None, None, None),
+        (50, None, None, 50),
+        (50, "100", None, 100),
+        (None, "100", None, 100),
+        (50, "100", 7, 7),
+        (None, None, 7, 7),
+        (50, "null", None, None),  # the environment can lift the file's limit
+    ],
+)
+def test_precedence_of_rate_limit_per_minute(
+    tmp_path: Path, file_value: int | None, env_value: str | None, cli: int | None, expected: int | None
+) -> None:
     data = dict(MINIMAL) if file_value is None else {**MINIMAL, "rate_limit_per_minute": file_value}
     env = {} if env_value is None else {"PP__RATE_LIMIT_PER_MINUTE": env_value}
     profile = _load(env, path=_write(tmp_path, data), rate_limit_per_minute=cli)
@@ -195,8 +235,10 @@ def test_precedence_of_base_url(tmp_path: Path) -> None:
     path = _write(tmp_path, {**MINIMAL, "base_url": "http://file.invalid"})
     assert _load(path=path).base_url == "http://file.invalid"
     assert _load({"PP__BASE_URL": "http://env.invalid"}, path=path).base_url == "http://env.invalid"
-    assert _load({"PP__BASE_URL": "http://env.invalid"}, path=path,
-                 base_url="http://cli.invalid").base_url == "http://cli.invalid"
+    assert (
+        _load({"PP__BASE_URL": "http://env.invalid"}, path=path, base_url="http://cli.invalid").base_url
+        == "http://cli.invalid"
+    )
 
 
 def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,13 +251,22 @@ def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> 
 
 # -- redaction --------------------------------------------------------------------------------------------
 def test_redacted_lists_overridden_names_but_no_values() -> None:
-    env = {"PP__ORGS__1__AUTH__KEY": "${ROTATED_KEY}", "ROTATED_KEY": "rotated-Key-Value-77",
-           "PP__ORGS__0__AUTH__TILL": "till-from-env", "PP__JOURNAL_DIR": "/tmp/journal-from-env"}
+    env = {
+        "PP__ORGS__1__AUTH__KEY": "${ROTATED_KEY}",
+        "ROTATED_KEY": "rotated-Key-Value-77",
+        "PP__ORGS__0__AUTH__TILL": "till-from-env",
+        "PP__JOURNAL_DIR": "/tmp/journal-from-env",
+    }
     profile = _load(env, allow_writes=False, rate_limit_per_minute=9)
     assert profile.orgs[1].auth.key == "rotated-Key-Value-77"
     redacted = profile.redacted()
-    assert redacted["overridden"] == ["PP__JOURNAL_DIR", "PP__ORGS__0__AUTH__TILL", "PP__ORGS__1__AUTH__KEY",
-                                      "--allow-writes/--read-only", "--rate-limit"]
+    assert redacted["overridden"] == [
+        "PP__JOURNAL_DIR",
+        "PP__ORGS__0__AUTH__TILL",
+        "PP__ORGS__1__AUTH__KEY",
+        "--allow-writes/--read-only",
+        "--rate-limit",
+    ]
     overridden = json.dumps(redacted["overridden"])
     for value in ("rotated-Key-Value-77", "${ROTATED_KEY}", "till-from-env", "/tmp/journal-from-env", "9"):
         assert value not in overridden
@@ -228,21 +279,32 @@ def test_redacted_lists_overridden_names_but_no_values() -> None:
 
 # -- customer_pool ------------------------------------------------------------------------------------------
 def test_customer_pool_from_the_file(tmp_path: Path) -> None:
-    org = {**MINIMAL["orgs"][0], "customer_pool": [
-        {"mobile": 919900000001}, {"mobile": "919900000002", "email": "b@example.invalid"},
-        {"externalId": "ext-3", "enrolled": False}, {"email": "d@example.invalid", "enrolled": True}]}
+    org = {
+        **MINIMAL["orgs"][0],
+        "customer_pool": [
+            {"mobile": 919900000001},
+            {"mobile": "919900000002", "email": "b@example.invalid"},
+            {"externalId": "ext-3", "enrolled": False},
+            {"email": "d@example.invalid", "enrolled": True},
+        ],
+    }
     profile = _load(path=_write(tmp_path, {"orgs": [org]}))
     pool = profile.orgs[0].customer_pool
     assert [(c.mobile, c.email, c.external_id, c.enrolled) for c in pool] == [
-        ("919900000001", "", "", True), ("919900000002", "b@example.invalid", "", True),
-        ("", "", "ext-3", False), ("", "d@example.invalid", "", True)]
+        ("919900000001", "", "", True),
+        ("919900000002", "b@example.invalid", "", True),
+        ("", "", "ext-3", False),
+        ("", "d@example.invalid", "", True),
+    ]
     assert profile.redacted()["orgs"][0]["customer_pool"] == 4
 
 
 def test_customer_pool_from_the_environment() -> None:
     profile = _load({"PP__ORGS__0__CUSTOMER_POOL": "[{mobile: '919900000011'}, {externalId: x, enrolled: false}]"})
     assert [(c.mobile, c.external_id, c.enrolled) for c in profile.orgs[0].customer_pool] == [
-        ("919900000011", "", True), ("", "x", False)]
+        ("919900000011", "", True),
+        ("", "x", False),
+    ]
     assert profile.orgs[1].customer_pool == ()
 
 
@@ -254,8 +316,11 @@ def test_customer_pool_entry_needs_an_identifier_and_known_keys(tmp_path: Path) 
 
 
 def test_customer_pool_is_shared_out_over_workers(tmp_path: Path) -> None:
-    org = {**MINIMAL["orgs"][0], "customer_pool": [{"mobile": f"91990000000{i}"} for i in range(5)]
-           + [{"mobile": "919900000009", "enrolled": False}]}
+    org = {
+        **MINIMAL["orgs"][0],
+        "customer_pool": [{"mobile": f"91990000000{i}"} for i in range(5)]
+        + [{"mobile": "919900000009", "enrolled": False}],
+    }
     profile = _load(path=_write(tmp_path, {"orgs": [org]}))
     shares = [CustomerPool(profile, i, 2).free["a"] for i in (0, 1)]
     assert [c.mobile[-1] for c in shares[0]] == ["0", "2", "4"]

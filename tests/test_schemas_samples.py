@@ -181,9 +181,7 @@ def test_load_names_the_broken_file(tmp_path: Path) -> None:
 
 
 def test_load_rejects_an_id_that_does_not_match_the_file(tmp_path: Path) -> None:
-    (tmp_path / "a.schema.json").write_text(
-        json.dumps({"$id": ID_BASE + "b.schema.json"}), encoding="utf-8"
-    )
+    (tmp_path / "a.schema.json").write_text(json.dumps({"$id": ID_BASE + "b.schema.json"}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"a\.schema\.json"):
         ContractSchemas.load(tmp_path)
 
@@ -242,9 +240,7 @@ def test_sample_matches_its_schema(sample: DocSample, schemas: ContractSchemas) 
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda sample: sample.label)
-def test_sample_matches_its_schema_in_strict_mode(
-    sample: DocSample, strict_schemas: ContractSchemas
-) -> None:
+def test_sample_matches_its_schema_in_strict_mode(sample: DocSample, strict_schemas: ContractSchemas) -> None:
     """The samples carry no undocumented fields, so the strict stance must accept them too."""
     if sample.schema_name is None or (sample.doc_id, sample.index) in KNOWN_EXCEPTIONS:
         pytest.skip("unclassified or a known exception")
@@ -295,8 +291,7 @@ def test_update_request_with_unknown_update_type_fails(schemas: ContractSchemas)
     problems = schemas.errors("update-partner-program.request", body)
     assert len(problems) == 1
     assert problems[0].startswith(
-        "at $.customersPartnerUpdates[0].partnerProgramUpdates[0].updateType: "
-        "'UPDATE' is not one of"
+        "at $.customersPartnerUpdates[0].partnerProgramUpdates[0].updateType: 'UPDATE' is not one of"
     )
 
 
@@ -307,8 +302,7 @@ def test_update_request_needs_update_details_except_to_cancel_a_relink(
     del body["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]["updateDetails"]
     for loaded in (schemas, strict_schemas):
         assert loaded.errors("update-partner-program.request", body) == [
-            "at $.customersPartnerUpdates[0].partnerProgramUpdates[0]: "
-            "'updateDetails' is a required property"
+            "at $.customersPartnerUpdates[0].partnerProgramUpdates[0]: 'updateDetails' is a required property"
         ]
     cancel = _body("update-partner-program", 1)
     assert "updateDetails" not in cancel["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]
@@ -326,9 +320,7 @@ def test_link_request_with_51_customers_fails(schemas: ContractSchemas) -> None:
     assert "is too long" in problems[0]
 
 
-def test_customer_with_only_empty_identifiers_fails(
-    schemas: ContractSchemas, strict_schemas: ContractSchemas
-) -> None:
+def test_customer_with_only_empty_identifiers_fails(schemas: ContractSchemas, strict_schemas: ContractSchemas) -> None:
     body = _body("legacy-reference", 0)
     body["linkCustomers"][0]["customer"] = {"mobile": "", "email": "", "externalId": ""}
     for loaded in (schemas, strict_schemas):

@@ -29,8 +29,9 @@ def test_no_secret_in_any_report_file_plain_md5_base64_or_token(tmp_path: Path) 
     path = tmp_path / "wrong-tier.yaml"
     path.write_text(yaml.safe_dump(profile), encoding="utf-8")
     tokens_file = tmp_path / "issued-tokens.txt"
-    code, out, junit = run_suite(tmp_path, f"--profile={path}",
-                                 env={"PP_REFERENCE_ISSUED_TOKENS_FILE": str(tokens_file)})
+    code, out, junit = run_suite(
+        tmp_path, f"--profile={path}", env={"PP_REFERENCE_ISSUED_TOKENS_FILE": str(tokens_file)}
+    )
     assert code == 1 and counts(junit)["failures"] > 0, out[-3000:]
     tokens = tokens_file.read_text(encoding="utf-8").split()
     assert tokens, "the OAuth org was never used: the test would not check tokens"

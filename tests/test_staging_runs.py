@@ -39,25 +39,52 @@ def server() -> Iterator[str]:
 
 
 def _env(journal: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_XDIST", "PP__", "PP_RUN_ID", "PYTEST_BASE_URL", "PP_PROFILE", "PP_STRICT",
-                                "PP_DISCOVERY", "PP_EPHEMERAL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "PYTEST_XDIST",
+                "PP__",
+                "PP_RUN_ID",
+                "PYTEST_BASE_URL",
+                "PP_PROFILE",
+                "PP_STRICT",
+                "PP_DISCOVERY",
+                "PP_EPHEMERAL",
+            )
+        )
+    }
     env.pop("PYTEST_CURRENT_TEST", None)
     return {**env, **SECRETS, "PP__JOURNAL_DIR": str(journal), **(extra or {})}
 
 
 def _cmd(base_url: str, reports: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", "-m", "not fuzz",
-            f"--base-url={base_url}",
-            f"--reports-dir={reports}", f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}", *args]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "steps",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not fuzz",
+        f"--base-url={base_url}",
+        f"--reports-dir={reports}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        *args,
+    ]
 
 
-def _run(base_url: str, workdir: Path, journal: Path, *args: str,
-         env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
+def _run(
+    base_url: str, workdir: Path, journal: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, ET.Element]:
     reports = workdir / "reports"
-    proc = subprocess.run(_cmd(base_url, reports, *args), cwd=ROOT, env=_env(journal, env), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        _cmd(base_url, reports, *args), cwd=ROOT, env=_env(journal, env), capture_output=True, text=True, timeout=600
+    )
     junit = reports / "junit.xml"
     root = ET.parse(junit).getroot() if junit.exists() else ET.Element("none")
     return proc.returncode, proc.stdout + proc.stderr, root
@@ -113,16 +140,24 @@ def _kill_mid_run(server: str, workdir: Path, journal: Path) -> None:
     """Start a run, wait until it has journaled a link that is on the server, SIGKILL its process group."""
     workdir.mkdir(parents=True, exist_ok=True)
     with (workdir / "output.txt").open("wb") as output:
-        proc = subprocess.Popen(_cmd(server, workdir / "reports"), cwd=ROOT, env=_env(journal), stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            _cmd(server, workdir / "reports"),
+            cwd=ROOT,
+            env=_env(journal),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and proc.poll() is None:
                 if any(_open_lines(journal).values()) and _links(server):
                     break
                 time.sleep(0.02)
-            assert proc.poll() is None, "the run ended before it journaled a link: " + \
-                (workdir / "output.txt").read_text(errors="replace")[-2000:]
+            assert proc.poll() is None, (
+                "the run ended before it journaled a link: "
+                + (workdir / "output.txt").read_text(errors="replace")[-2000:]
+            )
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -17,18 +17,35 @@ from ppconformance.outcomes import EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR
 from .naive_target import serve
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRETS = {"PP_EMBEDDED_ENABLED_PASSWORD": "selftest-Secret-pw-1", "PP_EMBEDDED_ENABLED_OAUTH_KEY": "selftest-key-2",
-           "PP_EMBEDDED_ENABLED_OAUTH_SECRET": "selftest-secret-3", "PP_EMBEDDED_DISABLED_PASSWORD": "selftest-pw-4",
-           "PP_EMBEDDED_DISABLED_OAUTH_KEY": "selftest-key-5", "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "selftest-secret-6"}
+SECRETS = {
+    "PP_EMBEDDED_ENABLED_PASSWORD": "selftest-Secret-pw-1",
+    "PP_EMBEDDED_ENABLED_OAUTH_KEY": "selftest-key-2",
+    "PP_EMBEDDED_ENABLED_OAUTH_SECRET": "selftest-secret-3",
+    "PP_EMBEDDED_DISABLED_PASSWORD": "selftest-pw-4",
+    "PP_EMBEDDED_DISABLED_OAUTH_KEY": "selftest-key-5",
+    "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "selftest-secret-6",
+}
 
 
 def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
     """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root).
     The fuzz stage is deselected (`-m "not fuzz"`; tests/test_fuzz.py runs it); an `-m` in `args` replaces it."""
     reports = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", "-m", "not fuzz",
-           f"--reports-dir={reports}", f"--alluredir={reports / 'allure-results'}",
-           f"--junitxml={reports / 'junit.xml'}", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "steps",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not fuzz",
+        f"--reports-dir={reports}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        *args,
+    ]
     full_env = {**os.environ, **SECRETS, **(env or {})}
     full_env.pop("PYTEST_BASE_URL", None)
     full_env.pop("PP_RUN_ID", None)
@@ -55,8 +72,9 @@ def failed_requirements(root: ET.Element) -> set[str]:
 
 
 @pytest.mark.selftest_slow
-@pytest.mark.parametrize("extra", [[], ["-n", "2"], ["-p", "randomly", "-p", "no:xdist"]],
-                         ids=["serial", "xdist-2", "random-order"])
+@pytest.mark.parametrize(
+    "extra", [[], ["-n", "2"], ["-p", "randomly", "-p", "no:xdist"]], ids=["serial", "xdist-2", "random-order"]
+)
 def test_suite_is_green_against_the_reference_server(tmp_path: Path, extra: list[str]) -> None:
     code, out, junit = run_suite(tmp_path, *extra)
     c = counts(junit)
@@ -75,9 +93,22 @@ def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
         server.should_exit = True
     assert code == 1, out[-3000:]
     failed = failed_requirements(junit)
-    for rid in ("LINK-2002", "LINK-2003", "LINK-2006", "LINK-2008", "UPDATE-2009", "UPDATE-2027",
-                "AUTH-401", "REQ-MALFORMED", "LINK-SUCCESS", "UPDATE-UPGRADE-TIER", "LINK-W1302",
-                "DELINK-2004", "IDENT-NOT-FOUND", "RELINK-BEFORE-END"):
+    for rid in (
+        "LINK-2002",
+        "LINK-2003",
+        "LINK-2006",
+        "LINK-2008",
+        "UPDATE-2009",
+        "UPDATE-2027",
+        "AUTH-401",
+        "REQ-MALFORMED",
+        "LINK-SUCCESS",
+        "UPDATE-UPGRADE-TIER",
+        "LINK-W1302",
+        "DELINK-2004",
+        "IDENT-NOT-FOUND",
+        "RELINK-BEFORE-END",
+    ):
         assert rid in failed, f"{rid} not failed against an accept-everything target; failed: {sorted(failed)}"
     attachments = list((tmp_path / "reports" / "allure-results").glob("*-attachment.txt"))
     assert attachments and any("Authorization: ***" in a.read_text(encoding="utf-8") for a in attachments)

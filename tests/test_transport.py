@@ -41,11 +41,13 @@ def _profile(**changes: object) -> Profile:
     return dataclasses.replace(load_profile(DEFAULT_PROFILE, env=SECRETS), **changes)
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response], org: int = BASIC,
-            **changes: object) -> PartnerProgramClient:
+def _client(
+    handler: Callable[[httpx.Request], httpx.Response], org: int = BASIC, **changes: object
+) -> PartnerProgramClient:
     profile = _profile(**changes)
-    return PartnerProgramClient(URL, profile, profile.orgs[org],
-                                http=httpx.Client(transport=httpx.MockTransport(handler)))
+    return PartnerProgramClient(
+        URL, profile, profile.orgs[org], http=httpx.Client(transport=httpx.MockTransport(handler))
+    )
 
 
 class Script:
@@ -71,8 +73,11 @@ def _ok() -> httpx.Response:
 
 
 def _429(retry_after: str | None = None) -> httpx.Response:
-    return httpx.Response(429, headers={"Retry-After": retry_after} if retry_after is not None else {},
-                          json={"warnings": [], "errors": [{"status": False, "code": 429, "message": "slow down"}]})
+    return httpx.Response(
+        429,
+        headers={"Retry-After": retry_after} if retry_after is not None else {},
+        json={"warnings": [], "errors": [{"status": False, "code": 429, "message": "slow down"}]},
+    )
 
 
 @pytest.fixture
@@ -201,8 +206,9 @@ def test_oauth_token_generation_refused_is_auth_failed() -> None:
         client.send("GET", PROGRAMS)
 
 
-@pytest.mark.parametrize("answer", [httpx.Response(500, json={}), httpx.Response(200, text="{not json")],
-                         ids=["500", "not-json"])
+@pytest.mark.parametrize(
+    "answer", [httpx.Response(500, json={}), httpx.Response(200, text="{not json")], ids=["500", "not-json"]
+)
 def test_oauth_token_generation_broken_is_a_broken_target_not_refused_credentials(answer: httpx.Response) -> None:
     client = _client(Script(answer), org=OAUTH)
     with pytest.raises(TargetBroken, match="without an accessToken"):
@@ -290,8 +296,12 @@ def test_read_only_profile_refuses_writes_with_credentials() -> None:
     script = Script(_ok())
     client = _client(script, allow_writes=False)
     body = {"linkCustomers": [{"customer": {"mobile": "919900000001"}, "linkToPartnerPrograms": []}]}
-    for call in (lambda: client.link(body), lambda: client.update({"customersPartnerUpdates": []}),
-                 lambda: client.delink({"deLinkCustomers": []}), lambda: client.add_customer({"mobile": "91990"})):
+    for call in (
+        lambda: client.link(body),
+        lambda: client.update({"customersPartnerUpdates": []}),
+        lambda: client.delink({"deLinkCustomers": []}),
+        lambda: client.add_customer({"mobile": "91990"}),
+    ):
         with pytest.raises(WriteRefused, match="allow_writes: false"):
             call()
     assert script.requests == [], "nothing was sent"
@@ -314,8 +324,9 @@ def test_write_guard_covers_overridden_paths() -> None:
     profile = _profile(allow_writes=False)
     profile = dataclasses.replace(profile, paths={**profile.paths, "deLinkCustomer": "/v2/partnerProgram/deLink"})
     script = Script(_ok())
-    client = PartnerProgramClient(URL, profile, profile.orgs[0],
-                                  http=httpx.Client(transport=httpx.MockTransport(script)))
+    client = PartnerProgramClient(
+        URL, profile, profile.orgs[0], http=httpx.Client(transport=httpx.MockTransport(script))
+    )
     with pytest.raises(WriteRefused):
         client.delink({"deLinkCustomers": []})
     assert script.requests == []

@@ -13,8 +13,11 @@ from ppconformance.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.schemas import ContractSchemas
 from ppconformance.verdicts import Action, Judge, NonConformance
 
-ENV = {"PP_EMBEDDED_ENABLED_PASSWORD": "pw", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
-       "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}
+ENV = {
+    "PP_EMBEDDED_ENABLED_PASSWORD": "pw",
+    "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k",
+    "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s",
+}
 REQ = load_catalogue().requirements
 OK = {"status": True, "code": 200, "message": "Success"}
 FOUND = {"status": True, "code": 1000, "message": "Customer successfully retrieved"}
@@ -30,15 +33,27 @@ def err(code: int) -> dict:
     return {"status": False, "code": code, "message": f"error {code}"}
 
 
-def link_action(statuses: list[list[dict]], *, http: int = 200, mobiles=("911", "912"), sent=None,
-                extra: dict | None = None) -> Action:
-    body = {"linkCustomers": [
-        {"customer": {"mobile": m, "status": FOUND},
-         "linkToPartnerPrograms": [{"partnerProgramName": f"P{j}", "partnerLinkStatus": s, **(extra or {})}
-                                   for j, s in enumerate(row)]}
-        for m, row in zip(mobiles, statuses, strict=False)], "warnings": []}
-    return envelope_action(body, http, sent or [{"mobile": m} for m in mobiles[:len(statuses)]],
-                           [[f"P{j}" for j in range(len(statuses[0]))]] * len(statuses))
+def link_action(
+    statuses: list[list[dict]], *, http: int = 200, mobiles=("911", "912"), sent=None, extra: dict | None = None
+) -> Action:
+    body = {
+        "linkCustomers": [
+            {
+                "customer": {"mobile": m, "status": FOUND},
+                "linkToPartnerPrograms": [
+                    {"partnerProgramName": f"P{j}", "partnerLinkStatus": s, **(extra or {})} for j, s in enumerate(row)
+                ],
+            }
+            for m, row in zip(mobiles, statuses, strict=False)
+        ],
+        "warnings": [],
+    }
+    return envelope_action(
+        body,
+        http,
+        sent or [{"mobile": m} for m in mobiles[: len(statuses)]],
+        [[f"P{j}" for j in range(len(statuses[0]))]] * len(statuses),
+    )
 
 
 def envelope_action(body: dict, http: int, customers: list[dict], programs: list[list[str]]) -> Action:
@@ -78,8 +93,9 @@ def test_batch_limit_level() -> None:
     envelope = envelope_action({"warnings": [], "errors": [err(2008)]}, 400, [{}], [["P0"]])
     judge("AMB-2008-LEVEL").expect_batch_rejected(REQ["LINK-2008"], envelope, 2008)
     with pytest.raises(NonConformance, match="expected error 2008 in the envelope"):
-        judge().expect_batch_rejected(REQ["LINK-2008"],
-                                      envelope_action({"errors": [err(2002)]}, 400, [{}], [["P0"]]), 2008)
+        judge().expect_batch_rejected(
+            REQ["LINK-2008"], envelope_action({"errors": [err(2002)]}, 400, [{}], [["P0"]]), 2008
+        )
     with pytest.raises(NonConformance, match="on every item"):
         judge().expect_batch_rejected(REQ["LINK-2008"], link_action([[OK], [OK]]), 2008)
 
@@ -154,8 +170,10 @@ def test_malformed_rejection() -> None:
         judge().expect_malformed_rejected(REQ["REQ-MALFORMED"], bad)
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
-                                          "Application/JSON", "application/problem+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/problem+json"],
+)
 def test_json_content_types_are_accepted(content_type: str) -> None:
     action = link_action([[OK]])
     action.exchange.response_headers = {"Content-Type": content_type}
@@ -168,8 +186,17 @@ def test_other_content_types_fail_item_results_and_envelopes(content_type: str |
     action.exchange.response_headers = {"content-type": content_type} if content_type else {}
     with pytest.raises(NonConformance, match=r"\[LINK-SUCCESS .*labelled Content-Type .*not application/json"):
         judge().expect_success(REQ["LINK-SUCCESS"], action)
-    ex = Exchange("POST", "http://t/x", {}, b"[", 400, action.exchange.response_headers, "",
-                  {"warnings": [], "errors": [err(400)]}, 1.0)
+    ex = Exchange(
+        "POST",
+        "http://t/x",
+        {},
+        b"[",
+        400,
+        action.exchange.response_headers,
+        "",
+        {"warnings": [], "errors": [err(400)]},
+        1.0,
+    )
     with pytest.raises(NonConformance, match=r"\[REQ-MALFORMED .*not application/json"):
         judge().expect_malformed_rejected(REQ["REQ-MALFORMED"], ex)
 
@@ -178,12 +205,19 @@ def update_action(update_type: str, echoed: str | None) -> Action:
     item = {"partnerProgramName": "P0", "updateStatus": OK}
     if echoed is not None:
         item["updateType"] = echoed
-    body = {"customersPartnerUpdates": [{"customer": {"mobile": "911", "status": FOUND},
-                                         "partnerProgramUpdates": [item]}], "warnings": []}
-    sent = {"customersPartnerUpdates": [{"customer": {"mobile": "911"}, "partnerProgramUpdates": [
-        {"partnerProgramName": "P0", "updateType": update_type}]}]}
-    ex = Exchange("POST", "http://t/v2/partnerProgram/customerPartnerProgramUpdate", {}, sent, 200, JSON, "", body,
-                  1.0)
+    body = {
+        "customersPartnerUpdates": [{"customer": {"mobile": "911", "status": FOUND}, "partnerProgramUpdates": [item]}],
+        "warnings": [],
+    }
+    sent = {
+        "customersPartnerUpdates": [
+            {
+                "customer": {"mobile": "911"},
+                "partnerProgramUpdates": [{"partnerProgramName": "P0", "updateType": update_type}],
+            }
+        ]
+    }
+    ex = Exchange("POST", "http://t/v2/partnerProgram/customerPartnerProgramUpdate", {}, sent, 200, JSON, "", body, 1.0)
     return Action("customerPartnerProgramUpdate", [{"mobile": "911"}], [["P0"]], ex)
 
 

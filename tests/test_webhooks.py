@@ -99,8 +99,9 @@ def test_facts_read_every_form_alike() -> None:
 
 # -- the validator command ---------------------------------------------------------------------
 def _validate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ppconformance.events", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ppconformance.events", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_validator_exit_codes_and_failing_paths(tmp_path: Path) -> None:
@@ -111,8 +112,13 @@ def test_validator_exit_codes_and_failing_paths(tmp_path: Path) -> None:
     broken = _sample("partnerProgramUpdated")
     del broken["data"]["updateType"]
     lines = tmp_path / "deliveries.jsonl"
-    lines.write_text(json.dumps({"arrival": 1.0, "path": "/events", "body": _sample("partnerProgramLinked")})
-                     + "\n\n" + json.dumps(broken) + "\n", encoding="utf-8")
+    lines.write_text(
+        json.dumps({"arrival": 1.0, "path": "/events", "body": _sample("partnerProgramLinked")})
+        + "\n\n"
+        + json.dumps(broken)
+        + "\n",
+        encoding="utf-8",
+    )
     result = _validate("validate", str(lines))
     assert result.returncode == 1, result.stdout
     assert f"INVALID {lines}:3: partnerProgramUpdated (flat)" in result.stdout
@@ -133,8 +139,12 @@ def test_the_sink_checks_the_secret_stores_deliveries_and_serves_them_to_token_h
         assert httpx.post(sink.url + "/events", json={"a": 2}, headers={"X-Hook-Token": "wrong"}).status_code == 401
         ok = httpx.post(sink.url + "/events", json={"a": 3}, headers={"X-Hook-Token": "right-secret"})
         assert ok.status_code == 200
-        assert httpx.post(sink.url + "/events", content=b"x" * 2_000_000,
-                          headers={"X-Hook-Token": "right-secret"}).status_code == 413
+        assert (
+            httpx.post(
+                sink.url + "/events", content=b"x" * 2_000_000, headers={"X-Hook-Token": "right-secret"}
+            ).status_code
+            == 413
+        )
         assert httpx.get(sink.url + "/__sink__/deliveries").status_code == 401
         assert httpx.get(sink.url + "/__sink__/deliveries", headers={QUERY_TOKEN_HEADER: "nope"}).status_code == 401
         reader = SinkReader(sink.url, "query-token")
@@ -150,18 +160,37 @@ def test_the_sink_checks_the_secret_stores_deliveries_and_serves_them_to_token_h
 
 
 # -- correlation and duplicates ----------------------------------------------------------------
-def _event(customer_id: int, mobile: str, program: str = "Apparel-Partner", event_id: str = "e1",
-           membership: str = "M-1", **data: Any) -> dict[str, Any]:
-    return {"eventName": "partnerProgramLinked", "eventId": event_id, "orgId": 1, "refId": "r", "apiRequestId": "q",
-            "createdAt": 1, "loyaltyEventId": None,
-            "data": {"customerIdentifiers": {"customerId": customer_id, "instore": {"mobile": mobile}},
-                     "loyaltyProgramId": 1, "partnerProgramId": 2, "partnerProgramName": program,
-                     "partnerProgramType": "EXTERNAL",
-                     "customerPartnerProgramDetails": {"membershipNumber": membership}, **data}}
+def _event(
+    customer_id: int,
+    mobile: str,
+    program: str = "Apparel-Partner",
+    event_id: str = "e1",
+    membership: str = "M-1",
+    **data: Any,
+) -> dict[str, Any]:
+    return {
+        "eventName": "partnerProgramLinked",
+        "eventId": event_id,
+        "orgId": 1,
+        "refId": "r",
+        "apiRequestId": "q",
+        "createdAt": 1,
+        "loyaltyEventId": None,
+        "data": {
+            "customerIdentifiers": {"customerId": customer_id, "instore": {"mobile": mobile}},
+            "loyaltyProgramId": 1,
+            "partnerProgramId": 2,
+            "partnerProgramName": program,
+            "partnerProgramType": "EXTERNAL",
+            "customerPartnerProgramDetails": {"membershipNumber": membership},
+            **data,
+        },
+    }
 
 
-EXPECTED = Expected("partnerProgramLinked", 42, {"mobile": "9199000001"}, "Apparel-Partner", "EXTERNAL", "M-1",
-                    not_before=10.0)
+EXPECTED = Expected(
+    "partnerProgramLinked", 42, {"mobile": "9199000001"}, "Apparel-Partner", "EXTERNAL", "M-1", not_before=10.0
+)
 
 
 def _deliveries(*bodies: Any, arrival: float = 11.0) -> list[Delivery]:
@@ -216,14 +245,24 @@ def test_a_missing_update_type_and_a_request_id_are_judged() -> None:
 
 # -- the webhook scenarios against the event faults (subprocess runs) ---------------------------
 @pytest.mark.selftest_slow
-@pytest.mark.parametrize("fault,requirement", [("event-not-sent", "EVENT-LINKED"),
-                                               ("event-wrong-customer-id", "EVENT-LINKED"),
-                                               ("event-update-type-omitted", "EVENT-UPDATED")])
+@pytest.mark.parametrize(
+    "fault,requirement",
+    [
+        ("event-not-sent", "EVENT-LINKED"),
+        ("event-wrong-customer-id", "EVENT-LINKED"),
+        ("event-update-type-omitted", "EVENT-UPDATED"),
+    ],
+)
 def test_the_webhook_scenarios_fail_each_event_fault(tmp_path: Path, fault: str, requirement: str) -> None:
     base_url, stop = start_reference_server("--fault", fault)
     try:
-        code, out, junit = run_suite(tmp_path, f"--base-url={base_url}", "-m", "webhook and not needs_clock",
-                                     env={"PP__WEBHOOKS__DELIVERY_DEADLINE_SECONDS": "2"})
+        code, out, junit = run_suite(
+            tmp_path,
+            f"--base-url={base_url}",
+            "-m",
+            "webhook and not needs_clock",
+            env={"PP__WEBHOOKS__DELIVERY_DEADLINE_SECONDS": "2"},
+        )
     finally:
         stop()
     assert code == 1, out[-3000:]

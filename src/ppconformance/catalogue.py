@@ -100,9 +100,15 @@ def load_catalogue() -> Catalogue:
         if r["id"] in requirements:
             raise CatalogueError(f"duplicate requirement id {r['id']}")
         requirements[r["id"]] = Requirement(
-            id=r["id"], endpoint=r["endpoint"], level=r["level"], source=r["source"], title=r["title"],
-            code=r.get("code"), testable=r.get("testable", True),
-            untestable_reason=r.get("untestableReason"), strict_with=r.get("strictWith"),
+            id=r["id"],
+            endpoint=r["endpoint"],
+            level=r["level"],
+            source=r["source"],
+            title=r["title"],
+            code=r.get("code"),
+            testable=r.get("testable", True),
+            untestable_reason=r.get("untestableReason"),
+            strict_with=r.get("strictWith"),
             message_pattern=r.get("messagePattern"),
         )
     ambiguities: dict[str, Ambiguity] = {}

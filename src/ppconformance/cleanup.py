@@ -47,8 +47,10 @@ class CleanupReport:
 
     def render(self) -> str:
         """One line per leftover: org, customer identifiers, program and why."""
-        return "\n".join(f"  org {e.org}: customer {e.customer_obj} still linked to {e.program!r}: {why}"
-                         for e, why in self.leftovers)
+        return "\n".join(
+            f"  org {e.org}: customer {e.customer_obj} still linked to {e.program!r}: {why}"
+            for e, why in self.leftovers
+        )
 
 
 def _customer_id(client: PartnerProgramClient, customer: dict[str, Any]) -> int | None:
@@ -56,9 +58,15 @@ def _customer_id(client: PartnerProgramClient, customer: dict[str, Any]) -> int 
         return int(customer["id"])
     for kind in ("mobile", "email", "externalId"):
         if customer.get(kind):
-            ex = client.send("GET", "/v2/customers/lookup",
-                             params={"source": client.profile.customer_source, "identifierName": kind,
-                                     "identifierValue": str(customer[kind])})
+            ex = client.send(
+                "GET",
+                "/v2/customers/lookup",
+                params={
+                    "source": client.profile.customer_source,
+                    "identifierName": kind,
+                    "identifierValue": str(customer[kind]),
+                },
+            )
             body = ex.response_json if isinstance(ex.response_json, dict) else {}
             if ex.status == 200 and isinstance(body.get("entity"), int):
                 return int(body["entity"])
@@ -79,16 +87,38 @@ def _ident(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"]} if isinstance(customer.get("id"), int) else customer
 
 
-def clean_customers(client: PartnerProgramClient, customers: list[dict[str, Any]], programs: list[str],
-                    supplementary: list[str], relinking: bool | None) -> list[list[str] | None]:
+def clean_customers(
+    client: PartnerProgramClient,
+    customers: list[dict[str, Any]],
+    programs: list[str],
+    supplementary: list[str],
+    relinking: bool | None,
+) -> list[list[str] | None]:
     """Cancel, delink and check up to `BATCH` customers; returns, per customer, the programs still linked,
     or None when the check could not be made. Raises `TargetError` from the client."""
     idents = [_ident(c) for c in customers]
     if supplementary and relinking is not False:
-        client.update({"customersPartnerUpdates": [{"customer": i, "partnerProgramUpdates": [
-            {"partnerProgramName": name, "updateType": CANCEL} for name in supplementary]} for i in idents]})
-    client.delink({"deLinkCustomers": [{"customer": i, "deLinkFromPartnerPrograms": [
-        {"partnerProgramName": name} for name in programs]} for i in idents]})
+        client.update(
+            {
+                "customersPartnerUpdates": [
+                    {
+                        "customer": i,
+                        "partnerProgramUpdates": [
+                            {"partnerProgramName": name, "updateType": CANCEL} for name in supplementary
+                        ],
+                    }
+                    for i in idents
+                ]
+            }
+        )
+    client.delink(
+        {
+            "deLinkCustomers": [
+                {"customer": i, "deLinkFromPartnerPrograms": [{"partnerProgramName": name} for name in programs]}
+                for i in idents
+            ]
+        }
+    )
     out: list[list[str] | None] = []
     for customer in customers:
         cid = _customer_id(client, customer)
@@ -97,14 +127,23 @@ def clean_customers(client: PartnerProgramClient, customers: list[dict[str, Any]
     return out
 
 
-def clean_customer(client: PartnerProgramClient, customer: dict[str, Any], programs: list[str],
-                   supplementary: list[str], relinking: bool | None) -> list[str] | None:
+def clean_customer(
+    client: PartnerProgramClient,
+    customer: dict[str, Any],
+    programs: list[str],
+    supplementary: list[str],
+    relinking: bool | None,
+) -> list[str] | None:
     """`clean_customers` for one customer."""
     return clean_customers(client, [customer], programs, supplementary, relinking)[0]
 
 
-def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgramClient],
-          journal: Journal, relinking: Callable[[str], bool | None]) -> CleanupReport:
+def clean(
+    entries: list[JournalEntry],
+    client_for: Callable[[str], PartnerProgramClient],
+    journal: Journal,
+    relinking: Callable[[str], bool | None],
+) -> CleanupReport:
     """Clean every open entry; `client_for(org name)` gives a client (with writes allowed),
     `relinking(org name)` the org's relinking setting. Never raises: a target error leaves the
     entries open and is reported as the reason."""
@@ -114,8 +153,11 @@ def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgra
         per_customer.setdefault((entry.org, entry.customer), []).append(entry)
     batches: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[list[JournalEntry]]] = {}
     for (org, _), group in per_customer.items():
-        key = (org, tuple(sorted({e.program for e in group})), tuple(sorted({e.program for e in group
-                                                                             if e.supplementary})))
+        key = (
+            org,
+            tuple(sorted({e.program for e in group})),
+            tuple(sorted({e.program for e in group if e.supplementary})),
+        )
         batches.setdefault(key, []).append(group)
     for (org, programs, supplementary), groups in batches.items():
         if report.unreachable:
@@ -127,14 +169,15 @@ def clean(entries: list[JournalEntry], client_for: Callable[[str], PartnerProgra
             report.leftovers += [(e, f"the profile has no org {org!r} to clean it with") for g in groups for e in g]
             continue
         for start in range(0, len(groups), BATCH):
-            chunk = groups[start:start + BATCH]
+            chunk = groups[start : start + BATCH]
             if report.unreachable:
                 report.leftovers += [(e, "not tried: the target became unreachable") for g in chunk for e in g]
                 continue
             before = client.requests_sent
             try:
-                left = clean_customers(client, [g[0].customer_obj for g in chunk], list(programs),
-                                       list(supplementary), relinking(org))
+                left = clean_customers(
+                    client, [g[0].customer_obj for g in chunk], list(programs), list(supplementary), relinking(org)
+                )
             except TargetError as exc:
                 report.unreachable = isinstance(exc, TargetUnreachable)
                 report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g in chunk for e in g]

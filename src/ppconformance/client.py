@@ -55,8 +55,7 @@ __all__ = [
     "redact_text",
 ]
 
-_SENSITIVE_HEADERS = {"authorization", "x-cap-api-oauth-token", "cap-api-access-token", "cookie",
-                      "set-cookie"}
+_SENSITIVE_HEADERS = {"authorization", "x-cap-api-oauth-token", "cap-api-access-token", "cookie", "set-cookie"}
 
 
 class TargetError(Exception):
@@ -94,6 +93,8 @@ def _transport(retries: int) -> httpx.HTTPTransport:
     if _SSL_CONTEXT is None:
         _SSL_CONTEXT = httpx.create_ssl_context()
     return httpx.HTTPTransport(retries=retries, verify=_SSL_CONTEXT)
+
+
 _MAX_429_ATTEMPTS = 5
 
 
@@ -130,12 +131,12 @@ def probe_target(base_url: str, profile: Profile) -> None:
     timeouts. Reads no body. Raises `TargetUnreachable` with the cause."""
     timeout = httpx.Timeout(profile.timeout_seconds, connect=profile.connect_timeout_seconds)
     try:
-        with httpx.Client(timeout=timeout, transport=_transport(profile.retries)) as http, \
-                http.stream("GET", base_url):
+        with httpx.Client(timeout=timeout, transport=_transport(profile.retries)) as http, http.stream("GET", base_url):
             pass
     except httpx.TimeoutException as exc:
-        raise TargetUnreachable(f"GET {base_url}: no answer within {profile.timeout_seconds} s "
-                                f"({type(exc).__name__})") from exc
+        raise TargetUnreachable(
+            f"GET {base_url}: no answer within {profile.timeout_seconds} s ({type(exc).__name__})"
+        ) from exc
     except httpx.TransportError as exc:
         raise TargetUnreachable(f"GET {base_url}: {type(exc).__name__}: {exc}") from exc
 
@@ -189,10 +190,9 @@ class Exchange:
 
     def render(self, limit: int = 4000) -> str:
         """The exchange as text with credentials redacted and bodies cut at `limit` characters."""
+
         def headers(h: dict[str, str]) -> str:
-            return "\n".join(
-                f"  {k}: {'***' if k.lower() in _SENSITIVE_HEADERS else v}" for k, v in h.items()
-            )
+            return "\n".join(f"  {k}: {'***' if k.lower() in _SENSITIVE_HEADERS else v}" for k, v in h.items())
 
         body = self.request_body
         if isinstance(body, bytes):
@@ -226,8 +226,7 @@ class PartnerProgramClient:
     retries and token requests included.
     """
 
-    def __init__(self, base_url: str, profile: Profile, org: OrgProfile,
-                 http: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str, profile: Profile, org: OrgProfile, http: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.org = org
@@ -248,9 +247,18 @@ class PartnerProgramClient:
         return self._secrets
 
     # -- transport -------------------------------------------------------------
-    def send(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
-             headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
-             auth: bool = True, harmless: bool = False) -> Exchange:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        auth: bool = True,
+        harmless: bool = False,
+    ) -> Exchange:
         """Send one request and record it.
 
         `json_body` is serialised as JSON; `content` is sent as is (for
@@ -261,10 +269,11 @@ class PartnerProgramClient:
         target whose profile does not allow writes (else `WriteRefused`).
         Returns the `Exchange`; raises the `TargetError`s of the module docstring.
         """
-        if (method != "GET" and auth and not harmless and not self.profile.allow_writes
-                and path in self._write_paths):
-            raise WriteRefused(f"{method} {path}: profile {self.profile.name} does not allow writes "
-                               "(allow_writes: false); this request could change state on the target")
+        if method != "GET" and auth and not harmless and not self.profile.allow_writes and path in self._write_paths:
+            raise WriteRefused(
+                f"{method} {path}: profile {self.profile.name} does not allow writes "
+                "(allow_writes: false); this request could change state on the target"
+            )
         hdrs = {"Accept": "application/json"}
         if json_body is not None or content is not None:
             hdrs["Content-Type"] = "application/json"
@@ -274,20 +283,30 @@ class PartnerProgramClient:
         data: bytes | str | None = content
         if json_body is not None:
             data = json.dumps(json_body)
-        exchange = self._send_honouring_429(method, path, data, hdrs, params,
-                                            json_body if json_body is not None else (content or ""))
+        exchange = self._send_honouring_429(
+            method, path, data, hdrs, params, json_body if json_body is not None else (content or "")
+        )
         if exchange.status == 401 and auth:
             if self.org.auth.scheme == "oauth" and self._token is not None:
                 self._token = None  # the target may end a token early: renew once
                 hdrs.update(self.auth_headers())
                 exchange = self._send_honouring_429(method, path, data, hdrs, params, exchange.request_body)
             if exchange.status == 401:
-                raise AuthFailed(f"org {self.org.name}: the target answered HTTP 401 to the profile's own "
-                                 f"{self.org.auth.scheme} credentials; stopping the run\n" + exchange.render())
+                raise AuthFailed(
+                    f"org {self.org.name}: the target answered HTTP 401 to the profile's own "
+                    f"{self.org.auth.scheme} credentials; stopping the run\n" + exchange.render()
+                )
         return exchange
 
-    def _send_honouring_429(self, method: str, path: str, data: bytes | str | None, hdrs: dict[str, str],
-                            params: dict[str, str] | None, shown_body: Any) -> Exchange:
+    def _send_honouring_429(
+        self,
+        method: str,
+        path: str,
+        data: bytes | str | None,
+        hdrs: dict[str, str],
+        params: dict[str, str] | None,
+        shown_body: Any,
+    ) -> Exchange:
         for attempt in range(_MAX_429_ATTEMPTS):
             exchange = self._send_once(method, path, data, hdrs, params, shown_body)
             if exchange.status != 429:
@@ -296,17 +315,28 @@ class PartnerProgramClient:
                 break
             wait = retry_after_seconds(exchange.response_headers.get("retry-after"))
             if wait is None:
-                wait = min(2.0 ** attempt, self.profile.max_retry_after_seconds)
+                wait = min(2.0**attempt, self.profile.max_retry_after_seconds)
             if wait > self.profile.max_retry_after_seconds:
-                raise RateLimited(f"{method} {path}: HTTP 429 with Retry-After {wait:.0f} s, more than "
-                                  f"max_retry_after_seconds ({self.profile.max_retry_after_seconds:.0f} s); lower "
-                                  "rate_limit_per_minute\n" + exchange.render())
+                raise RateLimited(
+                    f"{method} {path}: HTTP 429 with Retry-After {wait:.0f} s, more than "
+                    f"max_retry_after_seconds ({self.profile.max_retry_after_seconds:.0f} s); lower "
+                    "rate_limit_per_minute\n" + exchange.render()
+                )
             time.sleep(wait)
-        raise RateLimited(f"{method} {path}: still HTTP 429 after {_MAX_429_ATTEMPTS} attempts; lower "
-                          "rate_limit_per_minute\n" + exchange.render())
+        raise RateLimited(
+            f"{method} {path}: still HTTP 429 after {_MAX_429_ATTEMPTS} attempts; lower "
+            "rate_limit_per_minute\n" + exchange.render()
+        )
 
-    def _send_once(self, method: str, path: str, data: bytes | str | None, hdrs: dict[str, str],
-                   params: dict[str, str] | None, shown_body: Any) -> Exchange:
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        data: bytes | str | None,
+        hdrs: dict[str, str],
+        params: dict[str, str] | None,
+        shown_body: Any,
+    ) -> Exchange:
         url = self.base_url + path
         limit = self.profile.max_response_bytes
         for attempt in range(self.profile.retries + 1):
@@ -321,15 +351,20 @@ class PartnerProgramClient:
                     for chunk in response.iter_bytes():
                         body += chunk
                         if len(body) > limit:
-                            raise TargetBroken(f"{method} {url}: the response body exceeds max_response_bytes "
-                                               f"({limit} bytes); HTTP {response.status_code}")
+                            raise TargetBroken(
+                                f"{method} {url}: the response body exceeds max_response_bytes "
+                                f"({limit} bytes); HTTP {response.status_code}"
+                            )
                         if time.perf_counter() > deadline:
-                            raise TargetUnreachable(f"{method} {url}: the response was not complete after "
-                                                    f"{self.profile.timeout_seconds} s (timeout_seconds)")
+                            raise TargetUnreachable(
+                                f"{method} {url}: the response was not complete after "
+                                f"{self.profile.timeout_seconds} s (timeout_seconds)"
+                            )
                 break
             except httpx.TimeoutException as exc:
                 error: TargetError = TargetUnreachable(
-                    f"{method} {url}: timed out after {self.profile.timeout_seconds} s ({type(exc).__name__})")
+                    f"{method} {url}: timed out after {self.profile.timeout_seconds} s ({type(exc).__name__})"
+                )
                 cause: Exception = exc
             except httpx.TransportError as exc:
                 error, cause = TargetUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}"), exc
@@ -344,9 +379,16 @@ class PartnerProgramClient:
         except ValueError:
             parsed = None
         exchange = Exchange(
-            method=method, url=str(response.request.url), request_headers=hdrs, request_body=shown_body,
-            status=response.status_code, response_headers=dict(response.headers),
-            response_text=text, response_json=parsed, elapsed_ms=elapsed, secrets=self._secrets,
+            method=method,
+            url=str(response.request.url),
+            request_headers=hdrs,
+            request_body=shown_body,
+            status=response.status_code,
+            response_headers=dict(response.headers),
+            response_text=text,
+            response_json=parsed,
+            elapsed_ms=elapsed,
+            secrets=self._secrets,
         )
         self.exchanges.append(exchange)
         return exchange
@@ -364,15 +406,23 @@ class PartnerProgramClient:
         Raises `AuthFailed` when generation is refused (4xx), `TargetBroken` on any other answer without a token."""
         if self._token and self._token[1] > time.monotonic():
             return self._token[0]
-        ex = self.send("POST", "/v3/oauth/token/generate", auth=False,
-                       json_body={"key": self.org.auth.key, "secret": self.org.auth.secret})
+        ex = self.send(
+            "POST",
+            "/v3/oauth/token/generate",
+            auth=False,
+            json_body={"key": self.org.auth.key, "secret": self.org.auth.secret},
+        )
         data = (ex.response_json or {}).get("data") if isinstance(ex.response_json, dict) else None
         if 400 <= ex.status < 500:
-            raise AuthFailed(f"org {self.org.name}: OAuth token generation refused the profile's key and secret "
-                             f"(HTTP {ex.status})\n" + ex.render())
+            raise AuthFailed(
+                f"org {self.org.name}: OAuth token generation refused the profile's key and secret "
+                f"(HTTP {ex.status})\n" + ex.render()
+            )
         if ex.status != 200 or not isinstance(data, dict) or not data.get("accessToken"):
-            raise TargetBroken(f"org {self.org.name}: OAuth token generation answered HTTP {ex.status} without an "
-                               "accessToken (capillary-facts#authentication)\n" + ex.render())
+            raise TargetBroken(
+                f"org {self.org.name}: OAuth token generation answered HTTP {ex.status} without an "
+                "accessToken (capillary-facts#authentication)\n" + ex.render()
+            )
         self._secrets.append(str(data["accessToken"]))
         ttl = float(data.get("ttlSeconds") or 300)
         self._token = (data["accessToken"], time.monotonic() + (ttl - 30 if ttl > 60 else ttl / 2))
@@ -399,13 +449,14 @@ class PartnerProgramClient:
         """
         body = {
             "loyaltyInfo": {"loyaltyType": "loyalty" if enrolled else "non_loyalty"},
-            "profiles": [{
-                "identifiers": [{"type": k, "value": v} for k, v in identifiers.items()],
-                "source": self.profile.customer_source,
-            }],
+            "profiles": [
+                {
+                    "identifiers": [{"type": k, "value": v} for k, v in identifiers.items()],
+                    "source": self.profile.customer_source,
+                }
+            ],
         }
-        return self.send("POST", "/v2/customers", json_body=body,
-                         params={"source": self.profile.customer_source})
+        return self.send("POST", "/v2/customers", json_body=body, params={"source": self.profile.customer_source})
 
     def loyalty_details(self, customer_id: int) -> Exchange:
         """GET /v2/customers/{id}/loyaltyDetails (linkedPartnerPrograms)."""

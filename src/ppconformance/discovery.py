@@ -85,8 +85,10 @@ class Drift:
 
 
 def _malformed(exchange: Exchange, problem: str) -> TargetError:
-    return TargetError(f"GET {PROGRAMS_PATH} answered HTTP {exchange.status} with a body that is not the "
-                       f"documented shape (capillary-facts#customer-apis): {problem}\n{exchange.render()}")
+    return TargetError(
+        f"GET {PROGRAMS_PATH} answered HTTP {exchange.status} with a body that is not the "
+        f"documented shape (capillary-facts#customer-apis): {problem}\n{exchange.render()}"
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -109,8 +111,12 @@ def _parse_program(entry: Any, where: str, exchange: Exchange) -> DiscoveredProg
         raise _malformed(exchange, f"{where}.partnerProgramTiers is not a list")
     tiers: list[tuple[int, str]] = []
     for i, tier in enumerate(raw_tiers):
-        if not isinstance(tier, dict) or not _is_int(tier.get("tierNumber")) \
-                or not isinstance(tier.get("tierName"), str) or not tier["tierName"]:
+        if (
+            not isinstance(tier, dict)
+            or not _is_int(tier.get("tierNumber"))
+            or not isinstance(tier.get("tierName"), str)
+            or not tier["tierName"]
+        ):
             raise _malformed(exchange, f"{where}.partnerProgramTiers[{i}] is not {{tierNumber: int, tierName: str}}")
         tiers.append((tier["tierNumber"], tier["tierName"]))
     period: MembershipPeriod | None = None
@@ -149,8 +155,9 @@ def discover_programs(client: PartnerProgramClient) -> dict[str, DiscoveredProgr
     if exchange.status in _NOT_OFFERED:
         return None
     if exchange.status in (401, 403):
-        raise AuthFailed(f"GET {PROGRAMS_PATH} refused the org's credentials (HTTP {exchange.status})\n"
-                         + exchange.render())
+        raise AuthFailed(
+            f"GET {PROGRAMS_PATH} refused the org's credentials (HTTP {exchange.status})\n" + exchange.render()
+        )
     if not 200 <= exchange.status < 300:
         raise TargetError(f"GET {PROGRAMS_PATH} answered HTTP {exchange.status}\n{exchange.render()}")
     body = exchange.response_json
@@ -186,14 +193,23 @@ def probe_relinking(client: PartnerProgramClient, customer: dict[str, Any], prog
     the redacted exchange) when the target answers 5xx, and the client's
     `TargetError`s (unreachable, credentials refused).
     """
-    exchange = client.update({"customersPartnerUpdates": [{
-        "customer": customer,
-        "partnerProgramUpdates": [{"partnerProgramName": program_name,
-                                   "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}],
-    }]})
+    exchange = client.update(
+        {
+            "customersPartnerUpdates": [
+                {
+                    "customer": customer,
+                    "partnerProgramUpdates": [
+                        {"partnerProgramName": program_name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
+                    ],
+                }
+            ]
+        }
+    )
     if exchange.status >= 500:
-        raise TargetError(f"the relinking probe (MEMBERSHIP_RELINKING_CANCELLED) answered HTTP {exchange.status}\n"
-                          + exchange.render())
+        raise TargetError(
+            f"the relinking probe (MEMBERSHIP_RELINKING_CANCELLED) answered HTTP {exchange.status}\n"
+            + exchange.render()
+        )
     code = _item_code(exchange.response_json)
     if code == _RELINKING_DISABLED:
         return False
@@ -210,8 +226,9 @@ def _item_code(body: Any) -> Any:
         return None
 
 
-def _first(candidates: Iterable[DiscoveredProgram], *preferences: Callable[[DiscoveredProgram], bool]
-           ) -> DiscoveredProgram | None:
+def _first(
+    candidates: Iterable[DiscoveredProgram], *preferences: Callable[[DiscoveredProgram], bool]
+) -> DiscoveredProgram | None:
     """The first candidate meeting the first preference that any candidate meets."""
     pool = list(candidates)
     for prefer in preferences:
@@ -263,8 +280,11 @@ def fill_from_discovery(org: OrgProfile, programs: dict[str, DiscoveredProgram])
         if role == "external":
             choice = _first(free("EXTERNAL"), lambda p: len(p.tiers) >= 2)
         elif role == "supplementary":
-            choice = _first(free("SUPPLEMENTARY"), lambda p: p.membership_period is not None and bool(p.tiers),
-                            lambda p: p.membership_period is not None)
+            choice = _first(
+                free("SUPPLEMENTARY"),
+                lambda p: p.membership_period is not None and bool(p.tiers),
+                lambda p: p.membership_period is not None,
+            )
         elif "supplementary" in filled:  # a second one only beside a first
             choice = _first(free("SUPPLEMENTARY"), lambda p: p.membership_period is not None, lambda p: True)
         else:
@@ -293,8 +313,10 @@ def _tier_message(role: str, name: str, declared: tuple[str, ...], found: tuple[
         parts.append(f"the target also has {_names(extra)}")
     if not parts:
         parts.append("the same tiers are in a different order")
-    return (f"The profile declares tiers [{_names(declared)}] for {role} program {name!r}, but the target lists "
-            f"[{_names(found)}] lowest first: {'; '.join(parts)}.")
+    return (
+        f"The profile declares tiers [{_names(declared)}] for {role} program {name!r}, but the target lists "
+        f"[{_names(found)}] lowest first: {'; '.join(parts)}."
+    )
 
 
 def _program_drift(org: OrgProfile, programs: dict[str, DiscoveredProgram]) -> list[Drift]:
@@ -304,23 +326,49 @@ def _program_drift(org: OrgProfile, programs: dict[str, DiscoveredProgram]) -> l
         key = f"orgs[{org.name}].programs.{role}"
         found = programs.get(declared.name)
         if found is None:
-            items.append(Drift(org.name, f"{key}.name", declared.name, None,
-                               f"The profile names {declared.name!r} as the {role} program, but the target lists "
-                               f"no such program (it lists: {_names(programs)})."))
+            items.append(
+                Drift(
+                    org.name,
+                    f"{key}.name",
+                    declared.name,
+                    None,
+                    f"The profile names {declared.name!r} as the {role} program, but the target lists "
+                    f"no such program (it lists: {_names(programs)}).",
+                )
+            )
             continue
         want = ROLE_TYPES.get(role)
         if want is not None and found.type != want:
-            items.append(Drift(org.name, f"{key}.type", want, found.type,
-                               f"The {role} program {declared.name!r} must be {want}, but the target lists it as "
-                               f"{found.type}."))
+            items.append(
+                Drift(
+                    org.name,
+                    f"{key}.type",
+                    want,
+                    found.type,
+                    f"The {role} program {declared.name!r} must be {want}, but the target lists it as {found.type}.",
+                )
+            )
         if declared.tiers and declared.tiers != found.tiers:
-            items.append(Drift(org.name, f"{key}.tiers", list(declared.tiers), list(found.tiers),
-                               _tier_message(role, declared.name, declared.tiers, found.tiers)))
+            items.append(
+                Drift(
+                    org.name,
+                    f"{key}.tiers",
+                    list(declared.tiers),
+                    list(found.tiers),
+                    _tier_message(role, declared.name, declared.tiers, found.tiers),
+                )
+            )
         if declared.membership_period is not None and declared.membership_period != found.membership_period:
-            items.append(Drift(org.name, f"{key}.membership_period", declared.membership_period,
-                               found.membership_period,
-                               f"The profile declares {_period(declared.membership_period)} for {role} program "
-                               f"{declared.name!r}, but the target lists {_period(found.membership_period)}."))
+            items.append(
+                Drift(
+                    org.name,
+                    f"{key}.membership_period",
+                    declared.membership_period,
+                    found.membership_period,
+                    f"The profile declares {_period(declared.membership_period)} for {role} program "
+                    f"{declared.name!r}, but the target lists {_period(found.membership_period)}.",
+                )
+            )
     return items
 
 
@@ -348,10 +396,17 @@ def drift(org: OrgProfile, programs: dict[str, DiscoveredProgram] | None, relink
     items = _program_drift(org, programs) if programs is not None else []
     declared_relinking = org.allow_membership_relinking
     if relinking is not None and declared_relinking is not None and declared_relinking != relinking:
-        items.append(Drift(org.name, f"{prefix}.allow_membership_relinking", declared_relinking, relinking,
-                           f"The profile declares allow_membership_relinking: {str(declared_relinking).lower()}, "
-                           f"but the target behaves as if ALLOW_MEMBERSHIP_RELINKING were "
-                           f"{'enabled' if relinking else 'disabled'}."))
+        items.append(
+            Drift(
+                org.name,
+                f"{prefix}.allow_membership_relinking",
+                declared_relinking,
+                relinking,
+                f"The profile declares allow_membership_relinking: {str(declared_relinking).lower()}, "
+                f"but the target behaves as if ALLOW_MEMBERSHIP_RELINKING were "
+                f"{'enabled' if relinking else 'disabled'}.",
+            )
+        )
     return items
 
 

@@ -20,12 +20,21 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["EMBEDDED_SECRET_VARS", "EmbeddedServer", "EmbeddedServerError", "start_embedded_server",
-           "start_reference_process"]
+__all__ = [
+    "EMBEDDED_SECRET_VARS",
+    "EmbeddedServer",
+    "EmbeddedServerError",
+    "start_embedded_server",
+    "start_reference_process",
+]
 
 EMBEDDED_SECRET_VARS = (
-    "PP_EMBEDDED_ENABLED_PASSWORD", "PP_EMBEDDED_ENABLED_OAUTH_KEY", "PP_EMBEDDED_ENABLED_OAUTH_SECRET",
-    "PP_EMBEDDED_DISABLED_PASSWORD", "PP_EMBEDDED_DISABLED_OAUTH_KEY", "PP_EMBEDDED_DISABLED_OAUTH_SECRET",
+    "PP_EMBEDDED_ENABLED_PASSWORD",
+    "PP_EMBEDDED_ENABLED_OAUTH_KEY",
+    "PP_EMBEDDED_ENABLED_OAUTH_SECRET",
+    "PP_EMBEDDED_DISABLED_PASSWORD",
+    "PP_EMBEDDED_DISABLED_OAUTH_KEY",
+    "PP_EMBEDDED_DISABLED_OAUTH_SECRET",
 )
 
 
@@ -58,8 +67,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_reference_process(log_path: Path, *, args: Sequence[str] = (), env: dict[str, str] | None = None,
-                            python: str | None = None, startup_timeout: float = 30.0) -> EmbeddedServer:
+def start_reference_process(
+    log_path: Path,
+    *,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    python: str | None = None,
+    startup_timeout: float = 30.0,
+) -> EmbeddedServer:
     """Start `python -m ppreference [args]` on a free loopback port, its output in `log_path`, and wait until
     GET /__reference__/health answers 200.
 
@@ -72,17 +87,30 @@ def start_reference_process(log_path: Path, *, args: Sequence[str] = (), env: di
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "ppreference", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", *args],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ if env is None else env),
+            [
+                python or sys.executable,
+                "-m",
+                "ppreference",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ if env is None else env),
             cwd=Path(__file__).resolve().parents[2],
         )
     server = EmbeddedServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmbeddedServerError(f"the reference server exited with code {process.returncode}; see "
-                                      f"{log_path}:\n{_tail(log_path)}")
+            raise EmbeddedServerError(
+                f"the reference server exited with code {process.returncode}; see {log_path}:\n{_tail(log_path)}"
+            )
         try:
             if httpx.get(server.base_url + "/__reference__/health", timeout=1).status_code == 200:
                 return server
@@ -90,8 +118,9 @@ def start_reference_process(log_path: Path, *, args: Sequence[str] = (), env: di
             pass
         time.sleep(0.1)
     server.stop()
-    raise EmbeddedServerError(f"the reference server did not answer within {startup_timeout} s; see {log_path}:\n"
-                              f"{_tail(log_path)}")
+    raise EmbeddedServerError(
+        f"the reference server did not answer within {startup_timeout} s; see {log_path}:\n{_tail(log_path)}"
+    )
 
 
 def _tail(path: Path, limit: int = 2000) -> str:

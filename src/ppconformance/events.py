@@ -31,13 +31,27 @@ from typing import Any
 
 from .schemas import SCHEMA_DIR, ContractSchemas
 
-__all__ = ["EVENT_NAMES", "EVENT_SCHEMA_DIR", "EventFacts", "Verdict", "check", "event_form", "event_name",
-           "facts", "main", "read_payloads"]
+__all__ = [
+    "EVENT_NAMES",
+    "EVENT_SCHEMA_DIR",
+    "EventFacts",
+    "Verdict",
+    "check",
+    "event_form",
+    "event_name",
+    "facts",
+    "main",
+    "read_payloads",
+]
 
 EVENT_SCHEMA_DIR = SCHEMA_DIR / "events"
 #: The events of doc `events`, each with its schema file `schemas/events/<name>.schema.json`.
-EVENT_NAMES = ("partnerProgramLinked", "partnerProgramUpdated", "partnerProgramDelinked",
-               "supplementaryMembershipExpiryReminder")
+EVENT_NAMES = (
+    "partnerProgramLinked",
+    "partnerProgramUpdated",
+    "partnerProgramDelinked",
+    "supplementaryMembershipExpiryReminder",
+)
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +60,7 @@ def _schemas() -> ContractSchemas:
 
 
 def event_form(payload: Any) -> str:
-    """"wrapped" (has `attributes`), "raw" (has `eventLogId` or `traceAttributes`) or "flat"."""
+    """ "wrapped" (has `attributes`), "raw" (has `eventLogId` or `traceAttributes`) or "flat"."""
     if isinstance(payload, dict) and "attributes" in payload:
         return "wrapped"
     if isinstance(payload, dict) and ("eventLogId" in payload or "traceAttributes" in payload):
@@ -129,6 +143,7 @@ class EventFacts:
 
 def facts(payload: Any) -> EventFacts:
     """The correlation facts of a payload (never raises; see `EventFacts`)."""
+
     def obj(value: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
 
@@ -141,12 +156,19 @@ def facts(payload: Any) -> EventFacts:
     details = data.get("customerPartnerProgramDetails")
     org = outer.get("orgId", outer.get("orgId "))
     return EventFacts(
-        name=event_name(p), form=form, event_id=p.get("eventId") if isinstance(p.get("eventId"), str) else None,
-        customer_id=ids.get("customerId"), program_name=data.get("partnerProgramName"),
-        program_type=data.get("partnerProgramType"), update_type=data.get("updateType"), org_id=org,
-        api_request_id=outer.get("apiRequestId"), created_at=outer.get("createdAt"),
+        name=event_name(p),
+        form=form,
+        event_id=p.get("eventId") if isinstance(p.get("eventId"), str) else None,
+        customer_id=ids.get("customerId"),
+        program_name=data.get("partnerProgramName"),
+        program_type=data.get("partnerProgramType"),
+        update_type=data.get("updateType"),
+        org_id=org,
+        api_request_id=outer.get("apiRequestId"),
+        created_at=outer.get("createdAt"),
         identifiers={k: v for k, v in instore.items() if k in ("mobile", "email", "externalId")},
-        details=details if isinstance(details, dict) else {}, has_update_type="updateType" in data,
+        details=details if isinstance(details, dict) else {},
+        has_update_type="updateType" in data,
     )
 
 
@@ -181,17 +203,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ppconformance.events",
         description="Validate Partner Program webhook payloads (partnerProgramLinked, partnerProgramUpdated, "
-                    "partnerProgramDelinked, supplementaryMembershipExpiryReminder) against schemas/events/, in "
-                    "any documented form (enriched flat, enriched wrapped, raw). Exit codes: 0 every payload "
-                    "valid, 1 at least one invalid, 2 a file unreadable or not JSON / JSON Lines.")
+        "partnerProgramDelinked, supplementaryMembershipExpiryReminder) against schemas/events/, in "
+        "any documented form (enriched flat, enriched wrapped, raw). Exit codes: 0 every payload "
+        "valid, 1 at least one invalid, 2 a file unreadable or not JSON / JSON Lines.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    val = sub.add_parser("validate", help="validate the payloads of JSON or JSON Lines files",
-                         description="One verdict line per payload (VALID/INVALID, event, form) and, for an "
-                                     "invalid one, each failing JSON path. A JSON array is a list of payloads; "
-                                     "a sink delivery record {\"body\": ...} is checked by its body.")
+    val = sub.add_parser(
+        "validate",
+        help="validate the payloads of JSON or JSON Lines files",
+        description="One verdict line per payload (VALID/INVALID, event, form) and, for an "
+        "invalid one, each failing JSON path. A JSON array is a list of payloads; "
+        'a sink delivery record {"body": ...} is checked by its body.',
+    )
     val.add_argument("files", nargs="+", metavar="FILE", type=Path)
-    val.add_argument("--strict-ambiguity", action="append", default=[], metavar="AMB-ID|all",
-                     help="judge this ambiguity strictly (AMB-EVENT-ORGID-KEY, AMB-EVENT-ENVELOPE, or all)")
+    val.add_argument(
+        "--strict-ambiguity",
+        action="append",
+        default=[],
+        metavar="AMB-ID|all",
+        help="judge this ambiguity strictly (AMB-EVENT-ORGID-KEY, AMB-EVENT-ENVELOPE, or all)",
+    )
     args = parser.parse_args(argv)
     strict = frozenset(args.strict_ambiguity)
     invalid = 0

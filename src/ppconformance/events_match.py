@@ -88,8 +88,10 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
     def agrees(item: tuple[Delivery, EventFacts]) -> tuple[bool, bool]:
         f = item[1]
         membership = f.details.get("membershipNumber")
-        return (_names_equal(f.program_name, exp.program_name, exact_names),
-                exp.membership_number is None or membership == exp.membership_number)
+        return (
+            _names_equal(f.program_name, exp.program_name, exact_names),
+            exp.membership_number is None or membership == exp.membership_number,
+        )
 
     ranked = sorted(found, key=lambda item: tuple(not x for x in agrees(item)))
     delivery, f = ranked[0]
@@ -100,28 +102,34 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
         finding.problems.append(f"customerId is {f.customer_id!r}, the action's customer is {exp.customer_id}")
     for kind, value in f.identifiers.items():
         if exp.identifiers.get(kind) and value != exp.identifiers[kind]:
-            finding.problems.append(f"customerIdentifiers.instore.{kind} is {value!r}, the customer's is "
-                                    f"{exp.identifiers[kind]!r}")
+            finding.problems.append(
+                f"customerIdentifiers.instore.{kind} is {value!r}, the customer's is {exp.identifiers[kind]!r}"
+            )
     if not _names_equal(f.program_name, exp.program_name, exact_names):
-        finding.problems.append(f"partnerProgramName is {f.program_name!r}, the action's program is "
-                                f"{exp.program_name!r}")
+        finding.problems.append(
+            f"partnerProgramName is {f.program_name!r}, the action's program is {exp.program_name!r}"
+        )
     if exp.program_type is not None and f.program_type != exp.program_type:
         finding.problems.append(f"partnerProgramType is {f.program_type!r}, expected {exp.program_type}")
     membership = f.details.get("membershipNumber")
     if exp.membership_number is not None and membership is not None and membership != exp.membership_number:
-        finding.problems.append(f"customerPartnerProgramDetails.membershipNumber is {membership!r}, the link's "
-                                f"partnerMembershipId is {exp.membership_number!r}")
+        finding.problems.append(
+            f"customerPartnerProgramDetails.membershipNumber is {membership!r}, the link's "
+            f"partnerMembershipId is {exp.membership_number!r}"
+        )
     if exp.update_type is not None and f.update_type != exp.update_type:
         shown = repr(f.update_type) if f.has_update_type else "missing"
         finding.problems.append(f"updateType is {shown}, the update's is {exp.update_type}")
     if exp.request_id is not None and f.api_request_id != exp.request_id:
-        finding.problems.append(f"apiRequestId is {f.api_request_id!r}, the answer's request id is "
-                                f"{exp.request_id!r}")
+        finding.problems.append(f"apiRequestId is {f.api_request_id!r}, the answer's request id is {exp.request_id!r}")
     for other, of in ranked[1:]:
         if agrees((other, of)) != (True, True):
             continue
-        what = ("the same event delivered again" if of.event_id == f.event_id
-                else f"a second event (eventId {of.event_id}) for the same item")
+        what = (
+            "the same event delivered again"
+            if of.event_id == f.event_id
+            else f"a second event (eventId {of.event_id}) for the same item"
+        )
         note = f"{exp.event} for customer {exp.customer_id}: delivery #{other.seq} is {what} (AMB-EVENT-DUPLICATES)"
         (finding.problems if every or "AMB-EVENT-DUPLICATES" in strict else finding.warnings).append(note)
     return finding

@@ -40,8 +40,14 @@ class EventWatch:
     """The scenario's view of the sink. Arguments: the sink `reader`, the `profile`, the scenario's
     customer (`customer_id`, `identifiers`) and `types` (program name -> EXTERNAL/SUPPLEMENTARY)."""
 
-    def __init__(self, reader: SinkReader, profile: Profile, customer_id: int | None,
-                 identifiers: dict[str, str], types: dict[str, str]) -> None:
+    def __init__(
+        self,
+        reader: SinkReader,
+        profile: Profile,
+        customer_id: int | None,
+        identifiers: dict[str, str],
+        types: dict[str, str],
+    ) -> None:
         self.reader = reader
         self.profile = profile
         self.customer_id = customer_id
@@ -56,19 +62,26 @@ class EventWatch:
         started, _, action = recorded
         body = action.exchange.request_body if isinstance(action.exchange.request_body, dict) else {}
         item: dict[str, Any] = {}
-        for key, items_key in (("linkCustomers", "linkToPartnerPrograms"),
-                               ("customersPartnerUpdates", "partnerProgramUpdates"),
-                               ("deLinkCustomers", "deLinkFromPartnerPrograms")):
+        for key, items_key in (
+            ("linkCustomers", "linkToPartnerPrograms"),
+            ("customersPartnerUpdates", "partnerProgramUpdates"),
+            ("deLinkCustomers", "deLinkFromPartnerPrograms"),
+        ):
             if body.get(key):
                 item = (body[key][0].get(items_key) or [{}])[0]
         program = str(item.get("partnerProgramName", ""))
         reference = item.get("customerPartnerReference") or {}
         return Expected(
-            event=event, customer_id=self.customer_id, identifiers=self.identifiers, program_name=program,
-            program_type=self.types.get(program), membership_number=reference.get("partnerMembershipId"),
+            event=event,
+            customer_id=self.customer_id,
+            identifiers=self.identifiers,
+            program_name=program,
+            program_type=self.types.get(program),
+            membership_number=reference.get("partnerMembershipId"),
             update_type=item.get("updateType"),
             request_id=_header(action.exchange.response_headers, self.profile.webhooks.request_id_header),
-            not_before=started)
+            not_before=started,
+        )
 
     def arrived(self, expected: Expected, recorded: RecordedAction) -> Finding:
         """Wait (up to the deadline after the action's answer) for a candidate, then judge it."""
@@ -95,6 +108,8 @@ class EventWatch:
                 continue
             membership = facts.details.get("membershipNumber")
             if rejected.membership_number is None or membership in (None, rejected.membership_number):
-                problems.append(f"delivery #{delivery.seq} is a {facts.name} for the rejected item "
-                                f"(membershipNumber {membership!r}, program {facts.program_name!r})")
+                problems.append(
+                    f"delivery #{delivery.seq} is a {facts.name} for the rejected item "
+                    f"(membershipNumber {membership!r}, program {facts.program_name!r})"
+                )
         return problems

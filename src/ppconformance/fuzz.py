@@ -43,10 +43,14 @@ def effective_settings(profile: Profile, mode: str | None = None, seed: int | No
     """The profile's `fuzz` settings with the command line's `--fuzz` mode and `--fuzz-seed` applied; a
     missing seed is drawn now (so it can be printed and attached to findings)."""
     base = profile.fuzz
-    return FuzzSettings(mode=mode or base.mode, max_examples=base.max_examples,
-                        time_budget_seconds=base.time_budget_seconds,
-                        seed=seed if seed is not None else (base.seed if base.seed is not None
-                                                            else random.SystemRandom().randrange(2**31)))
+    return FuzzSettings(
+        mode=mode or base.mode,
+        max_examples=base.max_examples,
+        time_budget_seconds=base.time_budget_seconds,
+        seed=seed
+        if seed is not None
+        else (base.seed if base.seed is not None else random.SystemRandom().randrange(2**31)),
+    )
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ class Deepener:
                 entry["customer"] = self._customer(entry["customer"], rnd)
             items = entry.get(items_key)
             if isinstance(items, list):
-                entry[items_key] = [self._item(endpoint, item, rnd) if isinstance(item, dict) else item
-                                    for item in items]
+                entry[items_key] = [
+                    self._item(endpoint, item, rnd) if isinstance(item, dict) else item for item in items
+                ]
         return body
 
     def _hit(self, rnd: random.Random) -> bool:
@@ -115,8 +120,11 @@ class Deepener:
             elif key == "mobile" and (isinstance(value, int) and not isinstance(value, bool)):
                 out[key] = int(self._mobile(rnd))
             elif key in ("mobile", "email", "externalId") and isinstance(value, str) and value:
-                out[key] = {"mobile": self._mobile(rnd), "email": f"pp-fuzz-{tag}@{self.profile.email_domain}",
-                            "externalId": f"ppc-fuzz-{tag}"}[key]
+                out[key] = {
+                    "mobile": self._mobile(rnd),
+                    "email": f"pp-fuzz-{tag}@{self.profile.email_domain}",
+                    "externalId": f"ppc-fuzz-{tag}",
+                }[key]
             else:
                 out[key] = value  # empty strings, nulls and odd types identify nobody
         return out
@@ -204,8 +212,15 @@ class FuzzTarget:
             if not isinstance(entry, dict) or not isinstance(entry.get("customer"), dict):
                 continue
             ident = entry["customer"]
-            suite = next((c for c in self.customers for k in _KINDS
-                          if ident.get(k) not in (None, "") and ident.get(k) == c.value(k)), None)
+            suite = next(
+                (
+                    c
+                    for c in self.customers
+                    for k in _KINDS
+                    if ident.get(k) not in (None, "") and ident.get(k) == c.value(k)
+                ),
+                None,
+            )
             items = entry.get("linkToPartnerPrograms")
             if suite is None or not isinstance(items, list):
                 continue
@@ -223,6 +238,8 @@ class FuzzTarget:
 def redacted_curl(case: Any, headers: dict[str, str], base_url: str, secrets: list[str]) -> str:
     """schemathesis' reproduction of `case` as a curl command, credential headers shown as `***`
     (schemathesis' own sanitization, then the suite's redaction of every known secret)."""
-    shown = {k: ("***" if k.lower() in ("authorization", "x-cap-api-oauth-token", "cap-api-access-token") else v)
-             for k, v in headers.items()}
+    shown = {
+        k: ("***" if k.lower() in ("authorization", "x-cap-api-oauth-token", "cap-api-access-token") else v)
+        for k, v in headers.items()
+    }
     return redact_text(case.as_curl_command(headers=shown, base_url=base_url), secrets)

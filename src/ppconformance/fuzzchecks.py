@@ -71,8 +71,11 @@ ENDPOINT_OF_PATH = {
 # request: endpoint -> (top key, items key, request schema name)
 _REQUEST_KEYS = {
     "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "link-customer.request"),
-    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates",
-                                     "update-partner-program.request"),
+    "customerPartnerProgramUpdate": (
+        "customersPartnerUpdates",
+        "partnerProgramUpdates",
+        "update-partner-program.request",
+    ),
     "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms", "delink-customer.request"),
 }
 # customer identification codes (capillary-facts#customer-identification: 8013 invalid identifier, 8015 not found)
@@ -194,8 +197,11 @@ def _code(status: Any) -> Any:
 def _identifiers(customer: Any) -> set[tuple[str, str]]:
     if not isinstance(customer, dict):
         return set()
-    return {(k, str(customer[k])) for k in ("id", "mobile", "email", "externalId")
-            if customer.get(k) not in (None, "") and not isinstance(customer.get(k), (bool, dict, list))}
+    return {
+        (k, str(customer[k]))
+        for k in ("id", "mobile", "email", "externalId")
+        if customer.get(k) not in (None, "") and not isinstance(customer.get(k), (bool, dict, list))
+    }
 
 
 def _match_customers(sent: list[tuple[Any, list[Any]]], got: list[tuple[Any, list[Any]]]) -> list[int | None]:
@@ -208,13 +214,17 @@ def _match_customers(sent: list[tuple[Any, list[Any]]], got: list[tuple[Any, lis
     out: list[int | None] = []
     for entry, _ in sent:
         wanted = _identifiers(entry.get("customer") if isinstance(entry, dict) else None)
-        candidates = [(len(_identifiers(g.get("customer"))), k) for k, (g, _) in enumerate(got)
-                      if k not in used and wanted <= _identifiers(g.get("customer"))]
+        candidates = [
+            (len(_identifiers(g.get("customer"))), k)
+            for k, (g, _) in enumerate(got)
+            if k not in used and wanted <= _identifiers(g.get("customer"))
+        ]
         pick = min(candidates)[1] if candidates else None
         if pick is None:  # the answer does not echo the identifiers sent (only status is required): position
             pos = len(out)
-            pick = pos if pos < len(got) and pos not in used else next(
-                (k for k in range(len(got)) if k not in used), None)
+            pick = (
+                pos if pos < len(got) and pos not in used else next((k for k in range(len(got)) if k not in used), None)
+            )
         if pick is not None:
             used.add(pick)
         out.append(pick)
@@ -229,9 +239,12 @@ def _name(item: Any) -> str:
 def _ambiguous(one: Any, all_: list[Any], key: Any) -> bool:
     """True when another member of `all_` has the same matching key as `one` but differs from it."""
     mine = key(one.get("customer") if key is _identifiers and isinstance(one, dict) else one)
-    return any(other is not one and other != one
-               and key(other.get("customer") if key is _identifiers and isinstance(other, dict) else other) == mine
-               for other in all_)
+    return any(
+        other is not one
+        and other != one
+        and key(other.get("customer") if key is _identifiers and isinstance(other, dict) else other) == mine
+        for other in all_
+    )
 
 
 def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, Any, Any, Any]]:
@@ -257,8 +270,14 @@ def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, 
             elif _ambiguous(item, items, _name):
                 continue
             else:
-                pick = next((n for n, r in enumerate(results) if n not in used and n < len(statuses)
-                             and isinstance(r, dict) and _name(r) == _name(item)), None)
+                pick = next(
+                    (
+                        n
+                        for n, r in enumerate(results)
+                        if n not in used and n < len(statuses) and isinstance(r, dict) and _name(r) == _name(item)
+                    ),
+                    None,
+                )
                 if pick is None and j < len(statuses) and j not in used:
                     pick = j  # a name the answer does not echo as sent: the same position
             if pick is None:
@@ -286,26 +305,37 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
     if endpoint is None or got is None or sent is None:
         return None
     if len(got) != len(sent):
-        raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
-                          f"{len(sent)} customers requested, {len(got)} customer results answered")
+        raise FuzzFinding(
+            "RESULT-ORDER",
+            "batch_results_per_item",
+            f"{len(sent)} customers requested, {len(got)} customer results answered",
+        )
     strict = _POLICY.is_strict("AMB-RESULT-ORDER")
     pkey = next(p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance((_json(response) or {}).get(k), list))
     if not strict:  # results in any order: the numbers of program results must match as a multiset
         asked, answered = sorted(len(items) for _, items in sent), sorted(len(st) for _, st in got)
         if asked != answered:
-            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
-                              f"program items per customer requested {asked}, answered {answered}")
+            raise FuzzFinding(
+                "RESULT-ORDER",
+                "batch_results_per_item",
+                f"program items per customer requested {asked}, answered {answered}",
+            )
         return True
     for i, ((_, items), (entry, statuses)) in enumerate(zip(sent, got, strict=True)):
         if len(items) != len(statuses):
-            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
-                              f"customer {i}: {len(items)} program items requested, {len(statuses)} results")
+            raise FuzzFinding(
+                "RESULT-ORDER",
+                "batch_results_per_item",
+                f"customer {i}: {len(items)} program items requested, {len(statuses)} results",
+            )
         names = [it.get("partnerProgramName") if isinstance(it, dict) else None for it in items]
         echoed = [r.get("partnerProgramName") for r in entry.get(pkey, []) if isinstance(r, dict)]
         if all(isinstance(n, str) and n for n in names) and names != echoed:
-            raise FuzzFinding("RESULT-ORDER", "batch_results_per_item",
-                              f"customer {i}: results {echoed} not in request order {names} "
-                              "(strict AMB-RESULT-ORDER)")
+            raise FuzzFinding(
+                "RESULT-ORDER",
+                "batch_results_per_item",
+                f"customer {i}: results {echoed} not in request order {names} (strict AMB-RESULT-ORDER)",
+            )
     return True
 
 
@@ -319,9 +349,11 @@ def identifierless_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | 
     for i, j, entry, _, status in _pairs(endpoint, case, response):
         customer = entry.get("customer") if isinstance(entry, dict) else None
         if not _has_identifier(customer) and _code(status) == _SUCCESS:
-            raise FuzzFinding("IDENT-MISSING", "identifierless_never_succeeds",
-                              f"customer {i} ({json.dumps(customer)[:200]}) has no identifier, yet item {j} "
-                              "answered code 200")
+            raise FuzzFinding(
+                "IDENT-MISSING",
+                "identifierless_never_succeeds",
+                f"customer {i} ({json.dumps(customer)[:200]}) has no identifier, yet item {j} answered code 200",
+            )
     return True
 
 
@@ -335,9 +367,11 @@ def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | N
     for i, j, _, item, status in _pairs(endpoint, case, response):
         name = item.get("partnerProgramName") if isinstance(item, dict) else None
         if not (isinstance(name, str) and name) and _code(status) == _SUCCESS:
-            raise FuzzFinding("FUZZ-ITEM-NAME", "nameless_item_never_succeeds",
-                              f"customer {i} item {j} has partnerProgramName {json.dumps(name)}, yet answered "
-                              "code 200")
+            raise FuzzFinding(
+                "FUZZ-ITEM-NAME",
+                "nameless_item_never_succeeds",
+                f"customer {i} item {j} has partnerProgramName {json.dumps(name)}, yet answered code 200",
+            )
     return True
 
 
@@ -408,9 +442,12 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
         for i, (_, statuses) in enumerate(_results(endpoint, _json(response)) or []):
             for j, status in enumerate(statuses):
                 if _code(status) == _SUCCESS:
-                    raise FuzzFinding("FUZZ-INVALID-ITEM", "invalid_item_never_succeeds",
-                                      f"the body breaks the request schema at its top level, yet customer {i} "
-                                      f"item {j} answered code 200")
+                    raise FuzzFinding(
+                        "FUZZ-INVALID-ITEM",
+                        "invalid_item_never_succeeds",
+                        f"the body breaks the request schema at its top level, yet customer {i} "
+                        f"item {j} answered code 200",
+                    )
         return True
     for i, j, entry, item, status in _pairs(endpoint, case, response):
         if _code(status) != _SUCCESS:
@@ -418,9 +455,12 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
         alone = {**entry, items_key: [item]} if isinstance(entry, dict) else entry
         errors = list(entry_validator.iter_errors(alone))
         if errors:
-            raise FuzzFinding("FUZZ-INVALID-ITEM", "invalid_item_never_succeeds",
-                              f"customer {i} item {j} breaks the request schema ({errors[0].message[:200]} at "
-                              f"{'/'.join(map(str, errors[0].absolute_path))}), yet answered code 200")
+            raise FuzzFinding(
+                "FUZZ-INVALID-ITEM",
+                "invalid_item_never_succeeds",
+                f"customer {i} item {j} breaks the request schema ({errors[0].message[:200]} at "
+                f"{'/'.join(map(str, errors[0].absolute_path))}), yet answered code 200",
+            )
     return True
 
 
@@ -439,10 +479,19 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     if _results(endpoint, _json(response)) is not None:
         return True  # item-level answer with a 4xx status: AMB-ITEM-FAILURE-HTTP-STATUS
     answer = response.content[:300].decode("utf-8", errors="replace")
-    raise FuzzFinding("FUZZ-VALID-BODY", "valid_body_not_refused",
-                      f"a body matching the request schema was refused with HTTP {response.status_code}: {answer}")
+    raise FuzzFinding(
+        "FUZZ-VALID-BODY",
+        "valid_body_not_refused",
+        f"a body matching the request schema was refused with HTTP {response.status_code}: {answer}",
+    )
 
 
-CHECKS = (batch_results_per_item, identifierless_never_succeeds, nameless_item_never_succeeds, item_codes_listed,
-          invalid_item_never_succeeds, valid_body_not_refused)
+CHECKS = (
+    batch_results_per_item,
+    identifierless_never_succeeds,
+    nameless_item_never_succeeds,
+    item_codes_listed,
+    invalid_item_never_succeeds,
+    valid_body_not_refused,
+)
 """The custom checks, in the order they run."""

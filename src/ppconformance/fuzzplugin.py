@@ -23,14 +23,23 @@ SUMMARY_LINES: list[str] = []
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("partner-program")
-    group.addoption("--fuzz", choices=("fast", "deep", "off"), default=os.environ.get("PP_FUZZ") or None,
-                    dest="fuzz_mode",
-                    help="fuzz stage budget (steps/test_fuzz.py, marker fuzz): fast (default, about 30 s on the "
-                         "embedded server), deep (nightly) or off (skipped); overrides the profile's fuzz.mode "
-                         "(env PP_FUZZ)")
-    group.addoption("--fuzz-seed", type=int, default=None, dest="fuzz_seed",
-                    help="hypothesis seed of the fuzz stage (profile fuzz.seed; default: fresh, printed and "
-                         "attached to every finding)")
+    group.addoption(
+        "--fuzz",
+        choices=("fast", "deep", "off"),
+        default=os.environ.get("PP_FUZZ") or None,
+        dest="fuzz_mode",
+        help="fuzz stage budget (steps/test_fuzz.py, marker fuzz): fast (default, about 30 s on the "
+        "embedded server), deep (nightly) or off (skipped); overrides the profile's fuzz.mode "
+        "(env PP_FUZZ)",
+    )
+    group.addoption(
+        "--fuzz-seed",
+        type=int,
+        default=None,
+        dest="fuzz_seed",
+        help="hypothesis seed of the fuzz stage (profile fuzz.seed; default: fresh, printed and "
+        "attached to every finding)",
+    )
 
 
 def fuzz_mode(config: pytest.Config) -> str | None:

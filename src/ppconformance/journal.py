@@ -68,8 +68,9 @@ class Journal:
     embedded server). Raises OSError when the directory cannot be written.
     """
 
-    def __init__(self, journal_dir: Path | str, base_url: str, run_id: str, process: str = "main",
-                 *, ephemeral: bool = False) -> None:
+    def __init__(
+        self, journal_dir: Path | str, base_url: str, run_id: str, process: str = "main", *, ephemeral: bool = False
+    ) -> None:
         self.dir = target_dir(journal_dir, base_url)
         self.dir.mkdir(parents=True, exist_ok=True)
         meta = self.dir / "target.json"
@@ -82,21 +83,32 @@ class Journal:
         record["at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _append_line(self.path, record)
 
-    def record(self, org: str, customer: dict[str, Any],
-               programs: Iterable[tuple[str, bool]]) -> list[JournalEntry]:
+    def record(self, org: str, customer: dict[str, Any], programs: Iterable[tuple[str, bool]]) -> list[JournalEntry]:
         """Write a "link" line for each `(program name, supplementary?)` before the link request is sent;
         returns the entries written."""
         out = []
         for program, supplementary in programs:
-            self._append({"op": "link", "org": org, "customer": dict(_customer_key(customer)),
-                          "program": program, "supplementary": supplementary})
+            self._append(
+                {
+                    "op": "link",
+                    "org": org,
+                    "customer": dict(_customer_key(customer)),
+                    "program": program,
+                    "supplementary": supplementary,
+                }
+            )
             out.append(JournalEntry(org, _customer_key(customer), program, supplementary, self.path))
         return out
 
     def close_entry(self, entry: JournalEntry) -> None:
         """Write the "clean" line of `entry` into the file it came from (deleted once all its entries are closed)."""
-        record = {"op": "clean", "org": entry.org, "customer": dict(entry.customer), "program": entry.program,
-                  "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        record = {
+            "op": "clean",
+            "org": entry.org,
+            "customer": dict(entry.customer),
+            "program": entry.program,
+            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         _append_line(entry.path, record)
         if entry.path.exists() and not _open_in(entry.path):
             entry.path.unlink()
@@ -149,8 +161,10 @@ class RunMarker:
     def create(self) -> None:
         """Write the marker for this process."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                                         "started": time.time()}) + "\n", encoding="utf-8")
+        self.path.write_text(
+            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}) + "\n",
+            encoding="utf-8",
+        )
 
     def remove(self) -> None:
         """Delete the marker (the run ended)."""
@@ -172,8 +186,9 @@ class RunMarker:
         return bool(time.time() - float(meta.get("started", 0)) < RunMarker.LIVE_SECONDS)
 
 
-def open_entries(journal_dir: Path | str, base_url: str, *, run_id: str | None = None,
-                 exclude_run: str | None = None) -> list[JournalEntry]:
+def open_entries(
+    journal_dir: Path | str, base_url: str, *, run_id: str | None = None, exclude_run: str | None = None
+) -> list[JournalEntry]:
     """Every open entry of the target's journal files: those of `run_id` only, or of every run except
     `exclude_run` that is not live (see `RunMarker`). Files whose entries are all closed are deleted."""
     directory = target_dir(journal_dir, base_url)

@@ -36,8 +36,15 @@ import pytest
 
 from .client import AuthFailed, TargetError, TargetUnreachable, WriteRefused
 
-__all__ = ["EXIT_DRIFT", "EXIT_FAILED", "EXIT_OK", "EXIT_PROFILE_ERROR", "EXIT_TARGET_ERROR", "OutcomeTracker",
-           "RunStopped"]
+__all__ = [
+    "EXIT_DRIFT",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_PROFILE_ERROR",
+    "EXIT_TARGET_ERROR",
+    "OutcomeTracker",
+    "RunStopped",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -94,8 +101,10 @@ class OutcomeTracker:
             if excinfo.errisinstance(TargetUnreachable) and not excinfo.errisinstance(RunStopped):
                 self.consecutive_transport += 1
                 if self.consecutive_transport >= self.stop_after and not self.stopped:
-                    self.stopped = (f"{self.consecutive_transport} scenarios in a row ended in a transport error "
-                                    f"(stop_after_transport_errors); last: {str(excinfo.value).splitlines()[0]}")
+                    self.stopped = (
+                        f"{self.consecutive_transport} scenarios in a row ended in a transport error "
+                        f"(stop_after_transport_errors); last: {str(excinfo.value).splitlines()[0]}"
+                    )
         elif report.when == "call":
             self.consecutive_transport = 0
 
@@ -120,13 +129,20 @@ class OutcomeTracker:
             return
         now = int(time.time() * 1000)
         result = {
-            "uuid": str(uuid.uuid4()), "historyId": "pp-cleanup-no-links-left", "name": "No link is left behind",
-            "fullName": "ppconformance.cleanup::no_link_left_behind", "status": "failed", "stage": "finished",
-            "statusDetails": {"message": f"{len(lines)} link(s) left behind after cleanup",
-                              "trace": "\n".join(lines)},
-            "labels": [{"name": "epic", "value": "Partner Program API"}, {"name": "feature", "value": "Cleanup"},
-                       {"name": "story", "value": "CLEANUP-NO-LEFTOVER"}],
-            "start": now, "stop": now,
+            "uuid": str(uuid.uuid4()),
+            "historyId": "pp-cleanup-no-links-left",
+            "name": "No link is left behind",
+            "fullName": "ppconformance.cleanup::no_link_left_behind",
+            "status": "failed",
+            "stage": "finished",
+            "statusDetails": {"message": f"{len(lines)} link(s) left behind after cleanup", "trace": "\n".join(lines)},
+            "labels": [
+                {"name": "epic", "value": "Partner Program API"},
+                {"name": "feature", "value": "Cleanup"},
+                {"name": "story", "value": "CLEANUP-NO-LEFTOVER"},
+            ],
+            "start": now,
+            "stop": now,
         }
         out = Path(alluredir)
         out.mkdir(parents=True, exist_ok=True)
@@ -145,15 +161,19 @@ class OutcomeTracker:
     def summary_lines(self) -> list[str]:
         """Lines for the terminal summary: the three outcome classes, the stop reason, leftovers."""
         c = self.counts
-        lines = [f"partner-program outcome: {c['passed']} passed, {c['failed']} FAILED (the target does not "
-                 f"conform), {c['error']} ERROR (could not judge: unreachable, 5xx, auth), {c['skipped']} skipped"]
+        lines = [
+            f"partner-program outcome: {c['passed']} passed, {c['failed']} FAILED (the target does not "
+            f"conform), {c['error']} ERROR (could not judge: unreachable, 5xx, auth), {c['skipped']} skipped"
+        ]
         if self.stopped:
             lines.append(f"partner-program: the run was stopped: {self.stopped}")
         if self.leftovers:
             lines.append(f"partner-program FAILED CLEANUP-NO-LEFTOVER: {len(self.leftovers)} link(s) left behind:")
             lines += self.leftovers
         if self.uncleaned:
-            lines.append(f"partner-program ERROR: {len(self.uncleaned)} journaled link(s) could not be cleaned (the "
-                         "target is unreachable or the run stopped); the next run against this target cleans them:")
+            lines.append(
+                f"partner-program ERROR: {len(self.uncleaned)} journaled link(s) could not be cleaned (the "
+                "target is unreachable or the run stopped); the next run against this target cleans them:"
+            )
             lines += self.uncleaned
         return lines

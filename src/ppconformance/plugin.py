@@ -52,32 +52,63 @@ _PROFILE = pytest.StashKey[Profile]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("partner-program", "Partner Program conformance")
-    group.addoption("--profile", default=os.environ.get("PP_PROFILE", str(DEFAULT_PROFILE)),
-                    help="profile YAML describing the target's orgs, credentials (as ${ENV_VAR}), programs "
-                         "and tiers (env PP_PROFILE; default profiles/embedded.yaml). Any key can be overridden "
-                         "from the environment as PP__<KEY>[__<KEY>…], e.g. PP__ALLOW_WRITES=true. See README "
-                         "'Profiles'. Exit codes: 0 conforms, 1 conformance failures, 10 errors of the run "
-                         "(unreachable, 5xx, auth refused), 11 profile error, 12 drift (--check-config).")
-    group.addoption("--strict-ambiguity", action="append", default=[], metavar="AMB-ID|all",
-                    dest="strict_ambiguity",
-                    help="judge this ambiguity of catalogue/ambiguities.yaml strictly (repeatable; env "
-                         "PP_STRICT, comma-separated). Default: never fail a target for what the documents "
-                         "leave open.")
-    group.addoption("--reports-dir", default=str(_ROOT / "reports"),
-                    help="where the effective profile, discovery/drift report and the reference server log are "
-                         "written (default reports/)")
-    group.addoption("--read-only", action="store_const", const=False, dest="allow_writes", default=None,
-                     help="send nothing that can change state: only authentication, unknown program (2006), batch "
-                          "limit (2008) and malformed-body checks run; the rest are skipped (profile allow_writes)")
-    group.addoption("--allow-writes", action="store_const", const=True, dest="allow_writes",
-                     help="let the suite register customers, link, update and delink on the target (profile "
-                          "allow_writes; it cleans up after itself from its journal)")
-    group.addoption("--rate-limit", type=int, default=None, metavar="PER_MINUTE", dest="rate_limit",
-                    help="client-side limit on requests per minute over the whole run (profile "
-                         "rate_limit_per_minute)")
-    group.addoption("--check-config", action="store_true", default=False,
-                    help="only discover the target's programs, tiers and relinking setting, report drift from the "
-                         "profile and exit: 0 no drift, 12 drift, 10 target error")
+    group.addoption(
+        "--profile",
+        default=os.environ.get("PP_PROFILE", str(DEFAULT_PROFILE)),
+        help="profile YAML describing the target's orgs, credentials (as ${ENV_VAR}), programs "
+        "and tiers (env PP_PROFILE; default profiles/embedded.yaml). Any key can be overridden "
+        "from the environment as PP__<KEY>[__<KEY>…], e.g. PP__ALLOW_WRITES=true. See README "
+        "'Profiles'. Exit codes: 0 conforms, 1 conformance failures, 10 errors of the run "
+        "(unreachable, 5xx, auth refused), 11 profile error, 12 drift (--check-config).",
+    )
+    group.addoption(
+        "--strict-ambiguity",
+        action="append",
+        default=[],
+        metavar="AMB-ID|all",
+        dest="strict_ambiguity",
+        help="judge this ambiguity of catalogue/ambiguities.yaml strictly (repeatable; env "
+        "PP_STRICT, comma-separated). Default: never fail a target for what the documents "
+        "leave open.",
+    )
+    group.addoption(
+        "--reports-dir",
+        default=str(_ROOT / "reports"),
+        help="where the effective profile, discovery/drift report and the reference server log are "
+        "written (default reports/)",
+    )
+    group.addoption(
+        "--read-only",
+        action="store_const",
+        const=False,
+        dest="allow_writes",
+        default=None,
+        help="send nothing that can change state: only authentication, unknown program (2006), batch "
+        "limit (2008) and malformed-body checks run; the rest are skipped (profile allow_writes)",
+    )
+    group.addoption(
+        "--allow-writes",
+        action="store_const",
+        const=True,
+        dest="allow_writes",
+        help="let the suite register customers, link, update and delink on the target (profile "
+        "allow_writes; it cleans up after itself from its journal)",
+    )
+    group.addoption(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="PER_MINUTE",
+        dest="rate_limit",
+        help="client-side limit on requests per minute over the whole run (profile rate_limit_per_minute)",
+    )
+    group.addoption(
+        "--check-config",
+        action="store_true",
+        default=False,
+        help="only discover the target's programs, tiers and relinking setting, report drift from the "
+        "profile and exit: 0 no drift, 12 drift, 10 target error",
+    )
 
 
 def _strict(config: pytest.Config) -> list[str]:
@@ -100,11 +131,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{req.id}: {req.title} ({req.source})")
     for source in sorted({r.source for r in catalogue.requirements.values()}):
         config.addinivalue_line("markers", f"doc/{source.replace('#', '/')}: cites {source}")
-    for endpoint in ("linkCustomer", "customerPartnerProgramUpdate", "deLinkCustomer", "relinking", "auth",
-                     "request", "identification"):
+    for endpoint in (
+        "linkCustomer",
+        "customerPartnerProgramUpdate",
+        "deLinkCustomer",
+        "relinking",
+        "auth",
+        "request",
+        "identification",
+    ):
         config.addinivalue_line("markers", f"{endpoint}: scenarios of {endpoint}")
-    config.addinivalue_line("markers", "read_only: changes no state on a conforming target; runs in a read-only "
-                                       "run (allow_writes: false)")
+    config.addinivalue_line(
+        "markers", "read_only: changes no state on a conforming target; runs in a read-only run (allow_writes: false)"
+    )
     if not _runs_scenarios(config):
         return
     if hasattr(config, "workerinput"):
@@ -130,8 +169,13 @@ def pytest_configure(config: pytest.Config) -> None:
     _write_effective_profile(config, profile)
     try:
         probe_target(base_url, profile)
-        preflight = run_preflight(base_url, profile, os.environ["PP_RUN_ID"], ephemeral=ephemeral,
-                                  reports_dir=Path(config.getoption("reports_dir")))
+        preflight = run_preflight(
+            base_url,
+            profile,
+            os.environ["PP_RUN_ID"],
+            ephemeral=ephemeral,
+            reports_dir=Path(config.getoption("reports_dir")),
+        )
     except TargetError as exc:
         what = "is unreachable" if isinstance(exc, TargetUnreachable) else "could not be used"
         message = f"ERROR (not a conformance failure): target {base_url} {what}: {exc}"
@@ -161,8 +205,12 @@ def _load(config: pytest.Config, *, record: bool = False) -> Profile:
         return config.stash[_PROFILE]
     try:
         config.stash[_PROFILE] = load_profile(
-            config.getoption("profile"), base_url=config.option.base_url, strict=_strict(config),
-            allow_writes=config.getoption("allow_writes"), rate_limit_per_minute=config.getoption("rate_limit"))
+            config.getoption("profile"),
+            base_url=config.option.base_url,
+            strict=_strict(config),
+            allow_writes=config.getoption("allow_writes"),
+            rate_limit_per_minute=config.getoption("rate_limit"),
+        )
         return config.stash[_PROFILE]
     except ProfileError as exc:
         if record:
@@ -186,11 +234,18 @@ def record_run_error(config: pytest.Config, name: str, message: str) -> None:
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir:
         now = int(time.time() * 1000)
-        result = {"uuid": str(uuid.uuid4()), "historyId": f"pp-preflight-{name}", "name": name,
-                  "fullName": f"ppconformance.preflight::{name}", "status": "broken", "stage": "finished",
-                  "statusDetails": {"message": message.splitlines()[0], "trace": message},
-                  "labels": [{"name": "epic", "value": "Partner Program API"},
-                             {"name": "feature", "value": "Preflight"}], "start": now, "stop": now}
+        result = {
+            "uuid": str(uuid.uuid4()),
+            "historyId": f"pp-preflight-{name}",
+            "name": name,
+            "fullName": f"ppconformance.preflight::{name}",
+            "status": "broken",
+            "stage": "finished",
+            "statusDetails": {"message": message.splitlines()[0], "trace": message},
+            "labels": [{"name": "epic", "value": "Partner Program API"}, {"name": "feature", "value": "Preflight"}],
+            "start": now,
+            "stop": now,
+        }
         if config.getoption("clean_alluredir", False):  # allure-pytest may not have cleaned it yet
             shutil.rmtree(alluredir, ignore_errors=True)
         Path(alluredir).mkdir(parents=True, exist_ok=True)
@@ -205,12 +260,16 @@ def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir:
         Path(alluredir).mkdir(parents=True, exist_ok=True)
-        env = {"target": profile.base_url or "", "profile": profile.name,
-               "strict": ",".join(sorted(profile.strict)) or "none",
-               "writes": "allowed" if profile.allow_writes else "read-only",
-               "orgs": ",".join(o.name for o in profile.orgs)}
+        env = {
+            "target": profile.base_url or "",
+            "profile": profile.name,
+            "strict": ",".join(sorted(profile.strict)) or "none",
+            "writes": "allowed" if profile.allow_writes else "read-only",
+            "orgs": ",".join(o.name for o in profile.orgs),
+        }
         (Path(alluredir) / "environment.properties").write_text(
-            "".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+            "".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8"
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -220,8 +279,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     profile = _load(config)
     if profile.allow_writes:
         return
-    skip = pytest.mark.skip(reason=f"read-only run: profile {profile.name} does not allow writes "
-                                   "(allow_writes: false); pass --allow-writes to run this scenario")
+    skip = pytest.mark.skip(
+        reason=f"read-only run: profile {profile.name} does not allow writes "
+        "(allow_writes: false); pass --allow-writes to run this scenario"
+    )
     for item in items:
         if item.get_closest_marker("read_only") is None:
             item.add_marker(skip)
@@ -246,9 +307,13 @@ def journal(profile: Profile, pytestconfig: pytest.Config) -> Any:
     from .journal import Journal
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return Journal(profile.journal_dir, pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", ""),
-                   os.environ.get("PP_RUN_ID", "local"), worker,
-                   ephemeral=bool(os.environ.get("PP_EPHEMERAL_TARGET")))
+    return Journal(
+        profile.journal_dir,
+        pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", ""),
+        os.environ.get("PP_RUN_ID", "local"),
+        worker,
+        ephemeral=bool(os.environ.get("PP_EPHEMERAL_TARGET")),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -278,8 +343,13 @@ def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_
     base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL")
     if not base_url:
         pytest.fail("no target base URL: pass --base-url or let the suite start the embedded server")
-    w = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal,
-              pool=customer_pool)
+    w = World(
+        profile=profile,
+        base_url=base_url,
+        run_id=os.environ.get("PP_RUN_ID", "local"),
+        journal=journal,
+        pool=customer_pool,
+    )
     yield w
     tracker = pytestconfig.stash.get(_TRACKER, None)
     w.cleanup(contact_target=not (tracker and tracker.stopped))  # a stopped run leaves it to the journal
@@ -310,8 +380,9 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
             allure.dynamic.link(catalogue.doc_url(req.source), name=req.source)
 
 
-def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                           step_func: Any) -> None:
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
     ctx = allure.step(f"{step.keyword} {step.name}")
     ctx.__enter__()
     request.node.stash.setdefault(_STEP_KEY, []).append(ctx)
@@ -324,19 +395,30 @@ def _close_step(request: pytest.FixtureRequest, exc: BaseException | None) -> No
         ctx.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
-def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                          step_func: Any, step_func_args: Any) -> None:
+def pytest_bdd_after_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any
+) -> None:
     _close_step(request, None)
 
 
-def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                          step_func: Any, step_func_args: Any, exception: BaseException) -> None:
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest,
+    feature: Any,
+    scenario: Any,
+    step: Any,
+    step_func: Any,
+    step_func_args: Any,
+    exception: BaseException,
+) -> None:
     """Attach every exchange of the scenario (redacted) to the failing step, then close it."""
     world = request.getfixturevalue("world") if "world" in request.fixturenames else None
     if isinstance(world, World):
         for n, ex in enumerate(ex for c in world.clients.values() for ex in c.exchanges):
-            allure.attach(ex.render(limit=20000), name=f"exchange {n + 1}: {ex.method} {ex.url}",
-                          attachment_type=allure.attachment_type.TEXT)
+            allure.attach(
+                ex.render(limit=20000),
+                name=f"exchange {n + 1}: {ex.method} {ex.url}",
+                attachment_type=allure.attachment_type.TEXT,
+            )
     _close_step(request, exception)
 
 
@@ -352,9 +434,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     run_id = os.environ.get("PP_RUN_ID", "local")
     if tracker.stopped:
-        report = CleanupReport(leftovers=[(e, "left for the next run: this run was stopped")
-                                          for e in open_entries(preflight.profile.journal_dir,
-                                                                config.option.base_url, run_id=run_id)])
+        report = CleanupReport(
+            leftovers=[
+                (e, "left for the next run: this run was stopped")
+                for e in open_entries(preflight.profile.journal_dir, config.option.base_url, run_id=run_id)
+            ]
+        )
         report.unreachable = True
     else:
         report = sweep_journal(preflight, config.option.base_url, run_id=run_id)
@@ -386,5 +471,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for line in tracker.summary_lines():
             terminalreporter.write_line(line)
     if _REQUESTS in config.stash:
-        terminalreporter.write_line(f"partner-program: {config.stash[_REQUESTS]} HTTP requests sent to "
-                                    f"{config.option.base_url}")
+        terminalreporter.write_line(
+            f"partner-program: {config.stash[_REQUESTS]} HTTP requests sent to {config.option.base_url}"
+        )

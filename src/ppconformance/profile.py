@@ -233,7 +233,8 @@ class Profile:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every org (for redaction)."""
         return tuple(s for org in self.orgs for s in org.auth.secrets()) + tuple(
-            s for s in (self.webhooks.auth_value,) if s)
+            s for s in (self.webhooks.auth_value,) if s
+        )
 
     def org(self, name: str) -> OrgProfile:
         """The org called `name`; KeyError when the profile has none."""
@@ -251,36 +252,55 @@ class Profile:
                 auth.update(till=org.auth.till, password="***")
             else:
                 auth.update(key="***", secret="***", token_header=org.auth.token_header)
-            orgs.append({
-                "name": org.name,
-                "allow_membership_relinking": org.allow_membership_relinking,
-                "timezone": org.timezone,
-                "auth": auth,
-                "programs": {
-                    role: {"name": p.name, "tiers": list(p.tiers),
-                           "membership_period": p.membership_period and vars(p.membership_period)}
-                    for role, p in org.programs.items()
-                },
-                "customer_pool": len(org.customer_pool),
-            })
-        return {"name": self.name, "source": self.source, "base_url": self.base_url,
-                "allow_writes": self.allow_writes, "provisioning": self.provisioning,
-                "timeout_seconds": self.timeout_seconds, "connect_timeout_seconds": self.connect_timeout_seconds,
-                "rate_limit_per_minute": self.rate_limit_per_minute, "retries": self.retries,
-                "max_retry_after_seconds": self.max_retry_after_seconds,
-                "max_response_bytes": self.max_response_bytes,
-                "stop_after_transport_errors": self.stop_after_transport_errors,
-                "discovery": self.discovery, "probe_relinking": self.probe_relinking,
-                "journal_dir": self.journal_dir, "strict": sorted(self.strict), "fuzz": vars(self.fuzz),
-                "webhooks": self.webhooks.redacted(),
-                "paths": self.paths, "overridden": list(self.overridden), "orgs": orgs}
+            orgs.append(
+                {
+                    "name": org.name,
+                    "allow_membership_relinking": org.allow_membership_relinking,
+                    "timezone": org.timezone,
+                    "auth": auth,
+                    "programs": {
+                        role: {
+                            "name": p.name,
+                            "tiers": list(p.tiers),
+                            "membership_period": p.membership_period and vars(p.membership_period),
+                        }
+                        for role, p in org.programs.items()
+                    },
+                    "customer_pool": len(org.customer_pool),
+                }
+            )
+        return {
+            "name": self.name,
+            "source": self.source,
+            "base_url": self.base_url,
+            "allow_writes": self.allow_writes,
+            "provisioning": self.provisioning,
+            "timeout_seconds": self.timeout_seconds,
+            "connect_timeout_seconds": self.connect_timeout_seconds,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "retries": self.retries,
+            "max_retry_after_seconds": self.max_retry_after_seconds,
+            "max_response_bytes": self.max_response_bytes,
+            "stop_after_transport_errors": self.stop_after_transport_errors,
+            "discovery": self.discovery,
+            "probe_relinking": self.probe_relinking,
+            "journal_dir": self.journal_dir,
+            "strict": sorted(self.strict),
+            "fuzz": vars(self.fuzz),
+            "webhooks": self.webhooks.redacted(),
+            "paths": self.paths,
+            "overridden": list(self.overridden),
+            "orgs": orgs,
+        }
 
 
 def _problem(error: Any) -> str:
     """A schema error's message; under `auth` the offending value is never quoted (it may be a secret)."""
     if "auth" in map(str, error.absolute_path):
-        return (f"not a valid auth entry ({error.validator} failed; value not shown): scheme basic needs till and "
-                "password, oauth needs key and secret, and secrets only as ${ENV_VAR}")
+        return (
+            f"not a valid auth entry ({error.validator} failed; value not shown): scheme basic needs till and "
+            "password, oauth needs key and secret, and secrets only as ${ENV_VAR}"
+        )
     return str(error.message)
 
 
@@ -299,8 +319,10 @@ def _webhooks(data: dict[str, Any], where: str, env: dict[str, str]) -> WebhookS
     mode = "off" if data.get("mode") is False else data.get("mode", "register")  # YAML reads `off` as false
     settings = WebhookSettings(**{**data, "mode": mode, "auth_value": _expand(value, where, env) if value else None})
     if settings.mode == "preconfigured" and not (settings.public_url and settings.auth_value):
-        raise ProfileError(f"{where.rsplit('.', 1)[0]}: mode preconfigured needs public_url (where the target "
-                           "delivers) and auth_value (the header value it sends, as ${ENV_VAR})")
+        raise ProfileError(
+            f"{where.rsplit('.', 1)[0]}: mode preconfigured needs public_url (where the target "
+            "delivers) and auth_value (the header value it sends, as ${ENV_VAR})"
+        )
     return settings
 
 
@@ -332,8 +354,11 @@ def _coerce(raw: str, parsed: Any, node: dict[str, Any]) -> Any:
     """A string-typed key keeps the variable's text (so `PP__TEST_DATA__MOBILE_PREFIX=9188` stays "9188")."""
     types = node.get("type")
     types = [types] if isinstance(types, str) else (types or [])
-    if "string" in types and not isinstance(parsed, str) and not {"number", "integer", "boolean", "array",
-                                                                   "object"} & set(types):
+    if (
+        "string" in types
+        and not isinstance(parsed, str)
+        and not {"number", "integer", "boolean", "array", "object"} & set(types)
+    ):
         return raw
     return parsed
 
@@ -346,7 +371,7 @@ def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, 
     """
     applied = []
     for var in sorted(v for v in env if v.startswith(ENV_PREFIX) and len(v) > len(ENV_PREFIX)):
-        segments = var[len(ENV_PREFIX):].split("__")
+        segments = var[len(ENV_PREFIX) :].split("__")
         try:
             value = yaml.safe_load(env[var]) if env[var] != "" else None
         except yaml.YAMLError as exc:
@@ -357,22 +382,27 @@ def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, 
             last = i == len(segments) - 1
             if isinstance(target, list):
                 if not seg.isdigit() or int(seg) >= len(target):
-                    raise ProfileError(f"environment variable {var}: {seg!r} is not an index of the "
-                                       f"{len(target)} items there")
+                    raise ProfileError(
+                        f"environment variable {var}: {seg!r} is not an index of the {len(target)} items there"
+                    )
                 node = _schema_node(schema, node).get("items", {})
                 slot: Any = int(seg)
             elif isinstance(target, dict):
                 names = _property_names(schema, node)
                 match = [n for n in names if n.lower() == seg.lower()]
                 if not match:
-                    raise ProfileError(f"environment variable {var}: {seg.lower()!r} is not a profile key here "
-                                       f"(expected one of: {', '.join(names)})")
+                    raise ProfileError(
+                        f"environment variable {var}: {seg.lower()!r} is not a profile key here "
+                        f"(expected one of: {', '.join(names)})"
+                    )
                 slot = match[0]
                 here = _schema_node(schema, node)
                 node = here.get("properties", {}).get(slot, {})
             else:
-                raise ProfileError(f"environment variable {var}: {'__'.join(segments[:i])} is a single value, "
-                                   "not a mapping or list to set a key in")
+                raise ProfileError(
+                    f"environment variable {var}: {'__'.join(segments[:i])} is a single value, "
+                    "not a mapping or list to set a key in"
+                )
             if last:
                 target[slot] = _coerce(env[var], value, _schema_node(schema, node) if node else {})
             else:
@@ -432,8 +462,10 @@ def load_profile(
         try:
             ZoneInfo(org.get("timezone", "UTC"))
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ProfileError(f"profile {path}: orgs[{i}].timezone {org.get('timezone')!r} is not an IANA "
-                               "timezone (e.g. Asia/Kolkata)") from exc
+            raise ProfileError(
+                f"profile {path}: orgs[{i}].timezone {org.get('timezone')!r} is not an IANA "
+                "timezone (e.g. Asia/Kolkata)"
+            ) from exc
         a = org["auth"]
         where = f"profile {path}: orgs[{i}].auth"
         auth = AuthConfig(
@@ -444,21 +476,36 @@ def load_profile(
             secret=_expand(a.get("secret", ""), where, env),
             token_header=a.get("token_header", DEFAULT_TOKEN_HEADER),
         )
-        pool = tuple(PoolCustomer(mobile=str(c.get("mobile", "")), email=c.get("email", ""),
-                                  external_id=c.get("externalId", ""), enrolled=c.get("enrolled", True))
-                     for c in org.get("customer_pool", []))
-        orgs.append(OrgProfile(
-            name=org["name"],
-            auth=auth,
-            allow_membership_relinking=org.get("allow_membership_relinking"),
-            timezone=org.get("timezone", "UTC"),
-            programs={role: _program(p) for role, p in org["programs"].items()},
-            customer_pool=pool,
-        ))
+        pool = tuple(
+            PoolCustomer(
+                mobile=str(c.get("mobile", "")),
+                email=c.get("email", ""),
+                external_id=c.get("externalId", ""),
+                enrolled=c.get("enrolled", True),
+            )
+            for c in org.get("customer_pool", [])
+        )
+        orgs.append(
+            OrgProfile(
+                name=org["name"],
+                auth=auth,
+                allow_membership_relinking=org.get("allow_membership_relinking"),
+                timezone=org.get("timezone", "UTC"),
+                programs={role: _program(p) for role, p in org["programs"].items()},
+                customer_pool=pool,
+            )
+        )
     test_data = data.get("test_data", {})
-    cli = [name for name, value in (("--base-url", base_url), ("--strict-ambiguity", strict),
-                                    ("--allow-writes/--read-only", allow_writes),
-                                    ("--rate-limit", rate_limit_per_minute)) if value not in (None, [])]
+    cli = [
+        name
+        for name, value in (
+            ("--base-url", base_url),
+            ("--strict-ambiguity", strict),
+            ("--allow-writes/--read-only", allow_writes),
+            ("--rate-limit", rate_limit_per_minute),
+        )
+        if value not in (None, [])
+    ]
     timeout = float(data.get("timeout_seconds", 10))
     rate = rate_limit_per_minute if rate_limit_per_minute is not None else data.get("rate_limit_per_minute")
     return Profile(

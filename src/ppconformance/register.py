@@ -37,8 +37,7 @@ def render_ambiguities(catalogue: Catalogue) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for a in catalogue.ambiguities.values():
-        lines.append(f"| {a.id} | {', '.join(a.sources)} | {_cell(a.issue)} | {_cell(a.stance)} | "
-                     f"{_cell(a.strict)} |")
+        lines.append(f"| {a.id} | {', '.join(a.sources)} | {_cell(a.issue)} | {_cell(a.stance)} | {_cell(a.strict)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -55,20 +54,24 @@ def render_requirements(catalogue: Catalogue) -> str:
     ]
     for r in catalogue.requirements.values():
         title = r.title if r.testable else f"{r.title} — **not testable black-box**: {r.untestable_reason}"
-        lines.append(f"| {r.id} | {r.level} | {r.code or ''} | {r.source} | {_cell(title)} | "
-                     f"{r.strict_with or ''} |")
+        lines.append(f"| {r.id} | {r.level} | {r.code or ''} | {r.source} | {_cell(title)} | {r.strict_with or ''} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or with `--check`, verify) docs/ambiguity-register.md and docs/requirements.md."""
-    parser = argparse.ArgumentParser(prog="python -m ppconformance.register", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ppconformance.register",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is out of date; write nothing")
     args = parser.parse_args(argv)
     catalogue = load_catalogue()
-    pages = {DOCS / "ambiguity-register.md": render_ambiguities(catalogue),
-             DOCS / "requirements.md": render_requirements(catalogue)}
+    pages = {
+        DOCS / "ambiguity-register.md": render_ambiguities(catalogue),
+        DOCS / "requirements.md": render_requirements(catalogue),
+    }
     stale = [p for p, text in pages.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:

@@ -129,9 +129,7 @@ class ContractSchemas:
         self._validators: dict[tuple[str, str | None], Draft202012Validator] = {}
 
     @classmethod
-    def load(
-        cls, directory: Path = SCHEMA_DIR, *, forbid_extra_fields: bool = False
-    ) -> ContractSchemas:
+    def load(cls, directory: Path = SCHEMA_DIR, *, forbid_extra_fields: bool = False) -> ContractSchemas:
         """Load and check every `*.schema.json` file of `directory` (not its subfolders).
 
         Arguments:
@@ -242,9 +240,7 @@ class ContractSchemas:
                 defs = schema.get("$defs", {})
                 if definition not in defs:
                     known = ", ".join(sorted(defs)) or "none"
-                    raise KeyError(
-                        f"schema {name!r} has no $defs/{definition}; its definitions: {known}"
-                    )
+                    raise KeyError(f"schema {name!r} has no $defs/{definition}; its definitions: {known}")
                 schema = {"$ref": f"{schema['$id']}#/$defs/{definition}"}
             validator = Draft202012Validator(schema, registry=self._registry)
             self._validators[key] = validator
@@ -307,9 +303,7 @@ def _read_schema(path: Path) -> dict[str, Any]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
-        raise ValueError(
-            f"{path}: not a valid draft 2020-12 schema at {where}: {exc.message}"
-        ) from exc
+        raise ValueError(f"{path}: not a valid draft 2020-12 schema at {where}: {exc.message}") from exc
     return schema
 
 

@@ -53,20 +53,38 @@ class OrgDiscovery:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `PP_DISCOVERY` and reports/discovery.json."""
-        progs = None if self.programs is None else {
-            name: {"type": p.type, "tiers": list(p.tiers), "program_id": p.program_id,
-                   "membership_period": p.membership_period and dataclasses.asdict(p.membership_period)}
-            for name, p in self.programs.items()}
+        progs = (
+            None
+            if self.programs is None
+            else {
+                name: {
+                    "type": p.type,
+                    "tiers": list(p.tiers),
+                    "program_id": p.program_id,
+                    "membership_period": p.membership_period and dataclasses.asdict(p.membership_period),
+                }
+                for name, p in self.programs.items()
+            }
+        )
         return {"programs": progs, "relinking": self.relinking, "notes": self.notes}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> OrgDiscovery:
         """The inverse of `to_json`."""
-        progs = None if data.get("programs") is None else {
-            name: DiscoveredProgram(name=name, type=p["type"], tiers=tuple(p["tiers"]), program_id=p["program_id"],
-                                    membership_period=MembershipPeriod(**p["membership_period"])
-                                    if p["membership_period"] else None)
-            for name, p in data["programs"].items()}
+        progs = (
+            None
+            if data.get("programs") is None
+            else {
+                name: DiscoveredProgram(
+                    name=name,
+                    type=p["type"],
+                    tiers=tuple(p["tiers"]),
+                    program_id=p["program_id"],
+                    membership_period=MembershipPeriod(**p["membership_period"]) if p["membership_period"] else None,
+                )
+                for name, p in data["programs"].items()
+            }
+        )
         return OrgDiscovery(progs, data.get("relinking"), list(data.get("notes", [])))
 
 
@@ -99,8 +117,14 @@ class Preflight:
         """The `--check-config` report: what was found per org, then the drift."""
         lines = [f"configuration check of {self.base_url} against profile {self.profile.name}:"]
         for org, d in self.discovered.items():
-            progs = "not offered" if d.programs is None else ", ".join(
-                f"{p.name} ({p.type}{', tiers ' + '/'.join(p.tiers) if p.tiers else ''})" for p in d.programs.values())
+            progs = (
+                "not offered"
+                if d.programs is None
+                else ", ".join(
+                    f"{p.name} ({p.type}{', tiers ' + '/'.join(p.tiers) if p.tiers else ''})"
+                    for p in d.programs.values()
+                )
+            )
             relink = {True: "enabled", False: "disabled", None: "not probed"}[d.relinking]
             lines.append(f"  org {org}: programs: {progs}; ALLOW_MEMBERSHIP_RELINKING by behaviour: {relink}")
             lines += [f"    note: {n}" for n in d.notes]
@@ -111,11 +135,15 @@ class Preflight:
         """Terminal summary lines: drift and the start-of-run cleanup."""
         out = []
         if self.drift:
-            out.append(f"partner-program: {len(self.drift)} configuration drift(s) between the profile and the "
-                       "target (see reports/drift.txt; --check-config)")
+            out.append(
+                f"partner-program: {len(self.drift)} configuration drift(s) between the profile and the "
+                "target (see reports/drift.txt; --check-config)"
+            )
         if self.earlier.closed or self.earlier.leftovers or self.earlier_open:
-            out.append(f"partner-program: journal of earlier runs: {self.earlier_open} open link(s), "
-                       f"{self.earlier.closed} cleaned, {len(self.earlier.leftovers)} still left")
+            out.append(
+                f"partner-program: journal of earlier runs: {self.earlier_open} open link(s), "
+                f"{self.earlier.closed} cleaned, {len(self.earlier.leftovers)} still left"
+            )
         return out
 
     def finish(self) -> None:
@@ -127,14 +155,16 @@ class Preflight:
             client.close()
 
 
-def _probe_customer(client: PartnerProgramClient, profile: Profile, org: OrgProfile) -> tuple[dict[str, Any] | None,
-                                                                                              str]:
+def _probe_customer(
+    client: PartnerProgramClient, profile: Profile, org: OrgProfile
+) -> tuple[dict[str, Any] | None, str]:
     """A customer with nothing pending for the relinking probe, or None and why not."""
     if profile.allow_writes and profile.provisioning == "register":
         import secrets
 
-        mobile = profile.mobile_prefix + "".join(secrets.choice("0123456789") for _ in
-                                                 range(12 - len(profile.mobile_prefix)))
+        mobile = profile.mobile_prefix + "".join(
+            secrets.choice("0123456789") for _ in range(12 - len(profile.mobile_prefix))
+        )
         ex = client.add_customer({"mobile": mobile})
         body = ex.response_json if isinstance(ex.response_json, dict) else {}
         if ex.status == 200 and isinstance(body.get("createdId"), int):
@@ -146,8 +176,7 @@ def _probe_customer(client: PartnerProgramClient, profile: Profile, org: OrgProf
     return {"mobile": pooled.mobile}, ""
 
 
-def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bool,
-                  reports_dir: Path) -> Preflight:
+def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bool, reports_dir: Path) -> Preflight:
     """Discovery, drift and the start-of-run cleanup (module docstring). Raises `TargetError` when the
     target fails a discovery request (an error of the run)."""
     pre = Preflight(profile, base_url, run_id, ephemeral)
@@ -176,15 +205,20 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
                 found.notes.append("relinking not probed: the probe is an update request and writes are not allowed")
         pre.drift += drift(org, found.programs, found.relinking)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    (reports_dir / "discovery.json").write_text(json.dumps(json.loads(pre.discovery_json()), indent=2) + "\n",
-                                                encoding="utf-8")
+    (reports_dir / "discovery.json").write_text(
+        json.dumps(json.loads(pre.discovery_json()), indent=2) + "\n", encoding="utf-8"
+    )
     (reports_dir / "drift.txt").write_text(pre.report() + "\n", encoding="utf-8")
     if not ephemeral:
         earlier = open_entries(profile.journal_dir, base_url, exclude_run=run_id)
         pre.earlier_open = len(earlier)
         if earlier and profile.allow_writes:
-            pre.earlier = clean(earlier, pre.client_for, Journal(profile.journal_dir, base_url, run_id, "preflight"),
-                                lambda name: profile.org(name).allow_membership_relinking)
+            pre.earlier = clean(
+                earlier,
+                pre.client_for,
+                Journal(profile.journal_dir, base_url, run_id, "preflight"),
+                lambda name: profile.org(name).allow_membership_relinking,
+            )
     pre.requests = sum(c.requests_sent for c in pre.clients.values())
     return pre
 
@@ -230,7 +264,11 @@ def sweep_journal(pre: Preflight, base_url: str, *, run_id: str) -> CleanupRepor
         report.leftovers = [(e, "writes are not allowed, so it cannot be delinked") for e in entries]
         return report
     before = sum(c.requests_sent for c in pre.clients.values())
-    report = clean(entries, pre.client_for, Journal(pre.profile.journal_dir, base_url, run_id, "sweep"),
-                   lambda name: pre.profile.org(name).allow_membership_relinking)
+    report = clean(
+        entries,
+        pre.client_for,
+        Journal(pre.profile.journal_dir, base_url, run_id, "sweep"),
+        lambda name: pre.profile.org(name).allow_membership_relinking,
+    )
     report.requests = sum(c.requests_sent for c in pre.clients.values()) - before
     return report

@@ -61,9 +61,20 @@ FAILING = ("failed", "broken")
 # fuzz stage (marker fuzz) needs them and runs only for faults with stage "fuzz"
 UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
 # environment of the caller that would change the run (target, profile, stance, run id, xdist state)
-_DROPPED_ENV = ("PYTEST_BASE_URL", "PP_RUN_ID", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "PP_EPHEMERAL_TARGET",
-                "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_CURRENT_TEST",
-                "PP_REFERENCE_RATE_LIMIT", "PP_REFERENCE_TOKEN_TTL")
+_DROPPED_ENV = (
+    "PYTEST_BASE_URL",
+    "PP_RUN_ID",
+    "PP_PROFILE",
+    "PP_STRICT",
+    "PP_DISCOVERY",
+    "PP_EPHEMERAL_TARGET",
+    "PYTEST_ADDOPTS",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_CURRENT_TEST",
+    "PP_REFERENCE_RATE_LIMIT",
+    "PP_REFERENCE_TOKEN_TTL",
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +125,14 @@ class RunResult:
                 others = ", ".join(sorted(self.failed_requirements)) or "none"
                 what = f"SURVIVED: no failed scenario tagged {c.target} (failed: {others})"
         else:
-            what = "green" if self.verdict == "green" else (
-                f"RED: {failed} false failure{'s' if failed != 1 else ''} "
-                f"({', '.join(sorted(self.failed_requirements)) or 'exit ' + str(self.exit_code)})")
+            what = (
+                "green"
+                if self.verdict == "green"
+                else (
+                    f"RED: {failed} false failure{'s' if failed != 1 else ''} "
+                    f"({', '.join(sorted(self.failed_requirements)) or 'exit ' + str(self.exit_code)})"
+                )
+            )
         if self.error:
             what += f" [{self.error}]"
         return f"{c.kind} {c.name}: {what} {self.seconds:.1f} s"
@@ -128,16 +144,18 @@ def load_cases(python: str = sys.executable) -> list[Case]:
     Raises RuntimeError when the listing fails."""
     cases: list[Case] = []
     for flag, kind in (("--list-faults", "fault"), ("--list-variants", "variant")):
-        proc = subprocess.run([python, "-m", "ppreference", flag], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [python, "-m", "ppreference", flag], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"python -m ppreference {flag} failed ({proc.returncode}): {proc.stderr.strip()}")
         for line in proc.stdout.splitlines():
             if line.strip():
                 row = json.loads(line)
                 target = row["requirement"] if kind == "fault" else row["ambiguity"]
-                cases.append(Case(kind, row["name"], target, row["description"], row.get("kind", ""),
-                                  row.get("stage", "")))
+                cases.append(
+                    Case(kind, row["name"], target, row["description"], row.get("kind", ""), row.get("stage", ""))
+                )
     return cases
 
 
@@ -154,8 +172,13 @@ def _requirements_of(result: dict[str, Any]) -> list[str]:
     if stories:
         return sorted(set(stories))
     # a test that broke before its scenario started has no story label: fall back to its requirement tags
-    return sorted({lb["value"] for lb in labels if lb.get("name") == "tag" and "-" in str(lb.get("value"))
-                   and str(lb.get("value"))[:1].isupper()})
+    return sorted(
+        {
+            lb["value"]
+            for lb in labels
+            if lb.get("name") == "tag" and "-" in str(lb.get("value")) and str(lb.get("value"))[:1].isupper()
+        }
+    )
 
 
 def read_failures(allure_dir: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -169,15 +192,21 @@ def read_failures(allure_dir: Path) -> tuple[int, list[dict[str, Any]]]:
         count += 1
         if result.get("status") in FAILING:
             message = str((result.get("statusDetails") or {}).get("message") or "").strip()
-            failures.append({"name": result.get("name", path.name), "status": result["status"],
-                             "requirements": _requirements_of(result),
-                             "message": message.splitlines()[0][:300] if message else ""})
+            failures.append(
+                {
+                    "name": result.get("name", path.name),
+                    "status": result["status"],
+                    "requirements": _requirements_of(result),
+                    "message": message.splitlines()[0][:300] if message else "",
+                }
+            )
     failures.sort(key=lambda f: (f["requirements"], f["name"]))
     return count, failures
 
 
-def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: str = sys.executable,
-             timeout: float = 900.0) -> RunResult:
+def run_case(
+    case: Case, out: Path, secret_values: dict[str, str], *, python: str = sys.executable, timeout: float = 900.0
+) -> RunResult:
     """Start the server with `case`, run the suite against it, and judge the run (see the module docstring)."""
     run_dir = out / "runs" / f"{case.kind}-{case.name}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -187,20 +216,35 @@ def run_case(case: Case, out: Path, secret_values: dict[str, str], *, python: st
     exit_code: int | None = None
     error = ""
     try:
-        server = start_reference_process(run_dir / "reference-server.log", args=[f"--{case.kind}", case.name],
-                                         env=env, python=python)
+        server = start_reference_process(
+            run_dir / "reference-server.log", args=[f"--{case.kind}", case.name], env=env, python=python
+        )
     except EmbeddedServerError as exc:
         return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
     url = server.base_url
     try:
         stage = ["-m", "fuzz"] if case.stage == "fuzz" else ["-m", "not fuzz", *UNUSED_PLUGINS]
-        cmd = [python, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-               *stage, f"--base-url={url}", f"--reports-dir={run_dir}",
-               f"--alluredir={run_dir / 'allure-results'}", f"--junitxml={run_dir / 'junit.xml'}"]
+        cmd = [
+            python,
+            "-m",
+            "pytest",
+            "steps",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            *stage,
+            f"--base-url={url}",
+            f"--reports-dir={run_dir}",
+            f"--alluredir={run_dir / 'allure-results'}",
+            f"--junitxml={run_dir / 'junit.xml'}",
+        ]
         with (run_dir / "pytest-output.txt").open("wb") as output:
             try:
-                exit_code = subprocess.run(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                           timeout=timeout).returncode
+                exit_code = subprocess.run(
+                    cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, timeout=timeout
+                ).returncode
             except subprocess.TimeoutExpired:
                 error = f"the suite did not finish within {timeout:.0f} s"
     finally:
@@ -217,8 +261,17 @@ def _judge(case: Case, exit_code: int | None, seconds: float, run_dir: Path, err
     else:
         killed_by = []
         verdict = "green" if exit_code == 0 and not failures and not error else "red"
-    return RunResult(case, verdict, exit_code, round(seconds, 1), count, killed_by, dict(sorted(
-        per_requirement.items())), failures, error)
+    return RunResult(
+        case,
+        verdict,
+        exit_code,
+        round(seconds, 1),
+        count,
+        killed_by,
+        dict(sorted(per_requirement.items())),
+        failures,
+        error,
+    )
 
 
 # -- the matrix ------------------------------------------------------------------------------------------
@@ -226,11 +279,15 @@ def summary(results: Sequence[RunResult], wall: float) -> dict[str, Any]:
     """Counts of the sweep: faults killed/total, variants green/total, wall time in seconds."""
     faults = [r for r in results if r.case.kind == "fault"]
     variants = [r for r in results if r.case.kind == "variant"]
-    return {"faults": len(faults), "killed": sum(r.verdict == "killed" for r in faults),
-            "survived": [r.case.name for r in faults if r.verdict != "killed"],
-            "variants": len(variants), "green": sum(r.verdict == "green" for r in variants),
-            "red": [r.case.name for r in variants if r.verdict != "green"],
-            "wall_seconds": round(wall, 1)}
+    return {
+        "faults": len(faults),
+        "killed": sum(r.verdict == "killed" for r in faults),
+        "survived": [r.case.name for r in faults if r.verdict != "killed"],
+        "variants": len(variants),
+        "green": sum(r.verdict == "green" for r in variants),
+        "red": [r.case.name for r in variants if r.verdict != "green"],
+        "wall_seconds": round(wall, 1),
+    }
 
 
 def _row(r: RunResult) -> dict[str, Any]:
@@ -240,42 +297,74 @@ def _row(r: RunResult) -> dict[str, Any]:
     c = r.case
     run = {"exit_code": r.exit_code, "seconds": r.seconds, "results": r.results, "error": r.error}
     if c.kind == "fault":
-        return {"name": c.name, "kind": c.fault_kind, "requirement": c.target, "description": c.description,
-                "verdict": r.verdict, "killed_by": r.killed_by, "failed_requirements": r.failed_requirements,
-                "failures": r.failures, **run}
-    return {"name": c.name, "ambiguity": c.target, "description": c.description, "verdict": r.verdict,
-            "false_failures": r.failures, **run}
+        return {
+            "name": c.name,
+            "kind": c.fault_kind,
+            "requirement": c.target,
+            "description": c.description,
+            "verdict": r.verdict,
+            "killed_by": r.killed_by,
+            "failed_requirements": r.failed_requirements,
+            "failures": r.failures,
+            **run,
+        }
+    return {
+        "name": c.name,
+        "ambiguity": c.target,
+        "description": c.description,
+        "verdict": r.verdict,
+        "false_failures": r.failures,
+        **run,
+    }
 
 
 def write_matrix(results: Sequence[RunResult], out: Path, wall: float, jobs: int) -> dict[str, Any]:
     """Write `<out>/kill-matrix.json` and `<out>/kill-matrix.md`; returns the summary."""
     ordered = sorted(results, key=lambda r: (r.case.kind != "fault", r.case.fault_kind, r.case.target, r.case.name))
     head = summary(ordered, wall) | {"jobs": jobs}
-    data = {"summary": head, "faults": [_row(r) for r in ordered if r.case.kind == "fault"],
-            "variants": [_row(r) for r in ordered if r.case.kind == "variant"]}
+    data = {
+        "summary": head,
+        "faults": [_row(r) for r in ordered if r.case.kind == "fault"],
+        "variants": [_row(r) for r in ordered if r.case.kind == "variant"],
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "kill-matrix.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    lines = ["# Kill matrix", "",
-             f"Faults killed: **{head['killed']}/{head['faults']}** · variants green: "
-             f"**{head['green']}/{head['variants']}** · wall time {head['wall_seconds']:.0f} s "
-             f"with {jobs} job(s).", ""]
+    lines = [
+        "# Kill matrix",
+        "",
+        f"Faults killed: **{head['killed']}/{head['faults']}** · variants green: "
+        f"**{head['green']}/{head['variants']}** · wall time {head['wall_seconds']:.0f} s "
+        f"with {jobs} job(s).",
+        "",
+    ]
     if head["faults"]:
-        lines += ["## Faults", "", "| fault | kind | requirement | verdict | requirements whose scenarios failed "
-                  "| exit | s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "## Faults",
+            "",
+            "| fault | kind | requirement | verdict | requirements whose scenarios failed | exit | s |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for r in (x for x in ordered if x.case.kind == "fault"):
             failed = ", ".join(f"{k} ({v})" for k, v in r.failed_requirements.items()) or "—"
             verdict = "killed" if r.verdict == "killed" else "**SURVIVED**"
-            lines.append(f"| `{r.case.name}` | {r.case.fault_kind} | {r.case.target} | {verdict} | {failed} "
-                         f"| {r.exit_code} | {r.seconds:.0f} |")
+            lines.append(
+                f"| `{r.case.name}` | {r.case.fault_kind} | {r.case.target} | {verdict} | {failed} "
+                f"| {r.exit_code} | {r.seconds:.0f} |"
+            )
         lines.append("")
     if head["variants"]:
-        lines += ["## Variants", "", "| variant | ambiguity | verdict | false failures | exit | s |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "## Variants",
+            "",
+            "| variant | ambiguity | verdict | false failures | exit | s |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for r in (x for x in ordered if x.case.kind == "variant"):
             false = "; ".join(f"{f['name']} [{', '.join(f['requirements'])}]" for f in r.failures) or "—"
             verdict = "green" if r.verdict == "green" else "**RED**"
-            lines.append(f"| `{r.case.name}` | {r.case.target} | {verdict} | {false} | {r.exit_code} "
-                         f"| {r.seconds:.0f} |")
+            lines.append(
+                f"| `{r.case.name}` | {r.case.target} | {verdict} | {false} | {r.exit_code} | {r.seconds:.0f} |"
+            )
         lines.append("")
     (out / "kill-matrix.md").write_text("\n".join(lines), encoding="utf-8")
     return head
@@ -287,21 +376,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ppconformance.sweep",
         description="Run the conformance suite against every fault and every variant of the reference server "
-                    "and write a kill matrix. Exit 0 when every fault is killed by a scenario tagged with its "
-                    "requirement and every variant passes, else 1.",
+        "and write a kill matrix. Exit 0 when every fault is killed by a scenario tagged with its "
+        "requirement and every variant passes, else 1.",
         epilog="Faults and variants: python -m ppreference --list-faults / --list-variants; docs/fault-sweep.md.",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--faults-only", action="store_true", help="run the faults only")
     which.add_argument("--variants-only", action="store_true", help="run the variants only")
-    parser.add_argument("--only", metavar="NAME[,NAME]", default="",
-                        help="run only these faults/variants (comma-separated names)")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                        help="runs in parallel (default: the CPU count, %(default)s here)")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "sweep",
-                        help="where kill-matrix.json/.md and each run's reports go (default: reports/sweep)")
-    parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
-                        help="longest a single suite run may take (default: %(default).0f)")
+    parser.add_argument(
+        "--only", metavar="NAME[,NAME]", default="", help="run only these faults/variants (comma-separated names)"
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="runs in parallel (default: the CPU count, %(default)s here)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "reports" / "sweep",
+        help="where kill-matrix.json/.md and each run's reports go (default: reports/sweep)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="longest a single suite run may take (default: %(default).0f)",
+    )
     return parser
 
 
@@ -327,8 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     total = len(cases)
-    print(f"sweep: {sum(c.kind == 'fault' for c in cases)} fault(s), {sum(c.kind == 'variant' for c in cases)} "
-          f"variant(s), {args.jobs} job(s); reports in {out}", flush=True)
+    print(
+        f"sweep: {sum(c.kind == 'fault' for c in cases)} fault(s), {sum(c.kind == 'variant' for c in cases)} "
+        f"variant(s), {args.jobs} job(s); reports in {out}",
+        flush=True,
+    )
     started = time.monotonic()
     results: list[RunResult] = []
     lock = threading.Lock()
@@ -341,8 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"[{len(results)}/{total}] {result.line()}", flush=True)
     wall = time.monotonic() - started
     head = write_matrix(results, out, wall, args.jobs)
-    print(f"sweep: faults killed {head['killed']}/{head['faults']}, variants green {head['green']}/"
-          f"{head['variants']}, wall time {wall:.0f} s ({args.jobs} job(s)); {out / 'kill-matrix.md'}")
+    print(
+        f"sweep: faults killed {head['killed']}/{head['faults']}, variants green {head['green']}/"
+        f"{head['variants']}, wall time {wall:.0f} s ({args.jobs} job(s)); {out / 'kill-matrix.md'}"
+    )
     if head["survived"]:
         print(f"sweep: SURVIVED (gaps in the suite): {', '.join(head['survived'])}")
     if head["red"]:

@@ -35,8 +35,10 @@ SCHEMA_OF = {
 RESULT_SHAPES = {
     "linkCustomer": [("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")],
     "customerPartnerProgramUpdate": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")],
-    "deLinkCustomer": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-                       ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")],
+    "deLinkCustomer": [
+        ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
+        ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus"),
+    ],
 }
 _IDENTIFIERS = ("id", "mobile", "email", "externalId")
 
@@ -97,8 +99,11 @@ class Judge:
     def is_envelope(self, ex: Exchange) -> bool:
         """True when the body is the request-level error envelope (non-empty `errors`)."""
         body = ex.response_json
-        return isinstance(body, dict) and bool(body.get("errors")) and not any(
-            k in body for shapes in RESULT_SHAPES.values() for k, _, _ in shapes)
+        return (
+            isinstance(body, dict)
+            and bool(body.get("errors"))
+            and not any(k in body for shapes in RESULT_SHAPES.values() for k, _, _ in shapes)
+        )
 
     def envelope_codes(self, ex: Exchange) -> list[int | None]:
         """The codes in a request-level error envelope."""
@@ -110,8 +115,12 @@ class Judge:
         header = next((v for k, v in ex.response_headers.items() if k.lower() == "content-type"), "")
         media = header.split(";", 1)[0].strip().lower()
         if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-            self.fail(req, f"the JSON answer is labelled Content-Type {header or '(none)'!r}, not application/json "
-                      "(link-customer#example-response)", ex)
+            self.fail(
+                req,
+                f"the JSON answer is labelled Content-Type {header or '(none)'!r}, not application/json "
+                "(link-customer#example-response)",
+                ex,
+            )
 
     def check_envelope(self, req: Requirement | str, ex: Exchange) -> None:
         """The body validates against error-envelope.schema.json and is labelled JSON."""
@@ -128,12 +137,14 @@ class Judge:
         definition = None
         if action.endpoint == "deLinkCustomer" and self.profile.is_strict("AMB-DELINK-RESPONSE-SHAPE"):
             definition = "current"
-        errors = self.schemas.errors(SCHEMA_OF[action.endpoint], action.exchange.response_json,
-                                     definition=definition)
+        errors = self.schemas.errors(SCHEMA_OF[action.endpoint], action.exchange.response_json, definition=definition)
         if errors:
-            self.fail(req, f"the response does not match {SCHEMA_OF[action.endpoint]}"
-                      f"{' (' + definition + ' shape)' if definition else ''}:\n  " + "\n  ".join(errors),
-                      action.exchange)
+            self.fail(
+                req,
+                f"the response does not match {SCHEMA_OF[action.endpoint]}"
+                f"{' (' + definition + ' shape)' if definition else ''}:\n  " + "\n  ".join(errors),
+                action.exchange,
+            )
 
     def results(self, req: Requirement | str, action: Action) -> list[list[ProgramResult]]:
         """Per request customer, per request program: its result, matched under AMB-RESULT-ORDER.
@@ -164,17 +175,26 @@ class Judge:
             for j, name in enumerate(names):
                 item = items[j] if strict else self._match_program(items, name, j)
                 if strict and item.get("partnerProgramName") != name:
-                    self.fail(req, f"result #{j + 1} of customer #{i + 1} is for "
-                              f"{item.get('partnerProgramName')!r}, expected {name!r} (AMB-RESULT-ORDER strict)", ex)
+                    self.fail(
+                        req,
+                        f"result #{j + 1} of customer #{i + 1} is for "
+                        f"{item.get('partnerProgramName')!r}, expected {name!r} (AMB-RESULT-ORDER strict)",
+                        ex,
+                    )
                 row.append(ProgramResult(entry.get("customer", {}), item, item.get(skey, {})))
             out.append(row)
         return out
 
     @staticmethod
     def _match_customer(got: list[dict], sent: dict[str, Any], pos: int) -> dict:
-        hits = [e for e in got if any(
-            sent.get(k) not in (None, "") and str((e.get("customer") or {}).get(k)) == str(sent[k])
-            for k in _IDENTIFIERS)]
+        hits = [
+            e
+            for e in got
+            if any(
+                sent.get(k) not in (None, "") and str((e.get("customer") or {}).get(k)) == str(sent[k])
+                for k in _IDENTIFIERS
+            )
+        ]
         return hits[0] if len(hits) == 1 else got[pos]
 
     @staticmethod
@@ -191,8 +211,12 @@ class Judge:
         for i, row in enumerate(results):
             for r in row:
                 if r.status.get("code") != 200:
-                    self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: "
-                              f"expected item code 200 (success), got {r.status.get('code')}", ex)
+                    self.fail(
+                        req,
+                        f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: "
+                        f"expected item code 200 (success), got {r.status.get('code')}",
+                        ex,
+                    )
                 if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and r.status.get("status") is not True:
                     self.fail(req, "a successful item must have status true (AMB-LEGACY-STATUS-FALSE strict)", ex)
         if ex.status != 200:
@@ -210,14 +234,20 @@ class Judge:
         for i, row in enumerate(self.results(req, action)):
             for r, update_type in zip(row, sent, strict=False):
                 echoed = r.item.get("updateType")
-                if not isinstance(echoed, str) or (echoed != update_type if strict
-                                                   else echoed.upper() != update_type.upper()):
-                    self.fail(req, f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: the result's "
-                              f"updateType is {echoed!r}, expected {update_type!r} as sent "
-                              "(update-partner-program#response-parameters)", action.exchange)
+                if not isinstance(echoed, str) or (
+                    echoed != update_type if strict else echoed.upper() != update_type.upper()
+                ):
+                    self.fail(
+                        req,
+                        f"customer #{i + 1}, program {r.item.get('partnerProgramName')!r}: the result's "
+                        f"updateType is {echoed!r}, expected {update_type!r} as sent "
+                        "(update-partner-program#response-parameters)",
+                        action.exchange,
+                    )
 
-    def expect_item_error(self, req: Requirement, action: Action, code: int,
-                          customer: int = 0, program: int = 0) -> ProgramResult:
+    def expect_item_error(
+        self, req: Requirement, action: Action, code: int, customer: int = 0, program: int = 0
+    ) -> ProgramResult:
         """The item (customer, program) failed with `code`.
 
         An inferred requirement is judged leniently (any failure) unless its
@@ -230,21 +260,31 @@ class Judge:
         got = result.status.get("code")
         exact = req.level == "documented" or (req.strict_with and self.profile.is_strict(req.strict_with))
         if exact and got != code:
-            self.fail(req, f"expected item error {code}, got code {got} "
-                      f"({result.status.get('message')!r})", ex)
+            self.fail(req, f"expected item error {code}, got code {got} ({result.status.get('message')!r})", ex)
         if not exact and (got == 200 or got is None):
-            self.fail(req, f"the item must not succeed (any error code accepted; {code} when "
-                      f"{req.strict_with} is strict), got code {got}", ex)
+            self.fail(
+                req,
+                f"the item must not succeed (any error code accepted; {code} when "
+                f"{req.strict_with} is strict), got code {got}",
+                ex,
+            )
         if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and result.status.get("status") is not False:
             self.fail(req, "a failed item must have status false (AMB-LEGACY-STATUS-FALSE strict)", ex)
         if req.message_pattern and self.profile.is_strict("AMB-2005-TWO-MEANINGS"):
             if not re.search(req.message_pattern, str(result.status.get("message", ""))):
-                self.fail(req, f"message {result.status.get('message')!r} does not match "
-                          f"/{req.message_pattern}/ (AMB-2005-TWO-MEANINGS strict)", ex)
+                self.fail(
+                    req,
+                    f"message {result.status.get('message')!r} does not match "
+                    f"/{req.message_pattern}/ (AMB-2005-TWO-MEANINGS strict)",
+                    ex,
+                )
         allowed = {201} if self.profile.is_strict("AMB-ITEM-FAILURE-HTTP-STATUS") else {200, 201, 400}
         if ex.status not in allowed:
-            self.fail(req, f"an item failed; HTTP {ex.status} is not one of {sorted(allowed)} "
-                      "(AMB-ITEM-FAILURE-HTTP-STATUS)", ex)
+            self.fail(
+                req,
+                f"an item failed; HTTP {ex.status} is not one of {sorted(allowed)} (AMB-ITEM-FAILURE-HTTP-STATUS)",
+                ex,
+            )
         return result
 
     def expect_batch_rejected(self, req: Requirement, action: Action, code: int) -> None:
@@ -270,8 +310,12 @@ class Judge:
             for r in row:
                 got = r.status.get("code")
                 if (exact and got != code) or got == 200:
-                    self.fail(req, f"customer #{i + 1}: expected {'error ' + str(code) if exact else 'a failure'}"
-                              f" on every item, got code {got}", ex)
+                    self.fail(
+                        req,
+                        f"customer #{i + 1}: expected {'error ' + str(code) if exact else 'a failure'}"
+                        f" on every item, got code {got}",
+                        ex,
+                    )
 
     def expect_customer_not_found(self, req: Requirement, action: Action) -> None:
         """An unknown customer: nothing succeeds; under strict AMB-CUSTOMER-NOT-FOUND the
@@ -304,8 +348,12 @@ class Judge:
         code = result.status.get("code")
         if code != 2027:
             what = "succeeded: the cancelled relink is still pending" if code == 200 else f"answered code {code}"
-            self.fail(req, f"cancelling the relink a second time {what}; expected 2027 (no pending relinking "
-                      "found, update-partner-program#error-codes)", action.exchange)
+            self.fail(
+                req,
+                f"cancelling the relink a second time {what}; expected 2027 (no pending relinking "
+                "found, update-partner-program#error-codes)",
+                action.exchange,
+            )
 
     def expect_unauthenticated(self, req: Requirement, ex: Exchange) -> None:
         """HTTP 401 (capillary-facts#http-status-conventions)."""
@@ -338,8 +386,10 @@ def _mentions(node: Any, code: int) -> bool:
     """True when some `warnings` array under `node` holds `code` (as a code or in text)."""
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == "warnings" and isinstance(v, list) and any(
-                (isinstance(w, dict) and w.get("code") == code) or str(code) in str(w) for w in v
+            if (
+                k == "warnings"
+                and isinstance(v, list)
+                and any((isinstance(w, dict) and w.get("code") == code) or str(code) in str(w) for w in v)
             ):
                 return True
             if _mentions(v, code):

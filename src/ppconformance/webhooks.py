@@ -57,8 +57,9 @@ class WebhookSink:
     `start()` returns self; `url` is the base URL it listens on; `stop()` shuts it down (idempotent).
     """
 
-    def __init__(self, auth_header: str, auth_value: str, query_token: str, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, auth_header: str, auth_value: str, query_token: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.auth_header = auth_header
         self._auth_value = auth_value.encode()
         self._query_token = query_token.encode()
@@ -169,8 +170,11 @@ class SinkReader:
         return f"SinkReader({self.query_url}, {len(self.seen)} seen)"
 
     def poll(self) -> list[Delivery]:
-        response = self._http.get(self.query_url + _QUERY_PATH, params={"after": str(len(self.seen))},
-                                  headers={QUERY_TOKEN_HEADER: self._token})
+        response = self._http.get(
+            self.query_url + _QUERY_PATH,
+            params={"after": str(len(self.seen))},
+            headers={QUERY_TOKEN_HEADER: self._token},
+        )
         response.raise_for_status()
         self.seen += [Delivery(**d) for d in response.json()["deliveries"]]
         return self.seen

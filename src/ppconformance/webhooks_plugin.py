@@ -49,12 +49,20 @@ _STEP_START = pytest.StashKey[tuple]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("partner-program")
-    group.addoption("--webhook-listen", default=None, metavar="HOST:PORT",
-                    help="where the webhook sink listens (profile webhooks.listen; default 127.0.0.1 and a free "
-                         "port). Use 0.0.0.0:PORT behind a tunnel together with --webhook-public-url.")
-    group.addoption("--webhook-public-url", default=None, metavar="URL",
-                    help="the sink's URL as the target reaches it, e.g. a tunnel's https URL (profile "
-                         "webhooks.public_url; default the sink's own URL)")
+    group.addoption(
+        "--webhook-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="where the webhook sink listens (profile webhooks.listen; default 127.0.0.1 and a free "
+        "port). Use 0.0.0.0:PORT behind a tunnel together with --webhook-public-url.",
+    )
+    group.addoption(
+        "--webhook-public-url",
+        default=None,
+        metavar="URL",
+        help="the sink's URL as the target reaches it, e.g. a tunnel's https URL (profile "
+        "webhooks.public_url; default the sink's own URL)",
+    )
 
 
 class WebhookRun:
@@ -63,8 +71,9 @@ class WebhookRun:
     the registration met a transport error (timeout, reset, oversized answer), so the webhook scenarios are
     not skipped but end as errors of the run, like every other scenario against such a target."""
 
-    def __init__(self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False,
-                 broken: str = "") -> None:
+    def __init__(
+        self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False, broken: str = ""
+    ) -> None:
         self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
 
     def to_env(self) -> str:
@@ -80,14 +89,22 @@ class WebhookRun:
 
 def _registration(profile: Profile, url: str, secret: str, run_id: str, active: bool) -> dict[str, Any]:
     """The documented `POST /v3/webHooks` body (capillary-facts#webhooks-event-notifications)."""
-    return {"name": f"pp-conformance-{run_id}", "webHookUrl": url, "webHookType": "HTTP", "methodType": "POST",
-            "eventNames": list(EVENT_NAMES), "webHookHeaders": {profile.webhooks.auth_header: secret},
-            "maxAllowedConnections": 10, "slaInSeconds": int(profile.webhooks.delivery_deadline_seconds),
-            "active": active}
+    return {
+        "name": f"pp-conformance-{run_id}",
+        "webHookUrl": url,
+        "webHookType": "HTTP",
+        "methodType": "POST",
+        "eventNames": list(EVENT_NAMES),
+        "webHookHeaders": {profile.webhooks.auth_header: secret},
+        "maxAllowedConnections": 10,
+        "slaInSeconds": int(profile.webhooks.delivery_deadline_seconds),
+        "active": active,
+    }
 
 
-def _register(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str],
-              active: bool = True) -> tuple[str, bool] | None:
+def _register(
+    profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str], active: bool = True
+) -> tuple[str, bool] | None:
     """Register (or, `active=False`, disable) the webhook for each org named in `orgs` (registered ones are
     appended to it when `active`); None, or why it failed and whether that was a transport error."""
     for org in [o for o in profile.orgs if o.name in orgs or active]:
@@ -118,10 +135,16 @@ def _has_clock(base_url: str) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "events: scenarios of the webhook events (doc events)")
-    config.addinivalue_line("markers", "webhook: needs the run's webhook sink to receive the target's events; "
-                                       "skipped with the reason when webhooks are off or cannot be registered")
-    config.addinivalue_line("markers", "needs_clock: drives the reference server's simulated clock "
-                                       "(POST /__reference__/clock); skipped on targets without it")
+    config.addinivalue_line(
+        "markers",
+        "webhook: needs the run's webhook sink to receive the target's events; "
+        "skipped with the reason when webhooks are off or cannot be registered",
+    )
+    config.addinivalue_line(
+        "markers",
+        "needs_clock: drives the reference server's simulated clock "
+        "(POST /__reference__/clock); skipped on targets without it",
+    )
     if hasattr(config, "workerinput") or not _runs_scenarios(config):
         return
     os.environ[_STATE_ENV] = _setup(config).to_env()
@@ -154,11 +177,16 @@ def _setup(config: pytest.Config) -> WebhookRun:
         config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id, registered))
         problem = _register(profile, base_url, public, secret, run_id, registered)
         if problem and problem[1]:
-            return WebhookRun(False, broken=f"ERROR (not a conformance failure): the suite's webhook could not be "
-                                            f"registered: {problem[0]}")
+            return WebhookRun(
+                False,
+                broken=f"ERROR (not a conformance failure): the suite's webhook could not be registered: {problem[0]}",
+            )
         if problem:
-            return WebhookRun(False, f"the suite's webhook could not be registered ({problem[0]}); set "
-                                     "webhooks.mode: preconfigured if the target is configured otherwise")
+            return WebhookRun(
+                False,
+                f"the suite's webhook could not be registered ({problem[0]}); set "
+                "webhooks.mode: preconfigured if the target is configured otherwise",
+            )
     return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url))
 
 
@@ -167,8 +195,10 @@ def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: 
         return
     problem = _register(profile, base_url, url, secret, run_id, orgs, active=False)
     if problem:
-        sys.stderr.write(f"partner-program: the suite's webhook pp-conformance-{run_id} could not be disabled "
-                         f"({problem[0]}); disable it on the target\n")
+        sys.stderr.write(
+            f"partner-program: the suite's webhook pp-conformance-{run_id} could not be disabled "
+            f"({problem[0]}); disable it on the target\n"
+        )
 
 
 def _finish(config: pytest.Config, sink: WebhookSink) -> None:
@@ -184,8 +214,9 @@ def latency_summary(sink: WebhookSink) -> str:
     """`N deliveries, R rejected; arrival - createdAt median/max ms` (createdAt read from any form)."""
     from .events import facts
 
-    lags = [d.arrival * 1000 - f.created_at for d in sink.deliveries
-            if isinstance((f := facts(d.body)).created_at, int)]
+    lags = [
+        d.arrival * 1000 - f.created_at for d in sink.deliveries if isinstance((f := facts(d.body)).created_at, int)
+    ]
     text = f"webhook sink: {len(sink.deliveries)} deliveries, {sink.rejected} rejected (wrong or no auth header)"
     if lags:
         text += f"; arrival after createdAt: median {statistics.median(lags):.0f} ms, max {max(lags):.0f} ms"
@@ -209,8 +240,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("webhook") is not None and not run.ready and not run.broken:
             item.add_marker(pytest.mark.skip(reason=f"webhook scenario: {run.reason}"))
         elif item.get_closest_marker("needs_clock") is not None and not run.clock and not run.broken:
-            item.add_marker(pytest.mark.skip(reason="needs the reference server's simulated clock "
-                                                    "(POST /__reference__/clock), which this target lacks"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs the reference server's simulated clock "
+                    "(POST /__reference__/clock), which this target lacks"
+                )
+            )
 
 
 # -- fixtures and the action recorder ------------------------------------------------------
@@ -234,14 +269,16 @@ def recorded_actions(request: pytest.FixtureRequest) -> list:
     return request.node.stash.setdefault(_ACTIONS, [])
 
 
-def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                           step_func: Any) -> None:
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
     if step.type == "when" and request.node.get_closest_marker("webhook") is not None:
         request.node.stash[_STEP_START] = (time.time(), _last(request))
 
 
-def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
-                          step_func: Any, step_func_args: Any) -> None:
+def pytest_bdd_after_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any
+) -> None:
     started = request.node.stash.get(_STEP_START, None)
     if step.type != "when" or started is None:
         return

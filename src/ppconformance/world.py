@@ -64,11 +64,15 @@ class CustomerPool:
 def _setup_answer(ex: Exchange, what: str) -> dict[str, Any]:
     """The JSON object a setup request got back; raises TargetBroken on a 5xx or a body that is not JSON."""
     if ex.status >= 500:
-        raise TargetBroken(f"ERROR (not a conformance failure): {what}: the target answered HTTP {ex.status} "
-                           f"to a well-formed setup request\n{ex.render()}")
+        raise TargetBroken(
+            f"ERROR (not a conformance failure): {what}: the target answered HTTP {ex.status} "
+            f"to a well-formed setup request\n{ex.render()}"
+        )
     if not isinstance(ex.response_json, dict):
-        raise TargetBroken(f"ERROR (not a conformance failure): {what}: the answer (HTTP {ex.status}) is not "
-                           f"a JSON object\n{ex.render()}")
+        raise TargetBroken(
+            f"ERROR (not a conformance failure): {what}: the answer (HTTP {ex.status}) is not "
+            f"a JSON object\n{ex.render()}"
+        )
     return ex.response_json
 
 
@@ -119,8 +123,10 @@ class World:
                 self.org = org
                 return org
         state = "enabled" if relinking else "disabled"
-        pytest.skip(f"profile {self.profile.name} declares no org with allow_membership_relinking: "
-                    f"{str(relinking).lower()} (needed: membership relinking {state})")
+        pytest.skip(
+            f"profile {self.profile.name} declares no org with allow_membership_relinking: "
+            f"{str(relinking).lower()} (needed: membership relinking {state})"
+        )
 
     def use_org_with_auth(self, scheme: str) -> OrgProfile:
         """Select the first org whose auth scheme is `scheme`; skip naming the setting when none."""
@@ -160,7 +166,7 @@ class World:
 
     # -- dates ----------------------------------------------------------------------
     def day(self, which: str) -> str:
-        """"today" or "yesterday" in the org's timezone under AMB-TODAY-TIMEZONE."""
+        """ "today" or "yesterday" in the org's timezone under AMB-TODAY-TIMEZONE."""
         org = self.org or self.use_org()
         return day_boundary(which, org.timezone, strict=self.profile.is_strict("AMB-TODAY-TIMEZONE"))
 
@@ -175,8 +181,7 @@ class World:
         digits = "".join(secrets.choice("0123456789") for _ in range(12 - len(prefix)))
         mobile = prefix + digits
         tag = f"{self.run_id}-{digits}"
-        return Customer(mobile=mobile, email=f"pp-{tag}@{self.profile.email_domain}",
-                        external_id=f"ppc-{tag}")
+        return Customer(mobile=mobile, email=f"pp-{tag}@{self.profile.email_domain}", external_id=f"ppc-{tag}")
 
     def register_customer(self, *, enrolled: bool = True) -> Customer:
         """A customer registered on the target, remembered by the scenario: a new one through
@@ -189,8 +194,8 @@ class World:
             return self._borrow(enrolled)
         customer = self.make_identity()
         ex = self.client.add_customer(
-            {"mobile": customer.mobile, "email": customer.email, "externalId": customer.external_id},
-            enrolled=enrolled)
+            {"mobile": customer.mobile, "email": customer.email, "externalId": customer.external_id}, enrolled=enrolled
+        )
         body = _setup_answer(ex, "registering a test customer")
         if ex.status != 200 or not isinstance(body.get("createdId"), int):
             raise PreconditionFailed(f"registering a test customer failed (HTTP {ex.status})\n{ex.render()}")
@@ -204,24 +209,36 @@ class World:
         if pooled is None:
             why = "provisioning is pool" if self.profile.provisioning == "pool" else "writes are not allowed"
             kind = "enrolled" if enrolled else "not-enrolled (enrolled: false)"
-            pytest.skip(f"profile {self.profile.name}: {why} and orgs[{org.name}].customer_pool has no free "
-                        f"{kind} customer for this process")
+            pytest.skip(
+                f"profile {self.profile.name}: {why} and orgs[{org.name}].customer_pool has no free "
+                f"{kind} customer for this process"
+            )
         self.borrowed.append((org.name, pooled))
         customer = Customer(mobile=pooled.mobile, email=pooled.email, external_id=pooled.external_id)
-        kind, value = next((k, v) for k, v in (("mobile", pooled.mobile), ("email", pooled.email),
-                                                 ("externalId", pooled.external_id)) if v)
-        ex = self.client.send("GET", "/v2/customers/lookup", params={
-            "source": self.profile.customer_source, "identifierName": kind, "identifierValue": value})
+        kind, value = next(
+            (k, v)
+            for k, v in (("mobile", pooled.mobile), ("email", pooled.email), ("externalId", pooled.external_id))
+            if v
+        )
+        ex = self.client.send(
+            "GET",
+            "/v2/customers/lookup",
+            params={"source": self.profile.customer_source, "identifierName": kind, "identifierValue": value},
+        )
         body = _setup_answer(ex, f"looking up pool customer {kind} {value}")
         if ex.status != 200 or not isinstance(body.get("entity"), int):
-            raise PreconditionFailed(f"pool customer {kind} {value} of org {org.name} is not known to the target "
-                                     f"(HTTP {ex.status})\n{ex.render()}")
+            raise PreconditionFailed(
+                f"pool customer {kind} {value} of org {org.name} is not known to the target "
+                f"(HTTP {ex.status})\n{ex.render()}"
+            )
         customer.id = body["entity"]
         linked = linked_program_names(self.client, customer.id)
         if linked:
             if not self.profile.allow_writes:
-                raise PreconditionFailed(f"pool customer {kind} {value} is linked to {linked} and the profile "
-                                         "does not allow writes to delink it")
+                raise PreconditionFailed(
+                    f"pool customer {kind} {value} is linked to {linked} and the profile "
+                    "does not allow writes to delink it"
+                )
             supplementary = [p.name for p in org.programs.values() if p.membership_period and p.name in linked]
             clean_customer(self.client, {"id": customer.id}, linked, supplementary, org.allow_membership_relinking)
         self.customers.append(customer)
@@ -238,8 +255,10 @@ class World:
     def _customer_obj(self, customer: Customer, by: str, endpoint: str) -> dict[str, Any]:
         obj = customer.identifiers(by)
         if obj[by] in ("", None) and customer.id is not None:
-            pytest.skip(f"profile {self.profile.name}: the pool customer {customer.mobile or customer.email} has no "
-                        f"{by} (add it to its orgs[].customer_pool entry)")
+            pytest.skip(
+                f"profile {self.profile.name}: the pool customer {customer.mobile or customer.email} has no "
+                f"{by} (add it to its orgs[].customer_pool entry)"
+            )
         if self.profile.is_strict("AMB-EMPTY-IDENTIFIERS"):
             obj = {"mobile": "", "email": "", "externalId": "", **obj}
         if endpoint == "deLinkCustomer" and by == "mobile" and self.profile.is_strict("AMB-DELINK-MOBILE-TYPE"):
@@ -253,8 +272,14 @@ class World:
         declared = {p.name for p in org.programs.values()}
         return all(c.id is None for c in customers) or not any(n in declared for n in names)
 
-    def link(self, customers: list[Customer], programs: list[dict[str, Any]], *, by: str = "mobile",
-             customer_objs: list[dict[str, Any]] | None = None) -> Action:
+    def link(
+        self,
+        customers: list[Customer],
+        programs: list[dict[str, Any]],
+        *,
+        by: str = "mobile",
+        customer_objs: list[dict[str, Any]] | None = None,
+    ) -> Action:
         """POST linkCustomer linking every customer to every program item, journaled first.
 
         `programs`: items of `linkToPartnerPrograms` ({"partnerProgramName", "customerPartnerReference"}).
@@ -274,8 +299,9 @@ class World:
         org = self.org or self.use_org()
         supplementary = {p.name for p in org.programs.values() if p.membership_period}
         programs = [(str(n), str(n) in supplementary) for n in dict.fromkeys(names) if isinstance(n, str) and n]
-        idents = [{"id": c.id, "mobile": c.mobile} if c.id is not None else {"mobile": c.mobile}
-                  for c in customers] + [o for o in objs if o]
+        idents = [{"id": c.id, "mobile": c.mobile} if c.id is not None else {"mobile": c.mobile} for c in customers] + [
+            o for o in objs if o
+        ]
         for ident in idents:
             self.entries += self.journal.record(org.name, ident, programs)
 
@@ -302,8 +328,12 @@ class World:
         """
         report = CleanupReport()
         if self.entries and self.journal is not None and self.profile.allow_writes and contact_target:
-            report = clean(self.entries, self.client_for, self.journal,
-                           lambda name: self.profile.org(name).allow_membership_relinking)
+            report = clean(
+                self.entries,
+                self.client_for,
+                self.journal,
+                lambda name: self.profile.org(name).allow_membership_relinking,
+            )
             self.entries = []
         for org_name, pooled in self.borrowed:
             if self.pool:
@@ -311,8 +341,7 @@ class World:
         self.borrowed = []
         return report
 
-    def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]],
-             ex: Exchange) -> Action:
+    def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]], ex: Exchange) -> Action:
         names = [str(i.get("partnerProgramName")) for i in items]
         self.last = Action(endpoint, objs, [names] * len(objs), ex)
         self.last_exchange = ex
@@ -325,8 +354,10 @@ class World:
         if program.tiers:
             ref["partnerTierName"] = program.tiers[0]
         ref.update(reference)
-        return {"partnerProgramName": program.name,
-                "customerPartnerReference": {k: v for k, v in ref.items() if v is not None}}
+        return {
+            "partnerProgramName": program.name,
+            "customerPartnerReference": {k: v for k, v in ref.items() if v is not None},
+        }
 
     def establish(self, action: Action, what: str) -> Action:
         """Require a setup action to have succeeded on every item; raises PreconditionFailed otherwise."""
@@ -345,8 +376,10 @@ class World:
         something); raises PreconditionFailed with the exchange otherwise."""
         if not any(p.get("partnerProgramName") == program_name for p in self.linked_programs(customer)):
             shown = self.last_exchange.render() if self.last_exchange else ""
-            raise PreconditionFailed(f"the link to {program_name} succeeded but loyaltyDetails does not list it, "
-                                     f"so no delink can be observed\n{shown}")
+            raise PreconditionFailed(
+                f"the link to {program_name} succeeded but loyaltyDetails does not list it, "
+                f"so no delink can be observed\n{shown}"
+            )
 
     def linked_programs(self, customer: Customer) -> list[dict[str, Any]]:
         """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable."""
@@ -354,6 +387,5 @@ class World:
         self.last_exchange = ex
         body = _setup_answer(ex, "reading the customer's loyalty details")
         if ex.status != 200 or not isinstance(body.get("linkedPartnerPrograms"), list):
-            raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n"
-                                     f"{ex.render()}")
+            raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n{ex.render()}")
         return body["linkedPartnerPrograms"]

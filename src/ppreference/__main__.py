@@ -84,12 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--port", type=int, default=8080, help="TCP port to listen on (default: %(default)s)"
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default: %(default)s)")
     parser.add_argument(
         "--orgs",
         metavar="DIR",
@@ -107,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_int_at_least(0),
         default=None,
-        help=f"requests allowed per org per 60 s, then 429; 0 = no limit "
-             f"(default: ${RATE_LIMIT_ENV}, else no limit)",
+        help=f"requests allowed per org per 60 s, then 429; 0 = no limit (default: ${RATE_LIMIT_ENV}, else no limit)",
     )
     parser.add_argument(
         "--token-ttl",
@@ -118,24 +113,32 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"OAuth token lifetime in seconds (default: ${TOKEN_TTL_ENV}, else {TOKEN_TTL_SECONDS})",
     )
     parser.add_argument(
-        "--fault", metavar="NAME", default=None,
+        "--fault",
+        metavar="NAME",
+        default=None,
         help="inject one named fault (a deviation from one requirement); see --list-faults",
     )
     parser.add_argument(
-        "--variant", metavar="NAME", default=None,
+        "--variant",
+        metavar="NAME",
+        default=None,
         help="answer with one conforming variant (an ambiguity resolved another way); see --list-variants",
     )
     parser.add_argument(
-        "--event-form", choices=("flat", "wrapped"), default="flat",
+        "--event-form",
+        choices=("flat", "wrapped"),
+        default="flat",
         help="envelope of the webhook events sent to registered webhooks: the enriched flat one (default) or the "
-             "wrapped one {eventId, eventType, actionType, attributes} (doc events)",
+        "wrapped one {eventId, eventType, actionType, attributes} (doc events)",
     )
     parser.add_argument(
-        "--list-faults", action="store_true",
+        "--list-faults",
+        action="store_true",
         help="print every fault as a JSON line {name, requirement, kind, description} and exit",
     )
     parser.add_argument(
-        "--list-variants", action="store_true",
+        "--list-variants",
+        action="store_true",
         help="print every variant as a JSON line {name, ambiguity, description} and exit",
     )
     return parser
@@ -190,8 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, load the orgs and serve until interrupted. Returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.list_faults or args.list_variants:
-        for entry in [*(FAULTS.values() if args.list_faults else ()), *(VARIANTS.values() if args.list_variants
-                                                                         else ())]:
+        for entry in [
+            *(FAULTS.values() if args.list_faults else ()),
+            *(VARIANTS.values() if args.list_variants else ()),
+        ]:
             print(json.dumps(entry.to_json()))
         return 0
     for option, name, known in (("--fault", args.fault, FAULTS), ("--variant", args.variant, VARIANTS)):

@@ -91,9 +91,7 @@ class _JSON(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-def envelope(
-    http_status: int, code: int, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
+def envelope(http_status: int, code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     """The request-level error response (capillary-facts#http-status-conventions)."""
     body = {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
     return _JSON(body, status_code=http_status, headers=headers)
@@ -150,9 +148,12 @@ class _RequestLog(_ApiMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
         entry: dict[str, Any] = {
-            "method": scope["method"], "path": scope["path"],
-            "orgId": org.org_id if org is not None else None, "authenticated": org is not None,
-            "status": None, "changed": False,
+            "method": scope["method"],
+            "path": scope["path"],
+            "orgId": org.org_id if org is not None else None,
+            "authenticated": org is not None,
+            "status": None,
+            "changed": False,
         }
         scope[LOG_KEY] = entry
         self.log.append(entry)
@@ -233,8 +234,9 @@ class _Server:
         """A JSON answer of a supporting endpoint (extra fields added under variant extra-fields)."""
         return self._send(Shaped(shape_json(self.fx, body), status))
 
-    def error(self, endpoint: str | None, http_status: int, code: int, message: str,
-              headers: Mapping[str, str] | None = None) -> Response:
+    def error(
+        self, endpoint: str | None, http_status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """The request-level error envelope, after the fault/variant (`faults.shape_error`)."""
         return self._send(shape_error(self.fx, endpoint, http_status, code, message), headers)
 
@@ -310,17 +312,20 @@ class _Server:
         return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_link_request(await self.json_body(request), self.fx.batch_limit(LINK, MAX_BATCH),
-                                     unchecked_reference=self.fx.faulty("null-item-500"))
+        batches = parse_link_request(
+            await self.json_body(request),
+            self.fx.batch_limit(LINK, MAX_BATCH),
+            unchecked_reference=self.fx.faulty("null-item-500"),
+        )
         state = self.store.org(org.org_id)
-        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)),
-                           org)
+        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)), org)
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_update_request(await self.json_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
         state = self.store.org(org.org_id)
-        return self._items(UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)),
-                           org)
+        return self._items(
+            UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)), org
+        )
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_delink_request(await self.json_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
@@ -343,10 +348,16 @@ class _Server:
         """-> `{"createdId", "warnings": [], "sideEffects": []}`; 8003 duplicate, 8013 none."""
         new = parse_new_customer(await self.json_body(request))
         try:
-            customer = self.apply(request, lambda: self.store.create_customer(
-                org.org_id, mobile=new.mobile, email=new.email,
-                external_id=new.external_id, enrolled=new.enrolled,
-            ))
+            customer = self.apply(
+                request,
+                lambda: self.store.create_customer(
+                    org.org_id,
+                    mobile=new.mobile,
+                    email=new.email,
+                    external_id=new.external_id,
+                    enrolled=new.enrolled,
+                ),
+            )
         except DuplicateIdentifierError as exc:
             raise RequestError(400, 8003, "identifier already in use") from exc
         return self.json({"createdId": customer.id, "warnings": [], "sideEffects": []})
@@ -378,16 +389,18 @@ class _Server:
                 continue
             tier = program.tier(link.tier_name) if link.tier_name is not None else None
             expiry = link.tier_expiry
-            linked.append({
-                "partnerProgramId": program.id,
-                "partnerProgramName": program.name,
-                "partnerTierNumber": tier.number if tier else None,
-                "partnerTierName": link.tier_name,
-                "partnerTierExpiryDate": expiry.isoformat() if expiry is not None else None,
-                "partnerMembershipId": link.membership_id,
-                "partnerProgramType": program.type,
-                "tierBased": program.tier_based,
-            })
+            linked.append(
+                {
+                    "partnerProgramId": program.id,
+                    "partnerProgramName": program.name,
+                    "partnerTierNumber": tier.number if tier else None,
+                    "partnerTierName": link.tier_name,
+                    "partnerTierExpiryDate": expiry.isoformat() if expiry is not None else None,
+                    "partnerMembershipId": link.membership_id,
+                    "partnerProgramType": program.type,
+                    "tierBased": program.tier_based,
+                }
+            )
         return self.json({"id": customer.id, "linkedPartnerPrograms": linked, "warnings": []})
 
     async def programs(self, request: Request, org: OrgConfig) -> Response:
@@ -415,8 +428,12 @@ class _Server:
     async def webhooks(self, request: Request) -> Response:
         """-> `{"webhooks": [...header values ***...], "attempts": [{"webhookId", "eventId", "eventName",
         "attempt", "status"}]}`, oldest attempt first."""
-        return _JSON({"webhooks": [h.to_json() | {"orgId": h.org_id} for h in self.events.hooks.values()],
-                      "attempts": list(self.events.attempts)})
+        return _JSON(
+            {
+                "webhooks": [h.to_json() | {"orgId": h.org_id} for h in self.events.hooks.values()],
+                "attempts": list(self.events.attempts),
+            }
+        )
 
     async def run_clock(self, request: Request) -> Response:
         """`POST /__reference__/clock {"asOf": "YYYY-MM-DD", "customerIds": [int]}`: run the scheduler as of
@@ -430,8 +447,7 @@ class _Server:
         total = {"activated": 0, "reminders": 0}
         for org in self.orgs.values():
             state = self.store.org(org.org_id)
-            done = self.events.run_scheduler(org, state, as_of, [i for i in ids if i in state.customers],
-                                             add_period)
+            done = self.events.run_scheduler(org, state, as_of, [i for i in ids if i in state.customers], add_period)
             total = {k: total[k] + done[k] for k in total}
         return _JSON(total)
 
@@ -460,18 +476,25 @@ class _Server:
             customer = state.customers[customer_id]
             program = org.program_by_id(program_id)
             return {
-                "customerId": customer_id, "mobile": customer.mobile, "email": customer.email,
+                "customerId": customer_id,
+                "mobile": customer.mobile,
+                "email": customer.email,
                 "externalId": customer.external_id,
                 "partnerProgramName": program.name if program is not None else "",
-                "partnerTierName": tier, "pending": pending,
+                "partnerTierName": tier,
+                "pending": pending,
             }
 
-        links = [entry(customer_id, link.program_id, link.tier_name, False)
-                 for customer_id in state.customers for link in state.links_of(customer_id)]
-        links += [entry(customer_id, relink.program_id, relink.tier_name, True)
-                  for customer_id, relink in state.pending_relinks()]
-        return {"orgId": org.org_id, "name": org.name, "customers": len(state.customers),
-                "links": links}
+        links = [
+            entry(customer_id, link.program_id, link.tier_name, False)
+            for customer_id in state.customers
+            for link in state.links_of(customer_id)
+        ]
+        links += [
+            entry(customer_id, relink.program_id, relink.tier_name, True)
+            for customer_id, relink in state.pending_relinks()
+        ]
+        return {"orgId": org.org_id, "name": org.name, "customers": len(state.customers), "links": links}
 
     async def health(self, request: Request) -> Response:
         return _JSON({"status": "ok"})
@@ -526,8 +549,7 @@ def create_app(
         Route("/v3/oauth/token/generate", p(server.token), methods=["POST"]),
         Route("/v2/customers", a(server.add_customer), methods=["POST"]),
         Route("/v2/customers/lookup", a(server.lookup), methods=["GET"]),
-        Route("/v2/customers/{customer_id}/loyaltyDetails", a(server.loyalty_details),
-              methods=["GET"]),
+        Route("/v2/customers/{customer_id}/loyaltyDetails", a(server.loyalty_details), methods=["GET"]),
         Route("/v2/organization/programs", a(server.programs), methods=["GET"]),
         Route("/v3/webHooks", a(server.create_webhook), methods=["POST"]),
         Route("/v3/webHooks/{hook_id}", a(server.delete_webhook), methods=["DELETE"]),

@@ -79,15 +79,12 @@ class Authenticator:
             if org.oauth is None:
                 continue
             key_ok = hmac.compare_digest(org.oauth.key.encode(), key.encode("utf-8", "replace"))
-            secret_ok = hmac.compare_digest(
-                org.oauth.secret.encode(), secret.encode("utf-8", "replace")
-            )
+            secret_ok = hmac.compare_digest(org.oauth.secret.encode(), secret.encode("utf-8", "replace"))
             if key_ok and secret_ok:
                 now = self._clock()
                 expires = now + timedelta(seconds=self.token_ttl_seconds)
                 header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-                claims = {"orgId": org.org_id, "iat": int(now.timestamp()),
-                          "exp": int(expires.timestamp())}
+                claims = {"orgId": org.org_id, "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
                 payload = _b64url(json.dumps(claims).encode())
                 token = f"{header}.{payload}.{secrets.token_urlsafe(32)}"
                 self._tokens[token] = (org, expires)

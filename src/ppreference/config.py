@@ -189,17 +189,20 @@ class _Reader:
         name = self.get(data, key, path, str)
         value = self.env.get(name)
         if not value:
-            raise ConfigError(
-                f"{self.source}: {path}.{key}: environment variable {name} is not set"
-            )
+            raise ConfigError(f"{self.source}: {path}.{key}: environment variable {name} is not set")
         return value
 
 
 def _parse_program(r: _Reader, raw: Any, path: str) -> PartnerProgram:
     allowed = {
-        "partnerProgramId", "partnerProgramName", "partnerProgramDescription",
-        "partnerProgramType", "tierBased", "partnerProgramTiers",
-        "membershipPeriodType", "membershipPeriodValue",
+        "partnerProgramId",
+        "partnerProgramName",
+        "partnerProgramDescription",
+        "partnerProgramType",
+        "tierBased",
+        "partnerProgramTiers",
+        "membershipPeriodType",
+        "membershipPeriodValue",
     }
     data = r.mapping(raw, path, allowed)
     ptype = r.get(data, "partnerProgramType", path, str)
@@ -244,8 +247,13 @@ def _parse_program(r: _Reader, raw: Any, path: str) -> PartnerProgram:
 
 def _parse_org(r: _Reader, raw: Any) -> OrgConfig:
     allowed = {
-        "orgId", "name", "timezone", "allowMembershipRelinking", "loyaltyProgramId",
-        "credentials", "partnerPrograms",
+        "orgId",
+        "name",
+        "timezone",
+        "allowMembershipRelinking",
+        "loyaltyProgramId",
+        "credentials",
+        "partnerPrograms",
     }
     data = r.mapping(raw, "(top level)", allowed)
     tz_name = r.get(data, "timezone", "", str)
@@ -315,9 +323,7 @@ def load_org_file(path: str | Path, env: Mapping[str, str] | None = None) -> Org
     return _parse_org(reader, raw)
 
 
-def load_orgs(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
-) -> list[OrgConfig]:
+def load_orgs(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> list[OrgConfig]:
     """Load every `*.yaml`/`*.yml` org file of a directory (or one file), sorted by name.
 
     `path` defaults to `default_orgs_dir()`. Raises `ConfigError` for any bad file,

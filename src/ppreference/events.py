@@ -83,9 +83,16 @@ class Webhook:
 
     def to_json(self) -> dict[str, Any]:
         """The webhook as answered: header names only, never their values."""
-        return {"id": self.id, "name": self.name, "webHookUrl": self.url, "webHookType": "HTTP",
-                "methodType": "POST", "eventNames": list(self.event_names),
-                "webHookHeaders": {k: "***" for k in self.headers}, "active": self.active}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "webHookUrl": self.url,
+            "webHookType": "HTTP",
+            "methodType": "POST",
+            "eventNames": list(self.event_names),
+            "webHookHeaders": {k: "***" for k in self.headers},
+            "active": self.active,
+        }
 
 
 def _ms(moment: datetime) -> int:
@@ -99,8 +106,15 @@ class EventHub:
     `base_delay` (seconds) bound the retries; `timeout` is each attempt's limit in seconds.
     """
 
-    def __init__(self, form: str = "flat", behaviour: Behaviour = CONFORMING, *, max_attempts: int = 5,
-                 base_delay: float = 0.2, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        form: str = "flat",
+        behaviour: Behaviour = CONFORMING,
+        *,
+        max_attempts: int = 5,
+        base_delay: float = 0.2,
+        timeout: float = 5.0,
+    ) -> None:
         if form not in EVENT_FORMS:
             raise ValueError(f"unknown event form {form!r}; known: {', '.join(EVENT_FORMS)}")
         self.form = "wrapped" if behaviour.variant == "event-wrapped-envelope" else form
@@ -153,8 +167,9 @@ class EventHub:
         return True
 
     # -- events ------------------------------------------------------------------------
-    def after_items(self, endpoint: str, org: OrgConfig, state: OrgState, body: dict[str, Any], now: datetime,
-                    request_id: str) -> None:
+    def after_items(
+        self, endpoint: str, org: OrgConfig, state: OrgState, body: dict[str, Any], now: datetime, request_id: str
+    ) -> None:
         """Announce every successful item of a Partner Program answer `body` (as built by `rules._run`,
         before any shaping) to the org's webhooks. Must run on the event loop."""
         top, items_key, status_key, name = _RESULT_KEYS[endpoint]
@@ -175,11 +190,30 @@ class EventHub:
                     if pending is not None and pending.start > now:
                         continue  # a queued relink is announced when the scheduler activates it
                 extra = {"updateType": entry["updateType"]} if name == UPDATED and "updateType" in entry else {}
-                self.emit(org, name, customer.id, state, program.id, link if name != DELINKED else None, now,
-                          request_id, extra)
+                self.emit(
+                    org,
+                    name,
+                    customer.id,
+                    state,
+                    program.id,
+                    link if name != DELINKED else None,
+                    now,
+                    request_id,
+                    extra,
+                )
 
-    def emit(self, org: OrgConfig, name: str, customer_id: int, state: OrgState, program_id: int,
-             link: Link | None, now: datetime, request_id: str, extra: dict[str, Any] | None = None) -> None:
+    def emit(
+        self,
+        org: OrgConfig,
+        name: str,
+        customer_id: int,
+        state: OrgState,
+        program_id: int,
+        link: Link | None,
+        now: datetime,
+        request_id: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         """Build one event and schedule its delivery to the org's subscribed, active webhooks."""
         if self.fx.fault == "event-not-sent":
             return
@@ -188,8 +222,11 @@ class EventHub:
         if program is None:
             return
         shown_id = customer_id + 1_000_000 if self.fx.fault == "event-wrong-customer-id" else customer_id
-        instore = {k: v for k, v in (("mobile", customer.mobile), ("email", customer.email),
-                                     ("externalId", customer.external_id)) if v is not None}
+        instore = {
+            k: v
+            for k, v in (("mobile", customer.mobile), ("email", customer.email), ("externalId", customer.external_id))
+            if v is not None
+        }
         data: dict[str, Any] = {
             "customerIdentifiers": {"customerId": shown_id, "instore": instore},
             "entityInformation": {"entityType": "USER", "entityId": shown_id},
@@ -215,17 +252,35 @@ class EventHub:
             data["customerPartnerProgramDetails"] = details
         self._send(org.org_id, name, self._envelope(org.org_id, name, data, now, request_id))
 
-    def _envelope(self, org_id: int, name: str, data: dict[str, Any], now: datetime,
-                  request_id: str) -> dict[str, Any]:
+    def _envelope(self, org_id: int, name: str, data: dict[str, Any], now: datetime, request_id: str) -> dict[str, Any]:
         event_id = str(uuid.uuid4())
         ref_id = f"{org_id}_{secrets.token_urlsafe(8)}"
         if self.form == "wrapped":
-            return {"eventId": event_id, "eventType": name, "consumerGroupId": None, "actionType": "START",
-                    "timeStamp": int(time.time() * 1000),
-                    "attributes": {"createdAt": _ms(now), "data": data, "eventName": name, "refId": ref_id,
-                                   "apiRequestId": request_id, "orgId": org_id}}
-        return {"eventName": name, "eventId": event_id, "orgId": org_id, "refId": ref_id,
-                "apiRequestId": request_id, "createdAt": _ms(now), "data": data, "loyaltyEventId": None}
+            return {
+                "eventId": event_id,
+                "eventType": name,
+                "consumerGroupId": None,
+                "actionType": "START",
+                "timeStamp": int(time.time() * 1000),
+                "attributes": {
+                    "createdAt": _ms(now),
+                    "data": data,
+                    "eventName": name,
+                    "refId": ref_id,
+                    "apiRequestId": request_id,
+                    "orgId": org_id,
+                },
+            }
+        return {
+            "eventName": name,
+            "eventId": event_id,
+            "orgId": org_id,
+            "refId": ref_id,
+            "apiRequestId": request_id,
+            "createdAt": _ms(now),
+            "data": data,
+            "loyaltyEventId": None,
+        }
 
     # -- delivery ----------------------------------------------------------------------
     def _send(self, org_id: int, name: str, payload: dict[str, Any]) -> None:
@@ -251,15 +306,24 @@ class EventHub:
                 hook.unreachable += 1
                 if hook.unreachable >= UNREACHABLE_LIMIT and hook.active:
                     hook.active = False  # a receiver that is gone (a killed run's sink) stops costing retries
-                    logger.warning("webhook %s: disabled after %d failed connection attempts", hook.id,
-                                   hook.unreachable)
-            self.attempts.append({"webhookId": hook.id, "eventId": payload["eventId"], "eventName": name,
-                                  "attempt": attempt, "status": status})
+                    logger.warning(
+                        "webhook %s: disabled after %d failed connection attempts", hook.id, hook.unreachable
+                    )
+            self.attempts.append(
+                {
+                    "webhookId": hook.id,
+                    "eventId": payload["eventId"],
+                    "eventName": name,
+                    "attempt": attempt,
+                    "status": status,
+                }
+            )
             retry = not isinstance(status, int) or status == 429 or status >= 500
             if not retry or attempt == self.max_attempts or not hook.active or self.hooks.get(hook.id) is not hook:
                 if retry or (isinstance(status, int) and status >= 300):
-                    logger.warning("webhook %s: %s not delivered (%s after %d attempts)", hook.id, name, status,
-                                   attempt)
+                    logger.warning(
+                        "webhook %s: %s not delivered (%s after %d attempts)", hook.id, name, status, attempt
+                    )
                 return
             await asyncio.sleep(self.base_delay * 2 ** (attempt - 1))
 
@@ -269,8 +333,9 @@ class EventHub:
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
     # -- the scheduler (clock) -----------------------------------------------------------
-    def run_scheduler(self, org: OrgConfig, state: OrgState, as_of: date, customer_ids: Iterable[int],
-                      program_period: Any) -> dict[str, int]:
+    def run_scheduler(
+        self, org: OrgConfig, state: OrgState, as_of: date, customer_ids: Iterable[int], program_period: Any
+    ) -> dict[str, int]:
         """Run the daily jobs as of `as_of` for `customer_ids` of `org` (see the module docstring).
 
         `program_period(start, program, tz)` gives a membership's end (rules.add_period). Returns
@@ -287,8 +352,14 @@ class EventHub:
                 continue
             old = state.link(customer_id, relink.program_id)
             membership = relink.membership_id or (old.membership_id if old else f"R-{customer_id}")
-            link = Link(relink.program_id, membership, relink.tier_name, relink.tier_expiry, relink.start,
-                        program_period(relink.start, program, org.timezone) if program.is_supplementary else None)
+            link = Link(
+                relink.program_id,
+                membership,
+                relink.tier_name,
+                relink.tier_expiry,
+                relink.start,
+                program_period(relink.start, program, org.timezone) if program.is_supplementary else None,
+            )
             state.cancel_relink(customer_id, relink.program_id)
             state.set_link(customer_id, link)
             activated += 1
@@ -304,6 +375,15 @@ class EventHub:
                 if 0 <= (end - as_of).days <= REMINDER_DAYS and key not in self._reminded:
                     self._reminded.add(key)
                     reminders += 1
-                    self.emit(org, REMINDER, customer_id, state, link.program_id, None, moment,
-                              f"scheduler-{uuid.uuid4()}", {"scheduledExpiryDate": end.isoformat()})
+                    self.emit(
+                        org,
+                        REMINDER,
+                        customer_id,
+                        state,
+                        link.program_id,
+                        None,
+                        moment,
+                        f"scheduler-{uuid.uuid4()}",
+                        {"scheduledExpiryDate": end.isoformat()},
+                    )
         return {"activated": activated, "reminders": reminders}

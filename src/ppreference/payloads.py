@@ -191,18 +191,14 @@ def _parse_batch(
     obj = _object(body, "body")
     entries = _required_array(obj, top_key, "")
     if max_batch is not None and len(entries) > max_batch:
-        raise RequestError(
-            400, 2008, f"Batch limit exceeded: at most {MAX_BATCH} customers per request"
-        )
+        raise RequestError(400, 2008, f"Batch limit exceeded: at most {MAX_BATCH} customers per request")
     batches: list[CustomerBatch[Any]] = []
     for i, raw_entry in enumerate(entries):
         where = f"{top_key}[{i}]"
         entry = _object(raw_entry, where)
         if entry.get("customer") is None:
             raise RequestError(400, 2002, f"Required field is empty or null: {where}.customer")
-        customer = _customer_ref(
-            entry["customer"], f"{where}.customer", numeric_mobile=numeric_mobile
-        )
+        customer = _customer_ref(entry["customer"], f"{where}.customer", numeric_mobile=numeric_mobile)
         raw_items = _required_array(entry, items_key, where)
         items = tuple(
             parse_item(_object(raw, f"{where}.{items_key}[{j}]"), f"{where}.{items_key}[{j}]")
@@ -247,8 +243,9 @@ def _delink_item(obj: dict[str, Any], where: str) -> DelinkItem:
     return DelinkItem(_opt_str(obj, "partnerProgramName", where))
 
 
-def parse_link_request(body: Any, max_batch: int | None = MAX_BATCH, *,
-                       unchecked_reference: bool = False) -> list[CustomerBatch[LinkItem]]:
+def parse_link_request(
+    body: Any, max_batch: int | None = MAX_BATCH, *, unchecked_reference: bool = False
+) -> list[CustomerBatch[LinkItem]]:
     """`{"linkCustomers": [{"customer": {...}, "linkToPartnerPrograms": [...]}]}`.
 
     More than `max_batch` customers (None: no limit) -> `RequestError` 400/2008.
@@ -275,8 +272,7 @@ def _trim_references_unchecked(body: Any) -> None:
 def parse_update_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[UpdateItem]]:
     """`{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates": [...]}]}`; `max_batch` as
     for `parse_link_request`."""
-    return _parse_batch(body, "customersPartnerUpdates", "partnerProgramUpdates", _update_item,
-                        max_batch=max_batch)
+    return _parse_batch(body, "customersPartnerUpdates", "partnerProgramUpdates", _update_item, max_batch=max_batch)
 
 
 def parse_delink_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[DelinkItem]]:
@@ -286,7 +282,11 @@ def parse_delink_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[C
     `customer.mobile` may be a JSON integer here: delink-customer types it so.
     """
     return _parse_batch(
-        body, "deLinkCustomers", "deLinkFromPartnerPrograms", _delink_item, numeric_mobile=True,
+        body,
+        "deLinkCustomers",
+        "deLinkFromPartnerPrograms",
+        _delink_item,
+        numeric_mobile=True,
         max_batch=max_batch,
     )
 

@@ -87,18 +87,13 @@ PROGRAM_NOT_FOUND = _fail(2006, "Partner program not found")
 TIER_NOT_FOUND = _fail(2007, "Partner program tier not found")
 BAD_UPDATE_TYPE = _fail(
     2009,
-    "updateType supports only UPGRADE, DOWNGRADE, RENEW, "
-    "MEMBERSHIP_RELINKING_CANCELLED, MEMBERSHIP_RENEWAL_INITIATION",
+    "updateType supports only UPGRADE, DOWNGRADE, RENEW, MEMBERSHIP_RELINKING_CANCELLED, MEMBERSHIP_RENEWAL_INITIATION",
 )
-ONE_SUPPLEMENTARY = _fail(
-    2019, "Customer can only be linked to one supplementary partner program at a time"
-)
+ONE_SUPPLEMENTARY = _fail(2019, "Customer can only be linked to one supplementary partner program at a time")
 PAST_START = _fail(2025, "membershipStartDate is in the past")
 RELINKING_DISABLED = _fail(2026, "Membership relinking is not enabled for this organisation")
 NOTHING_PENDING = _fail(2027, "No pending relinking found to cancel")
-RENEWAL_NOT_ALLOWED = _fail(
-    2028, "Membership renewal via this API is not allowed for this organisation"
-)
+RENEWAL_NOT_ALLOWED = _fail(2028, "Membership renewal via this API is not allowed for this organisation")
 BATCH_LIMIT = _fail(2008, f"Batch limit exceeded: at most {MAX_BATCH} customers per request")
 
 
@@ -217,14 +212,16 @@ def link_program(
     tier_expiry = _date_field(item.tier_expiry, "partnerTierExpiryDate", tz)
     if isinstance(tier_expiry, Status):
         return Outcome(tier_expiry)
-    if tier_expiry is not None and _before_today(local_date(tier_expiry, tz), today, fx,
-                                                 "link-expiry-today-rejected", "link-expiry-yesterday-accepted"):
+    if tier_expiry is not None and _before_today(
+        local_date(tier_expiry, tz), today, fx, "link-expiry-today-rejected", "link-expiry-yesterday-accepted"
+    ):
         return Outcome(fx.swap("link-2003-as-2025", PAST_TIER_EXPIRY, PAST_START))
     start = _date_field(item.membership_start, "membershipStartDate", tz)
     if isinstance(start, Status):
         return Outcome(start)
-    if start is not None and _before_today(local_date(start, tz), today, fx,
-                                           "link-start-today-rejected", "link-start-yesterday-accepted"):
+    if start is not None and _before_today(
+        local_date(start, tz), today, fx, "link-start-today-rejected", "link-start-yesterday-accepted"
+    ):
         return Outcome(PAST_START)
 
     existing = state.link(customer.id, program.id)
@@ -235,9 +232,7 @@ def link_program(
             return Outcome(ALREADY_LINKED)
         if not org.allow_relinking and not fx.faulty("link-relinking-setting-ignored"):
             return Outcome(RELINKING_DISABLED)
-        if existing.membership_end is None or (
-            local_date(start, tz) <= local_date(existing.membership_end, tz)
-        ):
+        if existing.membership_end is None or (local_date(start, tz) <= local_date(existing.membership_end, tz)):
             if not fx.faulty("relink-before-end-accepted"):
                 return Outcome(ALREADY_LINKED)
         if state.pending(customer.id, program.id) is not None:
@@ -322,8 +317,13 @@ def update_program(
     expiry = _date_field(item.tier_expiry, "updatedTierExpiryDate", tz)
     if isinstance(expiry, Status):
         return expiry
-    if expiry is not None and _before_today(local_date(expiry, tz), local_date(now, tz), fx,
-                                            "update-expiry-today-rejected", "update-expiry-yesterday-accepted"):
+    if expiry is not None and _before_today(
+        local_date(expiry, tz),
+        local_date(now, tz),
+        fx,
+        "update-expiry-today-rejected",
+        "update-expiry-yesterday-accepted",
+    ):
         return PAST_TIER_EXPIRY
     if update_type == "RENEW" and fx.faulty("renew-500"):
         raise RuntimeError("RENEW is not implemented")  # fault renew-500: answered as an unhandled error

@@ -84,8 +84,7 @@ class Api:
         item: dict[str, Any] = {"partnerProgramName": name}
         if reference:
             item["customerPartnerReference"] = reference
-        return self.post(LINK, {"linkCustomers": [
-            {"customer": customer, "linkToPartnerPrograms": [item]}]})
+        return self.post(LINK, {"linkCustomers": [{"customer": customer, "linkToPartnerPrograms": [item]}]})
 
     def linked_customer(self, name: str, membership_id: str = "M") -> dict:
         """Create a customer and link it to program `name`; returns its identifier object."""
@@ -102,8 +101,7 @@ class Api:
         item: dict[str, Any] = {"partnerProgramName": name, "updateType": update_type}
         if details:
             item["updateDetails"] = details
-        return self.post(UPDATE, {"customersPartnerUpdates": [
-            {"customer": customer, "partnerProgramUpdates": [item]}]})
+        return self.post(UPDATE, {"customersPartnerUpdates": [{"customer": customer, "partnerProgramUpdates": [item]}]})
 
     def update_status(self, customer: dict, name: Any, update_type: Any, **details: Any) -> dict:
         response = self.update(customer, name, update_type, **details)
@@ -111,9 +109,14 @@ class Api:
         return body["partnerProgramUpdates"][0]["updateStatus"]
 
     def delink(self, customer: dict, *names: Any) -> httpx.Response:
-        return self.post(DELINK, {"deLinkCustomers": [{
-            "customer": customer,
-            "deLinkFromPartnerPrograms": [{"partnerProgramName": n} for n in names]}]})
+        return self.post(
+            DELINK,
+            {
+                "deLinkCustomers": [
+                    {"customer": customer, "deLinkFromPartnerPrograms": [{"partnerProgramName": n} for n in names]}
+                ]
+            },
+        )
 
     def delink_status(self, customer: dict, name: Any) -> dict:
         body = self.delink(customer, name).json()["customersPartnerUpdates"][0]
@@ -122,8 +125,7 @@ class Api:
     def linked(self, customer: dict) -> list[dict]:
         """`linkedPartnerPrograms` of the customer (via lookup + loyaltyDetails)."""
         kind, value = next(iter(customer.items()))
-        found = self.get("/v2/customers/lookup", source="INSTORE",
-                         identifierName=kind, identifierValue=value)
+        found = self.get("/v2/customers/lookup", source="INSTORE", identifierName=kind, identifierValue=value)
         assert found.status_code == 200, found.text
         details = self.get(f"/v2/customers/{found.json()['entity']}/loyaltyDetails")
         assert details.status_code == 200, details.text

@@ -22,8 +22,15 @@ def _state(client: TestClient) -> dict[int, dict[str, Any]]:
     for org in body["orgs"]:
         assert set(org) == {"orgId", "name", "customers", "links"}
         for link in org["links"]:
-            assert set(link) == {"customerId", "mobile", "email", "externalId",
-                                 "partnerProgramName", "partnerTierName", "pending"}
+            assert set(link) == {
+                "customerId",
+                "mobile",
+                "email",
+                "externalId",
+                "partnerProgramName",
+                "partnerTierName",
+                "pending",
+            }
     return {org["orgId"]: org for org in body["orgs"]}
 
 
@@ -40,44 +47,64 @@ def _log(client: TestClient) -> list[dict[str, Any]]:
 # state ---------------------------------------------------------------------------------------
 def test_state_of_a_fresh_server_lists_every_org_empty(client: TestClient) -> None:
     response = client.get(STATE)
-    assert response.json() == {"orgs": [
-        {"orgId": 50002, "name": "relinking-disabled", "customers": 0, "links": []},
-        {"orgId": 50001, "name": "relinking-enabled", "customers": 0, "links": []},
-    ]}
+    assert response.json() == {
+        "orgs": [
+            {"orgId": 50002, "name": "relinking-disabled", "customers": 0, "links": []},
+            {"orgId": 50001, "name": "relinking-enabled", "customers": 0, "links": []},
+        ]
+    }
 
 
 def test_state_lists_customers_and_links_per_org(enabled: Api, disabled: Api) -> None:
     first = enabled.customer("91001", email="a@example.com")
-    assert code_of(enabled.link_status(first, "Apparel-Partner", partnerMembershipId="A",
-                                       partnerTierName="Bronze")) == 200
+    assert (
+        code_of(enabled.link_status(first, "Apparel-Partner", partnerMembershipId="A", partnerTierName="Bronze")) == 200
+    )
     assert code_of(enabled.link_status(first, "SPP_2", partnerMembershipId="S")) == 200
     enabled.customer("91002")  # registered, never linked
     other = disabled.customer(externalId="EXT-1")
-    assert code_of(disabled.link_status(other, "SPP_1", partnerMembershipId="D",
-                                        partnerTierName="Premium")) == 200
+    assert code_of(disabled.link_status(other, "SPP_1", partnerMembershipId="D", partnerTierName="Premium")) == 200
     state = _state(enabled.client)
     first_id = _entity(enabled, first)
     assert state[50001]["customers"] == 2
     assert state[50001]["links"] == [
-        {"customerId": first_id, "mobile": "91001", "email": "a@example.com", "externalId": None,
-         "partnerProgramName": "Apparel-Partner", "partnerTierName": "Bronze", "pending": False},
-        {"customerId": first_id, "mobile": "91001", "email": "a@example.com", "externalId": None,
-         "partnerProgramName": "SPP_2", "partnerTierName": None, "pending": False},
+        {
+            "customerId": first_id,
+            "mobile": "91001",
+            "email": "a@example.com",
+            "externalId": None,
+            "partnerProgramName": "Apparel-Partner",
+            "partnerTierName": "Bronze",
+            "pending": False,
+        },
+        {
+            "customerId": first_id,
+            "mobile": "91001",
+            "email": "a@example.com",
+            "externalId": None,
+            "partnerProgramName": "SPP_2",
+            "partnerTierName": None,
+            "pending": False,
+        },
     ]
     assert state[50002]["customers"] == 1
     assert state[50002]["links"] == [
-        {"customerId": _entity(disabled, other), "mobile": None, "email": None,
-         "externalId": "EXT-1", "partnerProgramName": "SPP_1", "partnerTierName": "Premium",
-         "pending": False},
+        {
+            "customerId": _entity(disabled, other),
+            "mobile": None,
+            "email": None,
+            "externalId": "EXT-1",
+            "partnerProgramName": "SPP_1",
+            "partnerTierName": "Premium",
+            "pending": False,
+        },
     ]
 
 
 def test_state_follows_tier_changes(enabled: Api) -> None:
     customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="S",
-                                       partnerTierName="Classic")) == 200
-    assert code_of(enabled.update_status(customer, "SPP_1", "UPGRADE",
-                                         updatedTierName="Premium")) == 200
+    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="S", partnerTierName="Classic")) == 200
+    assert code_of(enabled.update_status(customer, "SPP_1", "UPGRADE", updatedTierName="Premium")) == 200
     [link] = _state(enabled.client)[50001]["links"]
     assert link["partnerTierName"] == "Premium"
 
@@ -85,17 +112,23 @@ def test_state_follows_tier_changes(enabled: Api) -> None:
 def test_state_shows_pending_relink_until_cancelled_or_delinked(enabled: Api) -> None:
     customer = enabled.linked_customer("SPP_1")
     customer_id = _entity(enabled, customer)
-    assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01",
-                                       partnerTierName="Premium")) == 200
-    common = {"customerId": customer_id, "mobile": customer["mobile"], "email": None,
-              "externalId": None, "partnerProgramName": "SPP_1"}
+    assert (
+        code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01", partnerTierName="Premium"))
+        == 200
+    )
+    common = {
+        "customerId": customer_id,
+        "mobile": customer["mobile"],
+        "email": None,
+        "externalId": None,
+        "partnerProgramName": "SPP_1",
+    }
     assert _state(enabled.client)[50001]["links"] == [
         {**common, "partnerTierName": None, "pending": False},
         {**common, "partnerTierName": "Premium", "pending": True},
     ]
     assert code_of(enabled.update_status(customer, "SPP_1", "MEMBERSHIP_RELINKING_CANCELLED")) == 200
-    assert _state(enabled.client)[50001]["links"] == [
-        {**common, "partnerTierName": None, "pending": False}]
+    assert _state(enabled.client)[50001]["links"] == [{**common, "partnerTierName": None, "pending": False}]
 
     assert code_of(enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01")) == 200
     assert len(_state(enabled.client)[50001]["links"]) == 2
@@ -120,8 +153,9 @@ def _flags(client: TestClient) -> list[tuple[int, bool, bool]]:
 
 def test_log_marks_requests_that_changed_state(enabled: Api) -> None:
     customer = enabled.customer()  # registered: changed
-    enabled.post("/v2/customers", {"profiles": [{"identifiers": [
-        {"type": "mobile", "value": customer["mobile"]}]}]})  # 8003: nothing changed
+    enabled.post(
+        "/v2/customers", {"profiles": [{"identifiers": [{"type": "mobile", "value": customer["mobile"]}]}]}
+    )  # 8003: nothing changed
     enabled.link_status(customer, "SPP_1", partnerMembershipId="S", partnerTierName="Classic")
     enabled.link_status(customer, "SPP_1", partnerMembershipId="S")  # 2005 already linked
     enabled.link_status(customer, "SPP_1", membershipStartDate="2026-08-01")  # relink queued
@@ -153,13 +187,23 @@ def test_log_marks_requests_that_changed_state(enabled: Api) -> None:
 
 def test_batch_with_one_change_among_failures_is_changed(enabled: Api) -> None:
     customer = enabled.customer()
-    body = {"linkCustomers": [
-        {"customer": {"mobile": "nobody"}, "linkToPartnerPrograms": [
-            {"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "x"}}]},
-        {"customer": customer, "linkToPartnerPrograms": [
-            {"partnerProgramName": "Nope"},
-            {"partnerProgramName": "SPP_2", "customerPartnerReference": {"partnerMembershipId": "y"}}]},
-    ]}
+    body = {
+        "linkCustomers": [
+            {
+                "customer": {"mobile": "nobody"},
+                "linkToPartnerPrograms": [
+                    {"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "x"}}
+                ],
+            },
+            {
+                "customer": customer,
+                "linkToPartnerPrograms": [
+                    {"partnerProgramName": "Nope"},
+                    {"partnerProgramName": "SPP_2", "customerPartnerReference": {"partnerMembershipId": "y"}},
+                ],
+            },
+        ]
+    }
     assert enabled.post(LINK, body).status_code == 201
     assert _flags(enabled.client)[-1] == (201, True, True)
 
@@ -176,8 +220,7 @@ def test_token_issuance_is_not_a_change_and_carries_no_credentials(client: TestC
     token = issued.json()["data"]["accessToken"]
     client.get("/v2/organization/programs", headers={"CAP-API-ACCESS-TOKEN": token})
     log = _log(client)
-    assert [(e["orgId"], e["authenticated"], e["changed"]) for e in log] == [
-        (None, False, False), (50001, True, False)]
+    assert [(e["orgId"], e["authenticated"], e["changed"]) for e in log] == [(None, False, False), (50001, True, False)]
 
 
 def test_authenticated_reflects_the_credentials_on_every_route(client: TestClient) -> None:
@@ -188,4 +231,8 @@ def test_authenticated_reflects_the_credentials_on_every_route(client: TestClien
     client.get("/v2/nope", headers=good)  # unknown route: 404, but the credentials were valid
     client.get(LINK, headers=good)  # wrong method: 405
     assert [(e["status"], e["orgId"], e["authenticated"]) for e in _log(client)] == [
-        (401, None, False), (401, None, False), (404, 50002, True), (405, 50002, True)]
+        (401, None, False),
+        (401, None, False),
+        (404, 50002, True),
+        (405, 50002, True),
+    ]

@@ -26,28 +26,35 @@ from .helpers import (
 )
 
 AUTHED_ROUTES = [
-    ("POST", LINK), ("POST", UPDATE), ("POST", DELINK), ("POST", "/v2/customers"),
+    ("POST", LINK),
+    ("POST", UPDATE),
+    ("POST", DELINK),
+    ("POST", "/v2/customers"),
     ("GET", "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=1"),
-    ("GET", "/v2/customers/300000001/loyaltyDetails"), ("GET", "/v2/organization/programs"),
+    ("GET", "/v2/customers/300000001/loyaltyDetails"),
+    ("GET", "/v2/organization/programs"),
 ]
 WORKED_EXAMPLE = "Basic c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
 
 
 # basic auth -------------------------------------------------------------------------------
 @pytest.mark.parametrize(("method", "path"), AUTHED_ROUTES)
-@pytest.mark.parametrize("authorization", [
-    None,
-    basic_header(ENABLED_TILL, "wrong-password"),
-    basic_header("unknown.till", ENV["PP_EMBEDDED_ENABLED_PASSWORD"]),
-    basic_header(ENABLED_TILL, ENV["PP_EMBEDDED_DISABLED_PASSWORD"]),  # another org's password
-    "Basic " + base64.b64encode(
-        f"{ENABLED_TILL}:{ENV['PP_EMBEDDED_ENABLED_PASSWORD']}".encode()).decode(),  # not md5
-    "Basic !!!not-base64!!!",
-    "Basic " + base64.b64encode(b"no-colon").decode(),
-    "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
-    "Bearer abc",
-    "Basic",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        basic_header(ENABLED_TILL, "wrong-password"),
+        basic_header("unknown.till", ENV["PP_EMBEDDED_ENABLED_PASSWORD"]),
+        basic_header(ENABLED_TILL, ENV["PP_EMBEDDED_DISABLED_PASSWORD"]),  # another org's password
+        "Basic "
+        + base64.b64encode(f"{ENABLED_TILL}:{ENV['PP_EMBEDDED_ENABLED_PASSWORD']}".encode()).decode(),  # not md5
+        "Basic !!!not-base64!!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+        "Bearer abc",
+        "Basic",
+    ],
+)
 def test_missing_or_wrong_credentials_get_401_envelope(
     client: TestClient, method: str, path: str, authorization: str | None
 ) -> None:
@@ -66,19 +73,23 @@ def test_worked_example_header_is_accepted(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("PP_EMBEDDED_ENABLED_OAUTH_SECRET", "s")
     assert basic_header("store.server", "server123") == WORKED_EXAMPLE
     with TestClient(create_app(load_orgs(tmp_path))) as client:
-        response = client.get("/v2/organization/programs",
-                              headers={"Authorization": WORKED_EXAMPLE})
+        response = client.get("/v2/organization/programs", headers={"Authorization": WORKED_EXAMPLE})
         assert response.status_code == 200, response.text
         wrong = WORKED_EXAMPLE[:-2] + "Yg"
-        assert_envelope(client.get("/v2/organization/programs",
-                                   headers={"Authorization": wrong}), 401, 401)
+        assert_envelope(client.get("/v2/organization/programs", headers={"Authorization": wrong}), 401, 401)
 
 
 def test_basic_credentials_select_the_org(enabled: Api, disabled: Api) -> None:
-    assert [p["partnerProgramId"] for p in
-            enabled.get("/v2/organization/programs").json()["partnerPrograms"]] == [101, 102, 103]
-    assert [p["partnerProgramId"] for p in
-            disabled.get("/v2/organization/programs").json()["partnerPrograms"]] == [201, 202, 203]
+    assert [p["partnerProgramId"] for p in enabled.get("/v2/organization/programs").json()["partnerPrograms"]] == [
+        101,
+        102,
+        103,
+    ]
+    assert [p["partnerProgramId"] for p in disabled.get("/v2/organization/programs").json()["partnerPrograms"]] == [
+        201,
+        202,
+        203,
+    ]
 
 
 # oauth ------------------------------------------------------------------------------------------
@@ -100,9 +111,16 @@ def test_oauth_token_is_accepted_in_both_headers(client: TestClient, header: str
     assert response.json()["partnerPrograms"][0]["partnerProgramId"] == 201
 
 
-@pytest.mark.parametrize("body", [{"key": "enabled-key", "secret": "nope"},
-                                  {"key": "disabled-key", "secret": "enabled-secret"},
-                                  {"key": "enabled-key"}, {}, {"key": 1, "secret": 2}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"key": "enabled-key", "secret": "nope"},
+        {"key": "disabled-key", "secret": "enabled-secret"},
+        {"key": "enabled-key"},
+        {},
+        {"key": 1, "secret": 2},
+    ],
+)
 def test_oauth_wrong_key_or_secret_is_401(client: TestClient, body: dict) -> None:
     assert_envelope(client.post("/v3/oauth/token/generate", json=body), 401, 401)
 
@@ -124,9 +142,10 @@ def test_oauth_unknown_and_expired_tokens_are_401(client: TestClient, clock: Clo
 
 # supporting customer endpoints ---------------------------------------------------------------
 def test_customer_ids_are_unique_across_orgs(enabled: Api, disabled: Api) -> None:
-    body = {"loyaltyInfo": {"loyaltyType": "loyalty"},
-            "profiles": [{"identifiers": [{"type": "mobile", "value": "91555"}],
-                          "source": "INSTORE"}]}
+    body = {
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "profiles": [{"identifiers": [{"type": "mobile", "value": "91555"}], "source": "INSTORE"}],
+    }
     first = enabled.post("/v2/customers?source=INSTORE", body)
     second = disabled.post("/v2/customers", body)  # same mobile, other org: allowed
     assert first.status_code == second.status_code == 200
@@ -144,33 +163,44 @@ def test_duplicate_identifier_is_8003(enabled: Api) -> None:
     assert response.json()["errors"][0]["message"] == "identifier already in use"
 
 
-@pytest.mark.parametrize("body", [
-    {"profiles": []}, {}, {"profiles": [{"identifiers": []}]},
-    {"profiles": [{"identifiers": [{"type": "mobile", "value": ""}]}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"profiles": []},
+        {},
+        {"profiles": [{"identifiers": []}]},
+        {"profiles": [{"identifiers": [{"type": "mobile", "value": ""}]}]},
+    ],
+)
 def test_customer_without_identifier_is_8013(enabled: Api, body: dict) -> None:
     assert_envelope(enabled.post("/v2/customers", body), 400, 8013)
 
 
-@pytest.mark.parametrize("body", [
-    [], {"profiles": "x"}, {"profiles": [1]},
-    {"loyaltyInfo": {"loyaltyType": "gold"}, "profiles": []},
-    {"profiles": [{"identifiers": [{"type": "card", "value": "1"}]}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"profiles": "x"},
+        {"profiles": [1]},
+        {"loyaltyInfo": {"loyaltyType": "gold"}, "profiles": []},
+        {"profiles": [{"identifiers": [{"type": "card", "value": "1"}]}]},
+    ],
+)
 def test_malformed_customer_body_is_400(enabled: Api, body: object) -> None:
     assert_envelope(enabled.post("/v2/customers", body), 400, 400)
 
 
 def test_lookup(enabled: Api, disabled: Api) -> None:
     enabled.customer("91777", externalId="EXT-7")
-    found = enabled.get("/v2/customers/lookup", source="INSTORE", identifierName="externalId",
-                        identifierValue="EXT-7")
+    found = enabled.get("/v2/customers/lookup", source="INSTORE", identifierName="externalId", identifierValue="EXT-7")
     assert found.status_code == 200
     assert set(found.json()) == {"entity", "warnings"} and isinstance(found.json()["entity"], int)
-    assert_envelope(disabled.get("/v2/customers/lookup", source="INSTORE",
-                                 identifierName="mobile", identifierValue="91777"), 400, 8015)
-    assert_envelope(enabled.get("/v2/customers/lookup", identifierName="card",
-                                identifierValue="1"), 400, 8013)
+    assert_envelope(
+        disabled.get("/v2/customers/lookup", source="INSTORE", identifierName="mobile", identifierValue="91777"),
+        400,
+        8015,
+    )
+    assert_envelope(enabled.get("/v2/customers/lookup", identifierName="card", identifierValue="1"), 400, 8013)
 
 
 @pytest.mark.parametrize("customer_id", ["1", "abc", "3" * 5000, "%C2%B2"])
@@ -179,8 +209,11 @@ def test_loyalty_details_of_unknown_customer_is_8015(enabled: Api, customer_id: 
 
 
 def test_loyalty_details_of_unlinked_customer(enabled: Api) -> None:
-    entity = enabled.client.post("/v2/customers", headers=enabled.headers, json={
-        "profiles": [{"identifiers": [{"type": "mobile", "value": "91888"}]}]}).json()["createdId"]
+    entity = enabled.client.post(
+        "/v2/customers",
+        headers=enabled.headers,
+        json={"profiles": [{"identifiers": [{"type": "mobile", "value": "91888"}]}]},
+    ).json()["createdId"]
     response = enabled.get(f"/v2/customers/{entity}/loyaltyDetails")
     assert response.json() == {"id": entity, "linkedPartnerPrograms": [], "warnings": []}
 
@@ -190,14 +223,20 @@ def test_programs_listing_matches_org_file(enabled: Api) -> None:
     assert body["warnings"] == []
     spp2 = body["partnerPrograms"][2]
     assert spp2 == {
-        "partnerProgramId": 103, "partnerProgramName": "SPP_2",
-        "partnerProgramDescription": spp2["partnerProgramDescription"], "partnerProgramTiers": [],
-        "partnerProgramType": "SUPPLEMENTARY", "membershipPeriodType": "MONTHS",
-        "membershipPeriodValue": 12, "tierBased": False,
+        "partnerProgramId": 103,
+        "partnerProgramName": "SPP_2",
+        "partnerProgramDescription": spp2["partnerProgramDescription"],
+        "partnerProgramTiers": [],
+        "partnerProgramType": "SUPPLEMENTARY",
+        "membershipPeriodType": "MONTHS",
+        "membershipPeriodValue": 12,
+        "tierBased": False,
     }
     assert body["partnerPrograms"][0]["partnerProgramTiers"] == [
-        {"tierNumber": 1, "tierName": "Bronze"}, {"tierNumber": 2, "tierName": "Silver"},
-        {"tierNumber": 3, "tierName": "Gold"}]
+        {"tierNumber": 1, "tierName": "Bronze"},
+        {"tierNumber": 2, "tierName": "Silver"},
+        {"tierNumber": 3, "tierName": "Gold"},
+    ]
 
 
 # routing, admin, last resort -----------------------------------------------------------------
@@ -206,8 +245,9 @@ def test_unknown_route_is_404_envelope(enabled: Api, path: str) -> None:
     assert_envelope(enabled.client.post(path, headers=enabled.headers, json={}), 404, 404)
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", LINK), ("PUT", UPDATE), ("DELETE", DELINK),
-                                              ("POST", "/v2/organization/programs")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", LINK), ("PUT", UPDATE), ("DELETE", DELINK), ("POST", "/v2/organization/programs")]
+)
 def test_wrong_method_is_405_envelope(enabled: Api, method: str, path: str) -> None:
     assert_envelope(enabled.client.request(method, path, headers=enabled.headers), 405, 405)
 
@@ -218,16 +258,26 @@ def test_request_log_and_health(client: TestClient, enabled: Api) -> None:
     client.get("/v2/organization/programs")
     log = client.get("/__reference__/requests").json()["requests"]
     assert log == [
-        {"method": "GET", "path": "/v2/organization/programs", "orgId": 50001,
-         "authenticated": True, "status": 200, "changed": False},
-        {"method": "GET", "path": "/v2/organization/programs", "orgId": None,
-         "authenticated": False, "status": 401, "changed": False},
+        {
+            "method": "GET",
+            "path": "/v2/organization/programs",
+            "orgId": 50001,
+            "authenticated": True,
+            "status": 200,
+            "changed": False,
+        },
+        {
+            "method": "GET",
+            "path": "/v2/organization/programs",
+            "orgId": None,
+            "authenticated": False,
+            "status": 401,
+            "changed": False,
+        },
     ]
 
 
-def test_unexpected_exception_is_a_500_envelope(
-    enabled: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unexpected_exception_is_a_500_envelope(enabled: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     import ppreference.app as app_module
 
     def boom(*args: object) -> None:

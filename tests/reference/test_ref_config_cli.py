@@ -29,15 +29,17 @@ def _write(tmp_path: Path, data: object, name: str = "org.yaml") -> Path:
 def test_packaged_orgs_load(env: dict) -> None:
     disabled, enabled = load_orgs()  # file-name order
     assert (enabled.org_id, enabled.name, enabled.timezone.key, enabled.allow_relinking) == (
-        50001, "relinking-enabled", "Asia/Kolkata", True)
-    assert (disabled.org_id, disabled.timezone.key, disabled.allow_relinking) == (
-        50002, "Europe/London", False)
+        50001,
+        "relinking-enabled",
+        "Asia/Kolkata",
+        True,
+    )
+    assert (disabled.org_id, disabled.timezone.key, disabled.allow_relinking) == (50002, "Europe/London", False)
     assert enabled.basic is not None and enabled.basic.till == "conformance.enabled.till"
     assert enabled.basic.password == ENV["PP_EMBEDDED_ENABLED_PASSWORD"]
     assert disabled.oauth is not None and disabled.oauth.secret == "disabled-secret"
     for org, base in ((enabled, 100), (disabled, 200)):
-        programs = [(p.id, p.name, p.type, p.tier_based, p.period_type, p.period_value)
-                    for p in org.programs]
+        programs = [(p.id, p.name, p.type, p.tier_based, p.period_type, p.period_value) for p in org.programs]
         assert programs == [
             (base + 1, "Apparel-Partner", "EXTERNAL", True, "DAYS", 0),
             (base + 2, "SPP_1", "SUPPLEMENTARY", True, "DAYS", 30),
@@ -52,20 +54,15 @@ def test_secrets_are_not_in_reprs(env: dict) -> None:
     assert all(secret not in text for secret in ENV.values())
 
 
-@pytest.mark.parametrize("missing", ["PP_EMBEDDED_ENABLED_PASSWORD",
-                                     "PP_EMBEDDED_DISABLED_OAUTH_SECRET"])
-def test_unset_environment_variable_is_named(
-    env: dict, monkeypatch: pytest.MonkeyPatch, missing: str
-) -> None:
+@pytest.mark.parametrize("missing", ["PP_EMBEDDED_ENABLED_PASSWORD", "PP_EMBEDDED_DISABLED_OAUTH_SECRET"])
+def test_unset_environment_variable_is_named(env: dict, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
     monkeypatch.delenv(missing)
     with pytest.raises(ConfigError, match=missing) as info:
         load_orgs()
     assert ".yaml" in str(info.value)
 
 
-def test_empty_environment_variable_counts_as_unset(
-    env: dict, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_empty_environment_variable_counts_as_unset(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PP_EMBEDDED_ENABLED_OAUTH_KEY", "")
     with pytest.raises(ConfigError, match="PP_EMBEDDED_ENABLED_OAUTH_KEY"):
         load_orgs()
@@ -96,21 +93,22 @@ def _mutated(change: str) -> dict:
     return data
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    ("no orgId", "orgId"),
-    ("bad type", "partnerPrograms[1].partnerProgramType"),
-    ("bad timezone", "timezone"),
-    ("unknown key", "allowRelinking"),
-    ("string orgId", "orgId"),
-    ("bool relinking", "allowMembershipRelinking"),
-    ("no credentials", "credentials"),
-    ("duplicate program", "partnerPrograms[2]"),
-    ("tier without name", "partnerPrograms[0].partnerProgramTiers[1].tierName"),
-    ("negative period", "partnerPrograms[1].membershipPeriodValue"),
-])
-def test_invalid_org_file_names_file_and_key(
-    env: dict, tmp_path: Path, change: str, key: str
-) -> None:
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ("no orgId", "orgId"),
+        ("bad type", "partnerPrograms[1].partnerProgramType"),
+        ("bad timezone", "timezone"),
+        ("unknown key", "allowRelinking"),
+        ("string orgId", "orgId"),
+        ("bool relinking", "allowMembershipRelinking"),
+        ("no credentials", "credentials"),
+        ("duplicate program", "partnerPrograms[2]"),
+        ("tier without name", "partnerPrograms[0].partnerProgramTiers[1].tierName"),
+        ("negative period", "partnerPrograms[1].membershipPeriodValue"),
+    ],
+)
+def test_invalid_org_file_names_file_and_key(env: dict, tmp_path: Path, change: str, key: str) -> None:
     path = _write(tmp_path, _mutated(change))
     with pytest.raises(ConfigError) as info:
         load_org_file(path)
@@ -157,9 +155,7 @@ def test_directory_of_files_loads_in_name_order(env: dict, tmp_path: Path) -> No
 
 
 # command line --------------------------------------------------------------------------------
-def test_cli_missing_env_var_exits_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_missing_env_var_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
     assert main(["--port", "18098"]) == 2
@@ -177,17 +173,32 @@ def test_cli_help_lists_options_and_env_vars(capsys: pytest.CaptureFixture[str])
         main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for word in ("--host", "--port", "--orgs", "--log-level", "PP_EMBEDDED_ENABLED_PASSWORD",
-                 "--rate-limit-per-minute", "PP_REFERENCE_RATE_LIMIT", "--token-ttl",
-                 "PP_REFERENCE_TOKEN_TTL", "/__reference__/state", "/__reference__/requests",
-                 "Retry-After", "changed", "authenticated"):
+    for word in (
+        "--host",
+        "--port",
+        "--orgs",
+        "--log-level",
+        "PP_EMBEDDED_ENABLED_PASSWORD",
+        "--rate-limit-per-minute",
+        "PP_REFERENCE_RATE_LIMIT",
+        "--token-ttl",
+        "PP_REFERENCE_TOKEN_TTL",
+        "/__reference__/state",
+        "/__reference__/requests",
+        "Retry-After",
+        "changed",
+        "authenticated",
+    ):
         assert word in out
 
 
 def test_python_dash_m_reports_config_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ppreference", "--orgs", str(tmp_path / "none")],
-        capture_output=True, text=True, timeout=60, env={"PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": ""},
     )
     assert result.returncode == 2
     assert "configuration error" in result.stderr
@@ -198,34 +209,46 @@ def _options(argv: list[str], env: dict[str, str] | None = None) -> ServerOption
     return server_options(build_parser().parse_args(argv), env or {})
 
 
-@pytest.mark.parametrize(("argv", "env", "expected"), [
-    ([], {}, ServerOptions(None, 300)),
-    ([], {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"}, ServerOptions(120, 30)),
-    ([], {"PP_REFERENCE_RATE_LIMIT": " 7 ", "PP_REFERENCE_TOKEN_TTL": ""}, ServerOptions(7, 300)),
-    ([], {"PP_REFERENCE_RATE_LIMIT": "0"}, ServerOptions(None, 300)),
-    (["--rate-limit-per-minute", "5", "--token-ttl", "10"], {}, ServerOptions(5, 10)),
-    (["--rate-limit-per-minute", "5", "--token-ttl", "10"],
-     {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"}, ServerOptions(5, 10)),
-    (["--rate-limit-per-minute", "0"], {"PP_REFERENCE_RATE_LIMIT": "120"}, ServerOptions(None, 300)),
-    (["--token-ttl", "60"], {"PP_REFERENCE_TOKEN_TTL": "not a number"}, ServerOptions(None, 60)),
-])
-def test_server_options_from_cli_and_env(argv: list[str], env: dict[str, str],
-                                         expected: ServerOptions) -> None:
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ([], {}, ServerOptions(None, 300)),
+        ([], {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"}, ServerOptions(120, 30)),
+        ([], {"PP_REFERENCE_RATE_LIMIT": " 7 ", "PP_REFERENCE_TOKEN_TTL": ""}, ServerOptions(7, 300)),
+        ([], {"PP_REFERENCE_RATE_LIMIT": "0"}, ServerOptions(None, 300)),
+        (["--rate-limit-per-minute", "5", "--token-ttl", "10"], {}, ServerOptions(5, 10)),
+        (
+            ["--rate-limit-per-minute", "5", "--token-ttl", "10"],
+            {"PP_REFERENCE_RATE_LIMIT": "120", "PP_REFERENCE_TOKEN_TTL": "30"},
+            ServerOptions(5, 10),
+        ),
+        (["--rate-limit-per-minute", "0"], {"PP_REFERENCE_RATE_LIMIT": "120"}, ServerOptions(None, 300)),
+        (["--token-ttl", "60"], {"PP_REFERENCE_TOKEN_TTL": "not a number"}, ServerOptions(None, 60)),
+    ],
+)
+def test_server_options_from_cli_and_env(argv: list[str], env: dict[str, str], expected: ServerOptions) -> None:
     assert _options(argv, env) == expected
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("PP_REFERENCE_RATE_LIMIT", "fast"), ("PP_REFERENCE_RATE_LIMIT", "-1"),
-    ("PP_REFERENCE_RATE_LIMIT", "2.5"), ("PP_REFERENCE_TOKEN_TTL", "0"),
-    ("PP_REFERENCE_TOKEN_TTL", "5m"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PP_REFERENCE_RATE_LIMIT", "fast"),
+        ("PP_REFERENCE_RATE_LIMIT", "-1"),
+        ("PP_REFERENCE_RATE_LIMIT", "2.5"),
+        ("PP_REFERENCE_TOKEN_TTL", "0"),
+        ("PP_REFERENCE_TOKEN_TTL", "5m"),
+    ],
+)
 def test_bad_env_setting_is_a_config_error_naming_it(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         _options([], {name: value})
 
 
-@pytest.mark.parametrize("argv", [["--rate-limit-per-minute", "-1"], ["--rate-limit-per-minute", "x"],
-                                  ["--token-ttl", "0"], ["--token-ttl", "1.5"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--rate-limit-per-minute", "-1"], ["--rate-limit-per-minute", "x"], ["--token-ttl", "0"], ["--token-ttl", "1.5"]],
+)
 def test_bad_cli_setting_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -262,8 +285,9 @@ def test_cli_passes_settings_to_the_app(
     monkeypatch.setenv("PP_REFERENCE_RATE_LIMIT", "90")
     monkeypatch.setenv("PP_REFERENCE_TOKEN_TTL", "45")
     assert main(["--port", "18096", "--token-ttl", "20"]) == 0
-    assert created == [{"token_ttl_seconds": 20, "rate_limit_per_minute": 90, "fault": None, "variant": None,
-                        "event_form": "flat"}]
+    assert created == [
+        {"token_ttl_seconds": 20, "rate_limit_per_minute": 90, "fault": None, "variant": None, "event_form": "flat"}
+    ]
     assert served[0][1] == {"host": "127.0.0.1", "port": 18096, "log_level": "info"}
     out = capsys.readouterr().out
     assert "rate limit 90 requests/min per org" in out and "token ttl 20 s" in out
@@ -271,14 +295,24 @@ def test_cli_passes_settings_to_the_app(
     monkeypatch.delenv("PP_REFERENCE_RATE_LIMIT")
     monkeypatch.delenv("PP_REFERENCE_TOKEN_TTL")
     assert main(["--port", "18096"]) == 0
-    assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None, "fault": None, "variant": None,
-                           "event_form": "flat"}
+    assert created[-1] == {
+        "token_ttl_seconds": 300,
+        "rate_limit_per_minute": None,
+        "fault": None,
+        "variant": None,
+        "event_form": "flat",
+    }
     out = capsys.readouterr().out
     assert "rate limit" not in out and "token ttl" not in out and "FAULT" not in out
 
     assert main(["--port", "18096", "--fault", "link-2006-as-2004", "--variant", "extra-fields"]) == 0
-    assert created[-1] == {"token_ttl_seconds": 300, "rate_limit_per_minute": None,
-                           "fault": "link-2006-as-2004", "variant": "extra-fields", "event_form": "flat"}
+    assert created[-1] == {
+        "token_ttl_seconds": 300,
+        "rate_limit_per_minute": None,
+        "fault": "link-2006-as-2004",
+        "variant": "extra-fields",
+        "event_form": "flat",
+    }
     out = capsys.readouterr().out
     assert "FAULT link-2006-as-2004 (LINK-2006)" in out and "variant extra-fields (AMB-EXTRA-FIELDS)" in out
     assert main(["--port", "18096", "--event-form", "wrapped"]) == 0

@@ -59,8 +59,16 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _register(api: Api, url: str, **extra: Any) -> Any:
-    body = {"name": "conformance", "webHookUrl": url, "webHookType": "HTTP", "methodType": "POST",
-            "eventNames": [], "webHookHeaders": {"Authorization": "Bearer s3cret"}, "active": True, **extra}
+    body = {
+        "name": "conformance",
+        "webHookUrl": url,
+        "webHookType": "HTTP",
+        "methodType": "POST",
+        "eventNames": [],
+        "webHookHeaders": {"Authorization": "Bearer s3cret"},
+        "active": True,
+        **extra,
+    }
     response = api.post("/v3/webHooks", body)
     assert response.status_code == 200, response.text
     return response.json()["entity"]
@@ -80,8 +88,10 @@ def test_registration_needs_credentials_and_a_url(client: TestClient, enabled: A
 def test_a_link_update_and_delink_are_announced_in_the_flat_form(enabled: Api, receiver: Receiver) -> None:
     _register(enabled, receiver.url)
     customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M-1",
-                                       partnerTierName="Bronze")) == 200
+    assert (
+        code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M-1", partnerTierName="Bronze"))
+        == 200
+    )
     assert code_of(enabled.update_status(customer, "Apparel-Partner", "UPGRADE", updatedTierName="Gold")) == 200
     assert code_of(enabled.delink_status(customer, "Apparel-Partner")) == 200
     events = receiver.wait(3)
@@ -101,8 +111,10 @@ def test_a_link_update_and_delink_are_announced_in_the_flat_form(enabled: Api, r
 def test_a_failed_item_is_announced_by_no_event(enabled: Api, receiver: Receiver) -> None:
     _register(enabled, receiver.url)
     customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M",
-                                       partnerTierName="Nope")) != 200
+    assert (
+        code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M", partnerTierName="Nope"))
+        != 200
+    )
     assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M2")) == 200
     events = receiver.wait(1)
     time.sleep(0.2)
@@ -130,7 +142,8 @@ def test_disabled_and_unsubscribed_webhooks_get_nothing(enabled: Api, receiver: 
 
 
 def test_5xx_429_and_connection_errors_are_retried_4xx_is_not_and_a_gone_receiver_is_disabled(
-        env: dict[str, str], clock: Clock) -> None:
+    env: dict[str, str], clock: Clock
+) -> None:
     flaky = Receiver([500, 429])
     refusing = Receiver([400])
     try:
@@ -177,14 +190,18 @@ def test_faults_change_the_events(env: dict[str, str], clock: Clock) -> None:
 
 
 def test_the_clock_sends_an_expiry_reminder_once_and_activates_a_due_relink(
-        enabled: Api, receiver: Receiver, client: TestClient) -> None:
+    enabled: Api, receiver: Receiver, client: TestClient
+) -> None:
     _register(enabled, receiver.url)
     customer = enabled.linked_customer("SPP_1", "S-1")  # 30-day membership from 2026-06-15
     state = client.get("/__reference__/state").json()
-    customer_id = next(link["customerId"] for org in state["orgs"] for link in org["links"]
-                       if link["mobile"] == customer["mobile"])
-    assert client.post("/__reference__/clock", json={"asOf": "2026-06-20", "customerIds": [customer_id]}).json() \
-        == {"activated": 0, "reminders": 0}
+    customer_id = next(
+        link["customerId"] for org in state["orgs"] for link in org["links"] if link["mobile"] == customer["mobile"]
+    )
+    assert client.post("/__reference__/clock", json={"asOf": "2026-06-20", "customerIds": [customer_id]}).json() == {
+        "activated": 0,
+        "reminders": 0,
+    }
     for _ in range(2):
         answer = client.post("/__reference__/clock", json={"asOf": "2026-07-12", "customerIds": [customer_id]})
         assert answer.json()["reminders"] in (0, 1)

@@ -45,8 +45,10 @@ def server(env: dict[str, str]) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
     def make(fault: str | None = None, variant: str | None = None) -> Api:
-        client = TestClient(create_app(load_orgs(), clock=Clock(DEFAULT_NOW), fault=fault, variant=variant),
-                            raise_server_exceptions=False)
+        client = TestClient(
+            create_app(load_orgs(), clock=Clock(DEFAULT_NOW), fault=fault, variant=variant),
+            raise_server_exceptions=False,
+        )
         clients.append(client)
         return Api(client, ENABLED_TILL, ENV["PP_EMBEDDED_ENABLED_PASSWORD"])
 
@@ -137,15 +139,26 @@ def test_missing_error_fault(server: Callable[..., Api]) -> None:
     assert [p["partnerProgramName"] for p in api.linked(customer)] == ["Apparel-Partner"]
 
 
-@pytest.mark.parametrize(("fault", "count", "refused"), [
-    (None, 50, False), (None, 51, True),
-    ("link-batch-50-rejected", 50, True), ("link-batch-51-accepted", 51, False),
-])
+@pytest.mark.parametrize(
+    ("fault", "count", "refused"),
+    [
+        (None, 50, False),
+        (None, 51, True),
+        ("link-batch-50-rejected", 50, True),
+        ("link-batch-51-accepted", 51, False),
+    ],
+)
 def test_batch_boundary_faults(server: Callable[..., Api], fault: str | None, count: int, refused: bool) -> None:
     api = server(fault=fault)
-    body = {"linkCustomers": [{"customer": {"mobile": f"91990000{i:04d}"},
-                               "linkToPartnerPrograms": [{"partnerProgramName": "Apparel-Partner"}]}
-                              for i in range(count)]}
+    body = {
+        "linkCustomers": [
+            {
+                "customer": {"mobile": f"91990000{i:04d}"},
+                "linkToPartnerPrograms": [{"partnerProgramName": "Apparel-Partner"}],
+            }
+            for i in range(count)
+        ]
+    }
     response = api.post(LINK, body)
     if refused:
         assert_envelope(response, 400, 2008)
@@ -153,14 +166,18 @@ def test_batch_boundary_faults(server: Callable[..., Api], fault: str | None, co
         assert len(response.json()["linkCustomers"]) == count
 
 
-@pytest.mark.parametrize(("fault", "day", "code"), [
-    (None, TODAY, 200), (None, YESTERDAY, 2003),
-    ("link-expiry-today-rejected", TODAY, 2003), ("link-expiry-yesterday-accepted", YESTERDAY, 200),
-])
+@pytest.mark.parametrize(
+    ("fault", "day", "code"),
+    [
+        (None, TODAY, 200),
+        (None, YESTERDAY, 2003),
+        ("link-expiry-today-rejected", TODAY, 2003),
+        ("link-expiry-yesterday-accepted", YESTERDAY, 200),
+    ],
+)
 def test_date_boundary_faults(server: Callable[..., Api], fault: str | None, day: str, code: int) -> None:
     api = server(fault=fault)
-    status = api.link_status(api.customer(), "Apparel-Partner", partnerMembershipId="M",
-                             partnerTierExpiryDate=day)
+    status = api.link_status(api.customer(), "Apparel-Partner", partnerMembershipId="M", partnerTierExpiryDate=day)
     assert code_of(status) == code
 
 
@@ -186,8 +203,11 @@ def test_state_faults(server: Callable[..., Api]) -> None:
 def test_shape_faults(server: Callable[..., Api]) -> None:
     api = server(fault="update-type-not-echoed")
     customer = api.linked_customer("Apparel-Partner")
-    item = _item(api.update(customer, "Apparel-Partner", "UPGRADE", updatedTierName="Gold"),
-                 "customersPartnerUpdates", "partnerProgramUpdates")
+    item = _item(
+        api.update(customer, "Apparel-Partner", "UPGRADE", updatedTierName="Gold"),
+        "customersPartnerUpdates",
+        "partnerProgramUpdates",
+    )
     assert "updateType" not in item and item["updateStatus"]["code"] == 200
 
     api = server(fault="link-status-object-misnamed")
@@ -210,16 +230,20 @@ def test_identification_faults(server: Callable[..., Api]) -> None:
 
 
 def test_auth_faults(server: Callable[..., Api]) -> None:
-    body = {"linkCustomers": [{"customer": {"mobile": "919900000002"},
-                               "linkToPartnerPrograms": [{"partnerProgramName": "Apparel-Partner"}]}]}
+    body = {
+        "linkCustomers": [
+            {
+                "customer": {"mobile": "919900000002"},
+                "linkToPartnerPrograms": [{"partnerProgramName": "Apparel-Partner"}],
+            }
+        ]
+    }
     wrong = {"Authorization": basic_header(ENABLED_TILL, "wrong-password")}
     assert server().client.post(LINK, json=body, headers=wrong).status_code == 401
-    assert server(fault="auth-wrong-password-accepted").client.post(LINK, json=body, headers=wrong).status_code \
-        == 201
+    assert server(fault="auth-wrong-password-accepted").client.post(LINK, json=body, headers=wrong).status_code == 201
     assert server(fault="auth-none-required").client.post(LINK, json=body).status_code == 201
     forged = {"X-CAP-API-OAUTH-TOKEN": "forged.oauth.token"}
-    assert server(fault="auth-forged-token-accepted").client.post(LINK, json=body, headers=forged).status_code \
-        == 201
+    assert server(fault="auth-forged-token-accepted").client.post(LINK, json=body, headers=forged).status_code == 201
     assert_envelope(server(fault="auth-401-as-403").client.post(LINK, json=body), 403, 403)
 
 
@@ -238,8 +262,9 @@ def test_transport_faults(server: Callable[..., Api]) -> None:
 
 
 # -- variants, checked directly --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("variant", "status"), [(None, 201), ("item-failure-http-200", 200),
-                                                 ("item-failure-http-400", 400)])
+@pytest.mark.parametrize(
+    ("variant", "status"), [(None, 201), ("item-failure-http-200", 200), ("item-failure-http-400", 400)]
+)
 def test_item_failure_status_variants(server: Callable[..., Api], variant: str | None, status: int) -> None:
     api = server(variant=variant)
     response = api.link(api.customer(), "Nope", partnerMembershipId="M")
@@ -249,8 +274,15 @@ def test_item_failure_status_variants(server: Callable[..., Api], variant: str |
 
 def test_batch_limit_per_item_variant(server: Callable[..., Api]) -> None:
     api = server(variant="batch-limit-per-item")
-    body = {"customersPartnerUpdates": [{"customer": {"mobile": f"91990000{i:04d}"}, "partnerProgramUpdates": [
-        {"partnerProgramName": "Apparel-Partner", "updateType": "UPGRADE"}]} for i in range(51)]}
+    body = {
+        "customersPartnerUpdates": [
+            {
+                "customer": {"mobile": f"91990000{i:04d}"},
+                "partnerProgramUpdates": [{"partnerProgramName": "Apparel-Partner", "updateType": "UPGRADE"}],
+            }
+            for i in range(51)
+        ]
+    }
     response = api.post(UPDATE, body)
     assert response.status_code == 201
     codes = {e["partnerProgramUpdates"][0]["updateStatus"]["code"] for e in response.json()["customersPartnerUpdates"]}
@@ -272,10 +304,24 @@ def test_delink_shape_variants(server: Callable[..., Api]) -> None:
 def test_results_reordered_variant(server: Callable[..., Api]) -> None:
     api = server(variant="results-reordered")
     first, second = api.customer(), api.customer()
-    response = api.post(LINK, {"linkCustomers": [
-        {"customer": c, "linkToPartnerPrograms": [{"partnerProgramName": "Apparel-Partner",
-                                                   "customerPartnerReference": {"partnerMembershipId": "M"}},
-                                                  {"partnerProgramName": "Nope"}]} for c in (first, second)]})
+    response = api.post(
+        LINK,
+        {
+            "linkCustomers": [
+                {
+                    "customer": c,
+                    "linkToPartnerPrograms": [
+                        {
+                            "partnerProgramName": "Apparel-Partner",
+                            "customerPartnerReference": {"partnerMembershipId": "M"},
+                        },
+                        {"partnerProgramName": "Nope"},
+                    ],
+                }
+                for c in (first, second)
+            ]
+        },
+    )
     entries = response.json()["linkCustomers"]
     assert [e["customer"]["mobile"] for e in entries] == [second["mobile"], first["mobile"]]
     assert [i["partnerProgramName"] for i in entries[0]["linkToPartnerPrograms"]] == ["Nope", "Apparel-Partner"]

@@ -38,9 +38,7 @@ def ticks() -> Monotonic:
 
 
 @pytest.fixture
-def make_client(
-    env: dict[str, str], clock: Clock, ticks: Monotonic
-) -> Iterator[Callable[..., TestClient]]:
+def make_client(env: dict[str, str], clock: Clock, ticks: Monotonic) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient for `create_app(load_orgs(), clock=clock, monotonic=ticks, **options)`."""
     clients: list[TestClient] = []
 
@@ -119,9 +117,7 @@ def test_over_the_limit_is_429_with_retry_after_until_the_window_passes(
     _assert_429(client.get(PROGRAMS, headers=ENABLED), 60)
 
 
-def test_window_slides_one_slot_at_a_time(
-    make_client: Callable[..., TestClient], ticks: Monotonic
-) -> None:
+def test_window_slides_one_slot_at_a_time(make_client: Callable[..., TestClient], ticks: Monotonic) -> None:
     client = make_client(rate_limit_per_minute=2)
     assert client.get(PROGRAMS, headers=ENABLED).status_code == 200  # t=0
     ticks.now += 10
@@ -160,15 +156,23 @@ def test_admin_endpoints_are_exempt_and_429s_are_logged(make_client: Callable[..
         assert client.get(path).status_code == 200
     log = client.get("/__reference__/requests").json()["requests"]
     assert [(e["status"], e["orgId"], e["authenticated"], e["changed"]) for e in log] == [
-        (200, 50001, True, False), (429, 50001, True, False)]
+        (200, 50001, True, False),
+        (429, 50001, True, False),
+    ]
 
 
 def test_refused_request_changes_nothing(make_client: Callable[..., TestClient]) -> None:
     client = make_client(rate_limit_per_minute=1)
     body = {"profiles": [{"identifiers": [{"type": "mobile", "value": "91123"}]}]}
     assert client.post("/v2/customers", json=body, headers=ENABLED).status_code == 200
-    _assert_429(client.post("/v2/customers", json={"profiles": [{"identifiers": [
-        {"type": "mobile", "value": "91124"}]}]}, headers=ENABLED), 60)
+    _assert_429(
+        client.post(
+            "/v2/customers",
+            json={"profiles": [{"identifiers": [{"type": "mobile", "value": "91124"}]}]},
+            headers=ENABLED,
+        ),
+        60,
+    )
     state = client.get("/__reference__/state").json()["orgs"]
     assert {org["orgId"]: org["customers"] for org in state} == {50001: 1, 50002: 0}
 

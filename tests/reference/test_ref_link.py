@@ -12,28 +12,39 @@ PAST = "2026-06-14T23:59:59+05:30"
 
 def test_link_succeeds_with_documented_response_shape(enabled: Api) -> None:
     customer = enabled.customer("919400000001", email="a@example.com", externalId="X1")
-    response = enabled.link(customer, "Apparel-Partner", partnerMembershipId="M-1",
-                            partnerTierName="Gold", partnerTierExpiryDate=FUTURE)
+    response = enabled.link(
+        customer, "Apparel-Partner", partnerMembershipId="M-1", partnerTierName="Gold", partnerTierExpiryDate=FUTURE
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"linkCustomers", "warnings"} and body["warnings"] == []
     entry = body["linkCustomers"][0]
     assert entry["customer"] == {
-        "id": entry["customer"]["id"], "mobile": "919400000001", "email": "a@example.com",
+        "id": entry["customer"]["id"],
+        "mobile": "919400000001",
+        "email": "a@example.com",
         "externalId": "X1",
         "status": {"status": True, "code": 1000, "message": "Customer successfully retrieved"},
     }
     assert entry["customer"]["id"] >= 300000001
-    assert entry["linkToPartnerPrograms"] == [{
-        "partnerProgramName": "Apparel-Partner",
-        "partnerLinkStatus": {"status": True, "code": 200, "message": "Success"},
-    }]
-    assert enabled.linked(customer) == [{
-        "partnerProgramId": 101, "partnerProgramName": "Apparel-Partner",
-        "partnerTierNumber": 3, "partnerTierName": "Gold",
-        "partnerTierExpiryDate": "2027-12-31T23:59:59+05:30", "partnerMembershipId": "M-1",
-        "partnerProgramType": "EXTERNAL", "tierBased": True,
-    }]
+    assert entry["linkToPartnerPrograms"] == [
+        {
+            "partnerProgramName": "Apparel-Partner",
+            "partnerLinkStatus": {"status": True, "code": 200, "message": "Success"},
+        }
+    ]
+    assert enabled.linked(customer) == [
+        {
+            "partnerProgramId": 101,
+            "partnerProgramName": "Apparel-Partner",
+            "partnerTierNumber": 3,
+            "partnerTierName": "Gold",
+            "partnerTierExpiryDate": "2027-12-31T23:59:59+05:30",
+            "partnerMembershipId": "M-1",
+            "partnerProgramType": "EXTERNAL",
+            "tierBased": True,
+        }
+    ]
 
 
 @pytest.mark.parametrize("name", ["", None])
@@ -57,45 +68,54 @@ def test_rule2_precedes_rule3(enabled: Api) -> None:
 
 def test_rule3_customer_not_enrolled_is_2005(enabled: Api) -> None:
     customer = enabled.customer(loyalty=False)
-    status = enabled.link_status(customer, "SPP_1", partnerMembershipId="M",
-                                 partnerTierName="NoSuchTier")
+    status = enabled.link_status(customer, "SPP_1", partnerMembershipId="M", partnerTierName="NoSuchTier")
     assert code_of(status) == 2005
     assert "enrolled" in status["message"]
 
 
-@pytest.mark.parametrize(("program", "tier"), [
-    ("Apparel-Partner", "Platinum"), ("Apparel-Partner", "gold"), ("SPP_2", "Classic"),
-    ("SPP_1", ""),
-])
+@pytest.mark.parametrize(
+    ("program", "tier"),
+    [
+        ("Apparel-Partner", "Platinum"),
+        ("Apparel-Partner", "gold"),
+        ("SPP_2", "Classic"),
+        ("SPP_1", ""),
+    ],
+)
 def test_rule4_unknown_tier_is_2007(enabled: Api, program: str, tier: str) -> None:
-    status = enabled.link_status(enabled.customer(), program, partnerMembershipId="M",
-                                 partnerTierName=tier, partnerTierExpiryDate=PAST)
+    status = enabled.link_status(
+        enabled.customer(), program, partnerMembershipId="M", partnerTierName=tier, partnerTierExpiryDate=PAST
+    )
     assert code_of(status) == 2007
 
 
 @pytest.mark.parametrize("value", ["not-a-date", "2026-13-01", "31/12/2027", ""])
 def test_rule5_unparseable_tier_expiry_is_2002(enabled: Api, value: str) -> None:
-    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M",
-                                 partnerTierExpiryDate=value)
+    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M", partnerTierExpiryDate=value)
     assert code_of(status) == 2002
 
 
 def test_rule5_past_tier_expiry_is_2003(enabled: Api) -> None:
-    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M",
-                                 partnerTierExpiryDate=PAST, membershipStartDate="2020-01-01")
+    status = enabled.link_status(
+        enabled.customer(),
+        "SPP_1",
+        partnerMembershipId="M",
+        partnerTierExpiryDate=PAST,
+        membershipStartDate="2020-01-01",
+    )
     assert code_of(status) == 2003
 
 
 @pytest.mark.parametrize("value", ["soon", "2027-02-30T00:00:00", "9999-12-31T23:00:00-12:00"])
 def test_rule6_unparseable_membership_start_is_2002(enabled: Api, value: str) -> None:
-    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M",
-                                 membershipStartDate=value)
+    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M", membershipStartDate=value)
     assert code_of(status) == 2002
 
 
 def test_rule6_past_membership_start_is_2025(enabled: Api) -> None:
-    status = enabled.link_status(enabled.customer(), "SPP_1", partnerMembershipId="M",
-                                 membershipStartDate="2026-06-14T10:00:00+05:30")
+    status = enabled.link_status(
+        enabled.customer(), "SPP_1", partnerMembershipId="M", membershipStartDate="2026-06-14T10:00:00+05:30"
+    )
     assert code_of(status) == 2025
 
 
@@ -134,8 +154,7 @@ def test_rule7_relink_when_one_is_pending_is_2005(enabled: Api) -> None:
 
 def test_rule7_relink_after_membership_end_is_queued(enabled: Api) -> None:
     customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M",
-                                       partnerTierName="Classic")) == 200
+    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="M", partnerTierName="Classic")) == 200
     status = enabled.link_status(customer, "SPP_1", membershipStartDate="2026-07-16T00:00:00")
     assert code_of(status) == 200
     # the current link is unchanged until the relink activates
@@ -149,8 +168,9 @@ def test_rule8_second_supplementary_program_is_2019(enabled: Api) -> None:
     assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="M")) == 200
 
 
-@pytest.mark.parametrize("reference", [{}, {"partnerMembershipId": ""},
-                                       {"partnerMembershipId": None, "partnerTierName": "Gold"}])
+@pytest.mark.parametrize(
+    "reference", [{}, {"partnerMembershipId": ""}, {"partnerMembershipId": None, "partnerTierName": "Gold"}]
+)
 def test_rule9_missing_membership_id_is_2002(enabled: Api, reference: dict) -> None:
     customer = enabled.customer()
     status = enabled.link_status(customer, "Apparel-Partner", **reference)
@@ -160,16 +180,22 @@ def test_rule9_missing_membership_id_is_2002(enabled: Api, reference: dict) -> N
 
 def test_rule9_without_customer_partner_reference_is_2002(enabled: Api) -> None:
     customer = enabled.customer()
-    response = enabled.post(LINK, {"linkCustomers": [{
-        "customer": customer, "linkToPartnerPrograms": [{"partnerProgramName": "SPP_2"}]}]})
+    response = enabled.post(
+        LINK, {"linkCustomers": [{"customer": customer, "linkToPartnerPrograms": [{"partnerProgramName": "SPP_2"}]}]}
+    )
     assert response.status_code == 201
     status = response.json()["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerLinkStatus"]
     assert code_of(status) == 2002
 
 
 def test_rule10_tier_expiry_before_membership_end_warns_1302(enabled: Api) -> None:
-    response = enabled.link(enabled.customer(), "SPP_1", partnerMembershipId="M",
-                            partnerTierName="Premium", partnerTierExpiryDate="2026-07-14")
+    response = enabled.link(
+        enabled.customer(),
+        "SPP_1",
+        partnerMembershipId="M",
+        partnerTierName="Premium",
+        partnerTierExpiryDate="2026-07-14",
+    )
     assert response.status_code == 200
     body = response.json()
     status = body["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerLinkStatus"]
@@ -178,23 +204,23 @@ def test_rule10_tier_expiry_before_membership_end_warns_1302(enabled: Api) -> No
     assert body["warnings"] == [{"status": False, "code": 1302, "message": message}]
 
 
-@pytest.mark.parametrize(("program", "expiry"), [
-    ("SPP_1", "2026-07-15"),          # same day as the membership end: no warning
-    ("Apparel-Partner", "2026-06-16"),  # EXTERNAL programs have no membership end
-])
+@pytest.mark.parametrize(
+    ("program", "expiry"),
+    [
+        ("SPP_1", "2026-07-15"),  # same day as the membership end: no warning
+        ("Apparel-Partner", "2026-06-16"),  # EXTERNAL programs have no membership end
+    ],
+)
 def test_rule10_no_1302_otherwise(enabled: Api, program: str, expiry: str) -> None:
-    response = enabled.link(enabled.customer(), program, partnerMembershipId="M",
-                            partnerTierExpiryDate=expiry)
+    response = enabled.link(enabled.customer(), program, partnerMembershipId="M", partnerTierExpiryDate=expiry)
     assert response.status_code == 200
     assert response.json()["warnings"] == []
 
 
-@pytest.mark.parametrize("customer", [{}, {"mobile": "", "email": "", "externalId": ""},
-                                      {"id": None, "mobile": None}])
+@pytest.mark.parametrize("customer", [{}, {"mobile": "", "email": "", "externalId": ""}, {"id": None, "mobile": None}])
 def test_no_identifier_is_8013_for_customer_and_items(enabled: Api, customer: dict) -> None:
     programs = [{"partnerProgramName": "SPP_1"}, {"partnerProgramName": "Nope"}]
-    response = enabled.post(LINK, {"linkCustomers": [
-        {"customer": customer, "linkToPartnerPrograms": programs}]})
+    response = enabled.post(LINK, {"linkCustomers": [{"customer": customer, "linkToPartnerPrograms": programs}]})
     assert response.status_code == 201
     entry = response.json()["linkCustomers"][0]
     assert code_of(entry["customer"]["status"]) == 8013
@@ -212,8 +238,9 @@ def test_unknown_customer_is_8015_for_customer_and_items(enabled: Api) -> None:
 
 def test_first_present_identifier_is_used(enabled: Api) -> None:
     customer = enabled.customer("919222222222", email="b@example.com")
-    ok = enabled.link_status({"mobile": "", "email": "b@example.com", "externalId": "nobody"},
-                             "Apparel-Partner", partnerMembershipId="M")
+    ok = enabled.link_status(
+        {"mobile": "", "email": "b@example.com", "externalId": "nobody"}, "Apparel-Partner", partnerMembershipId="M"
+    )
     assert code_of(ok) == 200
     # an unknown id wins over a matching mobile
     wrong_id = enabled.link_status({"id": 1, **customer}, "SPP_1", partnerMembershipId="M")
@@ -222,8 +249,9 @@ def test_first_present_identifier_is_used(enabled: Api) -> None:
 
 def test_customer_found_by_id(enabled: Api) -> None:
     customer = enabled.customer("919333333333")
-    entity = enabled.get("/v2/customers/lookup", source="INSTORE", identifierName="mobile",
-                         identifierValue="919333333333").json()["entity"]
+    entity = enabled.get(
+        "/v2/customers/lookup", source="INSTORE", identifierName="mobile", identifierValue="919333333333"
+    ).json()["entity"]
     response = enabled.link({"id": entity}, "SPP_2", partnerMembershipId="M")
     entry = response.json()["linkCustomers"][0]
     assert entry["customer"]["id"] == entity and entry["customer"]["mobile"] == customer["mobile"]
@@ -232,25 +260,37 @@ def test_customer_found_by_id(enabled: Api) -> None:
 
 def test_results_keep_request_order_and_partial_failure_is_201(enabled: Api) -> None:
     first, second = enabled.customer(), enabled.customer()
-    response = enabled.post(LINK, {"linkCustomers": [
-        {"customer": first, "linkToPartnerPrograms": [
-            {"partnerProgramName": "SPP_2",
-             "customerPartnerReference": {"partnerMembershipId": "A"}},
-            {"partnerProgramName": "Nope"},
-            {"partnerProgramName": "Apparel-Partner",
-             "customerPartnerReference": {"partnerMembershipId": "B"}}]},
-        {"customer": {"mobile": "910000000009"}, "linkToPartnerPrograms": [
-            {"partnerProgramName": "SPP_1"}]},
-        {"customer": second, "linkToPartnerPrograms": [
-            {"partnerProgramName": "SPP_1",
-             "customerPartnerReference": {"partnerMembershipId": "C"}}]},
-    ]})
+    response = enabled.post(
+        LINK,
+        {
+            "linkCustomers": [
+                {
+                    "customer": first,
+                    "linkToPartnerPrograms": [
+                        {"partnerProgramName": "SPP_2", "customerPartnerReference": {"partnerMembershipId": "A"}},
+                        {"partnerProgramName": "Nope"},
+                        {
+                            "partnerProgramName": "Apparel-Partner",
+                            "customerPartnerReference": {"partnerMembershipId": "B"},
+                        },
+                    ],
+                },
+                {"customer": {"mobile": "910000000009"}, "linkToPartnerPrograms": [{"partnerProgramName": "SPP_1"}]},
+                {
+                    "customer": second,
+                    "linkToPartnerPrograms": [
+                        {"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "C"}}
+                    ],
+                },
+            ]
+        },
+    )
     assert response.status_code == 201
     entries = response.json()["linkCustomers"]
-    assert [e["customer"]["mobile"] for e in entries] == [
-        first["mobile"], "910000000009", second["mobile"]]
-    assert [[(p["partnerProgramName"], p["partnerLinkStatus"]["code"])
-             for p in e["linkToPartnerPrograms"]] for e in entries] == [
+    assert [e["customer"]["mobile"] for e in entries] == [first["mobile"], "910000000009", second["mobile"]]
+    assert [
+        [(p["partnerProgramName"], p["partnerLinkStatus"]["code"]) for p in e["linkToPartnerPrograms"]] for e in entries
+    ] == [
         [("SPP_2", 200), ("Nope", 2006), ("Apparel-Partner", 200)],
         [("SPP_1", 8015)],
         [("SPP_1", 200)],
@@ -260,10 +300,8 @@ def test_results_keep_request_order_and_partial_failure_is_201(enabled: Api) -> 
 def test_same_program_twice_in_one_request_links_once(enabled: Api) -> None:
     customer = enabled.customer()
     item = {"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "M"}}
-    response = enabled.post(LINK, {"linkCustomers": [
-        {"customer": customer, "linkToPartnerPrograms": [item, item]}]})
-    codes = [p["partnerLinkStatus"]["code"]
-             for p in response.json()["linkCustomers"][0]["linkToPartnerPrograms"]]
+    response = enabled.post(LINK, {"linkCustomers": [{"customer": customer, "linkToPartnerPrograms": [item, item]}]})
+    codes = [p["partnerLinkStatus"]["code"] for p in response.json()["linkCustomers"][0]["linkToPartnerPrograms"]]
     assert codes == [200, 2005]
 
 

@@ -58,26 +58,20 @@ MALFORMED: list[tuple[str, Body, int]] = [
     ("items a string", lambda t, i: {t: [_entry(i, items="SPP_1")]}, 400),
     ("item null", lambda t, i: {t: [_entry(i, items=(None,))]}, 400),
     ("item a string", lambda t, i: {t: [_entry(i, items=("SPP_1",))]}, 400),
-    ("program name a number", lambda t, i: {t: [_entry(i, items=({"partnerProgramName": 5},))]},
-     400),
-    ("program name a list", lambda t, i: {t: [_entry(i, items=({"partnerProgramName": ["a"]},))]},
-     400),
+    ("program name a number", lambda t, i: {t: [_entry(i, items=({"partnerProgramName": 5},))]}, 400),
+    ("program name a list", lambda t, i: {t: [_entry(i, items=({"partnerProgramName": ["a"]},))]}, 400),
     ("second entry malformed", lambda t, i: {t: [_entry(i), _entry(i, customer=[])]}, 400),
-    ("huge integer id", lambda t, i: f'{{"{t}": [{{"customer": {{"id": {"9" * 5000}}}}}]}}'
-     .encode(), 400),
+    ("huge integer id", lambda t, i: f'{{"{t}": [{{"customer": {{"id": {"9" * 5000}}}}}]}}'.encode(), 400),
 ]
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize(("case", "make", "code"), MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_malformed_body_gets_4xx_envelope(
-    enabled: Api, endpoint: str, case: str, make: Body, code: int
-) -> None:
+def test_malformed_body_gets_4xx_envelope(enabled: Api, endpoint: str, case: str, make: Body, code: int) -> None:
     path, top, items = ENDPOINTS[endpoint]
     body = make(top, items)
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = enabled.client.post(
-        path, content=raw, headers={**enabled.headers, "Content-Type": "application/json"})
+    response = enabled.client.post(path, content=raw, headers={**enabled.headers, "Content-Type": "application/json"})
     assert_envelope(response, 400, code)
 
 
@@ -95,8 +89,7 @@ UPDATE_SPECIFIC = [
     {"updateType": "UPGRADE", "updateDetails": "Silver"},
     {"updateType": "UPGRADE", "updateDetails": []},
     {"updateType": "UPGRADE", "updateDetails": {"updatedTierName": 2}},
-    {"updateType": "UPGRADE",
-     "updateDetails": {"updatedTierName": "S", "updatedTierExpiryDate": 1}},
+    {"updateType": "UPGRADE", "updateDetails": {"updatedTierName": "S", "updatedTierExpiryDate": 1}},
 ]
 
 
@@ -104,9 +97,7 @@ TYPED_CASES = [("link", f) for f in LINK_SPECIFIC] + [("update", f) for f in UPD
 
 
 @pytest.mark.parametrize(("endpoint", "fields"), TYPED_CASES)
-def test_wrongly_typed_item_fields_get_400_envelope(
-    enabled: Api, endpoint: str, fields: dict
-) -> None:
+def test_wrongly_typed_item_fields_get_400_envelope(enabled: Api, endpoint: str, fields: dict) -> None:
     path, top, items = ENDPOINTS[endpoint]
     item = {"partnerProgramName": "SPP_1", **fields}
     assert_envelope(enabled.post(path, {top: [_entry(items, items=(item,))]}), 400, 400)
@@ -136,8 +127,10 @@ def test_wrong_content_type_is_tolerated(enabled: Api, content_type: str | None)
 
 
 def test_strings_with_lone_surrogates_are_echoed_safely(enabled: Api) -> None:
-    raw = b'{"linkCustomers": [{"customer": {"mobile": "\\ud800"}, ' \
-          b'"linkToPartnerPrograms": [{"partnerProgramName": "\\udfff"}]}]}'
+    raw = (
+        b'{"linkCustomers": [{"customer": {"mobile": "\\ud800"}, '
+        b'"linkToPartnerPrograms": [{"partnerProgramName": "\\udfff"}]}]}'
+    )
     response = enabled.client.post(LINK, content=raw, headers=enabled.headers)
     assert response.status_code == 201
     assert response.json()["linkCustomers"][0]["customer"]["status"]["code"] == 8015
@@ -145,8 +138,11 @@ def test_strings_with_lone_surrogates_are_echoed_safely(enabled: Api) -> None:
 
 def test_malformed_input_is_checked_before_any_item_is_applied(enabled: Api) -> None:
     customer = enabled.customer()
-    good = _entry("linkToPartnerPrograms", customer=customer, items=(
-        {"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "M"}},))
+    good = _entry(
+        "linkToPartnerPrograms",
+        customer=customer,
+        items=({"partnerProgramName": "SPP_1", "customerPartnerReference": {"partnerMembershipId": "M"}},),
+    )
     bad = _entry("linkToPartnerPrograms", items=({"partnerProgramName": 1},))
     assert_envelope(enabled.post(LINK, {"linkCustomers": [good, bad]}), 400, 400)
     assert enabled.linked(customer) == []

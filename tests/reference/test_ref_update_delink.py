@@ -21,26 +21,32 @@ FUTURE = "2027-12-29T23:59:59+05:30"
 def linked(enabled: Api) -> dict:
     """A customer of the enabled org linked to Apparel-Partner (Bronze) and SPP_1 (Classic)."""
     customer = enabled.customer()
-    assert code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="A",
-                                       partnerTierName="Bronze")) == 200
-    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="S",
-                                       partnerTierName="Classic")) == 200
+    assert (
+        code_of(enabled.link_status(customer, "Apparel-Partner", partnerMembershipId="A", partnerTierName="Bronze"))
+        == 200
+    )
+    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="S", partnerTierName="Classic")) == 200
     return customer
 
 
 # customerPartnerProgramUpdate -----------------------------------------------------------
 def test_upgrade_sets_tier_and_expiry_with_documented_shape(enabled: Api, linked: dict) -> None:
-    response = enabled.update(linked, "Apparel-Partner", "UPGRADE",
-                              updatedTierName="Silver", updatedTierExpiryDate=FUTURE)
+    response = enabled.update(
+        linked, "Apparel-Partner", "UPGRADE", updatedTierName="Silver", updatedTierExpiryDate=FUTURE
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"customersPartnerUpdates", "warnings"}
     entry = body["customersPartnerUpdates"][0]
     assert entry["customer"]["mobile"] == linked["mobile"]
     assert code_of(entry["customer"]["status"]) == 1000
-    assert entry["partnerProgramUpdates"] == [{
-        "partnerProgramName": "Apparel-Partner", "updateType": "UPGRADE",
-        "updateStatus": {"status": True, "code": 200, "message": "Success"}}]
+    assert entry["partnerProgramUpdates"] == [
+        {
+            "partnerProgramName": "Apparel-Partner",
+            "updateType": "UPGRADE",
+            "updateStatus": {"status": True, "code": 200, "message": "Success"},
+        }
+    ]
     apparel = next(p for p in enabled.linked(linked) if p["partnerProgramId"] == 101)
     assert (apparel["partnerTierName"], apparel["partnerTierNumber"]) == ("Silver", 2)
     assert apparel["partnerTierExpiryDate"] == FUTURE
@@ -48,10 +54,10 @@ def test_upgrade_sets_tier_and_expiry_with_documented_shape(enabled: Api, linked
 
 def test_update_without_expiry_keeps_existing_expiry(enabled: Api) -> None:
     customer = enabled.customer()
-    enabled.link(customer, "Apparel-Partner", partnerMembershipId="A", partnerTierName="Gold",
-                 partnerTierExpiryDate=FUTURE)
-    status = enabled.update_status(customer, "Apparel-Partner", "DOWNGRADE",
-                                   updatedTierName="Bronze")
+    enabled.link(
+        customer, "Apparel-Partner", partnerMembershipId="A", partnerTierName="Gold", partnerTierExpiryDate=FUTURE
+    )
+    status = enabled.update_status(customer, "Apparel-Partner", "DOWNGRADE", updatedTierName="Bronze")
     assert code_of(status) == 200
     assert enabled.linked(customer)[0]["partnerTierExpiryDate"] == FUTURE
     assert enabled.linked(customer)[0]["partnerTierName"] == "Bronze"
@@ -64,9 +70,7 @@ def test_update_rule1_empty_program_name_is_2002(enabled: Api, linked: dict, nam
 
 
 @pytest.mark.parametrize("update_type", ["upgrade", "UPDATE", "", None, "RENEW "])
-def test_update_rule2_bad_update_type_is_2009(
-    enabled: Api, linked: dict, update_type: object
-) -> None:
+def test_update_rule2_bad_update_type_is_2009(enabled: Api, linked: dict, update_type: object) -> None:
     status = enabled.update_status(linked, "Nope", update_type, updatedTierName="Silver")
     assert code_of(status) == 2009
 
@@ -104,16 +108,16 @@ def test_update_rule5_renewal_initiation_in_enabled_org_is_2028(enabled: Api, li
     assert code_of(status) == 2028
 
 
-@pytest.mark.parametrize("details", [None, {}, {"updatedTierName": ""},
-                                     {"updatedTierName": None, "updatedTierExpiryDate": FUTURE}])
-def test_update_rule6_missing_details_or_tier_is_2002(
-    enabled: Api, linked: dict, details: dict | None
-) -> None:
+@pytest.mark.parametrize(
+    "details", [None, {}, {"updatedTierName": ""}, {"updatedTierName": None, "updatedTierExpiryDate": FUTURE}]
+)
+def test_update_rule6_missing_details_or_tier_is_2002(enabled: Api, linked: dict, details: dict | None) -> None:
     item: dict = {"partnerProgramName": "Apparel-Partner", "updateType": "UPGRADE"}
     if details is not None:
         item["updateDetails"] = details
-    response = enabled.post(UPDATE, {"customersPartnerUpdates": [
-        {"customer": linked, "partnerProgramUpdates": [item]}]})
+    response = enabled.post(
+        UPDATE, {"customersPartnerUpdates": [{"customer": linked, "partnerProgramUpdates": [item]}]}
+    )
     assert response.status_code == 201
     status = response.json()["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]
     assert code_of(status["updateStatus"]) == 2002
@@ -130,27 +134,27 @@ def test_update_rule7_not_linked_is_2004(enabled: Api) -> None:
 
 
 def test_update_rule8_unknown_tier_is_2007(enabled: Api, linked: dict) -> None:
-    status = enabled.update_status(linked, "SPP_1", "UPGRADE", updatedTierName="Gold",
-                                   updatedTierExpiryDate="garbage")
+    status = enabled.update_status(linked, "SPP_1", "UPGRADE", updatedTierName="Gold", updatedTierExpiryDate="garbage")
     assert code_of(status) == 2007
 
 
 def test_update_rule9_unparseable_expiry_is_2002(enabled: Api, linked: dict) -> None:
-    status = enabled.update_status(linked, "SPP_1", "RENEW", updatedTierName="Premium",
-                                   updatedTierExpiryDate="2027-12-32")
+    status = enabled.update_status(
+        linked, "SPP_1", "RENEW", updatedTierName="Premium", updatedTierExpiryDate="2027-12-32"
+    )
     assert code_of(status) == 2002
 
 
 def test_update_rule9_past_expiry_is_2003(enabled: Api, linked: dict) -> None:
-    status = enabled.update_status(linked, "SPP_1", "RENEW", updatedTierName="Premium",
-                                   updatedTierExpiryDate="2026-06-14T23:59:59+05:30")
+    status = enabled.update_status(
+        linked, "SPP_1", "RENEW", updatedTierName="Premium", updatedTierExpiryDate="2026-06-14T23:59:59+05:30"
+    )
     assert code_of(status) == 2003
 
 
 def test_update_renewal_initiation_in_disabled_org_succeeds(disabled: Api) -> None:
     customer = disabled.linked_customer("SPP_1", "S")
-    status = disabled.update_status(customer, "SPP_1", "MEMBERSHIP_RENEWAL_INITIATION",
-                                    updatedTierName="Premium")
+    status = disabled.update_status(customer, "SPP_1", "MEMBERSHIP_RENEWAL_INITIATION", updatedTierName="Premium")
     assert code_of(status) == 200
     assert disabled.linked(customer)[0]["partnerTierName"] == "Premium"
 
@@ -181,8 +185,7 @@ def test_renewal_initiation_extends_membership_by_one_period(env: dict) -> None:
 
 
 def test_update_customer_not_found_is_8015(enabled: Api) -> None:
-    response = enabled.update({"externalId": "nobody"}, "SPP_1", "UPGRADE",
-                              updatedTierName="Classic")
+    response = enabled.update({"externalId": "nobody"}, "SPP_1", "UPGRADE", updatedTierName="Classic")
     assert response.status_code == 201
     entry = response.json()["customersPartnerUpdates"][0]
     assert code_of(entry["customer"]["status"]) == 8015
@@ -197,9 +200,9 @@ def test_delink_removes_link_with_documented_shape(enabled: Api, linked: dict) -
     assert set(body) == {"customersPartnerUpdates", "warnings"} and body["warnings"] == []
     entry = body["customersPartnerUpdates"][0]
     assert code_of(entry["customer"]["status"]) == 1000
-    assert entry["partnerProgramUpdates"] == [{
-        "partnerProgramName": "Apparel-Partner",
-        "updateStatus": {"status": True, "code": 200, "message": "Success"}}]
+    assert entry["partnerProgramUpdates"] == [
+        {"partnerProgramName": "Apparel-Partner", "updateStatus": {"status": True, "code": 200, "message": "Success"}}
+    ]
     assert [p["partnerProgramName"] for p in enabled.linked(linked)] == ["SPP_1"]
 
 
@@ -234,10 +237,17 @@ def test_delink_allows_another_supplementary_program(enabled: Api, linked: dict)
 def test_delink_accepts_integer_mobile_as_documented(enabled: Api) -> None:
     enabled.customer("919800000000")
     enabled.link({"mobile": "919800000000"}, "SPP_2", partnerMembershipId="M")
-    response = enabled.post(DELINK, {"deLinkCustomers": [{
-        "customer": {"mobile": 919800000000},
-        "deLinkFromPartnerPrograms": [{"partnerProgramName": "SPP_2"},
-                                      {"partnerProgramName": "p3e1"}]}]})
+    response = enabled.post(
+        DELINK,
+        {
+            "deLinkCustomers": [
+                {
+                    "customer": {"mobile": 919800000000},
+                    "deLinkFromPartnerPrograms": [{"partnerProgramName": "SPP_2"}, {"partnerProgramName": "p3e1"}],
+                }
+            ]
+        },
+    )
     assert response.status_code == 201
     entry = response.json()["customersPartnerUpdates"][0]
     assert entry["customer"]["mobile"] == "919800000000"
