@@ -1,15 +1,15 @@
-"""Root conftest: loads the conformance plugin and the step definitions.
+"""Root conftest: the step definitions of the conformance scenarios.
 
 `pytest` alone runs the conformance suite (testpaths = steps) against the
-embedded reference server, or against `--base-url` with `--profile`.
+embedded reference server, or against `--base-url` with `--profile`. The
+conformance plugins (`ppconformance.plugin`, `.fuzzplugin`, `.webhooks_plugin`)
+are registered through the package's `pytest11` entry points, so their options
+are parsed before this file loads, and stay inert in runs of `tests/`.
 """
 
 pytest_plugins = [
-    "ppconformance.plugin",
-    "ppconformance.fuzzplugin",
     "steps.given_steps",
     "steps.when_steps",
     "steps.then_steps",
-    "ppconformance.webhooks_plugin",
     "steps.webhook_steps",
 ]

@@ -25,7 +25,6 @@ Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (README 'Fuzzing'). A read-onl
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections import Counter
@@ -41,7 +40,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as builtin
 
-from ppconformance import fuzzchecks
+from ppconformance import fuzzchecks, runcontext
 from ppconformance.catalogue import load_catalogue
 from ppconformance.client import TargetBroken, TargetUnreachable
 from ppconformance.dates import days_from_today
@@ -81,8 +80,9 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
             f"profile {profile.name} overrides paths {profile.paths}; schemas/openapi.yaml describes the "
             "documented ones"
         )
-    base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", "")
-    world = World(profile=profile, base_url=base_url, run_id=os.environ.get("PP_RUN_ID", "local"), journal=journal)
+    run = runcontext.require(pytestconfig)
+    base_url = run.base_url
+    world = World(profile=profile, base_url=base_url, run_id=run.run_id, journal=journal)
     org = world.use_org()
     customers = []
     for _ in range(3):

@@ -3,7 +3,8 @@
 The suite never imports the reference server: it runs `python -m ppreference`
 in a subprocess on 127.0.0.1 and a free port, and talks to it over HTTP like
 any target. The org credentials of `profiles/embedded.yaml` are generated
-afresh for every run and handed to both sides through environment variables.
+afresh for every run (unless the environment sets them) and handed to the server
+in its process environment and to the suite in the run context.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from .client import TargetUnreachable, plain_request
 
 __all__ = [
     "EMBEDDED_SECRET_VARS",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "embedded_credentials",
     "start_embedded_server",
     "start_reference_process",
 ]
@@ -112,9 +114,9 @@ def start_reference_process(
                 f"the reference server exited with code {process.returncode}; see {log_path}:\n{_tail(log_path)}"
             )
         try:
-            if httpx.get(server.base_url + "/__reference__/health", timeout=1).status_code == 200:
+            if plain_request("GET", server.base_url + "/__reference__/health", timeout=1).status == 200:
                 return server
-        except httpx.TransportError:
+        except TargetUnreachable:
             pass
         time.sleep(0.1)
     server.stop()
@@ -130,9 +132,17 @@ def _tail(path: Path, limit: int = 2000) -> str:
         return ""
 
 
-def start_embedded_server(log_path: Path, *, startup_timeout: float = 30.0) -> EmbeddedServer:
-    """Start the embedded target: every unset variable of `EMBEDDED_SECRET_VARS` in `os.environ` is first set
-    to a random value (the suite's profile reads the same variables), then `start_reference_process`."""
-    for name in EMBEDDED_SECRET_VARS:
-        os.environ.setdefault(name, secrets.token_urlsafe(18))
-    return start_reference_process(log_path, startup_timeout=startup_timeout)
+def embedded_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The credentials of the embedded server's orgs: for each name of `EMBEDDED_SECRET_VARS`, the value
+    `environ` (default `os.environ`) gives it, or a fresh random one. The result is a secret: it travels in
+    the run context (`ppconformance.runcontext.RunContext.embedded_env`), never through `os.environ`."""
+    source = os.environ if environ is None else environ
+    return {name: source.get(name) or secrets.token_urlsafe(18) for name in EMBEDDED_SECRET_VARS}
+
+
+def start_embedded_server(
+    log_path: Path, credentials: Mapping[str, str], *, startup_timeout: float = 30.0
+) -> EmbeddedServer:
+    """Start the embedded target with `credentials` (from `embedded_credentials`) in its environment, through
+    `start_reference_process`; the suite's profile reads the same names through the run context."""
+    return start_reference_process(log_path, env={**os.environ, **credentials}, startup_timeout=startup_timeout)

@@ -1,4 +1,4 @@
-"""pytest options of the fuzz stage (`--fuzz`, `--fuzz-seed`); loaded by the root conftest.py.
+"""pytest options of the fuzz stage (`--fuzz`, `--fuzz-seed`); a pytest plugin (entry point `pytest11`).
 
 `--fuzz=fast|deep|off` overrides the profile's `fuzz.mode`; `off` skips every test marked
 `fuzz` with the reason (like `-m "not fuzz"`, but the skip is reported). `--fuzz-seed N`
@@ -7,11 +7,11 @@ overrides `fuzz.seed`. See README 'Fuzzing'.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
+from . import runcontext
 from .profile import FuzzSettings
 
 __all__ = ["SUMMARY_LINES", "current_settings", "fuzz_mode", "fuzz_seed"]
@@ -26,11 +26,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--fuzz",
         choices=("fast", "deep", "off"),
-        default=os.environ.get("PP_FUZZ") or None,
+        default=None,
         dest="fuzz_mode",
         help="fuzz stage budget (steps/test_fuzz.py, marker fuzz): fast (default, about 30 s on the "
         "embedded server), deep (nightly) or off (skipped); overrides the profile's fuzz.mode "
-        "(env PP_FUZZ)",
+        "(env PP__FUZZ__MODE)",
     )
     group.addoption(
         "--fuzz-seed",
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def fuzz_mode(config: pytest.Config) -> str | None:
-    """The `--fuzz` mode given on the command line (or PP_FUZZ), or None."""
+    """The `--fuzz` mode given on the command line, or None (then the profile's `fuzz.mode` holds)."""
     mode: str | None = config.getoption("fuzz_mode", None)
     return mode
 
@@ -57,20 +57,20 @@ def fuzz_seed(config: pytest.Config) -> int | None:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Settle the stage's settings once per process (profile < env < command line); the controller draws a
-    missing seed and hands it to xdist workers through PP_FUZZ_SEED."""
+    missing seed and hands it to xdist workers in the run context (`RunContext.fuzz_seed`)."""
     global _SETTINGS
-    from . import plugin
     from .fuzz import effective_settings
 
-    if not plugin._runs_scenarios(config):
+    ctx = runcontext.get(config)
+    if ctx is None:
         return
-    profile = plugin._load(config)
-    env_seed = os.environ.get("PP_FUZZ_SEED", "")
+    profile = runcontext.run_profile(config)
     seed = fuzz_seed(config)
-    if seed is None and env_seed.lstrip("-").isdigit():
-        seed = int(env_seed)
+    if seed is None:
+        seed = ctx.fuzz_seed
     _SETTINGS = effective_settings(profile, fuzz_mode(config), seed)
-    os.environ["PP_FUZZ_SEED"] = str(_SETTINGS.seed)
+    if not hasattr(config, "workerinput"):
+        runcontext.update(config, fuzz_seed=_SETTINGS.seed)
 
 
 def current_settings() -> FuzzSettings:
@@ -82,7 +82,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """`--fuzz=off`: skip the fuzz stage, saying why."""
     if fuzz_mode(config) != "off":
         return
-    skip = pytest.mark.skip(reason="fuzz stage off (--fuzz=off or PP_FUZZ=off)")
+    skip = pytest.mark.skip(reason="fuzz stage off (--fuzz=off)")
     for item in items:
         if item.get_closest_marker("fuzz") is not None:
             item.add_marker(skip)

@@ -1,10 +1,12 @@
 """pytest plugin: options, the target, fixtures, markers and allure reporting.
 
-Loaded by the repository's `conftest.py`. On the controller (or the only
+Registered through the `pytest11` entry point, so its options are known before the root conftest
+loads; inert (options and markers only) unless the run collects conformance scenarios
+(`runcontext.runs_scenarios`). On the controller (or the only
 process without xdist) it decides the target once per run: `--base-url` /
 `PYTEST_BASE_URL` / the profile's `base_url`, or else the embedded reference
 server started in a subprocess (stopped by `config.add_cleanup`). xdist workers
-inherit the URL, the run id and the embedded credentials.
+receive the run context (URL, run id, embedded credentials, discovery) in `workerinput`.
 
 Before the scenarios (controller only): the target is probed (unreachable:
 exit 10), the profile loaded (unusable: exit 11), the org's programs
@@ -30,15 +32,17 @@ import allure
 import pytest
 import yaml
 
+from . import runcontext
 from .catalogue import Requirement, load_catalogue
 from .cleanup import CleanupReport
+from .cli import rerun_if_split, value_options
 from .client import TargetError, TargetUnreachable, probe_target, redact_text
-from .embedded import start_embedded_server
+from .embedded import embedded_credentials, start_embedded_server
 from .journal import open_entries
-from .outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
-from .profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from .outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
+from .profile import DEFAULT_PROFILE, Profile
 from .schemas import ContractSchemas
-from .staging import Preflight, apply_discovery, run_preflight, sweep_journal
+from .staging import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
 from .verdicts import Judge
 from .world import CustomerPool, World
 
@@ -67,9 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="AMB-ID|all",
         dest="strict_ambiguity",
-        help="judge this ambiguity of catalogue/ambiguities.yaml strictly (repeatable; env "
-        "PP_STRICT, comma-separated). Default: never fail a target for what the documents "
-        "leave open.",
+        help="judge this ambiguity of catalogue/ambiguities.yaml strictly (repeatable; profile key "
+        "strict, env PP__STRICT). Default: never fail a target for what the documents leave open.",
     )
     group.addoption(
         "--reports-dir",
@@ -109,20 +112,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="only discover the target's programs, tiers and relinking setting, report drift from the "
         "profile and exit: 0 no drift, 12 drift, 10 target error",
     )
+    group.addoption(
+        "--write-profile",
+        default=None,
+        metavar="FILE",
+        dest="write_profile",
+        help="with --check-config: also write a starter profile to FILE: the profile given, its programs, "
+        "tiers and relinking setting completed from what discovery found (secrets stay ${VAR} references)",
+    )
 
 
-def _strict(config: pytest.Config) -> list[str]:
-    env = [s for s in os.environ.get("PP_STRICT", "").split(",") if s.strip()]
-    return [s.strip() for s in env] + list(config.getoption("strict_ambiguity"))
-
-
-def _runs_scenarios(config: pytest.Config) -> bool:
-    """False for --help, --collect-only and runs that only touch the project's own tests/."""
-    if config.getoption("help", False) or config.getoption("collectonly", False):
-        return False
-    tests_dir = _ROOT / "tests"
-    paths = [Path(a.split("::")[0]).resolve() for a in config.args]
-    return not paths or not all(p == tests_dir or tests_dir in p.parents for p in paths)
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Before any conftest: a plugin option given as `--option VALUE` would have made pytest take VALUE for
+    a test path when it settled the rootdir (see `ppconformance.cli`); re-run with `--option=VALUE`."""
+    if not hasattr(early_config, "workerinput"):
+        capture = early_config.pluginmanager.getplugin("capturemanager")
+        rerun_if_split(
+            early_config.invocation_params.args,
+            value_options(parser),
+            before_exec=capture.stop_global_capturing if capture is not None else None,
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,25 +154,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "read_only: changes no state on a conforming target; runs in a read-only run (allow_writes: false)"
     )
-    if not _runs_scenarios(config):
+    if not runcontext.runs_scenarios(config):
         return
     if hasattr(config, "workerinput"):
-        profile = _load(config)
+        config.stash[runcontext.RUN_CONTEXT] = runcontext.RunContext.from_workerinput(
+            config.workerinput[runcontext.WORKERINPUT_KEY]
+        )
+        profile = runcontext.run_profile(config)
         tracker = OutcomeTracker(profile.stop_after_transport_errors)
         config.stash[_TRACKER] = tracker
         config.pluginmanager.register(tracker, "pp-outcomes")
         return
-    os.environ.setdefault("PP_RUN_ID", secrets.token_hex(3))
     base_url = config.getoption("base_url", None) or _peek_base_url(config.getoption("profile"))
     ephemeral = not base_url
+    embedded_env: dict[str, str] = {}
     if not base_url:
-        server = start_embedded_server(Path(config.getoption("reports_dir")) / "reference-server.log")
+        embedded_env = embedded_credentials()
+        server = start_embedded_server(Path(config.getoption("reports_dir")) / "reference-server.log", embedded_env)
         config.add_cleanup(server.stop)
         base_url = server.base_url
     config.option.base_url = base_url
-    os.environ["PYTEST_BASE_URL"] = base_url
-    os.environ["PP_EPHEMERAL_TARGET"] = "1" if ephemeral else ""
-    profile = _load(config, record=True)
+    config.stash[runcontext.RUN_CONTEXT] = ctx = runcontext.RunContext(
+        run_id=secrets.token_hex(3), base_url=base_url, ephemeral=ephemeral, embedded_env=embedded_env
+    )
+    profile = runcontext.run_profile(
+        config, on_error=lambda message: record_run_error(config, "the profile is usable", message)
+    )
     tracker = OutcomeTracker(profile.stop_after_transport_errors)
     config.stash[_TRACKER] = tracker
     config.pluginmanager.register(tracker, "pp-outcomes")
@@ -172,7 +189,7 @@ def pytest_configure(config: pytest.Config) -> None:
         preflight = run_preflight(
             base_url,
             profile,
-            os.environ["PP_RUN_ID"],
+            ctx.run_id,
             ephemeral=ephemeral,
             reports_dir=Path(config.getoption("reports_dir")),
         )
@@ -182,10 +199,25 @@ def pytest_configure(config: pytest.Config) -> None:
         record_run_error(config, "the target is usable (reachability probe and discovery)", message)
         pytest.exit(message, returncode=EXIT_TARGET_ERROR)
     config.stash[_PREFLIGHT] = preflight
-    os.environ["PP_DISCOVERY"] = preflight.discovery_json()
+    runcontext.update(config, discovery=preflight.discovery_json())
     if config.getoption("check_config"):
-        pytest.exit(preflight.report(), returncode=EXIT_DRIFT if preflight.drift else 0)
+        report = preflight.report()
+        target = config.getoption("write_profile")
+        if target:
+            completed = apply_discovery(profile, preflight.discovery_json())
+            text = Path(config.getoption("profile")).read_text(encoding="utf-8")
+            Path(target).write_text(starter_profile(text, completed, preflight), encoding="utf-8")
+            report += f"\nstarter profile written to {target}"
+        pytest.exit(report, returncode=EXIT_DRIFT if preflight.drift else 0)
     _write_effective_profile(config, apply_discovery(profile, preflight.discovery_json()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand the run context to the worker being set up (`workerinput`)."""
+    ctx = runcontext.get(node.config)
+    if ctx is not None:
+        node.workerinput[runcontext.WORKERINPUT_KEY] = ctx.to_workerinput()
 
 
 def _peek_base_url(path: str) -> str | None:
@@ -197,25 +229,6 @@ def _peek_base_url(path: str) -> str | None:
     if env_url:
         return env_url
     return data.get("base_url") if isinstance(data, dict) else None
-
-
-def _load(config: pytest.Config, *, record: bool = False) -> Profile:
-    """The run's profile, loaded once per process (after the base URL is settled) and kept in the stash."""
-    if _PROFILE in config.stash:
-        return config.stash[_PROFILE]
-    try:
-        config.stash[_PROFILE] = load_profile(
-            config.getoption("profile"),
-            base_url=config.option.base_url,
-            strict=_strict(config),
-            allow_writes=config.getoption("allow_writes"),
-            rate_limit_per_minute=config.getoption("rate_limit"),
-        )
-        return config.stash[_PROFILE]
-    except ProfileError as exc:
-        if record:
-            record_run_error(config, "the profile is usable", f"profile error: {exc}")
-        pytest.exit(f"profile error: {exc}", returncode=EXIT_PROFILE_ERROR)
 
 
 def record_run_error(config: pytest.Config, name: str, message: str) -> None:
@@ -274,9 +287,9 @@ def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The write guard: in a read-only run, every scenario not tagged `read_only` is skipped with the reason."""
-    if not _runs_scenarios(config):
+    if not runcontext.runs_scenarios(config):
         return
-    profile = _load(config)
+    profile = runcontext.run_profile(config)
     if profile.allow_writes:
         return
     skip = pytest.mark.skip(
@@ -289,16 +302,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    if hasattr(config, "workerinput") or not _runs_scenarios(config):
+    if hasattr(config, "workerinput") or not runcontext.runs_scenarios(config):
         return []
     return [f"partner-program target: {config.option.base_url} (profile {config.getoption('profile')})"]
 
 
 # -- fixtures -------------------------------------------------------------------------
+def _worker_id(config: pytest.Config) -> str:
+    """The xdist worker id ("gw0", ...) or "main" without xdist."""
+    return str(getattr(config, "workerinput", {}).get("workerid", "main"))
+
+
+def worker_count(config: pytest.Config) -> int:
+    """How many processes run scenarios (xdist workers, or 1): the client's rate limit is shared out over them."""
+    return int(getattr(config, "workerinput", {}).get("workercount", 1) or 1)
+
+
 @pytest.fixture(scope="session")
 def profile(pytestconfig: pytest.Config) -> Profile:
     """The effective profile (command line > env > file > defaults), completed by discovery."""
-    return apply_discovery(_load(pytestconfig), os.environ.get("PP_DISCOVERY", ""))
+    ctx = runcontext.require(pytestconfig)
+    return apply_discovery(runcontext.run_profile(pytestconfig), ctx.discovery)
 
 
 @pytest.fixture(scope="session")
@@ -306,22 +330,16 @@ def journal(profile: Profile, pytestconfig: pytest.Config) -> Any:
     """This process's provisioning journal (`journal.Journal`)."""
     from .journal import Journal
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return Journal(
-        profile.journal_dir,
-        pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL", ""),
-        os.environ.get("PP_RUN_ID", "local"),
-        worker,
-        ephemeral=bool(os.environ.get("PP_EPHEMERAL_TARGET")),
-    )
+    ctx = runcontext.require(pytestconfig)
+    return Journal(profile.journal_dir, ctx.base_url, ctx.run_id, _worker_id(pytestconfig), ephemeral=ctx.ephemeral)
 
 
 @pytest.fixture(scope="session")
-def customer_pool(profile: Profile) -> CustomerPool:
+def customer_pool(profile: Profile, pytestconfig: pytest.Config) -> CustomerPool:
     """This process's share of the profile's customer pools."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    worker = _worker_id(pytestconfig)
     index = int(worker[2:]) if worker[2:].isdigit() else 0
-    return CustomerPool(profile, index, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    return CustomerPool(profile, index, worker_count(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -340,13 +358,11 @@ def judge(profile: Profile, contract_schemas: ContractSchemas) -> Judge:
 def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_pool: CustomerPool) -> Any:
     """A fresh scenario context. At teardown its links are undone from the journal (what cannot be undone
     stays open for the end-of-run sweep) and its HTTP clients are closed."""
-    base_url = pytestconfig.option.base_url or os.environ.get("PYTEST_BASE_URL")
-    if not base_url:
-        pytest.fail("no target base URL: pass --base-url or let the suite start the embedded server")
+    ctx = runcontext.require(pytestconfig)
     w = World(
         profile=profile,
-        base_url=base_url,
-        run_id=os.environ.get("PP_RUN_ID", "local"),
+        base_url=ctx.base_url,
+        run_id=ctx.run_id,
         journal=journal,
         pool=customer_pool,
     )
@@ -432,7 +448,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     tracker = config.stash.get(_TRACKER, None)
     if preflight is None or tracker is None:
         return
-    run_id = os.environ.get("PP_RUN_ID", "local")
+    run_id = runcontext.require(config).run_id
     if tracker.stopped:
         report = CleanupReport(
             leftovers=[

@@ -9,8 +9,8 @@ Precedence, highest first:
 
 1. command line (`--base-url`, `--strict-ambiguity`, `--read-only`, `--allow-writes`,
    `--rate-limit`), passed to `load_profile` as keyword arguments;
-2. environment: `PYTEST_BASE_URL`, `PP_STRICT`, and `PP__<KEY>[__<KEY>...]` for
-   *any* key of the file (`PP__ALLOW_WRITES=true`, `PP__RATE_LIMIT_PER_MINUTE=100`,
+2. environment: `PYTEST_BASE_URL` (pytest-base-url's) and `PP__<KEY>[__<KEY>...]` for
+   *any* key of the file (`PP__ALLOW_WRITES=true`, `PP__STRICT="[all]"`, `PP__RATE_LIMIT_PER_MINUTE=100`,
    `PP__ORGS__0__AUTH__TILL=my.till`, `PP__ORGS__0__PROGRAMS__EXTERNAL__TIERS="[A, B]"`):
    key segments match the schema's property names case-insensitively, list items
    are addressed by index, values are parsed as YAML scalars or flow collections;
@@ -429,7 +429,7 @@ def load_profile(
     Arguments (the keyword ones come from the command line and win over everything):
     - `path`: the YAML file.
     - `base_url`: `--base-url` or `PYTEST_BASE_URL`; wins over the file's.
-    - `strict`: ambiguity ids from `--strict-ambiguity` / `PP_STRICT`; added to the file's.
+    - `strict`: ambiguity ids from `--strict-ambiguity`; added to the file's (and `PP__STRICT`'s).
     - `allow_writes`: `--allow-writes` (True) / `--read-only` (False); None keeps the profile's.
     - `rate_limit_per_minute`: `--rate-limit`; None keeps the profile's.
     - `env`: the environment for `${VAR}` and `PP__KEY` overrides (default `os.environ`).

@@ -31,7 +31,7 @@ def render_ambiguities(catalogue: Catalogue) -> str:
         "",
         "Default stance: never fail a target for what the documents leave open. Make an entry strict",
         "with `strict: [AMB-…]` in the profile, `--strict-ambiguity AMB-…` (repeatable; `all` for every",
-        "entry) or `PP_STRICT=AMB-…,AMB-…`. Entries whose strict column is empty judge nothing.",
+        "entry) or `PP__STRICT='[AMB-…, AMB-…]'`. Entries whose strict column is empty judge nothing.",
         "",
         "| id | sources | what the documents say | default stance | strict stance |",
         "| --- | --- | --- | --- | --- |",

@@ -39,7 +39,7 @@ from .discovery import (
 from .journal import Journal, RunMarker, open_entries, remove_target
 from .profile import MembershipPeriod, OrgProfile, Profile
 
-__all__ = ["OrgDiscovery", "Preflight", "apply_discovery", "run_preflight", "sweep_journal"]
+__all__ = ["OrgDiscovery", "Preflight", "apply_discovery", "run_preflight", "starter_profile", "sweep_journal"]
 
 
 @dataclass
@@ -272,3 +272,42 @@ def sweep_journal(pre: Preflight, base_url: str, *, run_id: str) -> CleanupRepor
     )
     report.requests = sum(c.requests_sent for c in pre.clients.values()) - before
     return report
+
+
+def starter_profile(profile_text: str, completed: Profile, preflight: Preflight) -> str:
+    """A profile YAML for `--check-config --write-profile FILE`: the profile file's own text as loaded
+    (`profile_text`, so secrets stay `${VAR}` references, never values), with each org's `programs` roles
+    completed from discovery (`completed` is `apply_discovery` of the profile: declared values win) and a probed
+    `allow_membership_relinking` where the file declares none. A comment header lists every program each org
+    offers. Raises `yaml.YAMLError` when `profile_text` is not YAML (the loader already refused such a file)."""
+    import yaml
+
+    raw = yaml.safe_load(profile_text) or {}
+    header = [
+        f"# Starter profile written by --check-config --write-profile against {preflight.base_url}.",
+        "# Programs and tiers below were completed from what discovery found; review them, then run",
+        "#   pytest --base-url=URL --profile=THIS_FILE --read-only",
+    ]
+    by_name = {org.name: org for org in completed.orgs}
+    for raw_org in raw.get("orgs") or []:
+        org = by_name.get(raw_org.get("name"))
+        if org is None:
+            continue
+        programs = raw_org.setdefault("programs", {}) or {}
+        raw_org["programs"] = programs
+        for role, program in org.programs.items():
+            entry = programs.setdefault(role, {"name": program.name})
+            if program.tiers and not entry.get("tiers"):
+                entry["tiers"] = list(program.tiers)
+            if program.membership_period and not entry.get("membership_period"):
+                entry["membership_period"] = dataclasses.asdict(program.membership_period)
+        if raw_org.get("allow_membership_relinking") is None and org.allow_membership_relinking is not None:
+            raw_org["allow_membership_relinking"] = org.allow_membership_relinking
+        found = preflight.discovered.get(org.name)
+        if found is not None and found.programs:
+            header.append(f"# org {org.name} offers:")
+            header += [
+                f"#   {p.name} ({p.type}{', tiers ' + '/'.join(p.tiers) if p.tiers else ''})"
+                for p in found.programs.values()
+            ]
+    return "\n".join(header) + "\n" + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)

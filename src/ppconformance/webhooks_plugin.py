@@ -1,6 +1,6 @@
 """pytest plugin of the webhook scenarios: the run's sink, the webhook registration, skips, fixtures.
 
-Loaded by `conftest.py` after `ppconformance.plugin` (whose `pytest_configure` settles the target and
+Registered (entry point `pytest11`) beside `ppconformance.plugin` (whose `pytest_configure` settles the target and
 the profile first: this one runs `trylast`). On the controller (or the only process) of a run that
 executes scenarios:
 
@@ -14,15 +14,14 @@ executes scenarios:
    deliveries are written to `reports/webhook-deliveries.jsonl` (bodies only, no headers);
 4. mode preconfigured: the target already delivers to `public_url` with the profile's header.
 
-xdist workers learn the sink's query URL and token from the environment (`PP_WEBHOOKS`,
-`PP_WEBHOOK_QUERY_TOKEN`) and read deliveries through `SinkReader`. Scenarios that drive the reference
+xdist workers learn the sink's query URL and token from the run context (`RunContext.webhooks`,
+`RunContext.webhook_token`) and read deliveries through `SinkReader`. Scenarios that drive the reference
 server's clock are tagged `needs_clock` and skipped on targets without `/__reference__/clock`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import statistics
 import sys
@@ -30,18 +29,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from .client import PartnerProgramClient, TargetBroken, TargetError, redact_text
+from . import runcontext
+from .client import PartnerProgramClient, TargetBroken, TargetError, TargetUnreachable, plain_request, redact_text
 from .events import EVENT_NAMES
-from .plugin import _load, _runs_scenarios
 from .profile import Profile
 from .webhooks import SinkReader, WebhookSink
 
 __all__ = ["WebhookRun"]
 
-_STATE_ENV, _TOKEN_ENV = "PP_WEBHOOKS", "PP_WEBHOOK_QUERY_TOKEN"
 _SINK = pytest.StashKey["WebhookSink"]()
 _ACTIONS = pytest.StashKey[list]()
 _STEP_START = pytest.StashKey[tuple]()
@@ -76,15 +73,17 @@ class WebhookRun:
     ) -> None:
         self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
 
-    def to_env(self) -> str:
-        return json.dumps(vars(self))
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the run context (`RunContext.webhooks`)."""
+        return dict(vars(self))
 
     @classmethod
-    def from_env(cls) -> WebhookRun:
-        raw = os.environ.get(_STATE_ENV)
-        if not raw:
+    def of_run(cls, config: pytest.Config) -> WebhookRun:
+        """The run's webhook set-up as the controller settled it (not set up: not ready, with the reason)."""
+        ctx = runcontext.get(config)
+        if ctx is None or not ctx.webhooks:
             return cls(False, "webhooks are not set up in this process")
-        return cls(**json.loads(raw))
+        return cls(**dict(ctx.webhooks))
 
 
 def _registration(profile: Profile, url: str, secret: str, run_id: str, active: bool) -> dict[str, Any]:
@@ -126,10 +125,10 @@ def _has_clock(base_url: str) -> bool:
     """True when the target answers the reference server's admin GET /__reference__/webhooks with JSON (the body
     is not read: a hostile target cannot stall the run here beyond the 3 s timeouts)."""
     try:
-        with httpx.stream("GET", base_url.rstrip("/") + "/__reference__/webhooks", timeout=3) as answer:
-            return answer.status_code == 200 and "json" in answer.headers.get("content-type", "")
-    except httpx.HTTPError:
+        answer = plain_request("GET", base_url.rstrip("/") + "/__reference__/webhooks", timeout=3, read_body=False)
+    except TargetUnreachable:
         return False
+    return answer.status == 200 and "json" in answer.content_type
 
 
 @pytest.hookimpl(trylast=True)
@@ -145,13 +144,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "needs_clock: drives the reference server's simulated clock "
         "(POST /__reference__/clock); skipped on targets without it",
     )
-    if hasattr(config, "workerinput") or not _runs_scenarios(config):
+    if hasattr(config, "workerinput") or runcontext.get(config) is None:
         return
-    os.environ[_STATE_ENV] = _setup(config).to_env()
+    runcontext.update(config, webhooks=_setup(config).to_data())
 
 
 def _setup(config: pytest.Config) -> WebhookRun:
-    profile = _load(config)
+    profile = runcontext.run_profile(config)
     settings = profile.webhooks
     base_url = config.option.base_url
     if settings.mode == "off":
@@ -168,10 +167,10 @@ def _setup(config: pytest.Config) -> WebhookRun:
         return WebhookRun(False, f"the webhook sink cannot listen on {listen}: {exc.strerror}")
     config.stash[_SINK] = sink
     config.add_cleanup(lambda: _finish(config, sink))
-    os.environ[_TOKEN_ENV] = token
+    runcontext.update(config, webhook_token=token)
     query_url = f"http://127.0.0.1:{sink.url.rsplit(':', 1)[1]}"
     public = (config.getoption("webhook_public_url") or settings.public_url or sink.url).rstrip("/") + "/events"
-    run_id = os.environ.get("PP_RUN_ID", "local")
+    run_id = runcontext.require(config).run_id
     if settings.mode == "register":
         registered: list[str] = []
         config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id, registered))
@@ -231,9 +230,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not _runs_scenarios(config):
+    if runcontext.get(config) is None:
         return
-    run = WebhookRun.from_env()
+    run = WebhookRun.of_run(config)
     for item in items:
         if item.get_closest_marker("skip") is not None:
             continue  # already skipped (the write guard of a read-only run names its own reason)
@@ -250,15 +249,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # -- fixtures and the action recorder ------------------------------------------------------
 @pytest.fixture(scope="session")
-def sink_reader() -> Any:
+def sink_reader(pytestconfig: pytest.Config) -> Any:
     """This process's reader of the run's sink (None when webhook scenarios are skipped)."""
-    run = WebhookRun.from_env()
+    run = WebhookRun.of_run(pytestconfig)
     if run.broken:
         raise TargetBroken(run.broken)
     if not run.ready:
         yield None
         return
-    reader = SinkReader(run.query_url, os.environ.get(_TOKEN_ENV, ""))
+    reader = SinkReader(run.query_url, runcontext.require(pytestconfig).webhook_token)
     yield reader
     reader.close()
 
