@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import allure
-import httpx
 import pytest
 from pytest_bdd import parsers, then, when
 
 from ppconformance.catalogue import Requirement
+from ppconformance.client import plain_request
 from ppconformance.events_match import Expected, Finding, candidates, judge
 from ppconformance.events_watch import EventWatch
 from ppconformance.profile import Profile
@@ -120,13 +120,13 @@ def _(
 
 # -- the reference server's clock (needs_clock) ---------------------------------------------
 def _run_scheduler(world: World, as_of: date) -> None:
-    answer = httpx.post(
+    answer = plain_request(
+        "POST",
         world.base_url.rstrip("/") + "/__reference__/clock",
-        json={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]},
-        timeout=10,
+        json_body={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]},
     )
-    if answer.status_code != 200:
-        raise PreconditionFailed(f"the scheduler did not run (HTTP {answer.status_code}): {answer.text[:500]}")
+    if answer.status != 200:
+        raise PreconditionFailed(f"the scheduler did not run (HTTP {answer.status}): {answer.body[:500]}")
 
 
 def _membership_end(world: World) -> date:

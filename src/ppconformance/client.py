@@ -45,12 +45,14 @@ __all__ = [
     "AuthFailed",
     "Exchange",
     "PartnerProgramClient",
+    "PlainAnswer",
     "RateLimited",
     "TargetBroken",
     "TargetError",
     "TargetUnreachable",
     "WriteRefused",
     "basic_auth_header",
+    "plain_request",
     "probe_target",
     "redact_text",
 ]
@@ -465,3 +467,41 @@ class PartnerProgramClient:
     def close(self) -> None:
         """Close the underlying connection pool."""
         self._http.close()
+
+
+# -- HTTP that is not a partner-program call: the reference server's admin API, the suite's own loopback ----
+@dataclass(frozen=True)
+class PlainAnswer:
+    """An answer outside the partner-program contract: HTTP `status`, `content_type` ("" if none), `body`
+    (decoded text; "" when it was not read)."""
+
+    status: int
+    content_type: str
+    body: str
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises `ValueError` when it is not JSON."""
+        return json.loads(self.body)
+
+
+def plain_request(
+    method: str,
+    url: str,
+    *,
+    json_body: Any = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+    read_body: bool = True,
+) -> PlainAnswer:
+    """One request to a URL that is not a partner-program endpoint: the embedded reference server's
+    `/__reference__/...` admin API (health, clock, webhooks) or the run's own webhook sink on loopback.
+    `timeout` is seconds; `read_body=False` returns without reading the body (a hostile target cannot stall
+    the caller with it). Raises `TargetUnreachable` on a transport error or time-out. This module is the only
+    one of the suite that speaks HTTP (`tests/test_invariants.py`)."""
+    try:
+        with httpx.stream(method, url, json=json_body, params=params, headers=headers, timeout=timeout) as answer:
+            body = answer.read().decode("utf-8", errors="replace") if read_body else ""
+            return PlainAnswer(answer.status_code, answer.headers.get("content-type", ""), body)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+from .client import TargetBroken, plain_request
 
 __all__ = ["MAX_DELIVERY_BYTES", "QUERY_TOKEN_HEADER", "Delivery", "SinkReader", "WebhookSink"]
 
@@ -156,28 +156,30 @@ class SinkReader:
     """Reads a sink's deliveries over its query endpoint (any process of the run).
 
     `query_url` is the sink's loopback base URL, `token` the query token. `poll()` fetches what
-    arrived since the last poll and returns every delivery seen so far; raises `httpx.HTTPError` when
-    the sink cannot be read.
+    arrived since the last poll and returns every delivery seen so far; raises `TargetUnreachable` (transport)
+    or `TargetBroken` (an answer other than 200) when the sink cannot be read.
     """
 
     def __init__(self, query_url: str, token: str) -> None:
         self.query_url = query_url.rstrip("/")
         self._token = token
         self.seen: list[Delivery] = []
-        self._http = httpx.Client(timeout=5)
 
     def __repr__(self) -> str:
         return f"SinkReader({self.query_url}, {len(self.seen)} seen)"
 
     def poll(self) -> list[Delivery]:
-        response = self._http.get(
+        answer = plain_request(
+            "GET",
             self.query_url + _QUERY_PATH,
             params={"after": str(len(self.seen))},
             headers={QUERY_TOKEN_HEADER: self._token},
+            timeout=5,
         )
-        response.raise_for_status()
-        self.seen += [Delivery(**d) for d in response.json()["deliveries"]]
+        if answer.status != 200:
+            raise TargetBroken(f"the webhook sink answered HTTP {answer.status} to a query")
+        self.seen += [Delivery(**d) for d in answer.json()["deliveries"]]
         return self.seen
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing to release: each poll is one request (kept for the fixture's teardown)."""
