@@ -41,3 +41,21 @@ def _scenarios() -> list[dict]:
 def feature_scenarios() -> list[dict]:
     """All scenarios parsed from features/*.feature."""
     return _scenarios()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast default loop: `pytest tests` deselects the self-tests marked `selftest_slow` (whole-suite
+    subprocess runs, the fault sweep) unless a `-m` expression is given; `pytest tests -m selftest_slow`
+    runs them (`.ci/run` does, as its own step)."""
+    if config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("selftest_slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("selftest_slow") is None]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if config.option.markexpr:
+        return []
+    return ["fast loop: self-tests marked selftest_slow are deselected; run them with -m selftest_slow"]
