@@ -3,17 +3,17 @@
 - every schema file is a valid, self-describing draft 2020-12 schema citing its sources;
 - every JSON sample of the partner-program documents validates against the schema of
   its kind, unless it is listed in KNOWN_EXCEPTIONS (and then it must really fail);
-- extraction finds exactly the expected samples, so none can be dropped silently;
+- the fixtures hold exactly the expected samples, so none can be dropped silently;
 - the schemas do reject what they should, and the strict mode (AMB-EXTRA-FIELDS) works.
 
-The documents are read from $PP_API_DOCS_DIR, by default ../shared/api-docs beside the repository.
+The samples are read from the committed fixtures tests/fixtures/doc-samples/ (see tests/doc_samples.py),
+never from the documents; tools/extract_doc_samples.py --check keeps them in step with the documents.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from ppconformance.samples import UNCLASSIFIED, DocSample, extract_samples
 from ppconformance.schemas import (
     SCHEMA_DIR,
     ContractSchemas,
@@ -30,7 +29,8 @@ from ppconformance.schemas import (
     close_object_schemas,
 )
 
-DOC_DIR = Path(os.environ.get("PP_API_DOCS_DIR", Path(__file__).resolve().parents[2] / "shared" / "api-docs"))
+from .doc_samples import EVENTS_DOC_ID, UNCLASSIFIED, DocSample, load_samples
+
 ID_BASE = "https://partner-program-conformance.invalid/schemas/"
 CITATION = re.compile(
     r"(legacy-reference|link-customer|update-partner-program|delink-customer|capillary-facts)"
@@ -120,7 +120,8 @@ EXPECTED_UNCLASSIFIED: dict[tuple[str, int], str] = {}
 
 
 def _samples() -> list[DocSample]:
-    return extract_samples(DOC_DIR) if DOC_DIR.is_dir() else []
+    """Every fixture sample except the webhook events' (tests/test_webhooks.py checks those)."""
+    return [sample for sample in load_samples() if sample.doc_id != EVENTS_DOC_ID]
 
 
 SAMPLES = _samples()
@@ -197,14 +198,14 @@ def test_unknown_schema_name_lists_known_names(schemas: ContractSchemas) -> None
 
 
 def test_sample_counts_per_doc() -> None:
-    found = Counter(sample.doc_id for sample in extract_samples(DOC_DIR))
+    found = Counter(sample.doc_id for sample in _samples())
     assert dict(found) == EXPECTED_COUNTS
     assert {doc: len(kinds) for doc, kinds in EXPECTED_KINDS.items()} == EXPECTED_COUNTS
 
 
 def test_sample_kinds_per_doc() -> None:
     found: dict[str, list[str]] = {}
-    for sample in extract_samples(DOC_DIR):
+    for sample in _samples():
         found.setdefault(sample.doc_id, []).append(sample.kind)
     assert found == EXPECTED_KINDS
 
@@ -212,14 +213,14 @@ def test_sample_kinds_per_doc() -> None:
 def test_no_unclassified_partner_program_sample() -> None:
     unclassified = {
         (sample.doc_id, sample.index)
-        for sample in extract_samples(DOC_DIR)
+        for sample in _samples()
         if sample.doc_id in PARTNER_PROGRAM_DOCS and sample.kind == UNCLASSIFIED
     }
     assert unclassified == set(EXPECTED_UNCLASSIFIED)
 
 
 def test_exception_tables_name_real_samples() -> None:
-    extracted = {(sample.doc_id, sample.index) for sample in extract_samples(DOC_DIR)}
+    extracted = {(sample.doc_id, sample.index) for sample in _samples()}
     assert set(KNOWN_EXCEPTIONS) <= extracted
     assert set(EXPECTED_UNCLASSIFIED) <= extracted
     for ambiguity, reason in KNOWN_EXCEPTIONS.values():
@@ -412,7 +413,7 @@ def _sample(doc_id: str, index: int) -> DocSample:
     for sample in SAMPLES:
         if (sample.doc_id, sample.index) == (doc_id, index):
             return sample
-    raise LookupError(f"no sample {doc_id}#{index} in {DOC_DIR}")
+    raise LookupError(f"no sample {doc_id}#{index} in the doc-sample fixtures")
 
 
 def _body(doc_id: str, index: int) -> Any:

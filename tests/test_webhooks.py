@@ -1,12 +1,13 @@
 """Self-tests of the webhook side of the suite: event schemas against the doc's samples, the validator
-command, the sink, the correlation and duplicate logic, and the webhook scenarios failing each event fault."""
+command, the sink, the correlation and duplicate logic, and the webhook scenarios failing each event fault.
+
+The samples of doc `events` are read from the committed fixture tests/fixtures/doc-samples/events.json
+(see tests/doc_samples.py), never from the document itself."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,23 +20,19 @@ from ppconformance.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
 from ppconformance.events_match import Expected, judge
 from ppconformance.webhooks import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
 
+from .doc_samples import EVENTS_DOC_ID, load_samples
 from .refserver import start_reference_server
 from .test_suite_runs import counts, failed_requirements, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = Path(os.environ.get("PP_API_DOCS_DIR", ROOT.parent / "shared" / "api-docs")) / "004_36ab54f03521ff81.txt"
-SECTION = re.compile(r"^## .*\((\w+)\)$", re.M)
-SAMPLE = re.compile(r"```json (Enriched|Raw) payload\n(.*?)```", re.S)
 
 
 def doc_samples() -> list[tuple[str, str, Any]]:
-    """(event of the section, "Enriched"/"Raw", payload) for every JSON sample of doc `events`."""
-    text = DOC.read_text(encoding="utf-8")
-    heads = [(m.start(), m.group(1)) for m in SECTION.finditer(text)]
+    """(event of the section, "Enriched"/"Raw", payload) for every JSON sample of doc `events`, from its fixture."""
     out = []
-    for m in SAMPLE.finditer(text):
-        section = [name for start, name in heads if start < m.start()][-1]
-        out.append((section, m.group(1), json.loads(m.group(2))))
+    for sample in load_samples(EVENTS_DOC_ID):
+        assert sample.event is not None, sample.label
+        out.append((sample.event, sample.kind, sample.body))
     return out
 
 
