@@ -55,7 +55,7 @@ def value_options(parser: object) -> frozenset[str]:
     group = parser.getgroup("partner-program")  # type: ignore[attr-defined]
     names: set[str] = set(EXTRA_VALUE_OPTIONS)
     for option in group.options:
-        if option.attrs().get("action") in (None, "store", "append"):
+        if option.attrs().get("nargs") != 0:  # store_true/store_const take none
             names.update(n for n in option.names() if n.startswith("--"))
     return frozenset(names)
 

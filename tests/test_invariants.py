@@ -1,0 +1,127 @@
+"""The invariants docs/architecture.md states, enforced on the source tree (AST, no imports of the code).
+
+- the repository is self-contained: no code of src/, steps/, tests/ or benchmarks/ names a path outside it;
+- run state is never put into the environment by the suite (it travels in `runcontext.RunContext`);
+- no module imports another module's private (underscored) names;
+- the import-linter contracts of pyproject.toml cover every module of `ppconformance`, so a new module
+  cannot escape the layer rules (`lint-imports`, run by .ci/run, checks them);
+- the run context hands workers plain data and never shows its secrets.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ppconformance.runcontext import RunContext
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "ppconformance"
+CODE_DIRS = ("src", "steps", "tests", "benchmarks", "tools")
+PYTEST_LAYER = {"plugin", "fuzzplugin", "webhooks_plugin", "runcontext"}
+
+
+def _sources(*dirs: str) -> list[Path]:
+    return sorted(p for d in dirs for p in (ROOT / d).rglob("*.py") if ".venv" not in p.parts)
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    return [(n.lineno, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_no_code_names_a_path_outside_the_repository():
+    offenders = []
+    for path in _sources(*CODE_DIRS):
+        if path == Path(__file__):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line, text in _strings(tree):
+            if "../shared" in text or "shared/api-docs" in text or "PP_API_DOCS_DIR" in text:
+                offenders.append(f"{path.relative_to(ROOT)}:{line}: {text[:80]!r}")
+        for node in ast.walk(tree):  # Path(...).parent / "shared" or parents[2] / "shared"
+            if isinstance(node, ast.BinOp) and isinstance(node.right, ast.Constant) and node.right.value == "shared":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: / 'shared'")
+    assert not offenders, "code reaching outside the checkout:\n" + "\n".join(offenders)
+
+
+def _environ_writes(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for t in targets:
+            if isinstance(t, ast.Subscript) and ast.unparse(t.value) == "os.environ":
+                lines.append(t.lineno)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = ast.unparse(node.func.value)
+            if owner == "os.environ" and node.func.attr in ("setdefault", "update", "__setitem__"):
+                lines.append(node.lineno)
+            if owner == "os" and node.func.attr == "putenv":
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_suite_never_puts_run_state_into_the_environment():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources("src/ppconformance", "steps")
+        for line in _environ_writes(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not offenders, "os.environ written (use runcontext.RunContext):\n" + "\n".join(offenders)
+
+
+def test_the_environment_check_can_fail():
+    tree = ast.parse("import os\nos.environ['PP_RUN_ID'] = 'x'\nos.environ.setdefault('A', 'b')\n")
+    assert _environ_writes(tree) == [2, 3]
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = []
+    for path in _sources("src", "steps"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if private:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module} {private}")
+    assert not offenders, "\n".join(offenders)
+
+
+def _contracts() -> list[dict]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(data["tool"]["importlinter"]["contracts"])
+
+
+def test_the_import_contracts_cover_every_module_of_the_suite_package():
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    contracts = {c["name"]: c for c in _contracts()}
+    layer = next(c for n, c in contracts.items() if n.startswith("Lower layers"))
+    lower = {m.split(".", 1)[1] for m in layer["source_modules"]}
+    assert {m.split(".", 1)[1] for m in layer["forbidden_modules"]} == PYTEST_LAYER
+    assert lower | PYTEST_LAYER == modules, f"modules in neither layer: {sorted(modules - lower - PYTEST_LAYER)}"
+    assert not lower & PYTEST_LAYER
+    http = next(c for n, c in contracts.items() if "speaks HTTP" in n)
+    assert {m.split(".", 1)[1] for m in http["source_modules"]} == modules - {"client"}
+    assert "httpx" in http["forbidden_modules"]
+    independence = next(c for c in _contracts() if c["type"] == "independence")
+    assert set(independence["modules"]) == {"ppconformance", "ppreference"}
+
+
+def test_the_run_context_round_trips_as_plain_data_and_hides_its_secrets():
+    ctx = RunContext(
+        run_id="abc123",
+        base_url="http://127.0.0.1:1",
+        ephemeral=True,
+        embedded_env={"PP_EMBEDDED_ENABLED_PASSWORD": "s3cret-value"},
+        discovery='{"org": {}}',
+        fuzz_seed=7,
+        webhooks={"ready": True, "reason": "", "query_url": "http://127.0.0.1:2", "clock": False, "broken": ""},
+        webhook_token="t0ken-value",
+    )
+    data = ctx.to_workerinput()
+    assert all(type(v) in (str, bool, int, dict) for v in data.values())
+    assert RunContext.from_workerinput(data) == ctx
+    assert "s3cret-value" not in repr(ctx) and "t0ken-value" not in repr(ctx)
+    with pytest.raises(TypeError):
+        RunContext.from_workerinput({**data, "unknown": 1})
