@@ -3,7 +3,7 @@ Feature: Webhook events announce the Partner Program actions
   Doc events (and capillary-facts#webhooks-event-notifications): partnerProgramLinked,
   partnerProgramUpdated, partnerProgramDelinked and supplementaryMembershipExpiryReminder
   are delivered to the webhooks registered for them. The suite's sink receives them
-  (README "Webhook events"); each event must arrive within the profile's delivery
+  (docs/webhooks.md); each event must arrive within the profile's delivery
   deadline, validate against schemas/events/ in any documented form, and name the
   customer, program and details of the action that caused it.
 

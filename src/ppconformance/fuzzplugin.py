@@ -2,7 +2,7 @@
 
 `--fuzz=fast|deep|off` overrides the profile's `fuzz.mode`; `off` skips every test marked
 `fuzz` with the reason (like `-m "not fuzz"`, but the skip is reported). `--fuzz-seed N`
-overrides `fuzz.seed`. See README 'Fuzzing'.
+overrides `fuzz.seed`. See docs/fuzzing.md.
 """
 
 from __future__ import annotations

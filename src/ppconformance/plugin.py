@@ -61,8 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("PP_PROFILE", str(DEFAULT_PROFILE)),
         help="profile YAML describing the target's orgs, credentials (as ${ENV_VAR}), programs "
         "and tiers (env PP_PROFILE; default profiles/embedded.yaml). Any key can be overridden "
-        "from the environment as PP__<KEY>[__<KEY>…], e.g. PP__ALLOW_WRITES=true. See README "
-        "'Profiles'. Exit codes: 0 conforms, 1 conformance failures, 10 errors of the run "
+        "from the environment as PP__<KEY>[__<KEY>…], e.g. PP__ALLOW_WRITES=true. See "
+        "docs/profiles.md. Exit codes: 0 conforms, 1 conformance failures, 10 errors of the run "
         "(unreachable, 5xx, auth refused), 11 profile error, 12 drift (--check-config).",
     )
     group.addoption(

@@ -15,7 +15,7 @@ Precedence, highest first:
    key segments match the schema's property names case-insensitively, list items
    are addressed by index, values are parsed as YAML scalars or flow collections;
 3. the profile file;
-4. the defaults of `schemas/meta/profile.schema.json` (also in the README table).
+4. the defaults of `schemas/meta/profile.schema.json` (listed in docs/profiles.md).
 
 Secrets appear in a profile only as `${ENV_VAR}`; a missing variable is a
 `ProfileError` naming it. The loaded `Profile` is frozen; `Profile.redacted()`
@@ -143,7 +143,7 @@ class OrgProfile:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """How the suite receives the target's webhook events (profile key `webhooks`, README 'Webhook events').
+    """How the suite receives the target's webhook events (profile key `webhooks`, docs/webhooks.md).
 
     `mode`: "register" (default: the suite registers its sink through POST /v3/webHooks and disables it
     afterwards), "preconfigured" (the target already delivers to `public_url` with `auth_header: auth_value`)
@@ -171,7 +171,7 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class FuzzSettings:
-    """The fuzz stage's budget (profile key `fuzz`, README 'Fuzzing').
+    """The fuzz stage's budget (profile key `fuzz`, docs/fuzzing.md).
 
     `mode`: "fast" (default, the normal run), "deep" (nightly) or "off" (the stage is skipped).
     `max_examples`: generated cases per operation and phase (None: 20 fast, 400 deep).
