@@ -27,7 +27,7 @@ def _link_supplementary(world: World) -> None:
 def queue_relink(world: World) -> None:
     """Link the scenario's customer to the supplementary program again, starting after its membership ends."""
     program = world.program("supplementary", period=True)
-    start = world.in_days(program.membership_period.approx_days() + 5)
+    start = world.in_days(world.membership_period("supplementary").approx_days() + 5)
     world.establish(
         world.link([world.customer], [world.link_item(program, membershipStartDate=start, partnerMembershipId=None)]),
         f"a relink to {program.name} queued for {start}",

@@ -19,7 +19,7 @@ strategies for the three operations, points them at a real program, and sends li
 delink, and on an org with relinking enabled link -> future-dated relink -> MEMBERSHIP_RELINKING_CANCELLED
 -> delink; every answer goes through the same checks, and each step's item must succeed.
 
-Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (README 'Fuzzing'). A read-only run skips the stage
+Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (docs/fuzzing.md). A read-only run skips the stage
 (the write guard of `plugin`); `--fuzz=off` skips it too.
 """
 
@@ -126,6 +126,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
 
 
 _SETTINGS = current_settings()
+assert _SETTINGS.seed is not None, "current_settings() always settles a seed"
 schema = schemathesis.openapi.from_path(str(SPEC)).include(path_regex="^/v2/partnerProgram/")
 schema.config.seed = _SETTINGS.seed
 # fast mode does not shrink a finding (shrinking regenerates bodies for minutes); deep mode does

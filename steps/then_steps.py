@@ -8,7 +8,7 @@ from dataclasses import replace
 from pytest_bdd import parsers, then
 
 from ppconformance.catalogue import Requirement
-from ppconformance.verdicts import Judge
+from ppconformance.verdicts import Action, Judge
 from ppconformance.world import World
 
 from .given_steps import UPDATE
@@ -23,7 +23,7 @@ def pick(requirements: list[Requirement], code: int | None = None) -> Requiremen
     return next((r for r in requirements if code is not None and r.code == code), requirements[0])
 
 
-def _action(world: World, action: str):  # noqa: ANN202 - returns verdicts.Action
+def _action(world: World, action: str) -> Action:
     if world.last is None or world.last.endpoint != ENDPOINTS[action]:
         raise LookupError(f"no {action} request was sent in this scenario")
     return world.last
@@ -46,7 +46,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement], action: str, 
 
 @then(parsers.parse("the request is rejected with error {code:d}"))
 def _(world: World, judge: Judge, requirements: list[Requirement], code: int) -> None:
-    judge.expect_batch_rejected(pick(requirements, code), world.last, code)
+    judge.expect_batch_rejected(pick(requirements, code), world.last_action(), code)
 
 
 @then("the update either succeeds or is rejected with error 2009")
@@ -76,15 +76,16 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 @then("the customer is reported as found")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     req = next((r for r in requirements if r.id == "LINK-CUSTOMER-STATUS"), pick(requirements))
-    for row in judge.results(req, world.last):
+    action = world.last_action()
+    for row in judge.results(req, action):
         status = row[0].customer.get("status") or {}
         if status.get("code") != 1000:
-            judge.fail(req, f"expected customer status code 1000 (found), got {status}", world.last.exchange)
+            judge.fail(req, f"expected customer status code 1000 (found), got {status}", action.exchange)
 
 
 @then("the customer is reported as not found")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_customer_not_found(pick(requirements), world.last)
+    judge.expect_customer_not_found(pick(requirements), world.last_action())
 
 
 @then("no link succeeds")
@@ -150,9 +151,9 @@ def _(world: World, judge: Judge, requirements: list[Requirement], role: str, po
 
 @then("the request is refused as unauthenticated")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_unauthenticated(pick(requirements), world.last_exchange)
+    judge.expect_unauthenticated(pick(requirements), world.latest_exchange())
 
 
 @then("the request is rejected as malformed")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_malformed_rejected(pick(requirements), world.last_exchange)
+    judge.expect_malformed_rejected(pick(requirements), world.latest_exchange())

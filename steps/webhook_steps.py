@@ -22,6 +22,7 @@ from ppconformance.events_match import Expected, Finding, candidates, judge
 from ppconformance.events_watch import EventWatch
 from ppconformance.profile import Profile
 from ppconformance.verdicts import Judge
+from ppconformance.webhooks import Delivery
 from ppconformance.world import PreconditionFailed, World
 
 from .then_steps import pick
@@ -45,18 +46,21 @@ def _bind(watch: EventWatch, world: World) -> None:
     watch.identifiers = {"mobile": c.mobile, "email": c.email, "externalId": c.external_id}
 
 
-def _verdict(judge: Judge, req: Requirement, expected: Expected, finding: Finding, deadline: float) -> None:
+def _verdict(judge: Judge, req: Requirement, expected: Expected, finding: Finding, deadline: float) -> Delivery:
+    """Fail `req` when nothing arrived or the delivery does not announce the action; the delivery otherwise."""
     if finding.warnings:
         allure.attach("\n".join(finding.warnings), name="webhook warnings", attachment_type=allure.attachment_type.TEXT)
-    if finding.delivery is None:
+    delivery = finding.delivery
+    if delivery is None:
         judge.fail(
             req,
             f"no {expected.event} for customer {expected.customer_id} ({expected.program_name}) "
             f"arrived within {deadline:g} s (webhooks.delivery_deadline_seconds)",
             None,
         )
+        raise AssertionError("unreachable: Judge.fail raises")  # Judge.fail is annotated -> None, not NoReturn
     allure.attach(
-        repr(finding.delivery.body)[:20000],
+        repr(delivery.body)[:20000],
         name=f"{expected.event} as delivered",
         attachment_type=allure.attachment_type.TEXT,
     )
@@ -66,6 +70,7 @@ def _verdict(judge: Judge, req: Requirement, expected: Expected, finding: Findin
             f"the {expected.event} delivered for the action does not announce it:\n  " + "\n  ".join(finding.problems),
             None,
         )
+    return delivery
 
 
 def _announced(
@@ -145,7 +150,7 @@ def _(world: World, recorded_actions: list) -> None:
 
 @when("the scheduler runs for the customer on the pending relink's start date")
 def _(world: World, recorded_actions: list) -> None:
-    period = world.program("supplementary", period=True).membership_period
+    period = world.membership_period("supplementary")
     start = date.fromisoformat(world.in_days(period.approx_days() + 5)[:10])  # as queued by the Given step
     recorded_actions.append((time.time(), 0.0, None))
     _run_scheduler(world, start)
@@ -171,8 +176,10 @@ def _(
     event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
 ) -> None:
     expected, finding = _scheduled(event_watch, world, REMINDER, recorded_actions[-1])
-    _verdict(judge, pick(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds)
-    data = finding.delivery.body.get("data") or (finding.delivery.body.get("attributes") or {}).get("data") or {}
+    delivery = _verdict(
+        judge, pick(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds
+    )
+    data = delivery.body.get("data") or (delivery.body.get("attributes") or {}).get("data") or {}
     if data.get("scheduledExpiryDate") != _membership_end(world).isoformat():
         judge.fail(
             pick(requirements),

@@ -65,7 +65,7 @@ def _(world: World, day: str) -> None:
     )
 )
 def _(world: World, when: str) -> None:
-    period = world.program("supplementary", period=True).membership_period
+    period = world.membership_period("supplementary")
     days = period.approx_days() + 5 if when == "after" else 1
     _link(world, "supplementary", membershipStartDate=world.in_days(days), partnerMembershipId=None)
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 from gherkin.parser import Parser
+from gherkin.parser_types import Envelope, RuleEnvelope, ScenarioEnvelope
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _is_rule(child: Envelope) -> TypeGuard[RuleEnvelope]:
+    return "rule" in child
+
+
+def _is_scenario(child: Envelope) -> TypeGuard[ScenarioEnvelope]:
+    return "scenario" in child
 
 
 def _scenarios() -> list[dict]:
@@ -17,11 +27,11 @@ def _scenarios() -> list[dict]:
         doc = Parser().parse(path.read_text(encoding="utf-8"))
         feature = doc["feature"]
         feature_tags = [t["name"][1:] for t in feature["tags"]]
-        children = []
+        children: list[ScenarioEnvelope] = []
         for child in feature["children"]:
-            if "rule" in child:
-                children += [c for c in child["rule"]["children"] if "scenario" in c]
-            elif "scenario" in child:
+            if _is_rule(child):
+                children += [c for c in child["rule"]["children"] if _is_scenario(c)]
+            elif _is_scenario(child):
                 children.append(child)
         for child in children:
             sc = child["scenario"]

@@ -183,7 +183,7 @@ def test_discover_programs_raises_target_error_on_another_unexpected_status() ->
         discover_programs(answering(400, {"errors": []}))
 
 
-MALFORMED = {
+MALFORMED: dict[str, Any] = {
     "not json": None,
     "a list": [],
     "no partnerPrograms": {"programs": []},

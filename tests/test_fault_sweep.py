@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_every_fault_is_killed_by_its_requirement_and_every_variant_is_green(
     assert (out / "kill-matrix.md").read_text(encoding="utf-8").startswith("# Kill matrix")
 
 
-def _allure(directory: Path, name: str, status: str, stories: list[str], tags: list[str] = ()) -> None:
+def _allure(directory: Path, name: str, status: str, stories: list[str], tags: Sequence[str] = ()) -> None:
     labels = [{"name": "story", "value": s} for s in stories] + [{"name": "tag", "value": t} for t in tags]
     result = {"name": name, "status": status, "labels": labels, "statusDetails": {"message": f"[{name}] broke\nmore"}}
     directory.mkdir(parents=True, exist_ok=True)

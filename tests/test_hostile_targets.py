@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,16 +160,19 @@ class _Runs:
 
 
 @pytest.fixture(scope="module")
-def hostile_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> _Runs:
+def hostile_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runs]:
     """The runs of this module. Without xdist, the runs of every selected test of this module start at once,
     in test order; in an xdist worker (which does not know which tests it will get) each starts on demand."""
     prefetch = (
         []
         if hasattr(request.config, "workerinput")
         else [
-            item.callspec.params["case"]
+            case
             for item in request.session.items
-            if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params
+            if isinstance(item, pytest.Function)
+            and item.module is request.module
+            and hasattr(item, "callspec")
+            and isinstance(case := item.callspec.params.get("case"), Case)
         ]
     )
     runs = _Runs(prefetch, tmp_path_factory)
@@ -282,7 +286,7 @@ def test_a_hostile_target_ends_the_run_in_bound_with_clear_errors(case: Case, ho
             "the run was stopped" in m and "stop_after_transport_errors" in m and _names_cause(m, case.causes)
             for m in stopped
         ), stopped[:2]
-        # + the probe + the webhook registration (POST /v3/webHooks, before the scenarios: README "Webhook events")
+        # + the probe + the webhook registration (POST /v3/webHooks, before the scenarios: docs/webhooks.md)
         assert len(run.target_requests) <= 2 + FAST["stop_after_transport_errors"], run.target_requests
     elif case.mode == "huge":
         assert c["errors"] == c["tests"] and all("max_response_bytes (1000000 bytes)" in m for m in errors), c

@@ -191,7 +191,7 @@ class FakeTarget:
         self.requests: list[tuple[str, str, Any]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         self.requests.append((request.method, request.url.path, body))
         if self.broken:
             raise httpx.ConnectError("connection refused", request=request)

@@ -57,6 +57,7 @@ def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 def counts(root: ET.Element) -> dict[str, int]:
     suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None, "the JUnit report has no <testsuite>"
     return {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
 
 

@@ -11,6 +11,7 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Iterator
+from typing import TypedDict, Unpack
 
 import httpx
 import pytest
@@ -37,12 +38,22 @@ TOKEN = "/v3/oauth/token/generate"
 BASIC, OAUTH = 0, 1  # orgs of profiles/embedded.yaml
 
 
-def _profile(**changes: object) -> Profile:
+class ProfileChanges(TypedDict, total=False):
+    """The `Profile` fields these tests change."""
+
+    allow_writes: bool
+    max_response_bytes: int
+    max_retry_after_seconds: float
+    rate_limit_per_minute: int | None
+    retries: int
+
+
+def _profile(**changes: Unpack[ProfileChanges]) -> Profile:
     return dataclasses.replace(load_profile(DEFAULT_PROFILE, env=SECRETS), **changes)
 
 
 def _client(
-    handler: Callable[[httpx.Request], httpx.Response], org: int = BASIC, **changes: object
+    handler: Callable[[httpx.Request], httpx.Response], org: int = BASIC, **changes: Unpack[ProfileChanges]
 ) -> PartnerProgramClient:
     profile = _profile(**changes)
     return PartnerProgramClient(
@@ -372,11 +383,12 @@ def test_third_request_within_a_minute_has_to_wait(monkeypatch: pytest.MonkeyPat
     client.send("GET", PROGRAMS)
     assert time.monotonic() - started < 1, "the first two pass at once"
     # the client acquires blocking; a non-blocking probe shows that the next request would wait
+    assert client._limiter is not None
     assert client._limiter.try_acquire("target", blocking=False) is False
 
 
 # -- against the real reference server --------------------------------------------------------------------------------
-def _real_client(base_url: str, org: int = BASIC, **changes: object) -> PartnerProgramClient:
+def _real_client(base_url: str, org: int = BASIC, **changes: Unpack[ProfileChanges]) -> PartnerProgramClient:
     profile = _profile(**changes)
     return PartnerProgramClient(base_url, profile, profile.orgs[org])
 

@@ -29,7 +29,7 @@ from .cleanup import CleanupReport, clean, clean_customer, linked_program_names
 from .client import Exchange, PartnerProgramClient, TargetBroken
 from .dates import day_boundary, days_from_today
 from .journal import Journal, JournalEntry
-from .profile import OrgProfile, PoolCustomer, Profile, ProgramProfile
+from .profile import MembershipPeriod, OrgProfile, PoolCustomer, Profile, ProgramProfile
 from .verdicts import RESULT_SHAPES, Action
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "World"]
@@ -160,9 +160,20 @@ class World:
             pytest.skip(f"profile {self.profile.name} does not declare {key}")
         if len(prog.tiers) < tiers:
             pytest.skip(f"profile {self.profile.name}: {key}.tiers needs at least {tiers} tiers")
-        if period and prog.membership_period is None:
-            pytest.skip(f"profile {self.profile.name}: {key}.membership_period is not declared")
+        if period:
+            self._period(prog, key)
         return prog
+
+    def membership_period(self, role: str = "supplementary") -> MembershipPeriod:
+        """The membership period of the org's program for `role`; skips, naming the profile key, when the
+        role or its membership period is not declared (as `program(role, period=True)` does)."""
+        org = self.org or self.use_org()
+        return self._period(self.program(role), f"orgs[{org.name}].programs.{role}")
+
+    def _period(self, prog: ProgramProfile, key: str) -> MembershipPeriod:
+        if prog.membership_period is None:
+            pytest.skip(f"profile {self.profile.name}: {key}.membership_period is not declared")
+        return prog.membership_period
 
     # -- dates ----------------------------------------------------------------------
     def day(self, which: str) -> str:
@@ -340,6 +351,19 @@ class World:
                 self.pool.release(org_name, pooled)
         self.borrowed = []
         return report
+
+    def last_action(self) -> Action:
+        """The scenario's last Partner Program action; raises PreconditionFailed when none was sent."""
+        if self.last is None:
+            raise PreconditionFailed("no action was sent in this scenario")
+        return self.last
+
+    def latest_exchange(self) -> Exchange:
+        """The exchange of the scenario's last request (an action, a raw request or an observation);
+        raises PreconditionFailed when none was sent."""
+        if self.last_exchange is None:
+            raise PreconditionFailed("no request was sent in this scenario")
+        return self.last_exchange
 
     def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]], ex: Exchange) -> Action:
         names = [str(i.get("partnerProgramName")) for i in items]
