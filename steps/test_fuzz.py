@@ -43,9 +43,9 @@ from schemathesis.specs.openapi import checks as builtin
 from ppconformance import fuzzchecks, runcontext
 from ppconformance.catalogue import load_catalogue
 from ppconformance.client import TargetBroken, TargetUnreachable
+from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
 from ppconformance.dates import days_from_today
 from ppconformance.fuzz import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
-from ppconformance.fuzzchecks import ENDPOINT_OF_PATH
 from ppconformance.fuzzplugin import SUMMARY_LINES, current_settings
 from ppconformance.profile import DEFAULT_PATHS, Profile
 from ppconformance.world import World
@@ -142,7 +142,8 @@ _DEEPENER: list[Deepener] = []  # filled by the fuzz_target fixture before any c
 @schema.hook
 def flatmap_body(ctx: Any, body: Any) -> Any:
     """Deep generation: rewrite the body over the profile's programs and the suite's customers."""
-    endpoint = ENDPOINT_OF_PATH.get(ctx.operation.path) if ctx.operation else None
+    found = by_path(ctx.operation.path) if ctx.operation else None
+    endpoint = found.name if found else None
     if endpoint is None or not _DEEPENER:
         return st.just(body)
     deepener = _DEEPENER[-1]
@@ -225,10 +226,16 @@ def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:
     return schema[path]["POST"].Case(body=body, media_type="application/json")
 
 
-def _item_code(response: Any, key: str, pkey: str, skey: str) -> Any:
+def _item_code(response: Any, ep: Endpoint) -> Any:
+    """The first item's status code of an answer of `ep`, in whichever of its result shapes, or None."""
     try:
-        return response.json()[key][0][pkey][0][skey]["code"]
-    except (ValueError, KeyError, IndexError, TypeError):
+        body = response.json()
+    except ValueError:
+        return None
+    shape = ep.result_shape_of(body)
+    try:
+        return body[shape.results_key][0][shape.programs_key][0][shape.status_key]["code"] if shape else None
+    except (KeyError, IndexError, TypeError):
         return None
 
 
@@ -248,7 +255,7 @@ def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, pr
     if flow == "relink-cancel" and not org.allow_membership_relinking:
         pytest.skip(f"org {org.name} has membership relinking disabled")
     deepener = Deepener(org, [], profile)
-    link_op = fuzz_schema["/v2/partnerProgram/linkCustomer"]["POST"]
+    link_op = fuzz_schema[LINK.path]["POST"]
     examples = max(2, min(10, fuzz_target.settings.examples() // 10))
 
     # no shrinking: each example provisions a new customer, so a replay is never the same run
@@ -276,98 +283,31 @@ def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, pr
             ref["partnerTierName"] = rnd.choice(program.tiers)
         drawn = deepener.rewrite("linkCustomer", link.body, rnd)
         item = {
-            **(
-                drawn["linkCustomers"][0]["linkToPartnerPrograms"][0]
-                if isinstance(drawn, dict) and drawn.get("linkCustomers")
-                else {}
-            ),
-            "partnerProgramName": program.name,
+            **(next(iter(LINK.request_entries(drawn)[0][1]), {}) if LINK.request_entries(drawn) else {}),
+            PROGRAM_NAME_KEY: program.name,
             "customerPartnerReference": ref,
         }
         ident = {"id": suite.id}
-        steps: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
-            (
-                "/v2/partnerProgram/linkCustomer",
-                {"linkCustomers": [{"customer": ident, "linkToPartnerPrograms": [item]}]},
-                ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-            )
-        ]
+        steps: list[tuple[Endpoint, dict[str, Any]]] = [(LINK, LINK.request_body([(ident, [item])]))]
         if flow == "link-update-delink":
             details = {"updatedTierName": rnd.choice(program.tiers)} if program.tiers else {}
-            steps.append(
-                (
-                    "/v2/partnerProgram/customerPartnerProgramUpdate",
-                    {
-                        "customersPartnerUpdates": [
-                            {
-                                "customer": ident,
-                                "partnerProgramUpdates": [
-                                    {
-                                        "partnerProgramName": program.name,
-                                        "updateType": update_type,
-                                        "updateDetails": details,
-                                    }
-                                ],
-                            }
-                        ]
-                    },
-                    ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-                )
-            )
+            update = {PROGRAM_NAME_KEY: program.name, "updateType": update_type, "updateDetails": details}
+            steps.append((UPDATE, UPDATE.request_body([(ident, [update])])))
         else:
             period = program.membership_period.approx_days() if program.membership_period else 0
             # a relink starts after the current membership ends (link-customer#future-dated-relinking)
             relink_ref = {"membershipStartDate": days_from_today(period + days, org.timezone)}
-            steps.append(
-                (
-                    "/v2/partnerProgram/linkCustomer",
-                    {
-                        "linkCustomers": [
-                            {
-                                "customer": ident,
-                                "linkToPartnerPrograms": [
-                                    {"partnerProgramName": program.name, "customerPartnerReference": relink_ref}
-                                ],
-                            }
-                        ]
-                    },
-                    ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-                )
-            )
-            steps.append(
-                (
-                    "/v2/partnerProgram/customerPartnerProgramUpdate",
-                    {
-                        "customersPartnerUpdates": [
-                            {
-                                "customer": ident,
-                                "partnerProgramUpdates": [
-                                    {"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
-                                ],
-                            }
-                        ]
-                    },
-                    ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-                )
-            )
-        steps.append(
-            (
-                "/v2/partnerProgram/deLinkCustomer",
-                {
-                    "deLinkCustomers": [
-                        {"customer": ident, "deLinkFromPartnerPrograms": [{"partnerProgramName": program.name}]}
-                    ]
-                },
-                ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-            )
-        )
-        for path, body, keys in steps:
+            relink = {PROGRAM_NAME_KEY: program.name, "customerPartnerReference": relink_ref}
+            cancel = {PROGRAM_NAME_KEY: program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
+            steps.append((LINK, LINK.request_body([(ident, [relink])])))
+            steps.append((UPDATE, UPDATE.request_body([(ident, [cancel])])))
+        steps.append((DELINK, DELINK.request_body([(ident, [{PROGRAM_NAME_KEY: program.name}])])))
+        for ep, body in steps:
+            path = ep.path
             case = _lifecycle_case(fuzz_schema, path, body)
             response, headers = _send(case, fuzz_target, profile.timeout_seconds)
             _judge(case, response, headers, fuzz_target)
-            code = _item_code(response, *keys)
-            if code is None and path.endswith("deLinkCustomer"):
-                code = _item_code(response, "deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")
+            code = _item_code(response, ep)
             if code != 200:
                 allure.dynamic.story("FUZZ-LIFECYCLE")
                 raise AssertionError(

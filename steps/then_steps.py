@@ -53,7 +53,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement], code: int) ->
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     req = pick(requirements, 2009)
     action = _action(world, "update")
-    if judge.profile.is_strict(req.strict_with or ""):
+    if judge.strict_with(req):
         judge.expect_item_error(req, action, 2009)
         return
     code = judge.results(req, action)[0][0].status.get("code")
@@ -67,7 +67,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     req = pick(requirements)
     action = _action(world, "delink")
-    if req.strict_with and judge.profile.is_strict(req.strict_with):
+    if judge.strict_with(req):
         judge.expect_success(req, action)
     else:
         judge.results(req, action)

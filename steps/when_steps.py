@@ -7,15 +7,12 @@ from typing import Any
 from pytest_bdd import parsers, when
 
 from ppconformance.client import basic_auth_header
+from ppconformance.contract.endpoints import LINK
+from ppconformance.contract.endpoints import endpoint as endpoint_of
 from ppconformance.world import World
 
 UNKNOWN_PROGRAM = "No-Such-Partner-Program-For-Conformance"
 UNKNOWN_TIER = "No-Such-Tier-For-Conformance"
-PATHS = {
-    "linkCustomer": "linkCustomers",
-    "customerPartnerProgramUpdate": "customersPartnerUpdates",
-    "deLinkCustomer": "deLinkCustomers",
-}
 
 
 def _link(world: World, role: str, **reference: Any) -> None:
@@ -131,14 +128,7 @@ def _(world: World) -> None:
     )
 )
 def _(world: World, credentials: str) -> None:
-    body = {
-        "linkCustomers": [
-            {
-                "customer": world.customer.identifiers(),
-                "linkToPartnerPrograms": [world.link_item(world.program("external"))],
-            }
-        ]
-    }
+    body = LINK.request_body([(world.customer.identifiers(), [world.link_item(world.program("external"))])])
     client = world.client
     if credentials == "without credentials":
         world.last_exchange = client.link(body, auth=False)
@@ -286,7 +276,7 @@ def _(world: World) -> None:
     )
 )
 def _(world: World, malformation: str, endpoint: str) -> None:
-    key = PATHS[endpoint]
+    key = endpoint_of(endpoint).request_key
     content: bytes = {
         "body that is not JSON": b'{"' + key.encode() + b'": [',
         "body without its customer list": b'{"unexpected": []}',

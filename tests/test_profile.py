@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.profile import DEFAULT_PROFILE, ProfileError, load_profile
 
 ENV = {
@@ -72,9 +73,13 @@ def test_command_line_wins_over_the_file(tmp_path: Path) -> None:
     )
     profile = load_profile(path, base_url="http://cli.invalid", strict=["AMB-RESULT-ORDER"], env={"P": "x"})
     assert profile.base_url == "http://cli.invalid"
-    assert profile.is_strict("AMB-2008-LEVEL") and profile.is_strict("AMB-RESULT-ORDER")
-    assert not profile.is_strict("AMB-EXTRA-FIELDS")
-    assert load_profile(path, strict=["all"], env={"P": "x"}).is_strict("AMB-EXTRA-FIELDS")
+    assert profile.is_strict(AmbiguityId.E2008_LEVEL) and profile.is_strict(AmbiguityId.RESULT_ORDER)
+    assert not profile.is_strict(AmbiguityId.EXTRA_FIELDS)
+    assert load_profile(path, strict=["all"], env={"P": "x"}).is_strict(AmbiguityId.EXTRA_FIELDS)
+    with pytest.raises(TypeError, match="AmbiguityId"):
+        profile.is_strict("AMB-2008-LEVEL")  # type: ignore[arg-type]  # a plain string is refused
+    with pytest.raises(ProfileError, match="unknown ambiguity id.*AMB-NO-SUCH"):
+        load_profile(path, strict=["AMB-NO-SUCH"], env={"P": "x"})
 
 
 def test_redacted_profile_holds_no_secret() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from ppconformance.catalogue import load_catalogue
 from ppconformance.client import Exchange
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.schemas import ContractSchemas
 from ppconformance.verdicts import Action, Judge, NonConformance
@@ -26,7 +27,7 @@ JSON = {"content-type": "application/json"}
 
 def judge(*strict: str) -> Judge:
     profile = load_profile(DEFAULT_PROFILE, env=ENV, strict=list(strict))
-    return Judge(profile, ContractSchemas.load(forbid_extra_fields=profile.is_strict("AMB-EXTRA-FIELDS")))
+    return Judge(profile, ContractSchemas.load(forbid_extra_fields=profile.is_strict(AmbiguityId.EXTRA_FIELDS)))
 
 
 def err(code: int) -> dict:

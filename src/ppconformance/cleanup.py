@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import PartnerProgramClient, TargetError, TargetUnreachable
+from .contract.endpoints import DELINK, PROGRAM_NAME_KEY, UPDATE
 from .journal import Journal, JournalEntry
 
 __all__ = ["BATCH", "CleanupReport", "clean", "clean_customer", "clean_customers", "linked_program_names"]
@@ -98,27 +99,9 @@ def clean_customers(
     or None when the check could not be made. Raises `TargetError` from the client."""
     idents = [_ident(c) for c in customers]
     if supplementary and relinking is not False:
-        client.update(
-            {
-                "customersPartnerUpdates": [
-                    {
-                        "customer": i,
-                        "partnerProgramUpdates": [
-                            {"partnerProgramName": name, "updateType": CANCEL} for name in supplementary
-                        ],
-                    }
-                    for i in idents
-                ]
-            }
-        )
-    client.delink(
-        {
-            "deLinkCustomers": [
-                {"customer": i, "deLinkFromPartnerPrograms": [{"partnerProgramName": name} for name in programs]}
-                for i in idents
-            ]
-        }
-    )
+        cancels = [{PROGRAM_NAME_KEY: name, "updateType": CANCEL} for name in supplementary]
+        client.update(UPDATE.request_body((i, cancels) for i in idents))
+    client.delink(DELINK.request_body((i, [{PROGRAM_NAME_KEY: name} for name in programs]) for i in idents))
     out: list[list[str] | None] = []
     for customer in customers:
         cid = _customer_id(client, customer)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .client import AuthFailed, Exchange, PartnerProgramClient, TargetError
+from .contract.endpoints import PROGRAM_NAME_KEY, UPDATE
 from .profile import MembershipPeriod, OrgProfile, ProgramProfile
 
 __all__ = [
@@ -193,18 +194,8 @@ def probe_relinking(client: PartnerProgramClient, customer: dict[str, Any], prog
     the redacted exchange) when the target answers 5xx, and the client's
     `TargetError`s (unreachable, credentials refused).
     """
-    exchange = client.update(
-        {
-            "customersPartnerUpdates": [
-                {
-                    "customer": customer,
-                    "partnerProgramUpdates": [
-                        {"partnerProgramName": program_name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
-                    ],
-                }
-            ]
-        }
-    )
+    cancel = {PROGRAM_NAME_KEY: program_name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
+    exchange = client.update(UPDATE.request_body([(customer, [cancel])]))
     if exchange.status >= 500:
         raise TargetError(
             f"the relinking probe (MEMBERSHIP_RELINKING_CANCELLED) answered HTTP {exchange.status}\n"
@@ -219,9 +210,11 @@ def probe_relinking(client: PartnerProgramClient, customer: dict[str, Any], prog
 
 
 def _item_code(body: Any) -> Any:
-    """`customersPartnerUpdates[0].partnerProgramUpdates[0].updateStatus.code`, or None."""
+    """The first item's status code of an update answer (`customersPartnerUpdates[0].partnerProgramUpdates[0]
+    .updateStatus.code`), or None."""
+    shape = UPDATE.result_shapes[0]
     try:
-        return body["customersPartnerUpdates"][0]["partnerProgramUpdates"][0]["updateStatus"]["code"]
+        return body[shape.results_key][0][shape.programs_key][0][shape.status_key]["code"]
     except (KeyError, IndexError, TypeError):
         return None
 

@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .contract.stances import AmbiguityId, Stances
 from .schemas import SCHEMA_DIR, ContractSchemas
 
 __all__ = [
@@ -109,11 +110,12 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
         key = "$.eventType" if form == "wrapped" else "$.eventName"
         return Verdict(None, form, (f"at {key}: {name!r} is not one of {', '.join(EVENT_NAMES)}",))
     errors = list(_schemas().errors(name, payload, definition=form))
-    if "AMB-EVENT-ORGID-KEY" in strict or "all" in strict:
+    stances = Stances(frozenset(strict))
+    if stances.strict(AmbiguityId.EVENT_ORGID_KEY):
         attrs = payload.get("attributes")
         if isinstance(attrs, dict) and "orgId " in attrs:
             errors.append("at $.attributes['orgId ']: the org key has a trailing space (strict AMB-EVENT-ORGID-KEY)")
-    if ("AMB-EVENT-ENVELOPE" in strict or "all" in strict) and form != "flat":
+    if stances.strict(AmbiguityId.EVENT_ENVELOPE) and form != "flat":
         errors.append(f"at $: the {form} form; only the enriched flat envelope is accepted (strict AMB-EVENT-ENVELOPE)")
     return Verdict(name, form, tuple(errors))
 

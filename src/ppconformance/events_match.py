@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract.stances import AmbiguityId, Stances
 from .events import EventFacts, check, facts
 from .webhooks import Delivery
 
@@ -79,8 +80,8 @@ def candidates(exp: Expected, deliveries: Iterable[Delivery]) -> list[tuple[Deli
 
 def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[str] = frozenset()) -> Finding:
     """Judge the deliveries for `exp` (see the module docstring). `strict`: ambiguity ids or "all"."""
-    every = "all" in strict
-    exact_names = every or "AMB-EVENT-NAME-WHITESPACE" in strict
+    stances = Stances(frozenset(strict))
+    exact_names = stances.strict(AmbiguityId.EVENT_NAME_WHITESPACE)
     found = candidates(exp, deliveries)
     if not found:
         return Finding(None)
@@ -131,5 +132,5 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
             else f"a second event (eventId {of.event_id}) for the same item"
         )
         note = f"{exp.event} for customer {exp.customer_id}: delivery #{other.seq} is {what} (AMB-EVENT-DUPLICATES)"
-        (finding.problems if every or "AMB-EVENT-DUPLICATES" in strict else finding.warnings).append(note)
+        (finding.problems if stances.strict(AmbiguityId.EVENT_DUPLICATES) else finding.warnings).append(note)
     return finding

@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from .contract.endpoints import ENDPOINTS
 from .events_match import Expected, Finding, candidates, judge
 from .profile import Profile
 from .verdicts import Action
@@ -62,13 +63,10 @@ class EventWatch:
         started, _, action = recorded
         body = action.exchange.request_body if isinstance(action.exchange.request_body, dict) else {}
         item: dict[str, Any] = {}
-        for key, items_key in (
-            ("linkCustomers", "linkToPartnerPrograms"),
-            ("customersPartnerUpdates", "partnerProgramUpdates"),
-            ("deLinkCustomers", "deLinkFromPartnerPrograms"),
-        ):
-            if body.get(key):
-                item = (body[key][0].get(items_key) or [{}])[0]
+        for ep in ENDPOINTS.values():
+            entries = ep.request_entries(body)
+            if entries:
+                item = (entries[0][1] or [{}])[0]
         program = str(item.get("partnerProgramName", ""))
         reference = item.get("customerPartnerReference") or {}
         return Expected(

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .client import redact_text
+from .contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
+from .contract.endpoints import endpoint as endpoint_of
 from .dates import days_from_today
-from .fuzzchecks import ENDPOINT_OF_PATH
 from .profile import FuzzSettings, OrgProfile, Profile
 
 __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_curl"]
@@ -30,11 +31,6 @@ __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_cur
 SPEC = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
 """The OpenAPI 3.1 description of the contract (its bodies $ref the JSON Schemas of schemas/)."""
 
-_REQUEST_KEYS = {
-    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms"),
-    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates"),
-    "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms"),
-}
 _UPDATE_TYPES = ("UPGRADE", "DOWNGRADE", "RENEW", "MEMBERSHIP_RELINKING_CANCELLED", "MEMBERSHIP_RENEWAL_INITIATION")
 _KINDS = ("id", "mobile", "email", "externalId")
 
@@ -88,7 +84,8 @@ class Deepener:
 
     def rewrite(self, endpoint: str, body: Any, rnd: random.Random) -> Any:
         """A rewritten copy of `body` (a request body of `endpoint`); non-object parts are left as generated."""
-        top, items_key = _REQUEST_KEYS[endpoint]
+        ep = endpoint_of(endpoint)
+        top, items_key = ep.request_key, ep.request_items_key
         if not isinstance(body, dict) or not isinstance(body.get(top), list):
             return body
         body = json.loads(json.dumps(body))
@@ -201,17 +198,17 @@ class FuzzTarget:
 
     def endpoint(self, path: str) -> str | None:
         """The Partner Program endpoint at `path`, or None."""
-        return ENDPOINT_OF_PATH.get(path)
+        found = by_path(path)
+        return found.name if found else None
 
     def journal_case(self, endpoint: str, body: Any) -> None:
         """Before a linkCustomer case is sent: journal each (suite customer, declared program) it names."""
-        if endpoint != "linkCustomer" or not isinstance(body, dict) or not isinstance(body.get("linkCustomers"), list):
+        if endpoint != LINK.name:
             return
         declared = {p.name for p in self.org.programs.values()}
-        for entry in body["linkCustomers"]:
-            if not isinstance(entry, dict) or not isinstance(entry.get("customer"), dict):
+        for ident, items in LINK.request_entries(body):
+            if not isinstance(ident, dict):
                 continue
-            ident = entry["customer"]
             suite = next(
                 (
                     c
@@ -221,10 +218,9 @@ class FuzzTarget:
                 ),
                 None,
             )
-            items = entry.get("linkToPartnerPrograms")
-            if suite is None or not isinstance(items, list):
+            if suite is None:
                 continue
-            names = [i.get("partnerProgramName") for i in items if isinstance(i, dict)]
+            names = [i.get(PROGRAM_NAME_KEY) for i in items if isinstance(i, dict)]
             fresh = [n for n in names if n in declared and (suite.id, n) not in self.journaled]
             if fresh:
                 self.journal_link(suite, fresh)

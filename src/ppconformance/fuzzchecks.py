@@ -42,12 +42,14 @@ import schemathesis
 from jsonschema import Draft202012Validator
 
 from .catalogue import load_catalogue
+from .contract.endpoints import CUSTOMER_KEY, PROGRAM_NAME_KEY, by_path
+from .contract.endpoints import endpoint as endpoint_of
+from .contract.matching import CustomerMatch, ItemMatch, identifiers, match_results, sent_from_request
+from .contract.stances import AmbiguityId, Stances
 from .schemas import ContractSchemas
-from .verdicts import RESULT_SHAPES
 
 __all__ = [
     "CHECKS",
-    "ENDPOINT_OF_PATH",
     "FuzzFinding",
     "Policy",
     "batch_results_per_item",
@@ -61,23 +63,6 @@ __all__ = [
     "valid_body_not_refused",
 ]
 
-ENDPOINT_OF_PATH = {
-    "/v2/partnerProgram/linkCustomer": "linkCustomer",
-    "/v2/partnerProgram/customerPartnerProgramUpdate": "customerPartnerProgramUpdate",
-    "/v2/partnerProgram/deLinkCustomer": "deLinkCustomer",
-}
-"""OpenAPI path -> endpoint name (as in the catalogue and `verdicts.RESULT_SHAPES`)."""
-
-# request: endpoint -> (top key, items key, request schema name)
-_REQUEST_KEYS = {
-    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "link-customer.request"),
-    "customerPartnerProgramUpdate": (
-        "customersPartnerUpdates",
-        "partnerProgramUpdates",
-        "update-partner-program.request",
-    ),
-    "deLinkCustomer": ("deLinkCustomers", "deLinkFromPartnerPrograms", "delink-customer.request"),
-}
 # customer identification codes (capillary-facts#customer-identification: 8013 invalid identifier, 8015 not found)
 _IDENTIFICATION_CODES = frozenset({8013, 8015})
 _SUCCESS = 200
@@ -103,9 +88,9 @@ class Policy:
     strict: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)
 
-    def is_strict(self, ambiguity: str) -> bool:
-        """True when `ambiguity` is judged strictly."""
-        return "all" in self.strict or ambiguity in self.strict
+    def is_strict(self, ambiguity: AmbiguityId) -> bool:
+        """True when `ambiguity` is judged strictly (the typed lookup of `contract.stances`)."""
+        return Stances(self.strict).strict(ambiguity)
 
 
 _POLICY = Policy()
@@ -142,7 +127,8 @@ def _endpoint(case: Any) -> str | None:
     """The endpoint of a POST case to a Partner Program path (other methods are answered 405: not ours)."""
     if str(getattr(case, "method", "")).upper() != "POST":
         return None
-    return ENDPOINT_OF_PATH.get(getattr(case.operation, "path", ""))
+    found = by_path(getattr(case.operation, "path", ""))
+    return found.name if found else None
 
 
 def _json(response: Any) -> Any:
@@ -164,28 +150,26 @@ def _request_body(case: Any) -> Any:
 
 def _results(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(customer result, [item status objects])] of an item-level answer, or None when `body` is not one."""
-    if not isinstance(body, dict):
+    shape = endpoint_of(endpoint).result_shape_of(body)
+    if shape is None:
         return None
-    for key, pkey, skey in RESULT_SHAPES[endpoint]:
-        if key in body and isinstance(body[key], list):
-            out = []
-            for entry in body[key]:
-                entry = entry if isinstance(entry, dict) else {}
-                raw = entry.get(pkey)
-                items: list[Any] = raw if isinstance(raw, list) else []
-                out.append((entry, [i.get(skey) if isinstance(i, dict) else None for i in items]))
-            return out
-    return None
+    out = []
+    for entry in body[shape.results_key]:
+        entry = entry if isinstance(entry, dict) else {}
+        raw = entry.get(shape.programs_key)
+        items: list[Any] = raw if isinstance(raw, list) else []
+        out.append((entry, [i.get(shape.status_key) if isinstance(i, dict) else None for i in items]))
+    return out
 
 
 def _requested(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(request entry, [program items])] of a request body, or None when its top level has no entry list."""
-    top, items_key, _ = _REQUEST_KEYS[endpoint]
-    if not isinstance(body, dict) or not isinstance(body.get(top), list):
+    ep = endpoint_of(endpoint)
+    if not isinstance(body, dict) or not isinstance(body.get(ep.request_key), list):
         return None
     out = []
-    for entry in body[top]:
-        items = entry.get(items_key) if isinstance(entry, dict) else None
+    for entry in body[ep.request_key]:
+        items = entry.get(ep.request_items_key) if isinstance(entry, dict) else None
         out.append((entry, list(items) if isinstance(items, list) else []))
     return out
 
@@ -195,95 +179,28 @@ def _code(status: Any) -> Any:
 
 
 def _identifiers(customer: Any) -> set[tuple[str, str]]:
-    if not isinstance(customer, dict):
-        return set()
-    return {
-        (k, str(customer[k]))
-        for k in ("id", "mobile", "email", "externalId")
-        if customer.get(k) not in (None, "") and not isinstance(customer.get(k), (bool, dict, list))
-    }
-
-
-def _match_customers(sent: list[tuple[Any, list[Any]]], got: list[tuple[Any, list[Any]]]) -> list[int | None]:
-    """For each requested entry, the index of its customer result: by position under strict AMB-RESULT-ORDER,
-    else the unused result whose echoed identifiers include the request's (the fewest extra first), else the
-    same position (the answer need not echo identifiers: only the customer status is required)."""
-    if _POLICY.is_strict("AMB-RESULT-ORDER"):
-        return [i if i < len(got) else None for i in range(len(sent))]
-    used: set[int] = set()
-    out: list[int | None] = []
-    for entry, _ in sent:
-        wanted = _identifiers(entry.get("customer") if isinstance(entry, dict) else None)
-        candidates = [
-            (len(_identifiers(g.get("customer"))), k)
-            for k, (g, _) in enumerate(got)
-            if k not in used and wanted <= _identifiers(g.get("customer"))
-        ]
-        pick = min(candidates)[1] if candidates else None
-        if pick is None:  # the answer does not echo the identifiers sent (only status is required): position
-            pos = len(out)
-            pick = (
-                pos if pos < len(got) and pos not in used else next((k for k in range(len(got)) if k not in used), None)
-            )
-        if pick is not None:
-            used.add(pick)
-        out.append(pick)
-    return out
-
-
-def _name(item: Any) -> str:
-    name = item.get("partnerProgramName") if isinstance(item, dict) else None
-    return name if isinstance(name, str) else ""
-
-
-def _ambiguous(one: Any, all_: list[Any], key: Any) -> bool:
-    """True when another member of `all_` has the same matching key as `one` but differs from it."""
-    mine = key(one.get("customer") if key is _identifiers and isinstance(one, dict) else one)
-    return any(
-        other is not one
-        and other != one
-        and key(other.get("customer") if key is _identifiers and isinstance(other, dict) else other) == mine
-        for other in all_
-    )
+    return identifiers(customer)
 
 
 def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, Any, Any, Any]]:
     """(customer index, item index, request entry, request item, item status) of the request's items that have
-    a result: matched by position under strict AMB-RESULT-ORDER, else by echoed identifiers and program name
-    (an unmatched item yields nothing; `batch_results_per_item` reports missing results)."""
-    body = _json(response)
-    got = _results(endpoint, body)
-    sent = _requested(endpoint, _request_body(case))
-    if got is None or sent is None:
+    a result, as the one result matcher (`contract.matching`, AMB-RESULT-ORDER) pairs them; an unmatched or
+    ambiguous item yields nothing (`batch_results_per_item` reports missing results)."""
+    ep = endpoint_of(endpoint)
+    body = _request_body(case)
+    sent = sent_from_request(ep, body)
+    raw = _requested(endpoint, body)
+    if sent is None or raw is None:
         return
-    pkey = next((p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance(body.get(k), list)), None)
-    strict = _POLICY.is_strict("AMB-RESULT-ORDER")
-    for i, ((entry, items), k) in enumerate(zip(sent, _match_customers(sent, got), strict=True)):
-        if k is None or (not strict and _ambiguous(entry, [e for e, _ in sent], _identifiers)):
-            continue  # results in any order: which of two like requests a result answers is unknown
-        result_entry, statuses = got[k]
-        results = result_entry.get(pkey) if isinstance(result_entry.get(pkey), list) else []
-        used: set[int] = set()
-        for j, item in enumerate(items):
-            if strict:
-                pick = j if j < len(statuses) else None
-            elif _ambiguous(item, items, _name):
-                continue
-            else:
-                pick = next(
-                    (
-                        n
-                        for n, r in enumerate(results)
-                        if n not in used and n < len(statuses) and isinstance(r, dict) and _name(r) == _name(item)
-                    ),
-                    None,
-                )
-                if pick is None and j < len(statuses) and j not in used:
-                    pick = j  # a name the answer does not echo as sent: the same position
-            if pick is None:
-                continue
-            used.add(pick)
-            yield i, j, entry, item, statuses[pick]
+    matching = match_results(ep, sent, _json(response), strict_order=_POLICY.is_strict(AmbiguityId.RESULT_ORDER))
+    if matching.shape is None:
+        return
+    for i, ((entry, items), cm) in enumerate(zip(raw, matching.customers, strict=True)):
+        if not isinstance(cm, CustomerMatch):
+            continue
+        for j, (item, im) in enumerate(zip(items, cm.items, strict=True)):
+            if isinstance(im, ItemMatch):
+                yield i, j, entry, item, (im.item.get(matching.shape.status_key) if im.item else None)
 
 
 def _has_identifier(customer: Any) -> bool:
@@ -310,8 +227,9 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
             "batch_results_per_item",
             f"{len(sent)} customers requested, {len(got)} customer results answered",
         )
-    strict = _POLICY.is_strict("AMB-RESULT-ORDER")
-    pkey = next(p for k, p, _ in RESULT_SHAPES[endpoint] if isinstance((_json(response) or {}).get(k), list))
+    strict = _POLICY.is_strict(AmbiguityId.RESULT_ORDER)
+    shape = endpoint_of(endpoint).result_shape_of(_json(response))
+    pkey = shape.programs_key if shape else ""
     if not strict:  # results in any order: the numbers of program results must match as a multiset
         asked, answered = sorted(len(items) for _, items in sent), sorted(len(st) for _, st in got)
         if asked != answered:
@@ -328,8 +246,8 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
                 "batch_results_per_item",
                 f"customer {i}: {len(items)} program items requested, {len(statuses)} results",
             )
-        names = [it.get("partnerProgramName") if isinstance(it, dict) else None for it in items]
-        echoed = [r.get("partnerProgramName") for r in entry.get(pkey, []) if isinstance(r, dict)]
+        names = [it.get(PROGRAM_NAME_KEY) if isinstance(it, dict) else None for it in items]
+        echoed = [r.get(PROGRAM_NAME_KEY) for r in entry.get(pkey, []) if isinstance(r, dict)]
         if all(isinstance(n, str) and n for n in names) and names != echoed:
             raise FuzzFinding(
                 "RESULT-ORDER",
@@ -347,7 +265,7 @@ def identifierless_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | 
     if endpoint is None:
         return None
     for i, j, entry, _, status in _pairs(endpoint, case, response):
-        customer = entry.get("customer") if isinstance(entry, dict) else None
+        customer = entry.get(CUSTOMER_KEY) if isinstance(entry, dict) else None
         if not _has_identifier(customer) and _code(status) == _SUCCESS:
             raise FuzzFinding(
                 "IDENT-MISSING",
@@ -365,7 +283,7 @@ def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | N
     if endpoint is None:
         return None
     for i, j, _, item, status in _pairs(endpoint, case, response):
-        name = item.get("partnerProgramName") if isinstance(item, dict) else None
+        name = item.get(PROGRAM_NAME_KEY) if isinstance(item, dict) else None
         if not (isinstance(name, str) and name) and _code(status) == _SUCCESS:
             raise FuzzFinding(
                 "FUZZ-ITEM-NAME",
@@ -385,7 +303,7 @@ def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
     got = _results(endpoint, _json(response)) if endpoint else None
     if endpoint is None or got is None:
         return None
-    if endpoint == "deLinkCustomer" and not _POLICY.is_strict("AMB-DELINK-ERROR-CODES"):
+    if endpoint == "deLinkCustomer" and not _POLICY.is_strict(AmbiguityId.DELINK_ERROR_CODES):
         return True
     listed = listed_codes(endpoint)
     for i, (_, statuses) in enumerate(got):
@@ -394,7 +312,7 @@ def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
             if code == _SUCCESS or code in listed:
                 continue
             message = f"customer {i} item {j}: code {code!r} is not listed for {endpoint} ({sorted(listed)})"
-            if _POLICY.is_strict("AMB-UNLISTED-ITEM-CODE"):
+            if _POLICY.is_strict(AmbiguityId.UNLISTED_ITEM_CODE):
                 raise FuzzFinding("FUZZ-ITEM-CODES", "item_codes_listed", message)
             _POLICY.notes.append(f"[FUZZ-ITEM-CODES, AMB-UNLISTED-ITEM-CODE default stance: noted] {message}")
     return True
@@ -404,7 +322,8 @@ def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
 def _validators(endpoint: str) -> tuple[Draft202012Validator, Draft202012Validator]:
     """(whole body validator, one-entry validator) over the suite's request schema of `endpoint`."""
     schemas = ContractSchemas.load()
-    top, _, name = _REQUEST_KEYS[endpoint]
+    ep = endpoint_of(endpoint)
+    top, name = ep.request_key, ep.request_schema
     root = schemas.schema(name)
     sid = root["$id"]
     body = Draft202012Validator({"$ref": sid}, registry=schemas.registry)
@@ -415,7 +334,7 @@ def _validators(endpoint: str) -> tuple[Draft202012Validator, Draft202012Validat
 def _top_level_valid(endpoint: str, body: Any) -> bool:
     """True when the body's errors, if any, all lie inside its entries (the top level itself is well formed)."""
     validator, _ = _validators(endpoint)
-    top = _REQUEST_KEYS[endpoint][0]
+    top = endpoint_of(endpoint).request_key
     for error in validator.iter_errors(body):
         path = list(error.absolute_path)
         if len(path) < 2 or path[0] != top:
@@ -437,7 +356,7 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
     validator, entry_validator = _validators(endpoint)
     if validator.is_valid(body):
         return True
-    items_key = _REQUEST_KEYS[endpoint][1]
+    items_key = endpoint_of(endpoint).request_items_key
     if not _top_level_valid(endpoint, body):
         for i, (_, statuses) in enumerate(_results(endpoint, _json(response)) or []):
             for j, status in enumerate(statuses):

@@ -59,11 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """Settle the stage's settings once per process (profile < env < command line); the controller draws a
     missing seed and hands it to xdist workers in the run context (`RunContext.fuzz_seed`)."""
     global _SETTINGS
-    from .fuzz import effective_settings
-
     ctx = runcontext.get(config)
     if ctx is None:
         return
+    from .fuzz import effective_settings  # schemathesis is imported only by runs that fuzz
+
     profile = runcontext.run_profile(config)
     seed = fuzz_seed(config)
     if seed is None:

@@ -37,6 +37,7 @@ from .catalogue import Requirement, load_catalogue
 from .cleanup import CleanupReport
 from .cli import rerun_if_split, value_options
 from .client import TargetError, TargetUnreachable, probe_target, redact_text
+from .contract.stances import AmbiguityId
 from .embedded import embedded_credentials, start_embedded_server
 from .journal import open_entries
 from .outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
@@ -345,7 +346,7 @@ def customer_pool(profile: Profile, pytestconfig: pytest.Config) -> CustomerPool
 @pytest.fixture(scope="session")
 def contract_schemas(profile: Profile) -> ContractSchemas:
     """The contract schemas; strict AMB-EXTRA-FIELDS forbids undocumented response fields."""
-    return ContractSchemas.load(forbid_extra_fields=profile.is_strict("AMB-EXTRA-FIELDS"))
+    return ContractSchemas.load(forbid_extra_fields=profile.is_strict(AmbiguityId.EXTRA_FIELDS))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from jsonschema import Draft202012Validator
 
+from .contract.endpoints import default_paths
+from .contract.stances import AmbiguityId, Stances, unknown_ids
+
 __all__ = [
     "DEFAULT_PROFILE",
     "PROFILE_SCHEMA",
@@ -56,11 +59,8 @@ DEFAULT_PROFILE = _ROOT / "profiles" / "embedded.yaml"
 PROFILE_SCHEMA = _ROOT / "schemas" / "meta" / "profile.schema.json"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"
-DEFAULT_PATHS = {
-    "linkCustomer": "/v2/partnerProgram/linkCustomer",
-    "customerPartnerProgramUpdate": "/v2/partnerProgram/customerPartnerProgramUpdate",
-    "deLinkCustomer": "/v2/partnerProgram/deLinkCustomer",
-}
+DEFAULT_PATHS = default_paths()
+"""Endpoint name -> documented path (`contract.endpoints`); the profile's `paths` override it."""
 
 
 ENV_PREFIX = "PP__"
@@ -226,9 +226,15 @@ class Profile:
     source: str = ""
     overridden: tuple[str, ...] = ()
 
-    def is_strict(self, ambiguity_id: str) -> bool:
-        """True when the ambiguity `ambiguity_id` (e.g. "AMB-2008-LEVEL") is judged strictly."""
-        return "all" in self.strict or ambiguity_id in self.strict
+    def is_strict(self, ambiguity: AmbiguityId) -> bool:
+        """True when `ambiguity` (e.g. `AmbiguityId.E2008_LEVEL`) is judged strictly; the typed lookup of
+        `contract.stances` (a plain string raises `TypeError`)."""
+        return self.stances.strict(ambiguity)
+
+    @property
+    def stances(self) -> Stances:
+        """The run's stances (`contract.stances.Stances`)."""
+        return Stances(self.strict)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every org (for redaction)."""
@@ -506,6 +512,13 @@ def load_profile(
         )
         if value not in (None, [])
     ]
+    strict_ids = frozenset(data.get("strict", [])) | frozenset(strict or ())
+    unknown = unknown_ids(strict_ids)
+    if unknown:
+        raise ProfileError(
+            f"profile {path}: strict names unknown ambiguity id(s) {', '.join(sorted(unknown))}; "
+            "catalogue/ambiguities.yaml lists the ids (or use 'all')"
+        )
     timeout = float(data.get("timeout_seconds", 10))
     rate = rate_limit_per_minute if rate_limit_per_minute is not None else data.get("rate_limit_per_minute")
     return Profile(
@@ -514,7 +527,7 @@ def load_profile(
         base_url=base_url or data.get("base_url"),
         timeout_seconds=timeout,
         connect_timeout_seconds=float(data.get("connect_timeout_seconds", min(5.0, timeout))),
-        strict=frozenset(data.get("strict", [])) | frozenset(strict or ()),
+        strict=strict_ids,
         paths={**DEFAULT_PATHS, **data.get("paths", {})},
         mobile_prefix=test_data.get("mobile_prefix", "9199"),
         email_domain=test_data.get("email_domain", "conformance.invalid"),

@@ -2,8 +2,8 @@
 
 Each `Judge.expect_*` method raises `NonConformance` (an AssertionError) whose
 message names the requirement, says what broke, and shows the redacted
-exchange. The stances of `catalogue/ambiguities.yaml` are applied here and only
-here, from `Profile.is_strict`.
+exchange. Stances are looked up by `contract.stances.AmbiguityId` through
+`Profile.is_strict` (docs/architecture.md lists every module that applies one).
 
 Endpoints are named as in the catalogue: "linkCustomer",
 "customerPartnerProgramUpdate", "deLinkCustomer".
@@ -17,30 +17,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from .catalogue import Requirement
 from .client import Exchange
+from .contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
+from .contract.matching import CustomerMatch, ItemMatch, Sent, match_results
+from .contract.stances import AmbiguityId
 from .profile import Profile
 from .schemas import ContractSchemas
 
-__all__ = ["RESULT_SHAPES", "SCHEMA_OF", "Action", "Judge", "NonConformance", "ProgramResult"]
-
-SCHEMA_OF = {
-    "linkCustomer": "link-customer.response",
-    "customerPartnerProgramUpdate": "update-partner-program.response",
-    "deLinkCustomer": "delink-customer.response",
-}
-# endpoint -> [(results key, programs key, status key)], current shape first
-RESULT_SHAPES = {
-    "linkCustomer": [("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus")],
-    "customerPartnerProgramUpdate": [("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus")],
-    "deLinkCustomer": [
-        ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus"),
-    ],
-}
-_IDENTIFIERS = ("id", "mobile", "email", "externalId")
+__all__ = ["Action", "Judge", "NonConformance", "ProgramResult"]
 
 
 class NonConformance(AssertionError):
@@ -85,11 +72,15 @@ class Judge:
         self.schemas = schemas
 
     # -- helpers ----------------------------------------------------------------
-    def fail(self, requirement: Requirement | str, what: str, exchange: Exchange | None) -> None:
+    def fail(self, requirement: Requirement | str, what: str, exchange: Exchange | None) -> NoReturn:
         """Raise `NonConformance` naming the requirement, with the redacted exchange."""
         rid = requirement if isinstance(requirement, str) else f"{requirement.id} ({requirement.source})"
         shown = f"\n--- exchange (credentials redacted) ---\n{exchange.render()}" if exchange else ""
         raise NonConformance(f"[{rid}] {what}{shown}")
+
+    def strict_with(self, req: Requirement) -> bool:
+        """True when `req` names a `strictWith` ambiguity (catalogue/requirements.yaml) and it is judged strictly."""
+        return req.strict_with is not None and self.profile.is_strict(AmbiguityId(req.strict_with))
 
     def no_server_error(self, req: Requirement | str, ex: Exchange) -> None:
         """A 5xx is never a conforming answer to a request the suite sends on purpose."""
@@ -99,11 +90,7 @@ class Judge:
     def is_envelope(self, ex: Exchange) -> bool:
         """True when the body is the request-level error envelope (non-empty `errors`)."""
         body = ex.response_json
-        return (
-            isinstance(body, dict)
-            and bool(body.get("errors"))
-            and not any(k in body for shapes in RESULT_SHAPES.values() for k, _, _ in shapes)
-        )
+        return isinstance(body, dict) and bool(body.get("errors")) and not any(k in body for k in RESULTS_KEYS)
 
     def envelope_codes(self, ex: Exchange) -> list[int | None]:
         """The codes in a request-level error envelope."""
@@ -135,72 +122,63 @@ class Judge:
         Under strict AMB-DELINK-RESPONSE-SHAPE a delink answer must use the current shape.
         """
         definition = None
-        if action.endpoint == "deLinkCustomer" and self.profile.is_strict("AMB-DELINK-RESPONSE-SHAPE"):
+        if action.endpoint == "deLinkCustomer" and self.profile.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE):
             definition = "current"
-        errors = self.schemas.errors(SCHEMA_OF[action.endpoint], action.exchange.response_json, definition=definition)
+        schema = endpoint(action.endpoint).response_schema
+        errors = self.schemas.errors(schema, action.exchange.response_json, definition=definition)
         if errors:
             self.fail(
                 req,
-                f"the response does not match {SCHEMA_OF[action.endpoint]}"
+                f"the response does not match {schema}"
                 f"{' (' + definition + ' shape)' if definition else ''}:\n  " + "\n  ".join(errors),
                 action.exchange,
             )
 
     def results(self, req: Requirement | str, action: Action) -> list[list[ProgramResult]]:
-        """Per request customer, per request program: its result, matched under AMB-RESULT-ORDER.
-
-        Lenient: by customer identifier and program name (falling back to the
-        position when the response does not echo them). Strict: position by
-        position, names equal. Fails when a result is missing or extra.
-        """
+        """Per request customer, per request program: its result, matched under AMB-RESULT-ORDER by the one
+        result matcher (`contract.matching`). Strict: position by position, names equal. Fails when a result
+        is missing or extra."""
         ex = action.exchange
         self.no_server_error(req, ex)
         if self.is_envelope(ex):
             self.fail(req, f"expected per-item results, got a request-level error {self.envelope_codes(ex)}", ex)
-        self.check_json_content_type(req, ex)
+        self.check_json_content_type(req, action.exchange)
         self.check_shape(req, action)
         body = ex.response_json
-        key, pkey, skey = next(s for s in RESULT_SHAPES[action.endpoint] if s[0] in body)
-        got = body[key]
+        ep = endpoint(action.endpoint)
+        shape = ep.result_shape_of(body)
+        if shape is None:
+            self.fail(req, f"the answer carries no per-item results ({ep.result_shapes[0].results_key})", ex)
+        got = body[shape.results_key]
         if len(got) != len(action.customers):
-            self.fail(req, f"{len(action.customers)} customers sent, {len(got)} results in {key}", ex)
-        strict = self.profile.is_strict("AMB-RESULT-ORDER")
+            self.fail(req, f"{len(action.customers)} customers sent, {len(got)} results in {shape.results_key}", ex)
+        strict = self.profile.is_strict(AmbiguityId.RESULT_ORDER)
+        sent = [
+            Sent(customer, [{PROGRAM_NAME_KEY: n} for n in names])
+            for customer, names in zip(action.customers, action.programs, strict=True)
+        ]
+        matching = match_results(ep, sent, body, strict_order=strict)
         out: list[list[ProgramResult]] = []
-        for i, (sent, names) in enumerate(zip(action.customers, action.programs, strict=True)):
-            entry = got[i] if strict else self._match_customer(got, sent, i)
-            items = entry.get(pkey, [])
+        for i, (names, cm) in enumerate(zip(action.programs, matching.customers, strict=True)):
+            if not isinstance(cm, CustomerMatch):
+                self.fail(req, f"customer #{i + 1}: no result answers it", ex)
+            items = cm.entry.get(shape.programs_key) or []
             if len(items) != len(names):
                 self.fail(req, f"customer #{i + 1}: {len(names)} programs sent, {len(items)} results", ex)
             row = []
-            for j, name in enumerate(names):
-                item = items[j] if strict else self._match_program(items, name, j)
-                if strict and item.get("partnerProgramName") != name:
+            for j, (name, im) in enumerate(zip(names, cm.items, strict=True)):
+                if not isinstance(im, ItemMatch):
+                    self.fail(req, f"customer #{i + 1}: no result answers program {name!r}", ex)
+                if strict and im.item.get(PROGRAM_NAME_KEY) != name:
                     self.fail(
                         req,
                         f"result #{j + 1} of customer #{i + 1} is for "
-                        f"{item.get('partnerProgramName')!r}, expected {name!r} (AMB-RESULT-ORDER strict)",
+                        f"{im.item.get(PROGRAM_NAME_KEY)!r}, expected {name!r} (AMB-RESULT-ORDER strict)",
                         ex,
                     )
-                row.append(ProgramResult(entry.get("customer", {}), item, item.get(skey, {})))
+                row.append(ProgramResult(cm.entry.get("customer") or {}, im.item, im.status))
             out.append(row)
         return out
-
-    @staticmethod
-    def _match_customer(got: list[dict], sent: dict[str, Any], pos: int) -> dict:
-        hits = [
-            e
-            for e in got
-            if any(
-                sent.get(k) not in (None, "") and str((e.get("customer") or {}).get(k)) == str(sent[k])
-                for k in _IDENTIFIERS
-            )
-        ]
-        return hits[0] if len(hits) == 1 else got[pos]
-
-    @staticmethod
-    def _match_program(items: list[dict], name: str, pos: int) -> dict:
-        hits = [it for it in items if it.get("partnerProgramName") == name]
-        return hits[0] if len(hits) == 1 else items[pos]
 
     # -- verdicts -----------------------------------------------------------------
     def expect_success(self, req: Requirement, action: Action) -> list[list[ProgramResult]]:
@@ -217,7 +195,7 @@ class Judge:
                         f"expected item code 200 (success), got {r.status.get('code')}",
                         ex,
                     )
-                if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and r.status.get("status") is not True:
+                if self.profile.is_strict(AmbiguityId.LEGACY_STATUS_FALSE) and r.status.get("status") is not True:
                     self.fail(req, "a successful item must have status true (AMB-LEGACY-STATUS-FALSE strict)", ex)
         if ex.status != 200:
             self.fail(req, f"every item succeeded but the HTTP status is {ex.status}, not 200", ex)
@@ -228,9 +206,9 @@ class Judge:
         performed" (update-partner-program#response-parameters); case-insensitively unless AMB-UPDATETYPE-CASE
         is strict."""
         body = action.exchange.request_body
-        entries = (body.get("customersPartnerUpdates") if isinstance(body, dict) else None) or [{}]
-        sent = [str(item.get("updateType")) for item in (entries[0].get("partnerProgramUpdates") or [])]
-        strict = self.profile.is_strict("AMB-UPDATETYPE-CASE")
+        entries = UPDATE.request_entries(body) or [(None, [])]
+        sent = [str(item.get("updateType")) for item in entries[0][1] if isinstance(item, dict)]
+        strict = self.profile.is_strict(AmbiguityId.UPDATETYPE_CASE)
         for i, row in enumerate(self.results(req, action)):
             for r, update_type in zip(row, sent, strict=False):
                 echoed = r.item.get("updateType")
@@ -258,7 +236,7 @@ class Judge:
         ex = action.exchange
         result = self.results(req, action)[customer][program]
         got = result.status.get("code")
-        exact = req.level == "documented" or (req.strict_with and self.profile.is_strict(req.strict_with))
+        exact = req.level == "documented" or self.strict_with(req)
         if exact and got != code:
             self.fail(req, f"expected item error {code}, got code {got} ({result.status.get('message')!r})", ex)
         if not exact and (got == 200 or got is None):
@@ -268,9 +246,9 @@ class Judge:
                 f"{req.strict_with} is strict), got code {got}",
                 ex,
             )
-        if self.profile.is_strict("AMB-LEGACY-STATUS-FALSE") and result.status.get("status") is not False:
+        if self.profile.is_strict(AmbiguityId.LEGACY_STATUS_FALSE) and result.status.get("status") is not False:
             self.fail(req, "a failed item must have status false (AMB-LEGACY-STATUS-FALSE strict)", ex)
-        if req.message_pattern and self.profile.is_strict("AMB-2005-TWO-MEANINGS"):
+        if req.message_pattern and self.profile.is_strict(AmbiguityId.E2005_TWO_MEANINGS):
             if not re.search(req.message_pattern, str(result.status.get("message", ""))):
                 self.fail(
                     req,
@@ -278,7 +256,7 @@ class Judge:
                     f"/{req.message_pattern}/ (AMB-2005-TWO-MEANINGS strict)",
                     ex,
                 )
-        allowed = {201} if self.profile.is_strict("AMB-ITEM-FAILURE-HTTP-STATUS") else {200, 201, 400}
+        allowed = {201} if self.profile.is_strict(AmbiguityId.ITEM_FAILURE_HTTP_STATUS) else {200, 201, 400}
         if ex.status not in allowed:
             self.fail(
                 req,
@@ -296,7 +274,7 @@ class Judge:
         """
         ex = action.exchange
         self.no_server_error(req, ex)
-        exact = req.level == "documented" or (req.strict_with and self.profile.is_strict(req.strict_with))
+        exact = req.level == "documented" or self.strict_with(req)
         if self.is_envelope(ex):
             self.check_envelope(req, ex)
             if not 400 <= ex.status < 500:
@@ -304,7 +282,7 @@ class Judge:
             if exact and code not in self.envelope_codes(ex):
                 self.fail(req, f"expected error {code} in the envelope, got {self.envelope_codes(ex)}", ex)
             return
-        if exact and self.profile.is_strict("AMB-2008-LEVEL"):
+        if exact and self.profile.is_strict(AmbiguityId.E2008_LEVEL):
             self.fail(req, f"expected a request-level error {code} with HTTP 400 (AMB-2008-LEVEL strict)", ex)
         for i, row in enumerate(self.results(req, action)):
             for r in row:
@@ -325,7 +303,7 @@ class Judge:
         for r in row:
             if r.status.get("code") == 200:
                 self.fail(req, "an unknown customer's item succeeded", ex)
-        if self.profile.is_strict("AMB-CUSTOMER-NOT-FOUND"):
+        if self.profile.is_strict(AmbiguityId.CUSTOMER_NOT_FOUND):
             status = row[0].customer.get("status") or {}
             if status.get("code") != 8015 or status.get("status") is not False:
                 self.fail(req, f"expected customer status false with code 8015, got {status}", ex)
@@ -363,7 +341,7 @@ class Judge:
     def expect_malformed_rejected(self, req: Requirement, ex: Exchange) -> None:
         """A 4xx (400 under strict AMB-MALFORMED-CODE) with the documented error envelope."""
         self.no_server_error(req, ex)
-        strict = self.profile.is_strict("AMB-MALFORMED-CODE")
+        strict = self.profile.is_strict(AmbiguityId.MALFORMED_CODE)
         if (strict and ex.status != 400) or not 400 <= ex.status < 500:
             self.fail(req, f"expected HTTP {'400' if strict else '4xx'} for a malformed body, got {ex.status}", ex)
         if not isinstance(ex.response_json, dict):
@@ -374,7 +352,7 @@ class Judge:
         """A warning `code` is reported, under AMB-WARNING-SHAPE (strict: top-level object with `code`)."""
         body = action.exchange.response_json or {}
         top = body.get("warnings") or []
-        if self.profile.is_strict("AMB-WARNING-SHAPE"):
+        if self.profile.is_strict(AmbiguityId.WARNING_SHAPE):
             found = any(isinstance(w, dict) and w.get("code") == code for w in top)
         else:
             found = _mentions(body, code)

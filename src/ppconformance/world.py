@@ -27,10 +27,12 @@ import pytest
 
 from .cleanup import CleanupReport, clean, clean_customer, linked_program_names
 from .client import Exchange, PartnerProgramClient, TargetBroken
+from .contract.endpoints import DELINK, LINK, UPDATE, endpoint
+from .contract.stances import AmbiguityId
 from .dates import day_boundary, days_from_today
 from .journal import Journal, JournalEntry
 from .profile import MembershipPeriod, OrgProfile, PoolCustomer, Profile, ProgramProfile
-from .verdicts import RESULT_SHAPES, Action
+from .verdicts import Action
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "World"]
 
@@ -179,7 +181,7 @@ class World:
     def day(self, which: str) -> str:
         """ "today" or "yesterday" in the org's timezone under AMB-TODAY-TIMEZONE."""
         org = self.org or self.use_org()
-        return day_boundary(which, org.timezone, strict=self.profile.is_strict("AMB-TODAY-TIMEZONE"))
+        return day_boundary(which, org.timezone, strict=self.profile.is_strict(AmbiguityId.TODAY_TIMEZONE))
 
     def in_days(self, days: int) -> str:
         """Noon, `days` days from today in the org's timezone."""
@@ -270,9 +272,9 @@ class World:
                 f"profile {self.profile.name}: the pool customer {customer.mobile or customer.email} has no "
                 f"{by} (add it to its orgs[].customer_pool entry)"
             )
-        if self.profile.is_strict("AMB-EMPTY-IDENTIFIERS"):
+        if self.profile.is_strict(AmbiguityId.EMPTY_IDENTIFIERS):
             obj = {"mobile": "", "email": "", "externalId": "", **obj}
-        if endpoint == "deLinkCustomer" and by == "mobile" and self.profile.is_strict("AMB-DELINK-MOBILE-TYPE"):
+        if endpoint == "deLinkCustomer" and by == "mobile" and self.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
             obj["mobile"] = int(customer.mobile)
         return obj
 
@@ -297,7 +299,7 @@ class World:
         `customer_objs` overrides the `customer` objects sent (for unusual identification).
         """
         objs = customer_objs or [self._customer_obj(c, by, "linkCustomer") for c in customers]
-        body = {"linkCustomers": [{"customer": o, "linkToPartnerPrograms": programs} for o in objs]}
+        body = LINK.request_body((o, programs) for o in objs)
         names = [p.get("partnerProgramName") for p in programs]
         harmless = self._harmless(customers, names) if customers else not any(objs)
         if not harmless:
@@ -319,7 +321,7 @@ class World:
     def update(self, customers: list[Customer], updates: list[dict[str, Any]], *, by: str = "mobile") -> Action:
         """POST customerPartnerProgramUpdate applying every update item to every customer."""
         objs = [self._customer_obj(c, by, "customerPartnerProgramUpdate") for c in customers]
-        body = {"customersPartnerUpdates": [{"customer": o, "partnerProgramUpdates": updates} for o in objs]}
+        body = UPDATE.request_body((o, updates) for o in objs)
         harmless = self._harmless(customers, [u.get("partnerProgramName") for u in updates])
         return self._act("customerPartnerProgramUpdate", objs, updates, self.client.update(body, harmless=harmless))
 
@@ -327,7 +329,7 @@ class World:
         """POST deLinkCustomer removing every customer from the named programs."""
         objs = [self._customer_obj(c, by, "deLinkCustomer") for c in customers]
         items = [{"partnerProgramName": n} for n in names]
-        body = {"deLinkCustomers": [{"customer": o, "deLinkFromPartnerPrograms": items} for o in objs]}
+        body = DELINK.request_body((o, items) for o in objs)
         harmless = self._harmless(customers, list(names))
         return self._act("deLinkCustomer", objs, items, self.client.delink(body, harmless=harmless))
 
@@ -388,9 +390,10 @@ class World:
         body = _setup_answer(action.exchange, f"setting up '{what}'")
         ok = action.exchange.status == 200
         if ok:
-            for key, pkey, skey in RESULT_SHAPES[action.endpoint]:
-                for entry in body.get(key, []):
-                    ok = ok and all((i.get(skey) or {}).get("code") == 200 for i in entry.get(pkey, []))
+            for shape in endpoint(action.endpoint).result_shapes:
+                for entry in body.get(shape.results_key, []):
+                    items = entry.get(shape.programs_key, [])
+                    ok = ok and all((i.get(shape.status_key) or {}).get("code") == 200 for i in items)
         if not ok:
             raise PreconditionFailed(f"setting up '{what}' failed on the target\n{action.exchange.render()}")
         return action
