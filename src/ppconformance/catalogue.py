@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
 
+from .resources import catalogue_dir, schemas_dir
+
 __all__ = ["Ambiguity", "Catalogue", "CatalogueError", "Requirement", "load_catalogue"]
 
-_ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE_DIR = _ROOT / "catalogue"
-META_DIR = _ROOT / "schemas" / "meta"
+CATALOGUE_DIR = catalogue_dir()
+META_DIR = schemas_dir() / "meta"
 
 
 class CatalogueError(Exception):

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from .resources import checkout
+
 __all__ = ["EXTRA_VALUE_OPTIONS", "SUITE_VALUE_OPTIONS", "joined", "main", "rerun_if_split", "value_options"]
 
 EXTRA_VALUE_OPTIONS = frozenset({"--alluredir", "--base-url"})
@@ -45,8 +47,6 @@ SUITE_VALUE_OPTIONS = frozenset(
 """Every value-taking option of the suite's plugins, for `main` (which joins before any parser exists);
 `tests/test_cli.py` checks it equals `value_options` of a real run's parser."""
 
-ROOT = Path(__file__).resolve().parents[2]
-"""The checkout holding `pyproject.toml`, `steps/` and `features/` (the package is installed editable)."""
 
 
 def value_options(parser: object) -> frozenset[str]:
@@ -113,16 +113,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pytest
 
     args = list(sys.argv[1:] if argv is None else argv)
+    root = checkout()
+    if root is None:
+        print("pp-conformance runs the suite of a repository checkout: install it with pip install -e CHECKOUT")
+        return 4
     paths = [a for a in args if not a.startswith("-") and Path(a.split("::")[0]).exists()]
     base = [
-        f"--rootdir={ROOT}",
-        f"--config-file={ROOT / 'pyproject.toml'}",
+        f"--rootdir={root}",
+        f"--config-file={root / 'pyproject.toml'}",
         # this command imported ppconformance before pytest could install its assertion rewriting
         "-W",
         "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",
     ]
     if not paths:
-        base.append(str(ROOT / "steps"))
+        base.append(str(root / "steps"))
     # joined before pytest sees them: its first pass (rootdir, ini) and xdist workers re-parse these arguments
     return int(pytest.main([*base, *joined(args, SUITE_VALUE_OPTIONS)]))
 

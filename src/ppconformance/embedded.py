@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .client import TargetUnreachable, plain_request
+from .resources import checkout
 
 __all__ = [
     "EMBEDDED_SECRET_VARS",
@@ -104,7 +105,7 @@ def start_reference_process(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=dict(os.environ if env is None else env),
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=checkout() or Path.cwd(),
         )
     server = EmbeddedServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + startup_timeout

@@ -17,7 +17,6 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .client import redact_text
@@ -25,10 +24,11 @@ from .contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
 from .contract.endpoints import endpoint as endpoint_of
 from .dates import days_from_today
 from .profile import FuzzSettings, OrgProfile, Profile
+from .resources import schemas_dir
 
 __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_curl"]
 
-SPEC = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
+SPEC = schemas_dir() / "openapi.yaml"
 """The OpenAPI 3.1 description of the contract (its bodies $ref the JSON Schemas of schemas/)."""
 
 _UPDATE_TYPES = ("UPGRADE", "DOWNGRADE", "RENEW", "MEMBERSHIP_RELINKING_CANCELLED", "MEMBERSHIP_RENEWAL_INITIATION")

@@ -42,12 +42,12 @@ from .embedded import embedded_credentials, start_embedded_server
 from .journal import open_entries
 from .outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
 from .profile import DEFAULT_PROFILE, Profile
+from .resources import checkout
 from .schemas import ContractSchemas
 from .staging import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
 from .verdicts import Judge
 from .world import CustomerPool, World
 
-_ROOT = Path(__file__).resolve().parents[2]
 _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
 _TRACKER = pytest.StashKey[OutcomeTracker]()
@@ -77,7 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--reports-dir",
-        default=str(_ROOT / "reports"),
+        default=str((checkout() or Path.cwd()) / "reports"),
         help="where the effective profile, discovery/drift report and the reference server log are "
         "written (default reports/)",
     )

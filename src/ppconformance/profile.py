@@ -38,6 +38,7 @@ from jsonschema import Draft202012Validator
 
 from .contract.endpoints import default_paths
 from .contract.stances import AmbiguityId, Stances, unknown_ids
+from .resources import profiles_dir, schemas_dir
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -54,9 +55,8 @@ __all__ = [
     "load_profile",
 ]
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PROFILE = _ROOT / "profiles" / "embedded.yaml"
-PROFILE_SCHEMA = _ROOT / "schemas" / "meta" / "profile.schema.json"
+DEFAULT_PROFILE = profiles_dir() / "embedded.yaml"
+PROFILE_SCHEMA = schemas_dir() / "meta" / "profile.schema.json"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"
 DEFAULT_PATHS = default_paths()

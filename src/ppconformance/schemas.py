@@ -38,6 +38,8 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from .resources import schemas_dir
+
 __all__ = [
     "SCHEMA_DIR",
     "SCHEMA_SUFFIX",
@@ -46,7 +48,7 @@ __all__ = [
     "close_object_schemas",
 ]
 
-SCHEMA_DIR: Path = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR: Path = schemas_dir()
 """The repository's `schemas/` directory (the default for `ContractSchemas.load`)."""
 
 SCHEMA_SUFFIX = ".schema.json"
