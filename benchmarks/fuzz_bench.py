@@ -8,7 +8,7 @@ same run. Prints the figures; asserts nothing.
 
 The suite's figure includes what it adds per case: deep generation (`Deepener`), journaling, the
 batch-aware checks and allure; schemathesis' CLI runs its built-in checks plus the same custom checks
-(SCHEMATHESIS_HOOKS=ppconformance.fuzzchecks), with schemathesis.toml. Both count every case sent.
+(SCHEMATHESIS_HOOKS=ppconformance.fuzz.checks), with schemathesis.toml. Both count every case sent.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ppconformance.client import basic_auth_header  # noqa: E402
-from ppconformance.embedded import EMBEDDED_SECRET_VARS, start_reference_process  # noqa: E402
+from ppconformance.target.client import basic_auth_header  # noqa: E402
+from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, start_reference_process  # noqa: E402
 
 TILL = "conformance.enabled.till"  # profiles/embedded.yaml, org relinking-enabled
 
@@ -79,7 +79,7 @@ def _suite(base_url: str, env: dict[str, str], examples: int, seed: int, work: P
 def _cli(base_url: str, env: dict[str, str], examples: int, seed: int, work: Path) -> tuple[int, float, float]:
     """(cases, seconds reported by schemathesis for the run, wall seconds of the process)."""
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
-    env = {**env, "SCHEMATHESIS_HOOKS": "ppconformance.fuzzchecks"}
+    env = {**env, "SCHEMATHESIS_HOOKS": "ppconformance.fuzz.checks"}
     auth = basic_auth_header(TILL, env["PP_EMBEDDED_ENABLED_PASSWORD"])
     started = time.monotonic()
     proc = subprocess.run(

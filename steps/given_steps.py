@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
-from ppconformance.world import World
+from ppconformance.run.world import World
 
 UPDATE = "customerPartnerProgramUpdate"
 

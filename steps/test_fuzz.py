@@ -4,10 +4,10 @@ Runs inside the normal pytest run, against the same target, profile and credenti
 scenarios (auth headers come from `PartnerProgramClient.auth_headers`). The spec is
 schemas/openapi.yaml; only the three Partner Program operations are fuzzed. Checks: schemathesis'
 not_a_server_error, status_code_conformance, content_type_conformance and
-response_schema_conformance, plus the batch-aware checks of `ppconformance.fuzzchecks` (which
+response_schema_conformance, plus the batch-aware checks of `ppconformance.fuzz.checks` (which
 replace negative_data_rejection and positive_data_acceptance, adapted to item-level answers).
 
-Generation reaches deep paths: `ppconformance.fuzz.Deepener` rewrites a share of customers,
+Generation reaches deep paths: `ppconformance.fuzz.deepen.Deepener` rewrites a share of customers,
 program names, tiers, dates and updateTypes into the profile's real ones and suite-provisioned
 customers (schemathesis `flatmap_body` hook), and makes every other identifier a fresh one no
 real customer has. Every link a case can create is journaled before it is sent and undone at the
@@ -40,15 +40,16 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as builtin
 
-from ppconformance import fuzzchecks, runcontext
-from ppconformance.catalogue import load_catalogue
-from ppconformance.client import TargetBroken, TargetUnreachable
+from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
-from ppconformance.dates import days_from_today
-from ppconformance.fuzz import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
-from ppconformance.fuzzplugin import SUMMARY_LINES, current_settings
-from ppconformance.profile import DEFAULT_PATHS, Profile
-from ppconformance.world import World
+from ppconformance.fuzz import checks as fuzzchecks
+from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
+from ppconformance.fuzz.plugin import SUMMARY_LINES, current_settings
+from ppconformance.plugin import runcontext
+from ppconformance.run.world import World
+from ppconformance.target.client import TargetBroken, TargetUnreachable
+from ppconformance.target.dates import days_from_today
+from ppconformance.target.profile import DEFAULT_PATHS, Profile
 
 pytestmark = pytest.mark.fuzz
 
@@ -115,7 +116,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
         f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
         f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes"
     )
-    SUMMARY_LINES.append(line)  # printed in the terminal summary (fuzzplugin)
+    SUMMARY_LINES.append(line)  # printed in the terminal summary (fuzz.plugin)
     notes = fuzzchecks.policy().notes
     if notes:
         allure.attach(

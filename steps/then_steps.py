@@ -1,4 +1,4 @@
-"""Then steps: the contract outcome, judged by `ppconformance.verdicts.Judge`
+"""Then steps: the contract outcome, judged by `ppconformance.judge.verdicts.Judge`
 under the profile's ambiguity stances. Each names the scenario's requirement."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from pytest_bdd import parsers, then
 
-from ppconformance.catalogue import Requirement
-from ppconformance.verdicts import Action, Judge
-from ppconformance.world import World
+from ppconformance.contract.catalogue import Requirement
+from ppconformance.judge.verdicts import Action, Judge
+from ppconformance.run.world import World
 
 from .given_steps import UPDATE
 

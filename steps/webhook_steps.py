@@ -1,6 +1,6 @@
 """Steps of features/webhook_events.feature: what the target's webhook events announce.
 
-The When steps are the shared ones (link, upgrade, delink); `ppconformance.webhooks_plugin` records each
+The When steps are the shared ones (link, upgrade, delink); `ppconformance.webhooks.plugin` records each
 When action with its start and end time. Then steps wait for the event through `EventWatch` and fail with
 the scenario's requirement when it is missing, malformed or about something else. Duplicates are warnings
 (AMB-EVENT-DUPLICATES) attached to the scenario's allure result.
@@ -16,15 +16,15 @@ import allure
 import pytest
 from pytest_bdd import parsers, then, when
 
-from ppconformance.catalogue import Requirement
-from ppconformance.client import plain_request
+from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.endpoints import LINK
-from ppconformance.events_match import Expected, Finding, candidates, judge
-from ppconformance.events_watch import EventWatch
-from ppconformance.profile import Profile
-from ppconformance.verdicts import Judge
-from ppconformance.webhooks import Delivery
-from ppconformance.world import PreconditionFailed, World
+from ppconformance.judge.verdicts import Judge
+from ppconformance.run.world import PreconditionFailed, World
+from ppconformance.target.client import plain_request
+from ppconformance.target.profile import Profile
+from ppconformance.webhooks.match import Expected, Finding, candidates, judge
+from ppconformance.webhooks.sink import Delivery
+from ppconformance.webhooks.watch import EventWatch
 
 from .then_steps import pick
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ppconformance.catalogue import load_catalogue
+from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.stances import AmbiguityId
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def test_every_testable_requirement_has_a_scenario_and_untestable_ones_have_none
     tagged = {t for sc in feature_scenarios for t in sc["tags"]}
     # FUZZ-* requirements are judged by the fuzz stage: its checks raise findings labelled with them
     fuzz_code = "".join(
-        (ROOT / p).read_text(encoding="utf-8") for p in ("src/ppconformance/fuzzchecks.py", "steps/test_fuzz.py")
+        (ROOT / p).read_text(encoding="utf-8") for p in ("src/ppconformance/fuzz/checks.py", "steps/test_fuzz.py")
     )
     tagged |= {rid for rid in CAT.requirements if rid.startswith("FUZZ-") and f'"{rid}"' in fuzz_code}
     for req in CAT.requirements.values():
@@ -118,6 +118,6 @@ def test_every_strict_stance_is_implemented(amb: str) -> None:
 
 def test_rendered_pages_are_up_to_date() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ppconformance.register", "--check"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "tools.register", "--check"], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr

@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from ppconformance import fuzzchecks
-from ppconformance.catalogue import load_catalogue
-from ppconformance.client import Exchange
+from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, ENDPOINTS, LINK, UPDATE, by_path, default_paths
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
+from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
-from ppconformance.profile import DEFAULT_PROFILE, load_profile
-from ppconformance.schemas import ContractSchemas
-from ppconformance.verdicts import Action, Judge
+from ppconformance.fuzz import checks as fuzzchecks
+from ppconformance.judge.verdicts import Action, Judge
+from ppconformance.target.client import Exchange
+from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 WIRE = {

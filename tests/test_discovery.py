@@ -1,4 +1,4 @@
-"""Self-tests of ppconformance.discovery: program listing, relinking probe, filling and drift."""
+"""Self-tests of ppconformance.run.discovery: program listing, relinking probe, filling and drift."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ppconformance.client import AuthFailed, PartnerProgramClient, TargetError
-from ppconformance.discovery import (
+from ppconformance.run.discovery import (
     DiscoveredProgram,
     Drift,
     discover_programs,
@@ -19,7 +18,8 @@ from ppconformance.discovery import (
     probe_relinking,
     render_drift,
 )
-from ppconformance.profile import (
+from ppconformance.target.client import AuthFailed, PartnerProgramClient, TargetError
+from ppconformance.target.profile import (
     DEFAULT_PROFILE,
     AuthConfig,
     MembershipPeriod,

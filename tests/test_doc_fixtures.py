@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.catalogue import load_catalogue
+from ppconformance.contract.catalogue import load_catalogue
 
 from .doc_samples import (
     EVENTS_DOC_ID,

@@ -1,4 +1,4 @@
-"""Self-test: the suite catches faults. The mutation sweep (`python -m ppconformance.sweep`) runs the whole
+"""Self-test: the suite catches faults. The mutation sweep (`python -m tools.sweep`) runs the whole
 suite against every fault and every variant of the reference server (docs/fault-sweep.md) and must kill
 every fault with a scenario tagged with the faulted requirement, and pass every variant.
 
@@ -37,7 +37,7 @@ def test_every_fault_is_killed_by_its_requirement_and_every_variant_is_green(
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "ppconformance.sweep", "--jobs", "2", f"--out={out}"],
+        [sys.executable, "-m", "tools.sweep", "--jobs", "2", f"--out={out}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -90,7 +90,7 @@ def _allure(directory: Path, name: str, status: str, stories: list[str], tags: S
 
 
 def test_verdicts_from_allure_results(tmp_path: Path) -> None:
-    from ppconformance.sweep import Case, _judge, write_matrix
+    from tools.sweep import Case, _judge, write_matrix
 
     fault = Case("fault", "link-2006-as-2004", "LINK-2006", "unknown program answered 2004", "wrong-code")
     variant = Case("variant", "extra-fields", "AMB-EXTRA-FIELDS", "extra fields")
@@ -123,7 +123,7 @@ def test_verdicts_from_allure_results(tmp_path: Path) -> None:
 
 def test_unknown_names_are_a_usage_error(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "ppconformance.sweep", "--only", "no-such-fault", f"--out={tmp_path}"],
+        [sys.executable, "-m", "tools.sweep", "--only", "no-such-fault", f"--out={tmp_path}"],
         cwd=ROOT,
         capture_output=True,
         text=True,

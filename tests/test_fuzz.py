@@ -2,7 +2,7 @@
 
 - schemas/openapi.yaml passes openapi-spec-validator, $refs only the contract schemas (no copies), and
   every doc sample (tests/fixtures/doc-samples) of a message kind the spec carries validates through the spec's $ref.
-- each check of `ppconformance.fuzzchecks` passes a conforming hand-built answer and fails a bad one.
+- each check of `ppconformance.fuzz.checks` passes a conforming hand-built answer and fails a bad one.
 - `pytest steps -m fuzz` against the reference server with fault null-item-500 (a 500 on a malformed item)
   and ident-missing-succeeds (an item without identifiers succeeds) exits 1 naming the requirement.
 """
@@ -22,11 +22,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from ppconformance import fuzzchecks
-from ppconformance.fuzz import SPEC, Deepener
-from ppconformance.fuzzchecks import FuzzFinding
-from ppconformance.profile import load_profile
-from ppconformance.schemas import ContractSchemas
+from ppconformance.contract.schemas import ContractSchemas
+from ppconformance.fuzz import checks as fuzzchecks
+from ppconformance.fuzz.checks import FuzzFinding
+from ppconformance.fuzz.deepen import SPEC, Deepener
+from ppconformance.target.profile import load_profile
 
 from .doc_samples import load_samples
 from .refserver import start_reference_server
@@ -319,7 +319,7 @@ def test_fuzz_stage_fails_a_faulted_server(tmp_path: Path, fault: str, requireme
 
 
 def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
-    from ppconformance.fuzz import effective_settings
+    from ppconformance.fuzz.deepen import effective_settings
 
     env = {
         "PP_EMBEDDED_ENABLED_PASSWORD": "x",

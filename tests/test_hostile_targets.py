@@ -2,7 +2,7 @@
 connection, answers 500, answers invalid JSON, answers very slowly or with a huge body.
 
 For each case the run must end within its bound (`Case.bound`), exit with the code its outcome class gives
-(`ppconformance.outcomes`), name the cause of its errors, write its reports when it got to the scenarios,
+(`ppconformance.run.outcomes`), name the cause of its errors, write its reports when it got to the scenarios,
 never crash internally and never write a secret.
 
 The runs use a fast copy of profiles/embedded.yaml (`FAST`: 2 s timeout, no retries, 1 MB body cap, stop
@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppconformance.client import basic_auth_header
-from ppconformance.outcomes import EXIT_FAILED, EXIT_TARGET_ERROR
+from ppconformance.run.outcomes import EXIT_FAILED, EXIT_TARGET_ERROR
+from ppconformance.target.client import basic_auth_header
 
 from .hostile_targets import HostileTarget
 from .test_secrets import forms

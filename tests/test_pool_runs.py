@@ -8,8 +8,8 @@ import httpx
 import pytest
 import yaml
 
-from ppconformance.client import PartnerProgramClient
-from ppconformance.profile import load_profile
+from ppconformance.target.client import PartnerProgramClient
+from ppconformance.target.profile import load_profile
 
 from .refserver import start_reference_server
 from .test_suite_runs import ROOT, SECRETS, counts, run_suite

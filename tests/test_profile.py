@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ppconformance.contract.stances import AmbiguityId
-from ppconformance.profile import DEFAULT_PROFILE, ProfileError, load_profile
+from ppconformance.target.profile import DEFAULT_PROFILE, ProfileError, load_profile
 
 ENV = {
     "PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1",

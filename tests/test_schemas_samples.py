@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from ppconformance.schemas import (
+from ppconformance.contract.schemas import (
     SCHEMA_DIR,
     ContractSchemas,
     SchemaViolation,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppconformance.outcomes import EXIT_DRIFT
+from ppconformance.run.outcomes import EXIT_DRIFT
 
 from .refserver import admin, start_reference_server
 from .test_suite_runs import ROOT, SECRETS, counts

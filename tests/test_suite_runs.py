@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppconformance.catalogue import load_catalogue
-from ppconformance.outcomes import EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR
+from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.run.outcomes import EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR
 
 from .naive_target import serve
 

@@ -16,8 +16,8 @@ from typing import TypedDict, Unpack
 import httpx
 import pytest
 
-import ppconformance.client as client_module
-from ppconformance.client import (
+import ppconformance.target.client as client_module
+from ppconformance.target.client import (
     AuthFailed,
     PartnerProgramClient,
     RateLimited,
@@ -26,7 +26,7 @@ from ppconformance.client import (
     WriteRefused,
     retry_after_seconds,
 )
-from ppconformance.profile import DEFAULT_PROFILE, Profile, load_profile
+from ppconformance.target.profile import DEFAULT_PROFILE, Profile, load_profile
 
 from .refserver import admin, start_reference_server
 from .test_suite_runs import SECRETS

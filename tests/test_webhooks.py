@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ppconformance.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
-from ppconformance.events_match import Expected, judge
-from ppconformance.webhooks import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
+from ppconformance.contract.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
+from ppconformance.webhooks.match import Expected, judge
+from ppconformance.webhooks.sink import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
 
 from .doc_samples import EVENTS_DOC_ID, load_samples
 from .refserver import start_reference_server
@@ -97,7 +97,11 @@ def test_facts_read_every_form_alike() -> None:
 # -- the validator command ---------------------------------------------------------------------
 def _validate(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ppconformance.events", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ppconformance.contract.events", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -23,9 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from doc_samples import build_fixtures, fixture_name, render
-
 REPO = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script (python tools/extract_doc_samples.py): make `tools` importable
+    sys.path.insert(0, str(REPO))
+
+from tools.doc_samples import build_fixtures, fixture_name, render  # noqa: E402
+
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "doc-samples"
 DIFF_LINES = 30
 

@@ -3,7 +3,7 @@
 A **fault** is one realistic deviation from one catalogue requirement
 (`catalogue/requirements.yaml`) under the suite's default stance: a conformance
 suite worth its name must fail a server running it, in a scenario tagged with
-that requirement (`python -m ppconformance.sweep` checks this). A **variant** is
+that requirement (`python -m tools.sweep` checks this). A **variant** is
 a behaviour the ambiguity register (`catalogue/ambiguities.yaml`) lets an
 implementation choose: the suite in its default stance must pass it.
 

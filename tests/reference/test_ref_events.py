@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.events import check
+from ppconformance.contract.events import check
 from ppreference import create_app, load_orgs
 
 from .helpers import Api, Clock, TestClient, code_of

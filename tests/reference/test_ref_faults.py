@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.catalogue import load_catalogue
+from ppconformance.contract.catalogue import load_catalogue
 from ppreference import create_app, load_orgs
 from ppreference.__main__ import main
 from ppreference.faults import FAULTS, KINDS, VARIANTS, Behaviour

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .endpoints import CUSTOMER_KEY, IDENTIFIER_KEYS, PROGRAM_NAME_KEY, Endpoint, ResultShape
+from ppconformance.contract.endpoints import CUSTOMER_KEY, IDENTIFIER_KEYS, PROGRAM_NAME_KEY, Endpoint, ResultShape
 
 __all__ = ["CustomerMatch", "ItemMatch", "Matching", "Sent", "identifiers", "match_results", "sent_from_request"]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..catalogue import CatalogueError, load_catalogue
+from ppconformance.contract.catalogue import CatalogueError, load_catalogue
 
 __all__ = ["ALL", "AmbiguityId", "Stances", "unknown_ids"]
 

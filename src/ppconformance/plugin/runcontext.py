@@ -4,7 +4,7 @@ Invariants (enforced by `tests/test_invariants.py`):
 
 - run state travels only through `RunContext`: in every process it lives in
   `config.stash[RUN_CONTEXT]`; the controller hands it to each xdist worker in
-  `node.workerinput["pp_run"]` (hook `pytest_configure_node` of `ppconformance.plugin`),
+  `node.workerinput["pp_run"]` (hook `pytest_configure_node` of `ppconformance.plugin.core`),
   and the worker rebuilds it in its own `pytest_configure`. No environment variable
   carries run state (no `PP_RUN_ID`, `PP_DISCOVERY`, `PYTEST_BASE_URL` set by the suite);
 - the plugins ask this module, not each other's private helpers, whether the run
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .profile import Profile, ProfileError, load_profile
+from ppconformance.target.profile import Profile, ProfileError, load_profile
 
 __all__ = [
     "RUN_CONTEXT",
@@ -51,10 +51,10 @@ class RunContext:
     - `base_url`: the target's base URL (the embedded server's when `ephemeral`);
     - `ephemeral`: True when the target is the embedded reference server this run started;
     - `embedded_env`: the generated credentials of the embedded server's orgs (names of
-      `ppconformance.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
+      `ppconformance.target.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
-    - `webhooks`: the webhook set-up as plain data (`webhooks_plugin.WebhookRun` fields), {} before it;
+    - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
     - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd.
     """
 
@@ -141,7 +141,7 @@ def run_profile(config: pytest.Config, *, on_error: Any = None) -> Profile:
     run), then ends the run with exit code 11 (`outcomes.EXIT_PROFILE_ERROR`)."""
     if _PROFILE in config.stash:
         return config.stash[_PROFILE]
-    from .outcomes import EXIT_PROFILE_ERROR
+    from ppconformance.run.outcomes import EXIT_PROFILE_ERROR
 
     ctx = get(config)
     try:
@@ -177,7 +177,7 @@ credentials are therefore missing (the profile error names the unset variable fi
 
 
 def _missing_embedded_secret(config: pytest.Config, message: str) -> bool:
-    from .profile import DEFAULT_PROFILE
+    from ppconformance.target.profile import DEFAULT_PROFILE
 
     explicit = config.getoption("profile") != str(DEFAULT_PROFILE)
     return not explicit and "PP_EMBEDDED_" in message and "is not set" in message

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from . import runcontext
-from .profile import FuzzSettings
+from ppconformance.plugin import runcontext
+from ppconformance.target.profile import FuzzSettings
 
 __all__ = ["SUMMARY_LINES", "current_settings", "fuzz_mode", "fuzz_seed"]
 
@@ -62,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ctx = runcontext.get(config)
     if ctx is None:
         return
-    from .fuzz import effective_settings  # schemathesis is imported only by runs that fuzz
+    from ppconformance.fuzz.deepen import effective_settings  # schemathesis is imported only by runs that fuzz
 
     profile = runcontext.run_profile(config)
     seed = fuzz_seed(config)

@@ -1,11 +1,11 @@
 """pytest plugin of the webhook scenarios: the run's sink, the webhook registration, skips, fixtures.
 
-Registered (entry point `pytest11`) beside `ppconformance.plugin` (whose `pytest_configure` settles the target and
+Registered (entry point `pytest11`) beside `ppconformance.plugin.core` (whose `pytest_configure` settles the target and
 the profile first: this one runs `trylast`). On the controller (or the only process) of a run that
 executes scenarios:
 
 1. `webhooks.mode` off, or a read-only run: webhook scenarios are skipped with that reason;
-2. the sink (`ppconformance.webhooks.WebhookSink`) starts on `--webhook-listen` / `webhooks.listen`
+2. the sink (`ppconformance.webhooks.sink.WebhookSink`) starts on `--webhook-listen` / `webhooks.listen`
    (default 127.0.0.1 and a free port) with a random auth secret (or `webhooks.auth_value`);
 3. mode register: each org of the profile registers `--webhook-public-url` / `webhooks.public_url`
    (default the sink's URL) through `POST /v3/webHooks` with the secret as a webhook header; a target
@@ -31,11 +31,18 @@ from typing import Any
 
 import pytest
 
-from . import runcontext
-from .client import PartnerProgramClient, TargetBroken, TargetError, TargetUnreachable, plain_request, redact_text
-from .events import EVENT_NAMES
-from .profile import Profile
-from .webhooks import SinkReader, WebhookSink
+from ppconformance.contract.events import EVENT_NAMES
+from ppconformance.plugin import runcontext
+from ppconformance.target.client import (
+    PartnerProgramClient,
+    TargetBroken,
+    TargetError,
+    TargetUnreachable,
+    plain_request,
+    redact_text,
+)
+from ppconformance.target.profile import Profile
+from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
 __all__ = ["WebhookRun"]
 
@@ -211,7 +218,7 @@ def _finish(config: pytest.Config, sink: WebhookSink) -> None:
 
 def latency_summary(sink: WebhookSink) -> str:
     """`N deliveries, R rejected; arrival - createdAt median/max ms` (createdAt read from any form)."""
-    from .events import facts
+    from ppconformance.contract.events import facts
 
     lags = [
         d.arrival * 1000 - f.created_at for d in sink.deliveries if isinstance((f := facts(d.body)).created_at, int)

@@ -15,7 +15,7 @@ from functools import cache
 import yaml
 from jsonschema import Draft202012Validator
 
-from .resources import catalogue_dir, schemas_dir
+from ppconformance.resources import catalogue_dir, schemas_dir
 
 __all__ = ["Ambiguity", "Catalogue", "CatalogueError", "Requirement", "load_catalogue"]
 

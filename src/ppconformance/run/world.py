@@ -25,14 +25,14 @@ from typing import Any
 
 import pytest
 
-from .cleanup import CleanupReport, clean, clean_customer, linked_program_names
-from .client import Exchange, PartnerProgramClient, TargetBroken
-from .contract.endpoints import DELINK, LINK, UPDATE, endpoint
-from .contract.stances import AmbiguityId
-from .dates import day_boundary, days_from_today
-from .journal import Journal, JournalEntry
-from .profile import MembershipPeriod, OrgProfile, PoolCustomer, Profile, ProgramProfile
-from .verdicts import Action
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
+from ppconformance.contract.stances import AmbiguityId
+from ppconformance.judge.verdicts import Action
+from ppconformance.run.cleanup import CleanupReport, clean, clean_customer, linked_program_names
+from ppconformance.run.journal import Journal, JournalEntry
+from ppconformance.target.client import Exchange, PartnerProgramClient, TargetBroken
+from ppconformance.target.dates import day_boundary, days_from_today
+from ppconformance.target.profile import MembershipPeriod, OrgProfile, PoolCustomer, Profile, ProgramProfile
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "World"]
 

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cleanup import CleanupReport, clean
-from .client import PartnerProgramClient
-from .discovery import (
+from ppconformance.run.cleanup import CleanupReport, clean
+from ppconformance.run.discovery import (
     DiscoveredProgram,
     Drift,
     discover_programs,
@@ -36,8 +35,9 @@ from .discovery import (
     probe_relinking,
     render_drift,
 )
-from .journal import Journal, RunMarker, open_entries, remove_target
-from .profile import MembershipPeriod, OrgProfile, Profile
+from ppconformance.run.journal import Journal, RunMarker, open_entries, remove_target
+from ppconformance.target.client import PartnerProgramClient
+from ppconformance.target.profile import MembershipPeriod, OrgProfile, Profile
 
 __all__ = ["OrgDiscovery", "Preflight", "apply_discovery", "run_preflight", "starter_profile", "sweep_journal"]
 

@@ -1,6 +1,6 @@
 """What the webhook Then steps do: derive the expected event from a recorded action, wait for it, judge it.
 
-`EventWatch.expect(action, event)` builds an `events_match.Expected` from what the action sent (customer,
+`EventWatch.expect(action, event)` builds an `webhooks.match.Expected` from what the action sent (customer,
 program, partnerMembershipId, updateType) and answered (the request id header named by the profile).
 `EventWatch.arrived(expected, action)` polls the sink every 50 ms until a candidate is there or the
 profile's delivery deadline after the action's answer has passed, then judges it.
@@ -19,11 +19,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .contract.endpoints import ENDPOINTS
-from .events_match import Expected, Finding, candidates, judge
-from .profile import Profile
-from .verdicts import Action
-from .webhooks import SinkReader
+from ppconformance.contract.endpoints import ENDPOINTS
+from ppconformance.judge.verdicts import Action
+from ppconformance.target.profile import Profile
+from ppconformance.webhooks.match import Expected, Finding, candidates, judge
+from ppconformance.webhooks.sink import SinkReader
 
 __all__ = ["EventWatch", "RecordedAction"]
 

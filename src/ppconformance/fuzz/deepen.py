@@ -1,7 +1,7 @@
 """The fuzz stage's machinery: the spec, deep generation over suite customers, journaling, findings.
 
 steps/test_fuzz.py drives schemathesis (pytest integration) with it; benchmarks/fuzz_bench.py
-times it. Nothing here decides conformance: that is `fuzzchecks` and schemathesis' built-in checks.
+times it. Nothing here decides conformance: that is `fuzz.checks` and schemathesis' built-in checks.
 
 Safety on a shared org: every generated body is rewritten by `Deepener.rewrite` before it is
 sent, so that its customers are either suite-provisioned test customers (`World.register_customer`)
@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import redact_text
-from .contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
-from .contract.endpoints import endpoint as endpoint_of
-from .dates import days_from_today
-from .profile import FuzzSettings, OrgProfile, Profile
-from .resources import schemas_dir
+from ppconformance.contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
+from ppconformance.contract.endpoints import endpoint as endpoint_of
+from ppconformance.resources import schemas_dir
+from ppconformance.target.client import redact_text
+from ppconformance.target.dates import days_from_today
+from ppconformance.target.profile import FuzzSettings, OrgProfile, Profile
 
 __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_curl"]
 

@@ -19,13 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from .catalogue import Requirement
-from .client import Exchange
-from .contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
-from .contract.matching import CustomerMatch, ItemMatch, Sent, match_results
-from .contract.stances import AmbiguityId
-from .profile import Profile
-from .schemas import ContractSchemas
+from ppconformance.contract.catalogue import Requirement
+from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
+from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
+from ppconformance.contract.schemas import ContractSchemas
+from ppconformance.contract.stances import AmbiguityId
+from ppconformance.target.client import Exchange
+from ppconformance.target.profile import Profile
 
 __all__ = ["Action", "Judge", "NonConformance", "ProgramResult"]
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .resources import checkout
+from ppconformance.resources import checkout
 
 __all__ = ["EXTRA_VALUE_OPTIONS", "SUITE_VALUE_OPTIONS", "joined", "main", "rerun_if_split", "value_options"]
 
@@ -46,7 +46,6 @@ SUITE_VALUE_OPTIONS = frozenset(
 )
 """Every value-taking option of the suite's plugins, for `main` (which joins before any parser exists);
 `tests/test_cli.py` checks it equals `value_options` of a real run's parser."""
-
 
 
 def value_options(parser: object) -> frozenset[str]:

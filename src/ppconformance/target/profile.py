@@ -36,9 +36,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from jsonschema import Draft202012Validator
 
-from .contract.endpoints import default_paths
-from .contract.stances import AmbiguityId, Stances, unknown_ids
-from .resources import profiles_dir, schemas_dir
+from ppconformance.contract.endpoints import default_paths
+from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
+from ppconformance.resources import profiles_dir, schemas_dir
 
 __all__ = [
     "DEFAULT_PROFILE",

@@ -2,7 +2,7 @@
 
 Registered with `schemathesis.check` on import, so they run in the suite's fuzz
 stage (steps/test_fuzz.py) and in a plain CLI run with
-`SCHEMATHESIS_HOOKS=ppconformance.fuzzchecks schemathesis run schemas/openapi.yaml ...`.
+`SCHEMATHESIS_HOOKS=ppconformance.fuzz.checks schemathesis run schemas/openapi.yaml ...`.
 Each check reads the request body the case sent and the response, and raises
 `FuzzFinding` (an AssertionError naming a catalogue requirement) when the answer
 breaks it; anything that is not an item-level answer of a Partner Program
@@ -41,12 +41,12 @@ from typing import Any
 import schemathesis
 from jsonschema import Draft202012Validator
 
-from .catalogue import load_catalogue
-from .contract.endpoints import CUSTOMER_KEY, PROGRAM_NAME_KEY, by_path
-from .contract.endpoints import endpoint as endpoint_of
-from .contract.matching import CustomerMatch, ItemMatch, identifiers, match_results, sent_from_request
-from .contract.stances import AmbiguityId, Stances
-from .schemas import ContractSchemas
+from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.contract.endpoints import CUSTOMER_KEY, PROGRAM_NAME_KEY, by_path
+from ppconformance.contract.endpoints import endpoint as endpoint_of
+from ppconformance.contract.matching import CustomerMatch, ItemMatch, identifiers, match_results, sent_from_request
+from ppconformance.contract.schemas import ContractSchemas
+from ppconformance.contract.stances import AmbiguityId, Stances
 
 __all__ = [
     "CHECKS",

@@ -1,7 +1,7 @@
 """The webhook sink: an HTTP receiver the target delivers its events to, and the reader the scenarios use.
 
 One sink per run (`WebhookSink`), started in the xdist controller (or the only process) by
-`ppconformance.webhooks_plugin`, on 127.0.0.1 and an ephemeral port unless `--webhook-listen HOST:PORT`
+`ppconformance.webhooks.plugin`, on 127.0.0.1 and an ephemeral port unless `--webhook-listen HOST:PORT`
 says otherwise. It
 
 - answers every POST whose auth header carries the run's secret with 200 and stores the delivery
@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .client import TargetBroken, plain_request
+from ppconformance.target.client import TargetBroken, plain_request
 
 __all__ = ["MAX_DELIVERY_BYTES", "QUERY_TOKEN_HEADER", "Delivery", "SinkReader", "WebhookSink"]
 

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import PartnerProgramClient, TargetError, TargetUnreachable
-from .contract.endpoints import DELINK, PROGRAM_NAME_KEY, UPDATE
-from .journal import Journal, JournalEntry
+from ppconformance.contract.endpoints import DELINK, PROGRAM_NAME_KEY, UPDATE
+from ppconformance.run.journal import Journal, JournalEntry
+from ppconformance.target.client import PartnerProgramClient, TargetError, TargetUnreachable
 
 __all__ = ["BATCH", "CleanupReport", "clean", "clean_customer", "clean_customers", "linked_program_names"]
 

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from pyrate_limiter import Duration, Limiter, Rate
 
-from .profile import OrgProfile, Profile
+from ppconformance.target.profile import OrgProfile, Profile
 
 __all__ = [
     "AuthFailed",

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .client import TargetUnreachable, plain_request
-from .resources import checkout
+from ppconformance.resources import checkout
+from ppconformance.target.client import TargetUnreachable, plain_request
 
 __all__ = [
     "EMBEDDED_SECRET_VARS",
@@ -136,7 +136,7 @@ def _tail(path: Path, limit: int = 2000) -> str:
 def embedded_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The credentials of the embedded server's orgs: for each name of `EMBEDDED_SECRET_VARS`, the value
     `environ` (default `os.environ`) gives it, or a fresh random one. The result is a secret: it travels in
-    the run context (`ppconformance.runcontext.RunContext.embedded_env`), never through `os.environ`."""
+    the run context (`ppconformance.plugin.runcontext.RunContext.embedded_env`), never through `os.environ`."""
     source = os.environ if environ is None else environ
     return {name: source.get(name) or secrets.token_urlsafe(18) for name in EMBEDDED_SECRET_VARS}
 

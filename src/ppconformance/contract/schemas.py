@@ -38,7 +38,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .resources import schemas_dir
+from ppconformance.resources import schemas_dir
 
 __all__ = [
     "SCHEMA_DIR",

@@ -15,7 +15,7 @@ scenario correlates and compares (customer, program, updateType, details).
 Command line (exit 0 when every payload is valid, 1 when one is not, 2 on
 unreadable input):
 
-    python -m ppconformance.events validate deliveries.jsonl sample.json
+    python -m ppconformance.contract.events validate deliveries.jsonl sample.json
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .contract.stances import AmbiguityId, Stances
-from .schemas import SCHEMA_DIR, ContractSchemas
+from ppconformance.contract.schemas import SCHEMA_DIR, ContractSchemas
+from ppconformance.contract.stances import AmbiguityId, Stances
 
 __all__ = [
     "EVENT_NAMES",
@@ -201,9 +201,9 @@ def read_payloads(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m ppconformance.events validate FILE...`; returns the exit code."""
+    """`python -m ppconformance.contract.events validate FILE...`; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m ppconformance.events",
+        prog="python -m ppconformance.contract.events",
         description="Validate Partner Program webhook payloads (partnerProgramLinked, partnerProgramUpdated, "
         "partnerProgramDelinked, supplementaryMembershipExpiryReminder) against schemas/events/, in "
         "any documented form (enriched flat, enriched wrapped, raw). Exit codes: 0 every payload "

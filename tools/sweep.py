@@ -1,6 +1,6 @@
 """Mutation sweep: run the whole suite against every fault and every variant of the reference server.
 
-    python -m ppconformance.sweep [--faults-only | --variants-only] [--only NAME[,NAME...]]
+    python -m tools.sweep [--faults-only | --variants-only] [--only NAME[,NAME...]]
                                   [--jobs N] [--out DIR] [--timeout SECONDS]
 
 A *fault* (`python -m ppreference --list-faults`) is one deviation from one
@@ -12,7 +12,7 @@ the suite in its default stance against it (`python -m pytest steps ...
 `"stage": "fuzz"` the fuzz stage alone, `-m fuzz`), with its own reports directory and journal
 (`PP__JOURNAL_DIR`), in parallel over `--jobs` processes (default: the CPU
 count). Both sides get the same freshly generated org secrets, as the
-embedded run does (`ppconformance.embedded.EMBEDDED_SECRET_VARS`).
+embedded run does (`ppconformance.target.embedded.EMBEDDED_SECRET_VARS`).
 
 Verdicts, from the run's allure results (`<run>/allure-results/*-result.json`):
 
@@ -51,11 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .embedded import EMBEDDED_SECRET_VARS, EmbeddedServerError, start_reference_process
+from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, EmbeddedServerError, start_reference_process
 
 __all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FAILING = ("failed", "broken")
 # pytest plugins the scenarios do not use, left out to start each run faster (schemathesis, hypothesis); the
 # fuzz stage (marker fuzz) needs them and runs only for faults with stage "fuzz"
@@ -372,9 +372,9 @@ def write_matrix(results: Sequence[RunResult], out: Path, wall: float, jobs: int
 
 # -- command line --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `python -m ppconformance.sweep`."""
+    """The argument parser of `python -m tools.sweep`."""
     parser = argparse.ArgumentParser(
-        prog="python -m ppconformance.sweep",
+        prog="python -m tools.sweep",
         description="Run the conformance suite against every fault and every variant of the reference server "
         "and write a kill matrix. Exit 0 when every fault is killed by a scenario tagged with its "
         "requirement and every variant passes, else 1.",

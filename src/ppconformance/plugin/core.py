@@ -32,21 +32,21 @@ import allure
 import pytest
 import yaml
 
-from . import runcontext
-from .catalogue import Requirement, load_catalogue
-from .cleanup import CleanupReport
-from .cli import rerun_if_split, value_options
-from .client import TargetError, TargetUnreachable, probe_target, redact_text
-from .contract.stances import AmbiguityId
-from .embedded import embedded_credentials, start_embedded_server
-from .journal import open_entries
-from .outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
-from .profile import DEFAULT_PROFILE, Profile
-from .resources import checkout
-from .schemas import ContractSchemas
-from .staging import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
-from .verdicts import Judge
-from .world import CustomerPool, World
+from ppconformance.contract.catalogue import Requirement, load_catalogue
+from ppconformance.contract.schemas import ContractSchemas
+from ppconformance.contract.stances import AmbiguityId
+from ppconformance.judge.verdicts import Judge
+from ppconformance.plugin import runcontext
+from ppconformance.plugin.cli import rerun_if_split, value_options
+from ppconformance.resources import checkout
+from ppconformance.run.cleanup import CleanupReport
+from ppconformance.run.journal import open_entries
+from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
+from ppconformance.run.preflight import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
+from ppconformance.run.world import CustomerPool, World
+from ppconformance.target.client import TargetError, TargetUnreachable, probe_target, redact_text
+from ppconformance.target.embedded import embedded_credentials, start_embedded_server
+from ppconformance.target.profile import DEFAULT_PROFILE, Profile
 
 _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
@@ -126,7 +126,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Before any conftest: a plugin option given as `--option VALUE` would have made pytest take VALUE for
-    a test path when it settled the rootdir (see `ppconformance.cli`); re-run with `--option=VALUE`."""
+    a test path when it settled the rootdir (see `ppconformance.plugin.cli`); re-run with `--option=VALUE`."""
     if not hasattr(early_config, "workerinput"):
         capture = early_config.pluginmanager.getplugin("capturemanager")
         rerun_if_split(
@@ -329,7 +329,7 @@ def profile(pytestconfig: pytest.Config) -> Profile:
 @pytest.fixture(scope="session")
 def journal(profile: Profile, pytestconfig: pytest.Config) -> Any:
     """This process's provisioning journal (`journal.Journal`)."""
-    from .journal import Journal
+    from ppconformance.run.journal import Journal
 
     ctx = runcontext.require(pytestconfig)
     return Journal(profile.journal_dir, ctx.base_url, ctx.run_id, _worker_id(pytestconfig), ephemeral=ctx.ephemeral)

@@ -7,7 +7,7 @@ customerId or by any instore identifier, so an event with a wrong customerId is 
 action's and reported, not waited for until the deadline) and arrived at or after `not_before`.
 
 `judge(expected, deliveries)` picks the best candidate (program and membership number agreeing first) and
-lists every problem: schema violations (`ppconformance.events.check`, any documented form), a wrong
+lists every problem: schema violations (`ppconformance.contract.events.check`, any documented form), a wrong
 customerId / identifier / program / type / membership number / updateType / apiRequestId. Further
 candidates of the same item are duplicates: a warning by default, problems when AMB-EVENT-DUPLICATES is
 strict. Program names are compared after trimming (AMB-EVENT-NAME-WHITESPACE; exact when strict).
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract.stances import AmbiguityId, Stances
-from .events import EventFacts, check, facts
-from .webhooks import Delivery
+from ppconformance.contract.events import EventFacts, check, facts
+from ppconformance.contract.stances import AmbiguityId, Stances
+from ppconformance.webhooks.sink import Delivery
 
 __all__ = ["Expected", "Finding", "candidates", "judge"]
 

@@ -1,6 +1,6 @@
 """Render the ambiguity register and the requirement catalogue as Markdown.
 
-`python -m ppconformance.register` rewrites `docs/ambiguity-register.md` and
+`python -m tools.register` rewrites `docs/ambiguity-register.md` and
 `docs/requirements.md`; `--check` exits 1 when either is out of date (the
 self-tests run the check).
 """
@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .catalogue import Catalogue, load_catalogue
+from ppconformance.contract.catalogue import Catalogue, load_catalogue
 
 __all__ = ["main", "render_ambiguities", "render_requirements"]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def _cell(text: str | None) -> str:
@@ -27,7 +27,7 @@ def render_ambiguities(catalogue: Catalogue) -> str:
     lines = [
         "# Ambiguity register",
         "",
-        "Generated from `catalogue/ambiguities.yaml` by `python -m ppconformance.register`; do not edit.",
+        "Generated from `catalogue/ambiguities.yaml` by `python -m tools.register`; do not edit.",
         "",
         "Default stance: never fail a target for what the documents leave open. Make an entry strict",
         "with `strict: [AMB-…]` in the profile, `--strict-ambiguity AMB-…` (repeatable; `all` for every",
@@ -46,7 +46,7 @@ def render_requirements(catalogue: Catalogue) -> str:
     lines = [
         "# Requirement catalogue",
         "",
-        "Generated from `catalogue/requirements.yaml` by `python -m ppconformance.register`; do not edit.",
+        "Generated from `catalogue/requirements.yaml` by `python -m tools.register`; do not edit.",
         "Select a requirement's scenarios with `pytest -m <id>`.",
         "",
         "| id | level | code | source | requirement | judged strictly with |",
@@ -61,7 +61,7 @@ def render_requirements(catalogue: Catalogue) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with `--check`, verify) docs/ambiguity-register.md and docs/requirements.md."""
     parser = argparse.ArgumentParser(
-        prog="python -m ppconformance.register",
+        prog="python -m tools.register",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = [p for p, text in pages.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:
-            print(f"{p} is out of date: run python -m ppconformance.register", file=sys.stderr)
+            print(f"{p} is out of date: run python -m tools.register", file=sys.stderr)
         return 1 if stale else 0
     for p in stale:
         p.write_text(pages[p], encoding="utf-8")
