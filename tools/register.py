@@ -1,19 +1,32 @@
-"""Render the ambiguity register and the requirement catalogue as Markdown.
+"""Render the generated pages and files: the ambiguity register and the requirement catalogue as Markdown,
+the profile's key table, and the `default` keywords of the profile schema.
 
-`python -m tools.register` rewrites `docs/ambiguity-register.md` and
-`docs/requirements.md`; `--check` exits 1 when either is out of date (the
-self-tests run the check).
+`python -m tools.register` rewrites `docs/ambiguity-register.md`, `docs/requirements.md`,
+`docs/profile-keys.md` and `schemas/meta/profile.schema.json` (its `default`s, from
+`ppconformance.target.profile.FILE_KEYS`: the typed model holds the defaults, and only it); `--check` exits 1
+when any is out of date (the self-tests run the check).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ppconformance.contract.catalogue import Catalogue, load_catalogue
+from ppconformance.target.profile import ENV_PREFIX, FILE_KEYS, PROFILE_SCHEMA
 
-__all__ = ["main", "render_ambiguities", "render_requirements"]
+__all__ = [
+    "main",
+    "profile_keys",
+    "render_ambiguities",
+    "render_profile_keys",
+    "render_requirements",
+    "schema_with_defaults",
+]
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -58,6 +71,117 @@ def render_requirements(catalogue: Catalogue) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = {**schema["$defs"][node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _objects(schema: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object schemas `node` stands for (one, or each variant of a oneOf), references followed."""
+    node = _deref(schema, node)
+    variants = node.get("oneOf") or node.get("anyOf")
+    return [o for v in variants for o in _objects(schema, v)] if variants else [node]
+
+
+def profile_keys(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every leaf key of the profile schema as (dotted path with `[]` for list items, its schema), in schema
+    order; a key of several oneOf variants (e.g. auth) appears once per variant that has it, then once."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for obj in _objects(schema, node):
+            for name, sub in (obj.get("properties") or {}).items():
+                path = prefix + name
+                full = _deref(schema, sub)
+                if full.get("type") == "array" and "properties" in _deref(schema, full.get("items", {})):
+                    walk(full["items"], path + "[].")
+                elif "properties" in full or "oneOf" in full:
+                    walk(full, path + ".")
+                elif path not in seen:
+                    seen.add(path)
+                    out.append((path, sub))
+
+    walk(schema, "")
+    return out
+
+
+def _locate(schema: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    """The property schemas (in place, for writing) of the key at `path`, one per variant that has it."""
+    nodes = [schema]
+    *parents, last = path.split(".")
+    for seg in parents:
+        name, many = seg.removesuffix("[]"), seg.endswith("[]")
+        nxt = []
+        for n in nodes:
+            for obj in _objects_in_place(schema, n):
+                if name in obj.get("properties", {}):
+                    child = obj["properties"][name]
+                    nxt.append(_target(schema, child)["items"] if many else child)
+        nodes = nxt
+    found = [
+        obj["properties"][last]
+        for n in nodes
+        for obj in _objects_in_place(schema, n)
+        if last in obj.get("properties", {})
+    ]
+    if not found:
+        raise KeyError(f"profile key {path} is not in {PROFILE_SCHEMA.name}")
+    return found
+
+
+def _target(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _objects_in_place(schema: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
+    node = _target(schema, node)
+    variants = node.get("oneOf") or node.get("anyOf")
+    return [o for v in variants for o in _objects_in_place(schema, v)] if variants else [node]
+
+
+def schema_with_defaults(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the profile schema whose keys of `FILE_KEYS` carry `default`: their typed field's default."""
+    out = copy.deepcopy(schema)
+    for key in FILE_KEYS:
+        for node in _locate(out, key.path):
+            node["default"] = key.default()
+    return out
+
+
+def _env_name(path: str) -> str:
+    return ENV_PREFIX + "__".join(
+        seg.removesuffix("[]").upper() + ("__0" if seg.endswith("[]") else "") for seg in path.split(".")
+    )
+
+
+def render_profile_keys(schema: dict[str, Any]) -> str:
+    """The profile's keys as a Markdown table: key, type, default, environment override, description."""
+    lines = [
+        "# Profile keys",
+        "",
+        "Generated from `schemas/meta/profile.schema.json` and the typed defaults of `ppconformance.target.profile`",
+        "(`FILE_KEYS`) by `python -m tools.register`; do not edit. How profiles work: [profiles.md](profiles.md).",
+        "",
+        "Every key can be set from the environment by its override name (list items by index: `__0`, `__1`, …);",
+        "values are read as YAML. Precedence: command line > environment > file > default.",
+        "",
+        "| key | type | default | environment override | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for path, node in profile_keys(schema):
+        full = _target(schema, node)
+        kind = full.get("type") or ("enum " + "/".join(map(str, full["enum"])) if "enum" in full else "")
+        kind = "/".join(kind) if isinstance(kind, list) else kind
+        default = f"`{json.dumps(node['default'])}`" if "default" in node else "—"
+        desc = node.get("description") or full.get("description") or ""
+        lines.append(f"| `{path}` | {_cell(str(kind))} | {default} | `{_env_name(path)}` | {_cell(desc)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write (or with `--check`, verify) docs/ambiguity-register.md and docs/requirements.md."""
     parser = argparse.ArgumentParser(
@@ -68,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is out of date; write nothing")
     args = parser.parse_args(argv)
     catalogue = load_catalogue()
+    schema = schema_with_defaults(json.loads(PROFILE_SCHEMA.read_text(encoding="utf-8")))
     pages = {
         DOCS / "ambiguity-register.md": render_ambiguities(catalogue),
         DOCS / "requirements.md": render_requirements(catalogue),
+        DOCS / "profile-keys.md": render_profile_keys(schema),
+        PROFILE_SCHEMA: json.dumps(schema, indent=2, ensure_ascii=False) + "\n",
     }
     stale = [p for p, text in pages.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:

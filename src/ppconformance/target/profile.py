@@ -142,6 +142,15 @@ class OrgProfile:
 
 
 @dataclass(frozen=True)
+class OrgDefaults:
+    """The defaults of an org's optional keys (`OrgProfile` takes every field explicitly): the org's
+    timezone for calendar dates, and the relinking setting (None: unknown, discovered or probed)."""
+
+    timezone: str = "UTC"
+    allow_membership_relinking: bool | None = None
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     """How the suite receives the target's webhook events (profile key `webhooks`, docs/webhooks.md).
 
@@ -320,9 +329,81 @@ def _expand(value: str, where: str, env: dict[str, str]) -> str:
     return _VAR.sub(sub, value)
 
 
+@dataclass(frozen=True)
+class FileKey:
+    """A key of the profile file with a default, and the typed field that holds its value.
+
+    `path` is the key's place in the file, dotted, lists as `[]` (e.g. "fuzz.mode", "orgs[].timezone");
+    `model` / `field` the dataclass field whose default is the key's default. The defaults live there and
+    only there: the loader reads them through `file_default`, and `python -m tools.register` writes them into
+    `schemas/meta/profile.schema.json` (`default`) and the key table of docs/profile-keys.md (with each key's
+    `PP__` override name); `tests/test_profile_model.py` fails when either drifts.
+    """
+
+    path: str
+    model: type
+    field: str
+
+    def default(self) -> Any:
+        """The field's default (a default_factory is called); raises `LookupError` when it has none."""
+        import dataclasses
+
+        for f in dataclasses.fields(self.model):
+            if f.name == self.field:
+                if f.default is not dataclasses.MISSING:
+                    return f.default
+                if f.default_factory is not dataclasses.MISSING:
+                    return f.default_factory()
+        raise LookupError(f"{self.model.__name__}.{self.field} has no default")
+
+
+FILE_KEYS: tuple[FileKey, ...] = (
+    FileKey("timeout_seconds", Profile, "timeout_seconds"),
+    FileKey("allow_writes", Profile, "allow_writes"),
+    FileKey("rate_limit_per_minute", Profile, "rate_limit_per_minute"),
+    FileKey("retries", Profile, "retries"),
+    FileKey("max_retry_after_seconds", Profile, "max_retry_after_seconds"),
+    FileKey("max_response_bytes", Profile, "max_response_bytes"),
+    FileKey("stop_after_transport_errors", Profile, "stop_after_transport_errors"),
+    FileKey("discovery", Profile, "discovery"),
+    FileKey("probe_relinking", Profile, "probe_relinking"),
+    FileKey("journal_dir", Profile, "journal_dir"),
+    FileKey("test_data.mobile_prefix", Profile, "mobile_prefix"),
+    FileKey("test_data.email_domain", Profile, "email_domain"),
+    FileKey("test_data.source", Profile, "customer_source"),
+    FileKey("test_data.provisioning", Profile, "provisioning"),
+    FileKey("fuzz.mode", FuzzSettings, "mode"),
+    FileKey("fuzz.max_examples", FuzzSettings, "max_examples"),
+    FileKey("fuzz.time_budget_seconds", FuzzSettings, "time_budget_seconds"),
+    FileKey("fuzz.seed", FuzzSettings, "seed"),
+    FileKey("webhooks.mode", WebhookSettings, "mode"),
+    FileKey("webhooks.delivery_deadline_seconds", WebhookSettings, "delivery_deadline_seconds"),
+    FileKey("webhooks.quiet_period_seconds", WebhookSettings, "quiet_period_seconds"),
+    FileKey("webhooks.auth_header", WebhookSettings, "auth_header"),
+    FileKey("webhooks.auth_value", WebhookSettings, "auth_value"),
+    FileKey("webhooks.request_id_header", WebhookSettings, "request_id_header"),
+    FileKey("webhooks.listen", WebhookSettings, "listen"),
+    FileKey("webhooks.public_url", WebhookSettings, "public_url"),
+    FileKey("orgs[].timezone", OrgDefaults, "timezone"),
+    FileKey("orgs[].allow_membership_relinking", OrgDefaults, "allow_membership_relinking"),
+    FileKey("orgs[].auth.token_header", AuthConfig, "token_header"),
+    FileKey("orgs[].customer_pool[].enrolled", PoolCustomer, "enrolled"),
+)
+"""Every profile key that has a default (see `FileKey`); keys without one are required or derived (e.g.
+`connect_timeout_seconds`: the smaller of 5 and `timeout_seconds`; `name`: the file's stem)."""
+
+
+def file_default(path: str) -> Any:
+    """The default of the profile key at `path` (see `FILE_KEYS`); raises `KeyError` for a key without one."""
+    for key in FILE_KEYS:
+        if key.path == path:
+            return key.default()
+    raise KeyError(f"profile key {path} has no default")
+
+
 def _webhooks(data: dict[str, Any], where: str, env: dict[str, str]) -> WebhookSettings:
     value = data.get("auth_value")
-    mode = "off" if data.get("mode") is False else data.get("mode", "register")  # YAML reads `off` as false
+    mode = "off" if data.get("mode") is False else data.get("mode", file_default("webhooks.mode"))  # YAML: off=false
     settings = WebhookSettings(**{**data, "mode": mode, "auth_value": _expand(value, where, env) if value else None})
     if settings.mode == "preconfigured" and not (settings.public_url and settings.auth_value):
         raise ProfileError(
@@ -466,7 +547,7 @@ def load_profile(
     orgs = []
     for i, org in enumerate(data["orgs"]):
         try:
-            ZoneInfo(org.get("timezone", "UTC"))
+            ZoneInfo(org.get("timezone", file_default("orgs[].timezone")))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ProfileError(
                 f"profile {path}: orgs[{i}].timezone {org.get('timezone')!r} is not an IANA "
@@ -480,14 +561,14 @@ def load_profile(
             password=_expand(a.get("password", ""), where, env),
             key=_expand(a.get("key", ""), where, env),
             secret=_expand(a.get("secret", ""), where, env),
-            token_header=a.get("token_header", DEFAULT_TOKEN_HEADER),
+            token_header=a.get("token_header", file_default("orgs[].auth.token_header")),
         )
         pool = tuple(
             PoolCustomer(
                 mobile=str(c.get("mobile", "")),
                 email=c.get("email", ""),
                 external_id=c.get("externalId", ""),
-                enrolled=c.get("enrolled", True),
+                enrolled=c.get("enrolled", file_default("orgs[].customer_pool[].enrolled")),
             )
             for c in org.get("customer_pool", [])
         )
@@ -495,8 +576,10 @@ def load_profile(
             OrgProfile(
                 name=org["name"],
                 auth=auth,
-                allow_membership_relinking=org.get("allow_membership_relinking"),
-                timezone=org.get("timezone", "UTC"),
+                allow_membership_relinking=org.get(
+                    "allow_membership_relinking", file_default("orgs[].allow_membership_relinking")
+                ),
+                timezone=org.get("timezone", file_default("orgs[].timezone")),
                 programs={role: _program(p) for role, p in org["programs"].items()},
                 customer_pool=pool,
             )
@@ -519,7 +602,7 @@ def load_profile(
             f"profile {path}: strict names unknown ambiguity id(s) {', '.join(sorted(unknown))}; "
             "catalogue/ambiguities.yaml lists the ids (or use 'all')"
         )
-    timeout = float(data.get("timeout_seconds", 10))
+    timeout = float(data.get("timeout_seconds", file_default("timeout_seconds")))
     rate = rate_limit_per_minute if rate_limit_per_minute is not None else data.get("rate_limit_per_minute")
     return Profile(
         name=data.get("name", path.stem),
@@ -529,19 +612,23 @@ def load_profile(
         connect_timeout_seconds=float(data.get("connect_timeout_seconds", min(5.0, timeout))),
         strict=strict_ids,
         paths={**DEFAULT_PATHS, **data.get("paths", {})},
-        mobile_prefix=test_data.get("mobile_prefix", "9199"),
-        email_domain=test_data.get("email_domain", "conformance.invalid"),
-        customer_source=test_data.get("source", "INSTORE"),
-        provisioning=test_data.get("provisioning", "register"),
-        allow_writes=bool(data.get("allow_writes", False)) if allow_writes is None else allow_writes,
+        mobile_prefix=test_data.get("mobile_prefix", file_default("test_data.mobile_prefix")),
+        email_domain=test_data.get("email_domain", file_default("test_data.email_domain")),
+        customer_source=test_data.get("source", file_default("test_data.source")),
+        provisioning=test_data.get("provisioning", file_default("test_data.provisioning")),
+        allow_writes=bool(data.get("allow_writes", file_default("allow_writes")))
+        if allow_writes is None
+        else allow_writes,
         rate_limit_per_minute=int(rate) if rate else None,
-        retries=int(data.get("retries", 2)),
-        max_retry_after_seconds=float(data.get("max_retry_after_seconds", 60)),
-        max_response_bytes=int(data.get("max_response_bytes", 5_000_000)),
-        stop_after_transport_errors=int(data.get("stop_after_transport_errors", 3)),
-        discovery=bool(data.get("discovery", True)),
-        probe_relinking=bool(data.get("probe_relinking", True)),
-        journal_dir=str(data.get("journal_dir", ".pp-journal")),
+        retries=int(data.get("retries", file_default("retries"))),
+        max_retry_after_seconds=float(data.get("max_retry_after_seconds", file_default("max_retry_after_seconds"))),
+        max_response_bytes=int(data.get("max_response_bytes", file_default("max_response_bytes"))),
+        stop_after_transport_errors=int(
+            data.get("stop_after_transport_errors", file_default("stop_after_transport_errors"))
+        ),
+        discovery=bool(data.get("discovery", file_default("discovery"))),
+        probe_relinking=bool(data.get("probe_relinking", file_default("probe_relinking"))),
+        journal_dir=str(data.get("journal_dir", file_default("journal_dir"))),
         fuzz=FuzzSettings(**data.get("fuzz", {})),
         webhooks=_webhooks(data.get("webhooks") or {}, f"profile {path}: webhooks.auth_value", env),
         source=str(path),
