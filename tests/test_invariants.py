@@ -142,3 +142,60 @@ def test_the_run_context_round_trips_as_plain_data_and_hides_its_secrets():
     assert "s3cret-value" not in repr(ctx) and "t0ken-value" not in repr(ctx)
     with pytest.raises(TypeError):
         RunContext.from_workerinput({**data, "unknown": 1})
+
+
+USED_WITHOUT_IMPORT = {
+    "pytest-base-url": "pytest plugin: --base-url",
+    "allure-pytest": "pytest plugin: --alluredir (the suite imports allure, from allure-python-commons)",
+    "pytest-xdist": "pytest plugin: -n",
+    "pytest-timeout": "pytest plugin: the ini option timeout",
+    "tzdata": "IANA zones for zoneinfo on machines without system tzdata",
+    "pytest-randomly": "pytest plugin: random test order in the self-tests",
+    "ruff": "quality gate in .ci/run",
+    "mypy": "quality gate in .ci/run",
+    "types-PyYAML": "type stubs for mypy",
+    "import-linter": "quality gate in .ci/run (lint-imports)",
+}
+"""Declared distributions that are used, but never imported by name, with the reason."""
+
+
+def _declared() -> tuple[set[str], set[str]]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def names(reqs: list[str]) -> set[str]:
+        import re
+
+        return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in reqs}
+
+    return names(project["dependencies"]), names(project["optional-dependencies"]["dev"])
+
+
+def _imported(*dirs: str) -> set[str]:
+    import sys
+    from importlib.metadata import packages_distributions
+
+    dists = packages_distributions()
+    out = set()
+    for path in _sources(*dirs) + ([ROOT / "conftest.py"] if "src" in dirs else []):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in sys.stdlib_module_names or top in ("ppconformance", "ppreference", "steps", "tests", "tools"):
+                    continue
+                out |= {d.lower() for d in dists.get(top, [top])}
+    return out
+
+
+def test_dependencies_are_declared_exactly_as_imported():
+    runtime, dev = _declared()
+    used_runtime = _imported("src", "steps")
+    used_dev = _imported("tests", "tools", "benchmarks")
+    assert not used_runtime - runtime, f"imported by the suite but not in dependencies: {used_runtime - runtime}"
+    assert not used_dev - runtime - dev, f"imported by tests/tools but not declared: {used_dev - runtime - dev}"
+    unused = (runtime | dev) - used_runtime - used_dev - {n.lower() for n in USED_WITHOUT_IMPORT}
+    assert not unused, f"declared but never imported (remove, or say why in USED_WITHOUT_IMPORT): {unused}"
