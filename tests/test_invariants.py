@@ -1,6 +1,6 @@
 """The invariants docs/architecture.md states, enforced on the source tree (AST, no imports of the code).
 
-- the repository is self-contained: no code of src/, steps/, tests/ or benchmarks/ names a path outside it;
+- the repository is self-contained: no code of src/, steps/, tests/, benchmarks/ or tools/ names a path outside it;
 - run state is never put into the environment by the suite (it travels in `runcontext.RunContext`);
 - no module imports another module's private (underscored) names;
 - the import-linter contracts of pyproject.toml cover every module of `ppconformance`, so a new module

@@ -106,8 +106,8 @@ def rerun_if_split(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`pp-conformance [pytest options]`: the conformance suite (the packaged `steps/` and `features/`)
-    with the suite's own `pyproject.toml` as ini file, from any working directory. Returns pytest's exit
+    """`pp-conformance [pytest options]`: the conformance suite of the checkout the package is installed from
+    (`pip install -e`; its `steps/`, `features/` and `pyproject.toml` as ini file), from any working directory. Returns pytest's exit
     code (0 conforms, 1 failures, 10 errors of the run, 11 profile error, 12 drift)."""
     import pytest
 

@@ -12,7 +12,7 @@
    unless that run is still live; a read-only run only reports them.
 
 `apply_discovery` completes a profile from the JSON the controller hands to
-xdist workers in `PP_DISCOVERY`. `sweep_journal` cleans what this run's
+xdist workers in the run context (`RunContext.discovery`). `sweep_journal` cleans what this run's
 scenarios could not at teardown; what is still linked after it is a leftover.
 """
 
@@ -52,7 +52,7 @@ class OrgDiscovery:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for `PP_DISCOVERY` and reports/discovery.json."""
+        """Plain data for the run context's discovery and reports/discovery.json."""
         progs = (
             None
             if self.programs is None
@@ -110,7 +110,7 @@ class Preflight:
         return self.clients[org]
 
     def discovery_json(self) -> str:
-        """The discovery of every org as JSON (`PP_DISCOVERY`)."""
+        """The discovery of every org as JSON (`RunContext.discovery`)."""
         return json.dumps({org: d.to_json() for org, d in self.discovered.items()}, sort_keys=True)
 
     def report(self) -> str:
