@@ -2,7 +2,7 @@
 
 `pytest` alone runs the conformance suite (testpaths = steps) against the
 embedded reference server, or against `--base-url` with `--profile`. The
-conformance plugins (`ppconformance.plugin.core`, `.fuzzplugin`, `.webhooks_plugin`)
+conformance plugins (`ppconformance.plugin.core`, `.fuzz.plugin`, `.webhooks.plugin`)
 are registered through the package's `pytest11` entry points, so their options
 are parsed before this file loads, and stay inert in runs of `tests/`.
 """

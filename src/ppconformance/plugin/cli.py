@@ -107,8 +107,9 @@ def rerun_if_split(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`pp-conformance [pytest options]`: the conformance suite of the checkout the package is installed from
-    (`pip install -e`; its `steps/`, `features/` and `pyproject.toml` as ini file), from any working directory. Returns pytest's exit
-    code (0 conforms, 1 failures, 10 errors of the run, 11 profile error, 12 drift)."""
+    (`pip install -e`; its `steps/`, `features/` and `pyproject.toml` as ini file), from any working directory.
+    Returns pytest's exit code (0 conforms, 1 failures, 10 errors of the run, 11 profile error, 12 drift); 4 when
+    the package is not installed from a checkout."""
     import pytest
 
     args = list(sys.argv[1:] if argv is None else argv)
