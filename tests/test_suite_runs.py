@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,16 +124,23 @@ def test_suite_fails_a_target_that_accepts_everything(tmp_path: Path) -> None:
 
 
 def test_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
-    code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", "-x")
+    code, out, junit = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", "-x")
     assert code == EXIT_TARGET_ERROR, out[-2000:]
     assert "unreachable" in out and "not a conformance failure" in out
+    # reported by pytest itself: one test that errors in setup, in JUnit and allure alike (no hand-written report)
+    assert counts(junit) == {"tests": 1, "failures": 0, "errors": 1, "skipped": 0}, counts(junit)
+    case = junit.find(".//testcase")
+    assert case is not None and case.get("name") == "the target is usable (reachability probe and discovery)"
+    results = [json.loads(p.read_text()) for p in (tmp_path / "reports" / "allure-results").glob("*-result.json")]
+    assert [(r["name"], r["status"]) for r in results] == [(case.get("name"), "broken")]
 
 
 def test_missing_secret_is_a_clear_profile_error(tmp_path: Path) -> None:
     env = {k: "" for k in SECRETS}
-    code, out, _ = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", env=env)
+    code, out, junit = run_suite(tmp_path, "--base-url=http://127.0.0.1:9", env=env)
     assert code == EXIT_PROFILE_ERROR, out[-2000:]
     assert "PP_EMBEDDED_ENABLED_PASSWORD is not set" in out
+    assert counts(junit)["errors"] == 1 and "is not set" in "".join(junit.itertext())
 
 
 @pytest.mark.selftest_slow

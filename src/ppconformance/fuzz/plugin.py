@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Settle the stage's settings once per process (profile < env < command line); the controller draws a
     missing seed and hands it to xdist workers in the run context (`RunContext.fuzz_seed`)."""
     global _SETTINGS
-    ctx = runcontext.get(config)
+    ctx = runcontext.usable(config)
     if ctx is None:
         return
     from ppconformance.fuzz.deepen import effective_settings  # schemathesis is imported only by runs that fuzz

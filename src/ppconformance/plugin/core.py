@@ -21,10 +21,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import time
-import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +37,12 @@ from ppconformance.plugin.cli import rerun_if_split, value_options
 from ppconformance.resources import checkout
 from ppconformance.run.cleanup import CleanupReport
 from ppconformance.run.journal import open_entries
-from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_TARGET_ERROR, OutcomeTracker
+from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from ppconformance.run.preflight import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
 from ppconformance.run.world import CustomerPool, World
 from ppconformance.target.client import TargetError, TargetUnreachable, probe_target, redact_text
 from ppconformance.target.embedded import embedded_credentials, start_embedded_server
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile
+from ppconformance.target.profile import DEFAULT_PROFILE, Profile, ProfileError
 
 _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
@@ -158,11 +154,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runcontext.runs_scenarios(config):
         return
     if hasattr(config, "workerinput"):
-        config.stash[runcontext.RUN_CONTEXT] = runcontext.RunContext.from_workerinput(
+        config.stash[runcontext.RUN_CONTEXT] = ctx = runcontext.RunContext.from_workerinput(
             config.workerinput[runcontext.WORKERINPUT_KEY]
         )
-        profile = runcontext.run_profile(config)
-        tracker = OutcomeTracker(profile.stop_after_transport_errors)
+        stop_after = OutcomeTracker().stop_after if ctx.run_error else None
+        if stop_after is None:
+            stop_after = runcontext.run_profile(config).stop_after_transport_errors
+        tracker = OutcomeTracker(stop_after)
         config.stash[_TRACKER] = tracker
         config.pluginmanager.register(tracker, "pp-outcomes")
         return
@@ -178,9 +176,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[runcontext.RUN_CONTEXT] = ctx = runcontext.RunContext(
         run_id=secrets.token_hex(3), base_url=base_url, ephemeral=ephemeral, embedded_env=embedded_env
     )
-    profile = runcontext.run_profile(
-        config, on_error=lambda message: record_run_error(config, "the profile is usable", message)
-    )
+    try:
+        profile = runcontext.run_profile(config)
+    except ProfileError as exc:
+        if config.getoption("check_config"):
+            pytest.exit(str(exc), returncode=EXIT_PROFILE_ERROR)
+        _cannot_judge(config, "the profile is usable", str(exc), EXIT_PROFILE_ERROR)
+        return
     tracker = OutcomeTracker(profile.stop_after_transport_errors)
     config.stash[_TRACKER] = tracker
     config.pluginmanager.register(tracker, "pp-outcomes")
@@ -197,8 +199,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except TargetError as exc:
         what = "is unreachable" if isinstance(exc, TargetUnreachable) else "could not be used"
         message = f"ERROR (not a conformance failure): target {base_url} {what}: {exc}"
-        record_run_error(config, "the target is usable (reachability probe and discovery)", message)
-        pytest.exit(message, returncode=EXIT_TARGET_ERROR)
+        if config.getoption("check_config"):
+            pytest.exit(message, returncode=EXIT_TARGET_ERROR)
+        _cannot_judge(config, "the target is usable (reachability probe and discovery)", message, EXIT_TARGET_ERROR)
+        return
     config.stash[_PREFLIGHT] = preflight
     runcontext.update(config, discovery=preflight.discovery_json())
     if config.getoption("check_config"):
@@ -232,38 +236,38 @@ def _peek_base_url(path: str) -> str | None:
     return data.get("base_url") if isinstance(data, dict) else None
 
 
-def record_run_error(config: pytest.Config, name: str, message: str) -> None:
-    """A run that ends before any scenario still leaves reports: one JUnit `<error>` test case and one
-    allure "broken" result named `name` with `message` (already credential-free), so a CI job shows why."""
-    xmlpath = getattr(config.option, "xmlpath", None)
-    if xmlpath:
-        suite = ET.Element("testsuite", name="partner-program", tests="1", errors="1", failures="0", skipped="0")
-        case = ET.SubElement(suite, "testcase", classname="ppconformance.preflight", name=name)
-        ET.SubElement(case, "error", message=message.splitlines()[0]).text = message
-        root = ET.Element("testsuites")
-        root.append(suite)
-        Path(xmlpath).parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(root).write(xmlpath, encoding="utf-8", xml_declaration=True)
-        config.option.xmlpath = None  # pytest's junitxml must not overwrite it with an empty run
-    alluredir = config.getoption("allure_report_dir", None)
-    if alluredir:
-        now = int(time.time() * 1000)
-        result = {
-            "uuid": str(uuid.uuid4()),
-            "historyId": f"pp-preflight-{name}",
-            "name": name,
-            "fullName": f"ppconformance.preflight::{name}",
-            "status": "broken",
-            "stage": "finished",
-            "statusDetails": {"message": message.splitlines()[0], "trace": message},
-            "labels": [{"name": "epic", "value": "Partner Program API"}, {"name": "feature", "value": "Preflight"}],
-            "start": now,
-            "stop": now,
-        }
-        if config.getoption("clean_alluredir", False):  # allure-pytest may not have cleaned it yet
-            shutil.rmtree(alluredir, ignore_errors=True)
-        Path(alluredir).mkdir(parents=True, exist_ok=True)
-        (Path(alluredir) / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
+def _cannot_judge(config: pytest.Config, name: str, message: str, exit_code: int) -> None:
+    """The run cannot judge anything: record why in the run context (xdist workers learn it there too); every
+    process then collects the single `RunErrorItem` `name` instead of the scenarios, pytest reports it as an
+    error (terminal, JUnit, allure), and the run exits with `exit_code` (10 target, 11 profile)."""
+    runcontext.update(config, run_error={"name": name, "message": message, "exit_code": exit_code})
+    if _TRACKER not in config.stash:
+        config.stash[_TRACKER] = OutcomeTracker()
+        config.pluginmanager.register(config.stash[_TRACKER], "pp-outcomes")
+    config.stash[_TRACKER].run_error_code = exit_code
+
+
+class RunNotStarted(TargetError):
+    """The scenarios could not start: the profile is unusable, or the target is unreachable or broken at the
+    probe or discovery. An error of the run, never a conformance failure; nothing was judged."""
+
+
+class RunErrorItem(pytest.Item):
+    """The one test a run that cannot judge collects (see `_cannot_judge`): it errors in setup with the
+    (credential-free) message, so pytest, JUnit and allure-pytest report why the run judged nothing."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def setup(self) -> None:
+        raise RunNotStarted(self.message)
+
+    def runtest(self) -> None:  # never reached: setup raises
+        raise RunNotStarted(self.message)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.name
 
 
 def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
@@ -287,8 +291,19 @@ def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The write guard: in a read-only run, every scenario not tagged `read_only` is skipped with the reason."""
+    """The write guard: in a read-only run, every scenario not tagged `read_only` is skipped with the reason.
+    A run that cannot judge (`RunContext.run_error`) collects only its `RunErrorItem`."""
     if not runcontext.runs_scenarios(config):
+        return
+    ctx = runcontext.get(config)
+    if ctx is not None and ctx.run_error:
+        config.hook.pytest_deselected(items=list(items))
+        session = items[0].session if items else None
+        items[:] = (
+            [RunErrorItem.from_parent(session, name=ctx.run_error["name"], message=ctx.run_error["message"])]
+            if session is not None
+            else []
+        )
         return
     profile = runcontext.run_profile(config)
     if profile.allow_writes:
@@ -447,6 +462,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     preflight = config.stash.get(_PREFLIGHT, None)
     tracker = config.stash.get(_TRACKER, None)
+    if tracker is not None and preflight is None:
+        session.exitstatus = tracker.exit_code(int(session.exitstatus))
+        return
     if preflight is None or tracker is None:
         return
     run_id = runcontext.require(config).run_id

@@ -37,6 +37,7 @@ __all__ = [
     "run_profile",
     "runs_scenarios",
     "update",
+    "usable",
 ]
 
 WORKERINPUT_KEY = "pp_run"
@@ -55,7 +56,11 @@ class RunContext:
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
     - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
-    - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd.
+    - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd;
+    - `run_error`: why the run cannot judge anything ({"name", "message", "exit_code"}: the profile is unusable,
+      or the target is unreachable or broken at the probe or discovery), {} when it can. Every process then
+      collects one test of that name, which errors with the message (`plugin.core.RunErrorItem`): pytest and
+      allure-pytest report it, and the exit code is `exit_code`.
     """
 
     run_id: str
@@ -66,12 +71,14 @@ class RunContext:
     fuzz_seed: int | None = None
     webhooks: Mapping[str, Any] = field(default_factory=dict)
     webhook_token: str = field(default="", repr=False)
+    run_error: Mapping[str, Any] = field(default_factory=dict)
 
     def to_workerinput(self) -> dict[str, Any]:
         """Plain data for `workerinput` (execnet sends only builtins)."""
         data = dataclasses.asdict(self)
         data["embedded_env"] = dict(self.embedded_env)
         data["webhooks"] = dict(self.webhooks)
+        data["run_error"] = dict(self.run_error)
         return data
 
     @classmethod
@@ -87,6 +94,12 @@ _PROFILE = pytest.StashKey[Profile]()
 def get(config: pytest.Config) -> RunContext | None:
     """This process's run context, or None when the run collects no conformance scenarios."""
     return config.stash.get(RUN_CONTEXT, None)
+
+
+def usable(config: pytest.Config) -> RunContext | None:
+    """The run context when the run can judge (no `run_error`), else None: the plugins then stay inert."""
+    ctx = get(config)
+    return ctx if ctx is not None and not ctx.run_error else None
 
 
 def require(config: pytest.Config) -> RunContext:
@@ -134,15 +147,13 @@ def strict_ids(config: pytest.Config) -> list[str]:
     return [s.strip() for s in config.getoption("strict_ambiguity") if s.strip()]
 
 
-def run_profile(config: pytest.Config, *, on_error: Any = None) -> Profile:
+def run_profile(config: pytest.Config) -> Profile:
     """The run's profile, loaded once per process (after the base URL is settled) and kept in the stash.
 
-    A `ProfileError` calls `on_error(message)` when given (the controller records it as an error of the
-    run), then ends the run with exit code 11 (`outcomes.EXIT_PROFILE_ERROR`)."""
+    Raises `ProfileError` whose message (`profile_error_message`) says what is wrong and, for `--base-url`
+    without `--profile`, what a profile is."""
     if _PROFILE in config.stash:
         return config.stash[_PROFILE]
-    from ppconformance.run.outcomes import EXIT_PROFILE_ERROR
-
     ctx = get(config)
     try:
         config.stash[_PROFILE] = load_profile(
@@ -158,9 +169,7 @@ def run_profile(config: pytest.Config, *, on_error: Any = None) -> Profile:
         message = f"profile error: {exc}"
         if _missing_embedded_secret(config, str(exc)):
             message += "\n" + NO_PROFILE_HELP
-        if on_error is not None:
-            on_error(message)
-        pytest.exit(message, returncode=EXIT_PROFILE_ERROR)
+        raise ProfileError(message) from exc
 
 
 NO_PROFILE_HELP = """\

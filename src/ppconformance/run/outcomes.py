@@ -73,6 +73,7 @@ class OutcomeTracker:
         self.errors: list[str] = []
         self.leftovers: list[str] = []
         self.uncleaned: list[str] = []
+        self.run_error_code: int | None = None
 
     # -- in every process: classify and stop ---------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -152,6 +153,8 @@ class OutcomeTracker:
         """The run's exit code from pytest's and the counted outcomes (see module docstring)."""
         if pytest_code not in (0, 1):
             return pytest_code
+        if self.run_error_code is not None:
+            return self.run_error_code
         if self.counts["failed"] or self.leftovers:
             return EXIT_FAILED
         if self.counts["error"] or self.stopped or self.uncleaned:

@@ -151,7 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "needs_clock: drives the reference server's simulated clock "
         "(POST /__reference__/clock); skipped on targets without it",
     )
-    if hasattr(config, "workerinput") or runcontext.get(config) is None:
+    if hasattr(config, "workerinput") or runcontext.usable(config) is None:
         return
     runcontext.update(config, webhooks=_setup(config).to_data())
 
@@ -237,7 +237,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if runcontext.get(config) is None:
+    if runcontext.usable(config) is None:
         return
     run = WebhookRun.of_run(config)
     for item in items:
