@@ -93,7 +93,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     supplementary = {p.name for p in org.programs.values() if p.membership_period}
 
     def journal_link(suite: SuiteCustomer, names: list[str]) -> None:
-        world.entries += journal.record(
+        world.provisioner.entries += journal.record(
             org.name, {"id": suite.id, "mobile": suite.mobile}, [(n, n in supplementary) for n in names]
         )
 
