@@ -16,11 +16,30 @@ from .given_steps import UPDATE
 ENDPOINTS = {"link": "linkCustomer", "update": UPDATE, "delink": "deLinkCustomer"}
 
 
-def pick(requirements: list[Requirement], code: int | None = None) -> Requirement:
-    """The scenario's requirement about `code` (the first tagged one otherwise)."""
-    if not requirements:
-        raise LookupError("the scenario carries no requirement tag from catalogue/requirements.yaml")
-    return next((r for r in requirements if code is not None and r.code == code), requirements[0])
+SUCCESS = frozenset({"LINK-SUCCESS", "UPDATE-SUCCESS", "DELINK-SUCCESS"})
+"""The requirements a success step judges when the scenario carries one of them beside others."""
+TIERS = frozenset({"UPDATE-UPGRADE-TIER", "UPDATE-DOWNGRADE-TIER", "UPDATE-RENEW-TIER"})
+"""The requirements a tier observation judges when the scenario carries one of them beside others."""
+
+
+def judged(
+    requirements: list[Requirement], *, code: int | None = None, among: frozenset[str] = frozenset()
+) -> Requirement:
+    """The one requirement of the scenario's tags this Then step judges, named explicitly, never guessed:
+    the tagged requirement whose documented `code` is `code`; else the tagged one of `among` (the ids the step
+    judges where a scenario carries several); else the scenario's only requirement. Raises `LookupError`
+    naming the tags when none or more than one fits (the scenario must be tagged with what the step judges)."""
+    if code is not None:
+        found = [r for r in requirements if r.code == code]
+    elif len(requirements) > 1 or among and any(r.id in among for r in requirements):
+        found = [r for r in requirements if r.id in among]
+    else:
+        found = list(requirements)
+    if len(found) != 1:
+        tags = ", ".join(r.id for r in requirements) or "none"
+        wanted = f"code {code}" if code is not None else (", ".join(sorted(among)) or "exactly one requirement")
+        raise LookupError(f"this Then step judges {wanted}; the scenario's requirement tags are {tags}")
+    return found[0]
 
 
 def _action(world: World, action: str) -> Action:
@@ -31,27 +50,27 @@ def _action(world: World, action: str) -> Action:
 
 @then(parsers.re(r"the (?P<action>link|update|delink) succeeds( for every customer)?"))
 def _(world: World, judge: Judge, requirements: list[Requirement], action: str) -> None:
-    judge.expect_success(pick(requirements), _action(world, action))
+    judge.expect_success(judged(requirements, among=SUCCESS), _action(world, action))
 
 
 @then("the update result names the update type performed")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_update_type_echoed(pick(requirements), _action(world, "update"))
+    judge.expect_update_type_echoed(judged(requirements, among=frozenset({"UPDATE-SUCCESS"})), _action(world, "update"))
 
 
 @then(parsers.re(r"the (?P<action>link|update|delink) is rejected with error (?P<code>\d+)"))
 def _(world: World, judge: Judge, requirements: list[Requirement], action: str, code: str) -> None:
-    judge.expect_item_error(pick(requirements, int(code)), _action(world, action), int(code))
+    judge.expect_item_error(judged(requirements, code=int(code)), _action(world, action), int(code))
 
 
 @then(parsers.parse("the request is rejected with error {code:d}"))
 def _(world: World, judge: Judge, requirements: list[Requirement], code: int) -> None:
-    judge.expect_batch_rejected(pick(requirements, code), world.last_action(), code)
+    judge.expect_batch_rejected(judged(requirements, code=code), world.last_action(), code)
 
 
 @then("the update either succeeds or is rejected with error 2009")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    req = pick(requirements, 2009)
+    req = judged(requirements, code=2009)
     action = _action(world, "update")
     if judge.strict_with(req):
         judge.expect_item_error(req, action, 2009)
@@ -65,7 +84,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 
 @then("the delink is answered for every customer")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    req = pick(requirements)
+    req = judged(requirements)
     action = _action(world, "delink")
     if judge.strict_with(req):
         judge.expect_success(req, action)
@@ -75,7 +94,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 
 @then("the customer is reported as found")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    req = next((r for r in requirements if r.id == "LINK-CUSTOMER-STATUS"), pick(requirements))
+    req = judged(requirements, among=frozenset({"LINK-CUSTOMER-STATUS"}))
     action = world.last_action()
     for row in judge.results(req, action):
         status = row[0].customer.get("status") or {}
@@ -85,17 +104,17 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 
 @then("the customer is reported as not found")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_customer_not_found(pick(requirements), world.last_action())
+    judge.expect_customer_not_found(judged(requirements), world.last_action())
 
 
 @then("no link succeeds")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_nothing_succeeds(pick(requirements), _action(world, "link"))
+    judge.expect_nothing_succeeds(judged(requirements), _action(world, "link"))
 
 
 @then("the response carries warning 1302")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_warning(pick(requirements, 1302), _action(world, "link"), 1302)
+    judge.expect_warning(judged(requirements, code=1302), _action(world, "link"), 1302)
 
 
 @then("a pending relink can be cancelled for the customer")
@@ -104,7 +123,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     action = world.update(
         [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
     )
-    judge.expect_success(pick(requirements), action)
+    judge.expect_success(judged(requirements), action)
 
 
 def _linked(world: World, name: str) -> list[dict]:
@@ -113,7 +132,7 @@ def _linked(world: World, name: str) -> list[dict]:
 
 @then(parsers.re(r"the customer's linked programs (?P<presence>include|no longer include) the external program"))
 def _(world: World, judge: Judge, requirements: list[Requirement], presence: str) -> None:
-    req = next((r for r in requirements if r.id == "DELINK-REMOVES-LINK"), pick(requirements))
+    req = judged(requirements, among=frozenset({"DELINK-REMOVES-LINK", "LINK-SUCCESS"}))
     name = world.program("external").name
     found = _linked(world, name)
     if (presence == "include") != bool(found):
@@ -130,7 +149,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     action = world.update(
         [world.customer], [{"partnerProgramName": program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}]
     )
-    judge.expect_nothing_pending(pick(requirements), action)
+    judge.expect_nothing_pending(judged(requirements), action)
 
 
 @then(
@@ -140,7 +159,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     )
 )
 def _(world: World, judge: Judge, requirements: list[Requirement], role: str, position: str) -> None:
-    req = next((r for r in requirements if r.id.endswith("-TIER")), pick(requirements))
+    req = judged(requirements, among=TIERS)
     program = world.program(role, tiers=2 if role == "external" else 1)
     tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
     found = _linked(world, program.name)
@@ -151,9 +170,9 @@ def _(world: World, judge: Judge, requirements: list[Requirement], role: str, po
 
 @then("the request is refused as unauthenticated")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_unauthenticated(pick(requirements), world.latest_exchange())
+    judge.expect_unauthenticated(judged(requirements), world.latest_exchange())
 
 
 @then("the request is rejected as malformed")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_malformed_rejected(pick(requirements), world.latest_exchange())
+    judge.expect_malformed_rejected(judged(requirements), world.latest_exchange())

@@ -26,7 +26,7 @@ from ppconformance.webhooks.match import Expected, Finding, candidates, judge
 from ppconformance.webhooks.sink import Delivery
 from ppconformance.webhooks.watch import EventWatch
 
-from .then_steps import pick
+from .then_steps import judged
 
 REMINDER = "supplementaryMembershipExpiryReminder"
 
@@ -82,7 +82,7 @@ def _announced(
     expected = watch.expect(actions[-1], event)
     finding = watch.arrived(expected, actions[-1])
     watch.found[event] = finding
-    _verdict(judge, pick(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
+    _verdict(judge, judged(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
 
 
 @then(
@@ -118,7 +118,7 @@ def _(
     problems = event_watch.absent(event_watch.expect(rejected, "partnerProgramLinked"), later)
     if problems:
         judge.fail(
-            pick(requirements),
+            judged(requirements),
             "an event announces a link that was rejected:\n  " + "\n  ".join(problems),
             rejected[2].exchange,
         )
@@ -178,12 +178,12 @@ def _(
 ) -> None:
     expected, finding = _scheduled(event_watch, world, REMINDER, recorded_actions[-1])
     delivery = _verdict(
-        judge, pick(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds
+        judge, judged(requirements), expected, finding, event_watch.profile.webhooks.delivery_deadline_seconds
     )
     data = delivery.body.get("data") or (delivery.body.get("attributes") or {}).get("data") or {}
     if data.get("scheduledExpiryDate") != _membership_end(world).isoformat():
         judge.fail(
-            pick(requirements),
+            judged(requirements),
             f"scheduledExpiryDate is {data.get('scheduledExpiryDate')!r}, the membership "
             f"ends on {_membership_end(world).isoformat()}",
             None,
@@ -210,7 +210,7 @@ def _(
         time.sleep(0.05)
     if len(found) < 2:
         judge.fail(
-            pick(requirements),
+            judged(requirements),
             f"{len(found)} partnerProgramLinked for customer {expected.customer_id} "
             f"({program.name}) arrived: the first link's, but none for the relink "
             "activated on its start date",
@@ -218,7 +218,7 @@ def _(
         )
     _verdict(
         judge,
-        pick(requirements),
+        judged(requirements),
         expected,
         judge_one(expected, [found[-1][0]], event_watch.profile),
         event_watch.profile.webhooks.delivery_deadline_seconds,
