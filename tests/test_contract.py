@@ -195,3 +195,26 @@ def test_stances_are_looked_up_by_typed_id_and_match_the_register():
     assert unknown_ids({"all", "AMB-RESULT-ORDER", "AMB-TYPO"}) == {"AMB-TYPO"}
     with pytest.raises(ValueError, match="AMB-TYPO"):
         Stances.of(["AMB-TYPO"])
+
+
+def test_the_event_validator_refuses_an_unknown_stance_id(tmp_path: Path):
+    import subprocess
+    import sys
+
+    payload = tmp_path / "e.json"
+    payload.write_text("{}", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ppconformance.contract.events",
+            "validate",
+            "--strict-ambiguity",
+            "AMB-TYPO",
+            str(payload),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "unknown ambiguity id(s) AMB-TYPO" in proc.stderr, proc.stderr

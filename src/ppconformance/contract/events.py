@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ppconformance.contract.schemas import SCHEMA_DIR, ContractSchemas
-from ppconformance.contract.stances import AmbiguityId, Stances
+from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
 
 __all__ = [
     "EVENT_NAMES",
@@ -226,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="judge this ambiguity strictly (AMB-EVENT-ORGID-KEY, AMB-EVENT-ENVELOPE, or all)",
     )
     args = parser.parse_args(argv)
+    unknown = unknown_ids(args.strict_ambiguity)
+    if unknown:
+        parser.error(f"unknown ambiguity id(s) {', '.join(sorted(unknown))} (see catalogue/ambiguities.yaml)")
     strict = frozenset(args.strict_ambiguity)
     invalid = 0
     total = 0

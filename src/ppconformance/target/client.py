@@ -22,7 +22,8 @@ POST is never sent twice]; HTTP 429 honoured with `Retry-After` (seconds or
 HTTP date) or else exponential backoff [max_retry_after_seconds]; response
 bodies capped [max_response_bytes]. Assertions are never retried.
 
-The suite reaches the target only through this module.
+The suite reaches the target only through this module (`plain_request` for what is not a partner-program
+call), except the fuzz stage, whose generated cases schemathesis sends itself (`steps/test_fuzz.py`).
 """
 
 from __future__ import annotations
