@@ -338,3 +338,22 @@ def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
     assert effective_settings(fast).seed is not None  # drawn, so it can be printed and attached
     with pytest.raises(Exception, match="fuzz"):
         load_profile(ROOT / "profiles" / "embedded.yaml", env={**env, "PP__FUZZ__MODE": "forever"})
+
+
+def test_journal_case_ignores_generated_names_that_are_not_strings() -> None:
+    """A generated partnerProgramName may be an object or a list (unhashable): it is no declared program, so
+    the case is sent without a journal entry for it, and the declared names beside it are still journaled."""
+    from ppconformance.fuzz.deepen import FuzzTarget, SuiteCustomer
+    from ppconformance.target.profile import DEFAULT_PROFILE, FuzzSettings, load_profile
+
+    env = {"PP_EMBEDDED_ENABLED_PASSWORD": "x", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k"}
+    org = load_profile(DEFAULT_PROFILE, env={**env, "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}).orgs[0]
+    declared = next(iter(org.programs.values())).name
+    journaled: list[tuple[int, list[str]]] = []
+    customer = SuiteCustomer(id=5, mobile="919900000005", email="a@b.invalid", external_id="e5")
+    target = FuzzTarget(
+        "http://t", org, [customer], {}, lambda c, names: journaled.append((c.id, names)), FuzzSettings(seed=1), []
+    )
+    items = [{"partnerProgramName": {"x": 1}}, {"partnerProgramName": ["y"]}, {"partnerProgramName": declared}]
+    target.journal_case("linkCustomer", {"linkCustomers": [{"customer": {"id": 5}, "linkToPartnerPrograms": items}]})
+    assert journaled == [(5, [declared])]

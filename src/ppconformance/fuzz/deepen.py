@@ -220,7 +220,8 @@ class FuzzTarget:
             )
             if suite is None:
                 continue
-            names = [i.get(PROGRAM_NAME_KEY) for i in items if isinstance(i, dict)]
+            # a generated name may be any JSON value (an object, a list): only a declared name can link
+            names = [n for i in items if isinstance(i, dict) and isinstance(n := i.get(PROGRAM_NAME_KEY), str)]
             fresh = [n for n in names if n in declared and (suite.id, n) not in self.journaled]
             if fresh:
                 self.journal_link(suite, fresh)
