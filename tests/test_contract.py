@@ -218,3 +218,18 @@ def test_the_event_validator_refuses_an_unknown_stance_id(tmp_path: Path):
         timeout=60,
     )
     assert proc.returncode == 2 and "unknown ambiguity id(s) AMB-TYPO" in proc.stderr, proc.stderr
+
+
+def test_an_ambiguous_entry_still_takes_its_result_so_the_next_entry_is_not_paired_with_it():
+    """Found by a .ci/run's fuzz stage: two entries for one customer by id (ambiguous) and one by email. The
+    email entry must be paired with its own result, not with the first result the ambiguous entry left free."""
+    same = {"id": 3, "email": "e@x.invalid"}
+    sent = [
+        Sent({"id": 3}, [{"partnerProgramName": "A"}]),
+        Sent({"email": "e@x.invalid"}, [{"partnerProgramName": "B"}]),
+        Sent({"id": 3}, [{"partnerProgramName": "C"}]),
+    ]
+    m = match_results(LINK, sent, _answer((same, ["A"]), (same, ["B"]), (same, ["C"])), strict_order=False)
+    assert m.customers[0] == "ambiguous" and m.customers[2] == "ambiguous"
+    middle = m.customers[1]
+    assert isinstance(middle, CustomerMatch) and middle.index == 1

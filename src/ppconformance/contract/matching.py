@@ -129,9 +129,6 @@ def match_results(endpoint: Endpoint, sent: Sequence[Sent], body: Any, *, strict
     for i, s in enumerate(sent):
         if strict_order:
             k: int | None = i if i < len(entries) else None
-        elif _ambiguous(s, sent, lambda x: identifiers(x.customer)):
-            customers.append("ambiguous")
-            continue
         else:
             wanted = identifiers(s.customer)
             candidates = [
@@ -140,10 +137,14 @@ def match_results(endpoint: Endpoint, sent: Sequence[Sent], body: Any, *, strict
                 if n not in used and (fit := _closeness(wanted, identifiers(e.get(CUSTOMER_KEY)))) is not None
             ]
             k = _pick(candidates, used, i, len(entries), any_free=True)
+        if k is not None:
+            used.add(k)  # an ambiguous entry still takes a result, so the entries after it are not paired with it
+        if not strict_order and _ambiguous(s, sent, lambda x: identifiers(x.customer)):
+            customers.append("ambiguous")
+            continue
         if k is None:
             customers.append(None)
             continue
-        used.add(k)
         entry = dict(entries[k])
         raw = entry.get(shape.programs_key)
         got = [g if isinstance(g, Mapping) else {} for g in (raw if isinstance(raw, list) else [])]
