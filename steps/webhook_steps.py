@@ -19,8 +19,9 @@ from pytest_bdd import parsers, then, when
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.endpoints import LINK
 from ppconformance.judge.verdicts import Judge
+from ppconformance.plugin import runcontext
 from ppconformance.run.world import PreconditionFailed, World
-from ppconformance.target.client import plain_request
+from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.match import Expected, Finding, candidates, judge
 from ppconformance.webhooks.sink import Delivery
@@ -125,10 +126,12 @@ def _(
 
 
 # -- the reference server's clock (needs_clock) ---------------------------------------------
-def _run_scheduler(world: World, as_of: date) -> None:
-    answer = plain_request(
+def _run_scheduler(world: World, as_of: date, reference_target: bool) -> None:
+    answer = reference_admin(
+        world.base_url,
         "POST",
-        world.base_url.rstrip("/") + "/__reference__/clock",
+        "clock",
+        allowed=reference_target,
         json_body={"asOf": as_of.isoformat(), "customerIds": [world.customer.id]},
     )
     if answer.status != 200:
@@ -143,18 +146,18 @@ def _membership_end(world: World) -> date:
 
 
 @when("the scheduler runs for the customer 3 days before the membership ends")
-def _(world: World, recorded_actions: list) -> None:
+def _(world: World, recorded_actions: list, pytestconfig: pytest.Config) -> None:
     recorded_actions.append((time.time(), 0.0, None))
-    _run_scheduler(world, _membership_end(world) - timedelta(days=3))
+    _run_scheduler(world, _membership_end(world) - timedelta(days=3), runcontext.require(pytestconfig).reference_target)
     recorded_actions[-1] = (recorded_actions[-1][0], time.time(), None)
 
 
 @when("the scheduler runs for the customer on the pending relink's start date")
-def _(world: World, recorded_actions: list) -> None:
+def _(world: World, recorded_actions: list, pytestconfig: pytest.Config) -> None:
     period = world.membership_period("supplementary")
     start = date.fromisoformat(world.in_days(period.approx_days() + 5)[:10])  # as queued by the Given step
     recorded_actions.append((time.time(), 0.0, None))
-    _run_scheduler(world, start)
+    _run_scheduler(world, start, runcontext.require(pytestconfig).reference_target)
     recorded_actions[-1] = (recorded_actions[-1][0], time.time(), None)
 
 

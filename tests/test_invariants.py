@@ -199,3 +199,35 @@ def test_dependencies_are_declared_exactly_as_imported():
     assert not used_dev - runtime - dev, f"imported by tests/tools but not declared: {used_dev - runtime - dev}"
     unused = (runtime | dev) - used_runtime - used_dev - {n.lower() for n in USED_WITHOUT_IMPORT}
     assert not unused, f"declared but never imported (remove, or say why in USED_WITHOUT_IMPORT): {unused}"
+
+
+def test_reference_only_requests_are_built_in_one_guarded_place():
+    """Nothing under /__reference__/ reaches a target not declared the reference server: every such request
+    goes through `target.embedded.reference_admin`, which refuses unless allowed (issue: a staging target was
+    sent GET /__reference__/webhooks)."""
+    from ppconformance.target.embedded import ReferenceOnly, reference_admin
+
+    offenders = []
+    for path in _sources("src/ppconformance", "steps"):
+        if path.name == "embedded.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
+        offenders += [
+            f"{path.relative_to(ROOT)}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and n.value.startswith("/__reference__")  # a path literal (prose that mentions it is fine)
+            and id(n) not in docstrings
+        ]
+    assert not offenders, "build reference-server URLs with reference_admin only:\n" + "\n".join(offenders)
+    with pytest.raises(ReferenceOnly, match="--reference-target"):
+        reference_admin("http://192.0.2.1:9", "GET", "webhooks", allowed=False)  # refused before any connect

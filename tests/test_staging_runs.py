@@ -71,6 +71,7 @@ def _cmd(base_url: str, reports: Path, *args: str) -> list[str]:
         "-m",
         "not fuzz",
         f"--base-url={base_url}",
+        "--reference-target",  # a reference server: the clock scenarios run too
         f"--reports-dir={reports}",
         f"--alluredir={reports / 'allure-results'}",
         f"--junitxml={reports / 'junit.xml'}",

@@ -274,10 +274,30 @@ def test_the_webhook_scenarios_fail_each_event_fault(tmp_path: Path, fault: str,
 def test_the_webhook_scenarios_pass_the_wrapped_form_and_skip_on_a_target_without_webhooks(tmp_path: Path) -> None:
     base_url, stop = start_reference_server("--event-form", "wrapped")
     try:
-        code, out, junit = run_suite(tmp_path / "wrapped", f"--base-url={base_url}", "-m", "webhook")
+        code, out, junit = run_suite(
+            tmp_path / "wrapped", f"--base-url={base_url}", "--reference-target", "-m", "webhook"
+        )
     finally:
         stop()
     assert code == 0 and counts(junit)["tests"] == 6 and counts(junit)["skipped"] == 0, out[-3000:]
     code, out, junit = run_suite(tmp_path / "off", "-m", "webhook", env={"PP__WEBHOOKS__MODE": "off"})
     assert code == 0 and counts(junit)["skipped"] == 6, out[-3000:]
     assert "webhooks.mode is off" in (tmp_path / "off" / "reports" / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_the_clock_is_used_only_on_a_declared_reference_server(tmp_path: Path) -> None:
+    """Against a target given by --base-url the suite sends nothing under /__reference__/ (the clock scenarios
+    are skipped, saying why) unless --reference-target declares it the reference server."""
+    base_url, stop = start_reference_server()
+    try:
+        code, out, junit = run_suite(tmp_path / "plain", f"--base-url={base_url}", "-m", "needs_clock")
+        plain = counts(junit)
+        reasons = (tmp_path / "plain" / "reports" / "junit.xml").read_text(encoding="utf-8")
+        code2, out2, junit2 = run_suite(
+            tmp_path / "declared", f"--base-url={base_url}", "--reference-target", "-m", "needs_clock"
+        )
+    finally:
+        stop()
+    assert code == 0 and plain["tests"] == plain["skipped"] == 2, (plain, out[-2000:])
+    assert "--reference-target" in reasons
+    assert code2 == 0 and counts(junit2)["skipped"] == 0 and counts(junit2)["tests"] == 2, out2[-2000:]

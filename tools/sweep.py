@@ -236,6 +236,7 @@ def run_case(
             "no:cacheprovider",
             *stage,
             f"--base-url={url}",
+            "--reference-target",  # the sweep's targets are reference servers: the clock scenarios run
             f"--reports-dir={run_dir}",
             f"--alluredir={run_dir / 'allure-results'}",
             f"--junitxml={run_dir / 'junit.xml'}",

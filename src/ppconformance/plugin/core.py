@@ -103,6 +103,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="client-side limit on requests per minute over the whole run (profile rate_limit_per_minute)",
     )
     group.addoption(
+        "--reference-target",
+        action="store_true",
+        default=False,
+        dest="reference_target",
+        help="the target at --base-url is this project's reference server (python -m ppreference): the suite may "
+        "use its /__reference__/ admin API (simulated clock, webhook list). Implied for the embedded server; "
+        "without it nothing under /__reference__/ is ever sent to a target",
+    )
+    group.addoption(
         "--check-config",
         action="store_true",
         default=False,
@@ -174,7 +183,11 @@ def pytest_configure(config: pytest.Config) -> None:
         base_url = server.base_url
     config.option.base_url = base_url
     config.stash[runcontext.RUN_CONTEXT] = ctx = runcontext.RunContext(
-        run_id=secrets.token_hex(3), base_url=base_url, ephemeral=ephemeral, embedded_env=embedded_env
+        run_id=secrets.token_hex(3),
+        base_url=base_url,
+        ephemeral=ephemeral,
+        reference_target=ephemeral or bool(config.getoption("reference_target")),
+        embedded_env=embedded_env,
     )
     try:
         profile = runcontext.run_profile(config)

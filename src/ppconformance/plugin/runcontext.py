@@ -51,6 +51,8 @@ class RunContext:
     - `run_id`: 6 hex digits naming this run in the journal, customer data and the webhook's name;
     - `base_url`: the target's base URL (the embedded server's when `ephemeral`);
     - `ephemeral`: True when the target is the embedded reference server this run started;
+    - `reference_target`: True when the target is this project's reference server (the embedded one, or
+      `--reference-target`): only then may the suite use its `/__reference__/` admin API (clock, webhooks);
     - `embedded_env`: the generated credentials of the embedded server's orgs (names of
       `ppconformance.target.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
@@ -66,6 +68,7 @@ class RunContext:
     run_id: str
     base_url: str
     ephemeral: bool = False
+    reference_target: bool = False
     embedded_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     discovery: str = ""
     fuzz_seed: int | None = None

@@ -18,12 +18,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ppconformance.resources import checkout
-from ppconformance.target.client import TargetUnreachable, plain_request
+from ppconformance.target.client import PlainAnswer, TargetUnreachable, plain_request
 
 __all__ = [
     "EMBEDDED_SECRET_VARS",
+    "REFERENCE_PREFIX",
+    "ReferenceOnly",
+    "reference_admin",
     "EmbeddedServer",
     "EmbeddedServerError",
     "embedded_credentials",
@@ -39,6 +43,39 @@ EMBEDDED_SECRET_VARS = (
     "PP_EMBEDDED_DISABLED_OAUTH_KEY",
     "PP_EMBEDDED_DISABLED_OAUTH_SECRET",
 )
+
+
+REFERENCE_PREFIX = "/__reference__/"
+"""Path prefix of the reference server's admin API (health, clock, webhooks, requests, state)."""
+
+
+class ReferenceOnly(RuntimeError):
+    """A request to the reference server's admin API was about to go to a target not declared to be one."""
+
+
+def reference_admin(
+    base_url: str,
+    method: str,
+    what: str,
+    *,
+    allowed: bool,
+    json_body: Any = None,
+    timeout: float = 10.0,
+    read_body: bool = True,
+) -> PlainAnswer:
+    """`METHOD /__reference__/<what>` on the reference server at `base_url` (`what` e.g. "clock", "health").
+
+    The one way the suite reaches the admin API: `allowed` says the target is the reference server (the
+    embedded one, or `--reference-target`), and without it nothing is sent and `ReferenceOnly` is raised, so no
+    other target ever sees a request under `/__reference__/`. Raises `TargetUnreachable` on a transport error.
+    """
+    if not allowed:
+        raise ReferenceOnly(
+            f"not sent: {method} {REFERENCE_PREFIX}{what} is the reference server's admin API, and {base_url} is "
+            "not declared a reference server (--reference-target)"
+        )
+    url = base_url.rstrip("/") + REFERENCE_PREFIX + what
+    return plain_request(method, url, json_body=json_body, timeout=timeout, read_body=read_body)
 
 
 class EmbeddedServerError(Exception):
@@ -115,7 +152,7 @@ def start_reference_process(
                 f"the reference server exited with code {process.returncode}; see {log_path}:\n{_tail(log_path)}"
             )
         try:
-            if plain_request("GET", server.base_url + "/__reference__/health", timeout=1).status == 200:
+            if reference_admin(server.base_url, "GET", "health", allowed=True, timeout=1).status == 200:
                 return server
         except TargetUnreachable:
             pass

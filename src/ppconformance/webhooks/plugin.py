@@ -38,9 +38,9 @@ from ppconformance.target.client import (
     TargetBroken,
     TargetError,
     TargetUnreachable,
-    plain_request,
     redact_text,
 )
+from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
@@ -128,11 +128,14 @@ def _register(
     return None
 
 
-def _has_clock(base_url: str) -> bool:
-    """True when the target answers the reference server's admin GET /__reference__/webhooks with JSON (the body
-    is not read: a hostile target cannot stall the run here beyond the 3 s timeouts)."""
+def _has_clock(base_url: str, reference_target: bool) -> bool:
+    """True when the target is declared the reference server (`RunContext.reference_target`) and answers its
+    admin GET /__reference__/webhooks with JSON (the body is not read: a hostile target cannot stall the run
+    here beyond the 3 s timeouts). Nothing is sent to any other target."""
+    if not reference_target:
+        return False
     try:
-        answer = plain_request("GET", base_url.rstrip("/") + "/__reference__/webhooks", timeout=3, read_body=False)
+        answer = reference_admin(base_url, "GET", "webhooks", allowed=True, timeout=3, read_body=False)
     except TargetUnreachable:
         return False
     return answer.status == 200 and "json" in answer.content_type
@@ -193,7 +196,8 @@ def _setup(config: pytest.Config) -> WebhookRun:
                 f"the suite's webhook could not be registered ({problem[0]}); set "
                 "webhooks.mode: preconfigured if the target is configured otherwise",
             )
-    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url))
+    reference = runcontext.require(config).reference_target
+    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference))
 
 
 def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:
@@ -248,8 +252,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif item.get_closest_marker("needs_clock") is not None and not run.clock and not run.broken:
             item.add_marker(
                 pytest.mark.skip(
-                    reason="needs the reference server's simulated clock "
-                    "(POST /__reference__/clock), which this target lacks"
+                    reason="needs the reference server's simulated clock (POST /__reference__/clock): the target "
+                    "is not the embedded server nor declared one with --reference-target, or lacks the clock"
                 )
             )
 
