@@ -55,9 +55,10 @@ EVENT_NAMES = (
 )
 
 
-@lru_cache(maxsize=1)
-def _schemas() -> ContractSchemas:
-    return ContractSchemas.load(EVENT_SCHEMA_DIR)
+@lru_cache(maxsize=2)
+def _schemas(null_as_absent: bool = True) -> ContractSchemas:
+    """The event schemas; under the default stance of AMB-NULL-AS-ABSENT an optional field may be null."""
+    return ContractSchemas.load(EVENT_SCHEMA_DIR, null_as_absent=null_as_absent)
 
 
 def event_form(payload: Any) -> str:
@@ -98,8 +99,9 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
     """Validate one payload against the schema of the event it names, in the form it has.
 
     `strict`: ambiguity ids judged strictly, e.g. {"AMB-EVENT-ORGID-KEY"} (only `orgId`
-    is accepted, not the sample's "orgId "), {"AMB-EVENT-ENVELOPE"} (only the flat envelope);
-    "all" judges every ambiguity strictly.
+    is accepted, not the sample's "orgId "), {"AMB-EVENT-ENVELOPE"} (only the flat envelope),
+    {"AMB-NULL-AS-ABSENT"} (a null member is not taken for an absent one); "all" judges every ambiguity
+    strictly.
     Errors read `at $.data.updateType: 'updateType' is a required property`.
     """
     form = event_form(payload)
@@ -109,8 +111,9 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
     if name not in EVENT_NAMES:
         key = "$.eventType" if form == "wrapped" else "$.eventName"
         return Verdict(None, form, (f"at {key}: {name!r} is not one of {', '.join(EVENT_NAMES)}",))
-    errors = list(_schemas().errors(name, payload, definition=form))
     stances = Stances(frozenset(strict))
+    null_as_absent = not stances.strict(AmbiguityId.NULL_AS_ABSENT)
+    errors = list(_schemas(null_as_absent).errors(name, payload, definition=form))
     if stances.strict(AmbiguityId.EVENT_ORGID_KEY):
         attrs = payload.get("attributes")
         if isinstance(attrs, dict) and "orgId " in attrs:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -44,7 +45,9 @@ __all__ = [
     "SCHEMA_DIR",
     "SCHEMA_SUFFIX",
     "ContractSchemas",
+    "FORMAT_CHECKER",
     "SchemaViolation",
+    "nullable_optionals",
     "close_object_schemas",
 ]
 
@@ -131,12 +134,16 @@ class ContractSchemas:
         self._validators: dict[tuple[str, str | None], Draft202012Validator] = {}
 
     @classmethod
-    def load(cls, directory: Path = SCHEMA_DIR, *, forbid_extra_fields: bool = False) -> ContractSchemas:
+    def load(
+        cls, directory: Path = SCHEMA_DIR, *, forbid_extra_fields: bool = False, null_as_absent: bool = False
+    ) -> ContractSchemas:
         """Load and check every `*.schema.json` file of `directory` (not its subfolders).
 
         Arguments:
 
         - `directory`: folder holding the schema files; defaults to `SCHEMA_DIR`.
+        - `null_as_absent`: the default stance of AMB-NULL-AS-ABSENT, for validating answers and events
+          (never requests): every optional property also accepts null (`nullable_optionals`).
         - `forbid_extra_fields`: the strict stance of AMB-EXTRA-FIELDS. When true,
           each schema is deep-copied and every object schema with `properties`
           and no `additionalProperties` gets `additionalProperties: false`, so
@@ -162,6 +169,8 @@ class ContractSchemas:
             seen_ids[schema_id] = path
             if forbid_extra_fields:
                 schema = close_object_schemas(schema)
+            if null_as_absent:
+                schema = nullable_optionals(schema)
             schemas[path.name.removesuffix(SCHEMA_SUFFIX)] = schema
         registry: Registry[Any] = Registry().with_resources(
             (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012))
@@ -210,7 +219,7 @@ class ContractSchemas:
         Raises `KeyError` for an unknown schema name or definition.
         """
         validator = self._validator(name, definition)
-        found = sorted(validator.iter_errors(instance), key=_sort_key)
+        found = sorted((e for top in validator.iter_errors(instance) for e in _unwrap_nullable(top)), key=_sort_key)
         return [_describe(error) for error in found]
 
     def validate(self, name: str, instance: object, *, definition: str | None = None) -> None:
@@ -249,6 +258,44 @@ class ContractSchemas:
         return validator
 
 
+FORMAT_CHECKER = FormatChecker()
+"""jsonschema's format checker with the suite's one custom format, `iso-date-or-date-time`: the documents'
+dates (link-customer#body-parameters, update-partner-program#body-parameters) given as a calendar date
+("2026-12-31") or a date-time ("2026-12-31T23:59:59+05:30", seconds and offset optional) that exist. Used
+where the suite decides whether a *request* is valid (the fuzz stage); answers are validated without it."""
+
+
+@FORMAT_CHECKER.checks("iso-date-or-date-time", raises=ValueError)
+def _iso_date_or_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # the type keyword judges non-strings
+    if len(value) == 10:
+        date.fromisoformat(value)  # ValueError for 0000-00-00, 2026-02-30
+    else:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return True
+
+
+def nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of `schema` in which every optional property (one its object schema does not list in
+    `required`) also accepts null: `{"anyOf": [{"type": "null"}, <the property's schema>]}`. Required
+    properties stay as written (the events' `consumerGroupId` is required and typed to allow null already).
+    Conditions (`if`, `not`) are left alone, so no branch starts to match differently.
+
+    The one place the default stance of AMB-NULL-AS-ABSENT is applied, to every answer and event schema
+    (`ContractSchemas.load(null_as_absent=True)`): a platform that serialises absent values as null (the
+    events page's own sample: "consumerGroupId": null) is judged as if it had left them out. Request schemas
+    are never loaded this way: what the suite sends or calls valid is not widened."""
+    out = copy.deepcopy(schema)
+    objects = [s for s in _subschemas(out, skip=("if", "not")) if isinstance(s.get("properties"), dict)]
+    for obj in objects:
+        required = set(obj.get("required", []))
+        for name, prop in list(obj["properties"].items()):
+            if name not in required and prop is not True and prop is not False:
+                obj["properties"][name] = {"anyOf": [{"type": "null"}, prop]}
+    return out
+
+
 def close_object_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of `schema` with `additionalProperties: false` on every open object schema.
 
@@ -270,24 +317,25 @@ def close_object_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     return closed
 
 
-def _subschemas(schema: object) -> Iterator[dict[str, Any]]:
-    """`schema` and every subschema in it that is an object (booleans are skipped)."""
+def _subschemas(schema: object, skip: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """`schema` and every subschema in it that is an object (booleans are skipped), except under the
+    keywords of `skip`."""
     if not isinstance(schema, dict):
         return
     yield schema
     for keyword in _SUBSCHEMA_KEYWORDS:
-        if keyword in schema:
-            yield from _subschemas(schema[keyword])
+        if keyword in schema and keyword not in skip:
+            yield from _subschemas(schema[keyword], skip)
     for keyword in _SUBSCHEMA_LIST_KEYWORDS:
         value = schema.get(keyword)
         if isinstance(value, list):
             for item in value:
-                yield from _subschemas(item)
+                yield from _subschemas(item, skip)
     for keyword in _SUBSCHEMA_MAP_KEYWORDS:
         value = schema.get(keyword)
         if isinstance(value, dict):
             for item in value.values():
-                yield from _subschemas(item)
+                yield from _subschemas(item, skip)
 
 
 def _read_schema(path: Path) -> dict[str, Any]:
@@ -307,6 +355,19 @@ def _read_schema(path: Path) -> dict[str, Any]:
         where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
         raise ValueError(f"{path}: not a valid draft 2020-12 schema at {where}: {exc.message}") from exc
     return schema
+
+
+def _is_nullable_wrapper(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and value[0] == {"type": "null"}
+
+
+def _unwrap_nullable(error: ValidationError) -> list[ValidationError]:
+    """A value that is not null failing a `nullable_optionals` wrapper is reported by what its own schema
+    says (the wrapper's second branch), so the failing path stays exact."""
+    if error.validator == "anyOf" and _is_nullable_wrapper(error.validator_value) and error.instance is not None:
+        inner = [e for e in error.context or [] if list(e.relative_schema_path)[:1] == [1]]
+        return [u for e in inner for u in _unwrap_nullable(e)] or [error]
+    return [error]
 
 
 def _sort_key(error: ValidationError) -> tuple[str, str]:

@@ -42,10 +42,10 @@ import schemathesis
 from jsonschema import Draft202012Validator
 
 from ppconformance.contract.catalogue import load_catalogue
-from ppconformance.contract.endpoints import CUSTOMER_KEY, PROGRAM_NAME_KEY, by_path
+from ppconformance.contract.endpoints import CUSTOMER_KEY, DELINK, PROGRAM_NAME_KEY, by_path
 from ppconformance.contract.endpoints import endpoint as endpoint_of
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, identifiers, match_results, sent_from_request
-from ppconformance.contract.schemas import ContractSchemas
+from ppconformance.contract.schemas import FORMAT_CHECKER, ContractSchemas
 from ppconformance.contract.stances import AmbiguityId, Stances
 
 __all__ = [
@@ -331,6 +331,14 @@ def _validators(endpoint: str) -> tuple[Draft202012Validator, Draft202012Validat
     return body, entry
 
 
+@cache
+def _typed_validator(endpoint: str) -> Draft202012Validator:
+    """The request schema of `endpoint` with format checking on (real calendar dates and date-times)."""
+    schemas = ContractSchemas.load()
+    sid = schemas.schema(endpoint_of(endpoint).request_schema)["$id"]
+    return Draft202012Validator({"$ref": sid}, registry=schemas.registry, format_checker=FORMAT_CHECKER)
+
+
 def _top_level_valid(endpoint: str, body: Any) -> bool:
     """True when the body's errors, if any, all lie inside its entries (the top level itself is well formed)."""
     validator, _ = _validators(endpoint)
@@ -383,17 +391,31 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
     return True
 
 
+def _sent_as_json(case: Any) -> bool:
+    """True when the case is sent as JSON (`application/json` or a `+json` type): a request schemathesis sent
+    with another content type is not a valid request, whatever its bytes (link-customer#example-request)."""
+    headers = {k.lower(): v for k, v in (getattr(case, "headers", None) or {}).items()}
+    media = str(headers.get("content-type") or getattr(case, "media_type", None) or "application/json")
+    media = media.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 @schemathesis.check
 def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
-    """FUZZ-VALID-BODY: a body the request schema accepts is answered per item (any item codes), never
-    refused as a whole with a 4xx error envelope (401 and 429 excepted: credentials and rate limits are
-    the run's business). Schemathesis' positive_data_acceptance, adapted to item-level business errors."""
+    """FUZZ-VALID-BODY: a valid request is answered per item (any item codes), never refused as a whole with
+    a 4xx error envelope (401 and 429 excepted: credentials and rate limits are the run's business).
+    Schemathesis' positive_data_acceptance, adapted to item-level business errors. Valid means: a POST sent
+    as JSON whose body the request schema accepts *and* whose dates are real calendar dates and date-times
+    (the format checker of `contract.schemas.FORMAT_CHECKER`: "0000-00-00" is no date, link-customer#body-
+    parameters types them as dates)."""
     endpoint = _endpoint(case)
     if endpoint is None or not 400 <= response.status_code < 500 or response.status_code in (401, 429):
         return None
+    if not _sent_as_json(case):
+        return None  # another content type: refusing it (400, 415) is conforming
     body = _request_body(case)
     validator, _ = _validators(endpoint)
-    if not validator.is_valid(body):
+    if not validator.is_valid(body) or not _typed_validator(endpoint).is_valid(body):
         return True
     if _results(endpoint, _json(response)) is not None:
         return True  # item-level answer with a 4xx status: AMB-ITEM-FAILURE-HTTP-STATUS
@@ -405,7 +427,68 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     )
 
 
+UNDEFINED_METHOD_STATUSES = frozenset({405, 501})
+"""Conforming answers to a method the documents do not define on a Partner Program path (only POST is):
+405 Method Not Allowed or 501 Not Implemented (RFC 9110 §15.5.6, §15.6.2)."""
+
+
+@schemathesis.check
+def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-NO-SERVER-ERROR: no generated request is answered 5xx (capillary-facts#http-status-conventions),
+    except 501 Not Implemented to a method the documents do not define (`UNDEFINED_METHOD_STATUSES`)."""
+    status = response.status_code
+    if status < 500:
+        return None
+    if status in UNDEFINED_METHOD_STATUSES and str(getattr(case, "method", "")).upper() != "POST":
+        return True
+    raise FuzzFinding(
+        "FUZZ-NO-SERVER-ERROR",
+        "no_server_error",
+        f"{getattr(case, 'method', '?')} {getattr(case, 'path', '')} was answered HTTP {status} (a server error)",
+    )
+
+
+@schemathesis.check
+def response_conforms(ctx: Any, response: Any, case: Any) -> bool | None:
+    """FUZZ-RESPONSE-CONFORMS: a JSON answer to a Partner Program POST has the documented shape: per-item
+    results (HTTP 200/201, or 400 under AMB-ITEM-FAILURE-HTTP-STATUS) against the endpoint's response schema,
+    any other 4xx against the error envelope (link-customer#response-parameters, capillary-facts#http-status-
+    conventions). Null members count as absent unless AMB-NULL-AS-ABSENT is strict; undocumented fields fail
+    only under strict AMB-EXTRA-FIELDS; a delink answer must use the current shape only under strict
+    AMB-DELINK-RESPONSE-SHAPE. A body that is not JSON is content_type_conformance's business."""
+    endpoint = _endpoint(case)
+    status = response.status_code
+    body = _json(response)
+    if endpoint is None or status >= 500 or body is None:
+        return None
+    ep = endpoint_of(endpoint)
+    schemas = _response_schemas(
+        _POLICY.is_strict(AmbiguityId.EXTRA_FIELDS), not _POLICY.is_strict(AmbiguityId.NULL_AS_ABSENT)
+    )
+    if ep.result_shape_of(body) is not None or status in (200, 201):
+        definition = "current" if ep is DELINK and _POLICY.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE) else None
+        name = ep.response_schema
+        errors = schemas.errors(name, body, definition=definition)
+    else:
+        name = "error-envelope"
+        errors = schemas.errors(name, body)
+    if errors:
+        raise FuzzFinding(
+            "FUZZ-RESPONSE-CONFORMS",
+            "response_conforms",
+            f"HTTP {status}: the answer does not match {name}: " + "; ".join(errors[:5]),
+        )
+    return True
+
+
+@cache
+def _response_schemas(forbid_extra_fields: bool, null_as_absent: bool) -> ContractSchemas:
+    return ContractSchemas.load(forbid_extra_fields=forbid_extra_fields, null_as_absent=null_as_absent)
+
+
 CHECKS = (
+    no_server_error,
+    response_conforms,
     batch_results_per_item,
     identifierless_never_succeeds,
     nameless_item_never_succeeds,

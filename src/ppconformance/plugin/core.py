@@ -373,8 +373,12 @@ def customer_pool(profile: Profile, pytestconfig: pytest.Config) -> CustomerPool
 
 @pytest.fixture(scope="session")
 def contract_schemas(profile: Profile) -> ContractSchemas:
-    """The contract schemas; strict AMB-EXTRA-FIELDS forbids undocumented response fields."""
-    return ContractSchemas.load(forbid_extra_fields=profile.is_strict(AmbiguityId.EXTRA_FIELDS))
+    """The contract schemas the Judge validates answers with: strict AMB-EXTRA-FIELDS forbids undocumented
+    response fields; unless AMB-NULL-AS-ABSENT is strict, an optional field may be null."""
+    return ContractSchemas.load(
+        forbid_extra_fields=profile.is_strict(AmbiguityId.EXTRA_FIELDS),
+        null_as_absent=not profile.is_strict(AmbiguityId.NULL_AS_ABSENT),
+    )
 
 
 @pytest.fixture(scope="session")
