@@ -109,6 +109,9 @@ def test_501_answers_a_method_the_documents_do_not_define_but_no_post():
     for method, status in (("POST", 501), ("TRACE", 500), ("POST", 503)):
         with pytest.raises(FuzzFinding, match="FUZZ-NO-SERVER-ERROR"):
             fuzzchecks.no_server_error(None, _response({}, status), _case(LINK, None, method=method))
+    fuzzchecks.configure({"AMB-UNDEFINED-REQUESTS"})
+    with pytest.raises(FuzzFinding, match="FUZZ-NO-SERVER-ERROR"):
+        fuzzchecks.no_server_error(None, _response({}, 501), _case(LINK, None, method="TRACE"))
 
 
 def _link_body(reference: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -60,6 +60,8 @@ FAILING = ("failed", "broken")
 # pytest plugins the scenarios do not use, left out to start each run faster (schemathesis, hypothesis); the
 # fuzz stage (marker fuzz) needs them and runs only for faults with stage "fuzz"
 UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
+VARIANT_FUZZ_SEED = 20261201
+"""The fuzz stage's seed in every variant run (one seed in the sweep, so a red variant can be replayed)."""
 # environment of the caller that would change the run (target, profile, stance, run id, xdist state)
 _DROPPED_ENV = (
     "PYTEST_BASE_URL",
@@ -89,7 +91,8 @@ class Case:
     fault_kind: str = ""
     stage: str = ""
     """"fuzz" for a fault only the fuzz stage kills (its run is `-m fuzz`); "" for the scenarios
-    (`-m "not fuzz"`, without the schemathesis and hypothesis plugins)."""
+    (`-m "not fuzz"`, without the schemathesis and hypothesis plugins). A variant runs everything, the fuzz
+    stage included (seed `VARIANT_FUZZ_SEED`)."""
 
 
 @dataclass
@@ -223,7 +226,12 @@ def run_case(
         return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
     url = server.base_url
     try:
-        stage = ["-m", "fuzz"] if case.stage == "fuzz" else ["-m", "not fuzz", *UNUSED_PLUGINS]
+        if case.kind == "variant":
+            stage = ["--fuzz-seed", str(VARIANT_FUZZ_SEED)]  # a conforming variant passes everything, fuzz stage on
+        elif case.stage == "fuzz":
+            stage = ["-m", "fuzz"]
+        else:
+            stage = ["-m", "not fuzz", *UNUSED_PLUGINS]
         cmd = [
             python,
             "-m",

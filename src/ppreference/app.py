@@ -43,7 +43,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,12 +101,36 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     messages = {404: "Not found", 405: "Method not allowed"}
     code = exc.status_code
+    if request.app.state.reference.fx.varies("http-stack-strict"):
+        if code == 405:  # RFC 9110 §15.6.2: the method is not implemented for this resource
+            return envelope(501, 501, "Not implemented", headers=exc.headers)
+        if code == 404:
+            return HTMLResponse("<html><body><h1>404 Not Found</h1></body></html>", status_code=404)
     return envelope(code, code, messages.get(code, str(exc.detail)), headers=exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return envelope(500, 500, "Internal server error")
+
+
+_DATE_KEYS = frozenset({"partnerTierExpiryDate", "membershipStartDate", "updatedTierExpiryDate"})
+
+
+def _impossible_date(value: Any) -> bool:
+    """True when a date member of the body (`_DATE_KEYS`) is written as a date but names none (0000-00-00)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _DATE_KEYS and isinstance(item, str) and len(item) >= 10 and item[4:5] == "-":
+                try:
+                    date.fromisoformat(item[:10])
+                except ValueError:
+                    return True
+            elif _impossible_date(item):
+                return True
+    elif isinstance(value, list):
+        return any(_impossible_date(v) for v in value)
+    return False
 
 
 def _is_admin(scope: Scope) -> bool:
@@ -247,6 +271,19 @@ class _Server:
             return json.loads(raw)  # no error handling: a body that is not JSON becomes an unhandled error
         return decode_json(raw)
 
+    async def partner_body(self, request: Request) -> Any:
+        """A Partner Program body (`json_body`); under variant http-stack-strict a non-JSON content type is
+        refused with 415 and a body naming an impossible calendar date with 400 before any item is run."""
+        strict_stack = self.fx.varies("http-stack-strict")
+        if strict_stack:
+            media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media and media != "application/json" and not media.endswith("+json"):
+                raise RequestError(415, 415, f"Unsupported media type {media}")
+        body = await self.json_body(request)
+        if strict_stack and _impossible_date(body):
+            raise RequestError(400, 400, "Invalid date: no such calendar date")
+        return body
+
     def now(self) -> datetime:
         now = self.clock()
         return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
@@ -313,7 +350,7 @@ class _Server:
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
         batches = parse_link_request(
-            await self.json_body(request),
+            await self.partner_body(request),
             self.fx.batch_limit(LINK, MAX_BATCH),
             unchecked_reference=self.fx.faulty("null-item-500"),
         )
@@ -321,14 +358,14 @@ class _Server:
         return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)), org)
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_update_request(await self.json_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
+        batches = parse_update_request(await self.partner_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
         state = self.store.org(org.org_id)
         return self._items(
             UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)), org
         )
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_delink_request(await self.json_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
+        batches = parse_delink_request(await self.partner_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
         state = self.store.org(org.org_id)
         return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)), org)
 

@@ -222,10 +222,11 @@ class EventHub:
         if program is None:
             return
         shown_id = customer_id + 1_000_000 if self.fx.fault == "event-wrong-customer-id" else customer_id
+        nulls = self.fx.variant == "null-for-absent"  # a serialiser that writes absent values as null
         instore = {
             k: v
             for k, v in (("mobile", customer.mobile), ("email", customer.email), ("externalId", customer.external_id))
-            if v is not None
+            if v is not None or nulls
         }
         data: dict[str, Any] = {
             "customerIdentifiers": {"customerId": shown_id, "instore": instore},
@@ -249,6 +250,9 @@ class EventHub:
                 details["partnerTierExpiryDate"] = link.tier_expiry.astimezone(org.timezone).date().isoformat()
             if link.membership_end is not None and link.membership_end.year < 9999:
                 details["membershipExpiryDate"] = link.membership_end.astimezone(org.timezone).date().isoformat()
+            if nulls:
+                for key in ("partnerTierNumber", "partnerTierExpiryDate", "membershipExpiryDate"):
+                    details.setdefault(key, None)
             data["customerPartnerProgramDetails"] = details
         self._send(org.org_id, name, self._envelope(org.org_id, name, data, now, request_id))
 

@@ -578,6 +578,26 @@ VARIANTS: dict[str, Variant] = {
             "Warning 1302 is a text entry in the item's own warnings array; the top-level array stays empty.",
         ),
         Variant(
+            "null-for-absent",
+            "AMB-NULL-AS-ABSENT",
+            "A Java-style serialiser: every optional field without a value is answered as null, in responses "
+            "(customer identifiers, partnerProgramName, updateType) and in events (instore identifiers, "
+            "membership details).",
+        ),
+        Variant(
+            "omit-empty-fields",
+            "AMB-NULL-AS-ABSENT",
+            "An omit-empty serialiser: optional members of an answer without a value (null or an empty string) "
+            "are left out.",
+        ),
+        Variant(
+            "http-stack-strict",
+            "AMB-UNDEFINED-REQUESTS",
+            "Another HTTP stack: 501 to a method a route does not define, 415 to a Partner Program body sent "
+            "with a non-JSON content type, 400 to a body with an impossible calendar date, and an HTML page "
+            "for an unknown path.",
+        ),
+        Variant(
             "event-wrapped-envelope",
             "AMB-EVENT-ENVELOPE",
             "Webhook events come in the enriched wrapped envelope {eventId, eventType, actionType, attributes} "
@@ -681,6 +701,35 @@ def _add_extra_fields(node: Any) -> Any:
     return node
 
 
+_CUSTOMER_KEYS = ("id", "mobile", "email", "externalId")
+_REQUIRED_EMPTY_OK = frozenset({"warnings", "errors", "message"})
+
+
+def _fill_absent_with_null(body: dict[str, Any], endpoint: str) -> None:
+    """Variant null-for-absent: the documented optional members of result entries and items, null when unset."""
+    top, items_key, _ = _KEYS[endpoint]
+    for entry in body.get(top, []):
+        customer = entry.get("customer")
+        if isinstance(customer, dict):
+            for key in _CUSTOMER_KEYS:
+                customer.setdefault(key, None)
+        for item in entry.get(items_key, []):
+            if isinstance(item, dict):
+                item.setdefault("partnerProgramName", None)
+                if endpoint == "customerPartnerProgramUpdate":
+                    item.setdefault("updateType", None)
+
+
+def _omit_empty(value: Any) -> Any:
+    """Variant omit-empty-fields: object members that are null or "" are left out (not the required
+    warnings/errors arrays nor a status message)."""
+    if isinstance(value, dict):
+        return {k: _omit_empty(v) for k, v in value.items() if k in _REQUIRED_EMPTY_OK or (v is not None and v != "")}
+    if isinstance(value, list):
+        return [_omit_empty(v) for v in value]
+    return value
+
+
 def shape_json(behaviour: Behaviour, body: Any) -> Any:
     """Any other JSON answer (supporting endpoints): `body`, with an undocumented field in every object under
     variant extra-fields."""
@@ -748,6 +797,10 @@ def shape_items(behaviour: Behaviour, endpoint: str, body: dict[str, Any], all_o
         status = 400
     if fx.varies("extra-fields"):
         body = _add_extra_fields(body)
+    if fx.varies("null-for-absent"):
+        _fill_absent_with_null(body, endpoint)
+    if fx.varies("omit-empty-fields"):
+        body = _omit_empty(body)
     media_type = "text/plain" if endpoint == "linkCustomer" and fx.faulty("link-json-as-text-plain") else None
     return Shaped(body, status, media_type or "application/json")
 

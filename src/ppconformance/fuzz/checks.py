@@ -439,8 +439,9 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
     status = response.status_code
     if status < 500:
         return None
-    if status in UNDEFINED_METHOD_STATUSES and str(getattr(case, "method", "")).upper() != "POST":
-        return True
+    undefined = str(getattr(case, "method", "")).upper() != "POST"
+    if status in UNDEFINED_METHOD_STATUSES and undefined and not _POLICY.is_strict(AmbiguityId.UNDEFINED_REQUESTS):
+        return True  # strict AMB-UNDEFINED-REQUESTS: 405 only
     raise FuzzFinding(
         "FUZZ-NO-SERVER-ERROR",
         "no_server_error",
