@@ -43,7 +43,7 @@ from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
-from ppconformance.fuzz.plugin import SUMMARY_LINES, current_settings
+from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
 from ppconformance.plugin import runcontext
 from ppconformance.run.world import World
 from ppconformance.target.client import TargetBroken, TargetUnreachable
@@ -201,16 +201,19 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
                 attachment_type=allure.attachment_type.TEXT,
             )
         message = target.redact(str(group))
-        raise AssertionError(
-            f"fuzz findings {sorted(set(requirements))} ({'; '.join(names)}); seed {seed}\n{message}\nReproduce: {curl}"
+        raise StageFinding(
+            sorted(set(requirements)),
+            f"fuzz findings {sorted(set(requirements))} ({'; '.join(names)}); seed {seed}\n{message}\n"
+            f"Reproduce: {curl}",
         ) from None
 
 
 @schema.parametrize()
 @pytest.mark.timeout(int(_SETTINGS.budget()) + 300)  # the budget stops sending; shrinking a finding may add
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None)
-def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile) -> None:
-    """Generated linkCustomer / customerPartnerProgramUpdate / deLinkCustomer bodies, every answer checked."""
+def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile, request: pytest.FixtureRequest) -> None:
+    """Generated linkCustomer / customerPartnerProgramUpdate / deLinkCustomer bodies, every answer checked; the
+    findings are collected over the whole budget and fail the test after its last example (fuzz.plugin)."""
     allure.dynamic.feature("Fuzzing")
     allure.dynamic.epic("Partner Program API")
     fuzz_target.start()
@@ -218,7 +221,10 @@ def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile) -> No
         fuzz_target.skipped += 1
         return
     response, headers = _send(case, fuzz_target, profile.timeout_seconds)
-    _judge(case, response, headers, fuzz_target)
+    try:
+        _judge(case, response, headers, fuzz_target)
+    except StageFinding as finding:
+        record_finding(request.node.nodeid, finding)  # keep generating: one finding must not hide another
 
 
 def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:

@@ -305,7 +305,7 @@ def _fuzz_run(tmp_path: Path, fault: str) -> tuple[int, str, set[str]]:
 @pytest.mark.parametrize(
     ("fault", "requirement", "check"),
     [
-        ("null-item-500", "FUZZ-NO-SERVER-ERROR", "Server error"),
+        ("null-item-500", "FUZZ-NO-SERVER-ERROR", "no_server_error"),
         ("ident-missing-succeeds", "IDENT-MISSING", "identifierless_never_succeeds"),
     ],
 )
@@ -357,3 +357,35 @@ def test_journal_case_ignores_generated_names_that_are_not_strings() -> None:
     items = [{"partnerProgramName": {"x": 1}}, {"partnerProgramName": ["y"]}, {"partnerProgramName": declared}]
     target.journal_case("linkCustomer", {"linkCustomers": [{"customer": {"id": 5}, "linkToPartnerPrograms": items}]})
     assert journaled == [(5, [declared])]
+
+
+def test_a_finding_does_not_end_the_stage_every_finding_is_reported(tmp_path: Path) -> None:
+    """Hypothesis stops generating once an example raises; the stage records findings instead and fails the
+    test after its last example with all of them (ppconformance.fuzz.plugin), so a false finding cannot hide
+    a real one found later in the budget."""
+    (tmp_path / "test_stage.py").write_text(
+        "from hypothesis import given, settings, strategies as st, Phase\n"
+        "from ppconformance.fuzz.plugin import StageFinding, record_finding\n"
+        "SEEN = []\n"
+        "@settings(max_examples=30, phases=[Phase.generate], database=None)\n"
+        "@given(st.integers(0, 10**6))\n"
+        "def test_cases(request, x):\n"
+        "    SEEN.append(x)\n"
+        "    if len(SEEN) == 1:\n"
+        "        record_finding(request.node.nodeid, StageFinding(['FUZZ-VALID-BODY'], 'a false one, first'))\n"
+        "    if len(SEEN) == 20:\n"
+        "        record_finding(request.node.nodeid, StageFinding(['FUZZ-NO-SERVER-ERROR'], 'a real one, later'))\n"
+        "def test_all_examples_ran():\n"
+        "    assert len(SEEN) >= 20\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "test_stage.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "1 failed, 1 passed" in out, out[-3000:]
+    assert "2 fuzz finding(s)" in out and "[FUZZ-VALID-BODY]" in out and "[FUZZ-NO-SERVER-ERROR]" in out, out[-3000:]

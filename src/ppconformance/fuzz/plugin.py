@@ -1,5 +1,10 @@
 """pytest options of the fuzz stage (`--fuzz`, `--fuzz-seed`); a pytest plugin (entry point `pytest11`).
 
+Findings are collected over the whole budget: hypothesis stops generating once an example raises, so a test
+of the stage records each finding (`record_finding`) instead of raising, and the test fails after its last
+example with every finding, grouped by requirement (`pytest_pyfunc_call`). One finding, a false one
+included, never ends the stage before the others were looked for.
+
 `--fuzz=fast|deep|off` overrides the profile's `fuzz.mode`; `off` skips every test marked
 `fuzz` with the reason (like `-m "not fuzz"`, but the skip is reported). `--fuzz-seed N`
 overrides `fuzz.seed`. See docs/fuzzing.md.
@@ -14,11 +19,49 @@ import pytest
 from ppconformance.plugin import runcontext
 from ppconformance.target.profile import FuzzSettings
 
-__all__ = ["SUMMARY_LINES", "current_settings", "fuzz_mode", "fuzz_seed"]
+__all__ = ["SUMMARY_LINES", "StageFinding", "current_settings", "fuzz_mode", "fuzz_seed", "record_finding"]
 
 _SETTINGS: FuzzSettings | None = None
 SUMMARY_LINES: list[str] = []
 """Figures of the stage (cases, seconds, seed), printed in the terminal summary of this process."""
+
+
+class StageFinding(AssertionError):
+    """One generated request whose answer broke `requirements` (catalogue ids); `message` says how, with the
+    redacted reproduction."""
+
+    def __init__(self, requirements: list[str], message: str) -> None:
+        super().__init__(message)
+        self.requirements = requirements
+        self.message = message
+
+
+_FINDINGS: dict[str, list[StageFinding]] = {}
+
+
+def record_finding(nodeid: str, finding: StageFinding) -> None:
+    """Keep `finding` for the test `nodeid`; it fails after its last example (see the module docstring)."""
+    _FINDINGS.setdefault(nodeid, []).append(finding)
+
+
+def _summary(found: list[StageFinding]) -> str:
+    by_requirement: dict[str, list[StageFinding]] = {}
+    for f in found:
+        by_requirement.setdefault(",".join(sorted(set(f.requirements))), []).append(f)
+    lines = [f"{len(found)} fuzz finding(s) over the whole budget, by requirement:"]
+    for key, group in sorted(by_requirement.items()):
+        lines.append(f"[{key}] {len(group)} case(s); the first:\n{group[0].message}")
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    """After a test of the stage ran all its examples: fail it with every finding it recorded."""
+    result = yield
+    found = _FINDINGS.pop(pyfuncitem.nodeid, [])
+    if found:
+        raise AssertionError(_summary(found))
+    return result
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
