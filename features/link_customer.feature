@@ -34,6 +34,12 @@ Feature: Link a customer to a partner program
       When the customer is linked to a program with an empty name
       Then the link is rejected with error 2002
 
+    @LINK-2002 @doc/link-customer/error-codes
+    Scenario: A program item without a name at all is rejected with 2002
+      Given a customer enrolled in the loyalty program
+      When the customer is linked to a program item that names no program
+      Then the link is rejected with error 2002
+
     @LINK-2002-MEMBERSHIP-ID @doc/link-customer/body-parameters
     Scenario: A new enrollment without a membership id is rejected
       Given a customer enrolled in the loyalty program

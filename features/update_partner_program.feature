@@ -46,6 +46,7 @@ Feature: Update a customer's partner program
         | update details      |
         | an updated tier name |
         | a program name      |
+        | any program name    |
 
     @UPDATE-2003 @doc/update-partner-program/error-codes
     Scenario: An updated tier expiry date of yesterday is rejected with 2003

@@ -79,6 +79,13 @@ def _(world: World) -> None:
     world.link([world.customer], [{**item, "partnerProgramName": ""}])
 
 
+@when("the customer is linked to a program item that names no program")
+def _(world: World) -> None:
+    item = world.link_item(world.program("external"))
+    del item["partnerProgramName"]  # no key at all: "empty or null" (link-customer#error-codes 2002)
+    world.link([world.customer], [item])
+
+
 @when("the customer is linked to the external program without a membership id")
 def _(world: World) -> None:
     _link(world, "external", partnerMembershipId=None)
@@ -197,7 +204,7 @@ def _(world: World, day: str) -> None:
 @when(
     parsers.re(
         r"the customer is upgraded without (?P<missing>update details|an updated tier name|"
-        r"a program name)"
+        r"a program name|any program name)"
     )
 )
 def _(world: World, missing: str) -> None:
@@ -206,6 +213,8 @@ def _(world: World, missing: str) -> None:
         del item["updateDetails"]
     elif missing == "an updated tier name":
         item["updateDetails"]["updatedTierName"] = ""
+    elif missing == "any program name":
+        del item["partnerProgramName"]  # no key at all: "empty or null" (update-partner-program#error-codes)
     else:
         item["partnerProgramName"] = ""
     world.update([world.customer], [item])

@@ -271,6 +271,16 @@ class _Server:
             return json.loads(raw)  # no error handling: a body that is not JSON becomes an unhandled error
         return decode_json(raw)
 
+    def _name_keys_unchecked(self, body: Any, top: str, items_key: str) -> None:
+        """Fault name-key-missing-500: every item's partnerProgramName is read with [] (a KeyError, HTTP 500,
+        for an item without the key)."""
+        if not self.fx.faulty("name-key-missing-500") or not isinstance(body, dict):
+            return
+        for entry in body.get(top) or []:
+            for item in (entry.get(items_key) or []) if isinstance(entry, dict) else []:
+                if isinstance(item, dict):
+                    item["partnerProgramName"].strip()
+
     async def partner_body(self, request: Request) -> Any:
         """A Partner Program body (`json_body`); under variant http-stack-strict a non-JSON content type is
         refused with 415 and a body naming an impossible calendar date with 400 before any item is run."""
@@ -349,8 +359,10 @@ class _Server:
         return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
     async def link(self, request: Request, org: OrgConfig) -> Response:
+        body = await self.partner_body(request)
+        self._name_keys_unchecked(body, "linkCustomers", "linkToPartnerPrograms")
         batches = parse_link_request(
-            await self.partner_body(request),
+            body,
             self.fx.batch_limit(LINK, MAX_BATCH),
             unchecked_reference=self.fx.faulty("null-item-500"),
         )
@@ -358,7 +370,9 @@ class _Server:
         return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)), org)
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_update_request(await self.partner_body(request), self.fx.batch_limit(UPDATE, MAX_BATCH))
+        body = await self.partner_body(request)
+        self._name_keys_unchecked(body, "customersPartnerUpdates", "partnerProgramUpdates")
+        batches = parse_update_request(body, self.fx.batch_limit(UPDATE, MAX_BATCH))
         state = self.store.org(org.org_id)
         return self._items(
             UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)), org

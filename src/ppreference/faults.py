@@ -491,6 +491,13 @@ FAULTS: dict[str, Fault] = _faults(
         "The request-level 2008 envelope of an over-long linkCustomer batch is answered with HTTP 200.",
     ),
     (
+        "name-key-missing-500",
+        "LINK-2002",
+        "transport",
+        "A link or update item without the partnerProgramName key (not an empty string: no key) raises an "
+        "unhandled exception: the whole request is answered HTTP 500 instead of 2002 for that item.",
+    ),
+    (
         "null-item-500",
         "FUZZ-NO-SERVER-ERROR",
         "transport",
