@@ -13,6 +13,20 @@ Feature: Update a customer's partner program
       And the customer's tier in the external program is its highest tier
       And the update result names the update type performed
 
+    @UPDATE-TIER-EXPIRY @doc/update-partner-program/body-parameters
+    Scenario: An upgrade's tier expiry date becomes the customer's tier expiry
+      Given a customer linked to the external program at its lowest tier until 60 days from today
+      When the customer is upgraded to the external program's highest tier until 90 days from today
+      Then the update succeeds
+      And the customer's tier in the external program expires 90 days from today
+
+    @UPDATE-TIER-EXPIRY-KEPT @doc/update-partner-program/body-parameters
+    Scenario: An upgrade without a tier expiry date keeps the one set at linking
+      Given a customer linked to the external program at its lowest tier until 60 days from today
+      When the customer is upgraded to the external program's highest tier
+      Then the update succeeds
+      And the customer's tier in the external program expires 60 days from today
+
     @UPDATE-DOWNGRADE-TIER @doc/update-partner-program/body-parameters
     Scenario: A downgrade moves the customer to the lower tier
       Given a customer linked to the external program at its highest tier

@@ -92,6 +92,14 @@ def _(world: World, count: int) -> None:
         _link_external(world, customers[start : start + 50])
 
 
+@given(parsers.parse("a customer linked to the external program at its lowest tier until {days:d} days from today"))
+def _(world: World, days: int) -> None:
+    world.register_customer()
+    program = world.program("external", tiers=2)
+    item = world.link_item(program, partnerTierName=program.tiers[0], partnerTierExpiryDate=world.in_days(days))
+    world.establish(world.link([world.customer], [item]), f"a link to {program.name} until {days} days from today")
+
+
 @given("a customer linked to the supplementary program")
 def _(world: World) -> None:
     world.register_customer()

@@ -4,12 +4,16 @@ under the profile's ambiguity stances. Each names the scenario's requirement."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
+import pytest
 from pytest_bdd import parsers, then
 
 from ppconformance.contract.catalogue import Requirement
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge
 from ppconformance.run.world import World
+from ppconformance.target.dates import calendar_date_of
 
 from .given_steps import UPDATE
 
@@ -176,3 +180,35 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 @then("the request is rejected as malformed")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
     judge.expect_malformed_rejected(judged(requirements), world.latest_exchange())
+
+
+@then(parsers.parse("the customer's tier in the external program expires {days:d} days from today"))
+def _(world: World, judge: Judge, requirements: list[Requirement], days: int) -> None:
+    """update-partner-program#body-parameters: updatedTierExpiryDate is the updated tier's expiry; "if not
+    provided, the existing tier expiry date remains unchanged". Read back through loyaltyDetails."""
+    req = judged(requirements)
+    program = world.program("external", tiers=2)
+    found = _linked(world, program.name)
+    if not found:
+        judge.fail(req, f"loyaltyDetails does not list {program.name} in linkedPartnerPrograms", world.last_exchange)
+    value = found[0].get("partnerTierExpiryDate")
+    expected = date.fromisoformat(world.in_days(days)[:10])
+    tz = (world.org or world.use_org()).timezone
+    named = calendar_date_of(value, tz)
+    if (
+        named is None
+        and isinstance(value, str)
+        and value
+        and not judge.profile.is_strict(AmbiguityId.TIER_EXPIRY_FORMAT)
+    ):
+        pytest.skip(
+            f"not judged: loyaltyDetails gives partnerTierExpiryDate {value!r}, a format the documents do "
+            "not name (AMB-TIER-EXPIRY-FORMAT; strict fails it)"
+        )
+    if named != expected:
+        judge.fail(
+            req,
+            f"loyaltyDetails shows partnerTierExpiryDate {value!r} for {program.name}, expected a date of "
+            f"{expected.isoformat()} ({days} days from today, {tz})",
+            world.last_exchange,
+        )

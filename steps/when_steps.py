@@ -79,6 +79,11 @@ def _(world: World) -> None:
     world.link([world.customer], [{**item, "partnerProgramName": ""}])
 
 
+@when(parsers.parse("the customer is upgraded to the external program's highest tier until {days:d} days from today"))
+def _(world: World, days: int) -> None:
+    world.update([world.customer], [_upgrade_item(world, updatedTierExpiryDate=world.in_days(days))])
+
+
 @when("the customer is linked to a program item that names no program")
 def _(world: World) -> None:
     item = world.link_item(world.program("external"))

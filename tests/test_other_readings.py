@@ -141,3 +141,19 @@ def test_an_impossible_calendar_date_may_be_refused_a_real_one_may_not():
         fuzzchecks.valid_body_not_refused(None, _response(ENVELOPE, 400), _case(LINK, real))
     for value, real_date in (("2026-02-30", False), ("2026-12-31T23:59:59+05:30", True), ("2026-12-31T25:00", False)):
         assert FORMAT_CHECKER.conforms(value, "iso-date-or-date-time") is real_date, value
+
+
+def test_a_tier_expiry_is_read_in_every_format_the_documents_allow_and_no_other():
+    """AMB-TIER-EXPIRY-FORMAT: loyaltyDetails' partnerTierExpiryDate is read as an ISO date, an ISO date-time
+    (in the org's timezone) or epoch milliseconds; anything else names no date (not judged by default)."""
+    from datetime import date
+
+    from ppconformance.target.dates import calendar_date_of
+
+    kolkata = "Asia/Kolkata"
+    assert calendar_date_of("2027-01-15", kolkata) == date(2027, 1, 15)
+    assert calendar_date_of("2027-01-15T20:00:00+00:00", kolkata) == date(2027, 1, 16)  # 01:30 next day there
+    assert calendar_date_of("2027-01-15T12:00:00", kolkata) == date(2027, 1, 15)
+    assert calendar_date_of(1800000000000, "UTC") == date(2027, 1, 15)
+    for other in ("15/01/2027", "", None, True, {"d": 1}):
+        assert calendar_date_of(other, kolkata) is None

@@ -337,6 +337,18 @@ FAULTS: dict[str, Fault] = _faults(
         "RENEW restarts the membership at the program's first tier instead of updatedTierName.",
     ),
     (
+        "update-ignores-tier-expiry",
+        "UPDATE-TIER-EXPIRY",
+        "state",
+        "An update's updatedTierExpiryDate is accepted (200) but not stored: the tier keeps its old expiry.",
+    ),
+    (
+        "update-clears-tier-expiry",
+        "UPDATE-TIER-EXPIRY-KEPT",
+        "state",
+        "An update without updatedTierExpiryDate clears the tier's expiry date instead of leaving it unchanged.",
+    ),
+    (
         "renewal-initiation-drops-link",
         "UPDATE-RENEWAL-INITIATION",
         "state",

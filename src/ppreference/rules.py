@@ -335,8 +335,10 @@ def update_program(
     if update_type == "RENEW" and fx.faulty("renew-resets-tier") and program.tiers:
         tier = program.tiers[0].name
     updated = replace(link, tier_name=tier)
-    if expiry is not None:
+    if expiry is not None and not fx.faulty("update-ignores-tier-expiry"):
         updated.tier_expiry = expiry
+    if expiry is None and fx.faulty("update-clears-tier-expiry"):
+        updated.tier_expiry = None
     if update_type == RENEWAL and link.membership_end is not None:
         updated.membership_end = add_period(link.membership_end, program, tz)
     if update_type == RENEWAL and fx.faulty("renewal-initiation-drops-link"):

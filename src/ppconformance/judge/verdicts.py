@@ -169,7 +169,7 @@ class Judge:
             for j, (name, im) in enumerate(zip(names, cm.items, strict=True)):
                 if not isinstance(im, ItemMatch):
                     self.fail(req, f"customer #{i + 1}: no result answers program {name!r}", ex)
-                if strict and im.item.get(PROGRAM_NAME_KEY) != name:
+                if strict and name and im.item.get(PROGRAM_NAME_KEY) != name:  # "": no name was sent
                     self.fail(
                         req,
                         f"result #{j + 1} of customer #{i + 1} is for "

@@ -218,7 +218,8 @@ class World:
         return self.last_exchange
 
     def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]], ex: Exchange) -> Action:
-        names = [str(i.get("partnerProgramName")) for i in items]
+        # "" for an item sent without a name (nothing to echo: AMB-NULL-AS-ABSENT)
+        names = [n if isinstance(n := i.get("partnerProgramName"), str) else "" for i in items]
         self.last = Action(endpoint, objs, [names] * len(objs), ex)
         self.last_exchange = ex
         return self.last
