@@ -118,7 +118,14 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 
 @then("the response carries warning 1302")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    judge.expect_warning(judged(requirements, code=1302), _action(world, "link"), 1302)
+    req, action = judged(requirements, code=1302), _action(world, "link")
+    if judge.profile.is_strict(AmbiguityId.W1302_TRIGGER) or judge.has_warning(action, 1302):
+        judge.expect_warning(req, action, 1302)
+        return
+    pytest.skip(
+        "not judged: no warning 1302, which one reading of 'the customer's membership expiry' predicts (the "
+        "loyalty membership's expiry, absent for a new customer); --strict-ambiguity AMB-1302-TRIGGER judges it"
+    )
 
 
 @then("a pending relink can be cancelled for the customer")

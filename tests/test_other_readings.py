@@ -157,3 +157,23 @@ def test_a_tier_expiry_is_read_in_every_format_the_documents_allow_and_no_other(
     assert calendar_date_of(1800000000000, "UTC") == date(2027, 1, 15)
     for other in ("15/01/2027", "", None, True, {"d": 1}):
         assert calendar_date_of(other, kolkata) is None
+
+
+def test_warning_1302_is_not_judged_by_default_under_the_other_reading_and_judged_when_strict(tmp_path) -> None:
+    """AMB-1302-TRIGGER: against a server that reads 'the customer's membership expiry' as the loyalty
+    membership's (a new customer has none, so no 1302), LINK-W1302 is reported not judged by default and
+    fails under --strict-ambiguity AMB-1302-TRIGGER (false failure 6 of the independent implementation)."""
+    from .refserver import start_reference_server
+    from .test_suite_runs import counts, failed_requirements, run_suite
+
+    base_url, stop = start_reference_server("--variant", "w1302-loyalty-expiry")
+    try:
+        code, out, junit = run_suite(tmp_path / "default", f"--base-url={base_url}", "-m", "LINK-W1302")
+        strict = run_suite(
+            tmp_path / "strict", f"--base-url={base_url}", "-m", "LINK-W1302", "--strict-ambiguity", "AMB-1302-TRIGGER"
+        )
+    finally:
+        stop()
+    assert code == 0 and counts(junit)["skipped"] == 1, out[-2000:]
+    assert "not judged: no warning 1302" in (tmp_path / "default" / "reports" / "junit.xml").read_text(encoding="utf-8")
+    assert strict[0] == 1 and "LINK-W1302" in failed_requirements(strict[2]), strict[1][-2000:]

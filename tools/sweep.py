@@ -93,6 +93,9 @@ class Case:
     """"fuzz" for a fault only the fuzz stage kills (its run is `-m fuzz`); "" for the scenarios
     (`-m "not fuzz"`, without the schemathesis and hypothesis plugins). A variant runs everything, the fuzz
     stage included (seed `VARIANT_FUZZ_SEED`)."""
+    strict: str = ""
+    """The ambiguity judged strictly in a fault's run, when the fault's requirement is judged only under strict
+    (e.g. LINK-W1302 under AMB-1302-TRIGGER)."""
 
 
 @dataclass
@@ -157,7 +160,15 @@ def load_cases(python: str = sys.executable) -> list[Case]:
                 row = json.loads(line)
                 target = row["requirement"] if kind == "fault" else row["ambiguity"]
                 cases.append(
-                    Case(kind, row["name"], target, row["description"], row.get("kind", ""), row.get("stage", ""))
+                    Case(
+                        kind,
+                        row["name"],
+                        target,
+                        row["description"],
+                        row.get("kind", ""),
+                        row.get("stage", ""),
+                        row.get("strict", ""),
+                    )
                 )
     return cases
 
@@ -232,6 +243,8 @@ def run_case(
             stage = ["-m", "fuzz"]
         else:
             stage = ["-m", "not fuzz", *UNUSED_PLUGINS]
+        if case.strict:
+            stage += ["--strict-ambiguity", case.strict]
         cmd = [
             python,
             "-m",

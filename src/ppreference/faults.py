@@ -66,11 +66,16 @@ class Fault:
     description: str
     stage: str | None = None
     """The suite stage that kills it, when not the scenarios: "fuzz" (steps/test_fuzz.py, marker fuzz)."""
+    strict: str | None = None
+    """The ambiguity whose strict stance judges it, when its requirement is not judged by default (the sweep
+    runs it with `--strict-ambiguity` of that id)."""
 
     def to_json(self) -> dict[str, str]:
         out = {"name": self.name, "requirement": self.requirement, "kind": self.kind, "description": self.description}
         if self.stage:
             out["stage"] = self.stage
+        if self.strict:
+            out["strict"] = self.strict
         return out
 
 
@@ -378,7 +383,10 @@ FAULTS: dict[str, Fault] = _faults(
         "link-warning-1302-missing",
         "LINK-W1302",
         "shape",
-        "A supplementary tier expiry before the membership expiry is linked without warning 1302.",
+        "A supplementary tier expiry before the membership expiry is linked without warning 1302 (judged under "
+        "strict AMB-1302-TRIGGER: by default no scenario can tell it from the other reading).",
+        "",
+        "AMB-1302-TRIGGER",
     ),
     (
         "link-customer-status-200",
@@ -615,6 +623,12 @@ VARIANTS: dict[str, Variant] = {
             "Another HTTP stack: 501 to a method a route does not define, 415 to a Partner Program body sent "
             "with a non-JSON content type, 400 to a body with an impossible calendar date, and an HTML page "
             "for an unknown path.",
+        ),
+        Variant(
+            "w1302-loyalty-expiry",
+            "AMB-1302-TRIGGER",
+            "Warning 1302 compares the tier expiry with the customer's loyalty membership expiry; a new customer "
+            "has none, so no link carries 1302.",
         ),
         Variant(
             "event-wrapped-envelope",

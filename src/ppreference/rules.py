@@ -253,7 +253,13 @@ def link_program(
     begins = start if start is not None else now.astimezone(tz)
     ends = add_period(begins, program, tz) if program.is_supplementary else None
     warnings: tuple[Status, ...] = ()
-    if ends is not None and tier_expiry is not None and not fx.faulty("link-warning-1302-missing"):
+    loyalty_reading = fx.varies("w1302-loyalty-expiry")  # the customer's loyalty expiry: a new one has none
+    if (
+        ends is not None
+        and tier_expiry is not None
+        and not fx.faulty("link-warning-1302-missing")
+        and not loyalty_reading
+    ):
         if local_date(tier_expiry, tz) < local_date(ends, tz):
             warnings = (WARNING_1302,)
     if not fx.faulty("link-not-persisted"):

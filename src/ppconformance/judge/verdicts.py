@@ -348,14 +348,17 @@ class Judge:
             self.fail(req, "the rejection body is not JSON (the error envelope is documented)", ex)
         self.check_envelope(req, ex)
 
-    def expect_warning(self, req: Requirement, action: Action, code: int) -> None:
-        """A warning `code` is reported, under AMB-WARNING-SHAPE (strict: top-level object with `code`)."""
+    def has_warning(self, action: Action, code: int) -> bool:
+        """True when the answer reports warning `code`, under AMB-WARNING-SHAPE (strict: a top-level object with
+        `code`; lenient: any `warnings` array holding it, as a code or in text)."""
         body = action.exchange.response_json or {}
-        top = body.get("warnings") or []
         if self.profile.is_strict(AmbiguityId.WARNING_SHAPE):
-            found = any(isinstance(w, dict) and w.get("code") == code for w in top)
-        else:
-            found = _mentions(body, code)
+            return any(isinstance(w, dict) and w.get("code") == code for w in body.get("warnings") or [])
+        return _mentions(body, code)
+
+    def expect_warning(self, req: Requirement, action: Action, code: int) -> None:
+        """A warning `code` is reported (`has_warning`)."""
+        found = self.has_warning(action, code)
         if not found:
             self.fail(req, f"expected warning {code} in the response's warnings", action.exchange)
 
