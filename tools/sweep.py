@@ -219,9 +219,17 @@ def read_failures(allure_dir: Path) -> tuple[int, list[dict[str, Any]]]:
 
 
 def run_case(
-    case: Case, out: Path, secret_values: dict[str, str], *, python: str = sys.executable, timeout: float = 900.0
+    case: Case,
+    out: Path,
+    secret_values: dict[str, str],
+    *,
+    python: str = sys.executable,
+    timeout: float = 900.0,
+    fuzz_seed: int = VARIANT_FUZZ_SEED,
 ) -> RunResult:
-    """Start the server with `case`, run the suite against it, and judge the run (see the module docstring)."""
+    """Start the server with `case`, run the suite against it, and judge the run (see the module docstring).
+
+    `fuzz_seed` is the fuzz stage's seed of a variant run (default `VARIANT_FUZZ_SEED`)."""
     run_dir = out / "runs" / f"{case.kind}-{case.name}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -238,7 +246,7 @@ def run_case(
     url = server.base_url
     try:
         if case.kind == "variant":
-            stage = ["--fuzz-seed", str(VARIANT_FUZZ_SEED)]  # a conforming variant passes everything, fuzz stage on
+            stage = ["--fuzz-seed", str(fuzz_seed)]  # a conforming variant passes everything, fuzz stage on
         elif case.stage == "fuzz":
             stage = ["-m", "fuzz"]
         else:
@@ -428,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="longest a single suite run may take (default: %(default).0f)",
     )
+    parser.add_argument(
+        "--fuzz-seed",
+        type=int,
+        default=VARIANT_FUZZ_SEED,
+        metavar="N",
+        help="the fuzz stage's seed in the variant runs (default %(default)s, the sweep's; another seed "
+        "tries the variants against other generated requests)",
+    )
     return parser
 
 
@@ -462,7 +478,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[RunResult] = []
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_case, c, out, secret_values, timeout=args.timeout) for c in cases]
+        futures = [
+            pool.submit(run_case, c, out, secret_values, timeout=args.timeout, fuzz_seed=args.fuzz_seed) for c in cases
+        ]
         for future in as_completed(futures):
             result = future.result()
             with lock:
