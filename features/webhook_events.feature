@@ -53,3 +53,28 @@ Feature: Webhook events announce the Partner Program actions
       Given a customer with a pending relink to the supplementary program
       When the scheduler runs for the customer on the pending relink's start date
       Then partnerProgramLinked announces the relink
+
+  Rule: Deliveries keep the documented promises (capillary-facts#webhooks-event-notifications)
+
+    @WEBHOOK-STATIC-HEADERS @doc/capillary-facts/webhooks-event-notifications
+    Scenario: Every delivery carries the static headers configured on the webhook
+      Given a customer enrolled in the loyalty program
+      When the customer is linked to the external program
+      Then the link succeeds
+      And partnerProgramLinked is delivered with every static header configured on the webhook
+
+    @WEBHOOK-NO-RETRY-4XX @doc/capillary-facts/webhooks-event-notifications
+    Scenario: A delivery refused with 400 is not retried
+      Given a customer enrolled in the loyalty program
+      And the webhook receiver refuses the customer's next event with HTTP 400
+      When the customer is linked to the external program
+      Then the link succeeds
+      And partnerProgramLinked is not delivered again after the receiver refused it with 400
+
+    @WEBHOOK-RETRY-429 @doc/capillary-facts/webhooks-event-notifications
+    Scenario: A delivery refused with 429 is retried until it is accepted
+      Given a customer enrolled in the loyalty program
+      And the webhook receiver refuses the customer's next 2 events with HTTP 429
+      When the customer is linked to the external program
+      Then the link succeeds
+      And partnerProgramLinked is delivered again after each 429 until the receiver accepts it

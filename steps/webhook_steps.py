@@ -14,22 +14,27 @@ from typing import Any
 
 import allure
 import pytest
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.endpoints import LINK
+from ppconformance.contract.events import facts
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
 from ppconformance.run.world import PreconditionFailed, World
 from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.match import Expected, Finding, candidates, judge
+from ppconformance.webhooks.plugin import WebhookRun
 from ppconformance.webhooks.sink import Delivery
 from ppconformance.webhooks.watch import EventWatch
 
 from .then_steps import judged
 
 REMINDER = "supplementaryMembershipExpiryReminder"
+BACKOFF_GROWTH = 1.25
+"""Strict AMB-WEBHOOK-RETRY-TIMING: each wait between retries is at least this many times the one before."""
 
 
 @pytest.fixture
@@ -122,6 +127,134 @@ def _(
             judged(requirements),
             "an event announces a link that was rejected:\n  " + "\n  ".join(problems),
             rejected[2].exchange,
+        )
+
+
+# -- delivery promises (capillary-facts#webhooks-event-notifications) -------------------------
+@given(
+    parsers.re(
+        r"the webhook receiver refuses the customer's next (?:(?P<count>\d+) events|event) with HTTP (?P<status>\d+)"
+    )
+)
+def _(world: World, event_watch: EventWatch, count: str | None, status: str) -> None:
+    if world.customer.id is None:
+        raise PreconditionFailed("the customer's id is not known, so the sink cannot tell its events apart")
+    event_watch.reader.refuse(world.customer.id, [int(status)] * int(count or 1))
+
+
+def _attempts(watch: EventWatch, world: World, recorded: list, event: str, until: Any) -> list[Delivery]:
+    """Every delivery attempt of `event` for the scenario's customer (accepted, refused and unauthenticated),
+    oldest first, polled until `until(attempts)` holds or no attempt came for too long: the delivery deadline
+    after the action's answer for the first one, `webhooks.retry_window_seconds` after the latest one for the
+    next (AMB-WEBHOOK-RETRY-TIMING)."""
+    if not recorded:
+        raise LookupError("no When action was recorded in this scenario")
+    _bind(watch, world)
+    expected = watch.expect(recorded[-1], event)
+    settings = watch.profile.webhooks
+    while not until(found := [d for d, _ in candidates(expected, watch.reader.poll(), attempts=True)]):
+        limit = found[-1].arrival + settings.retry_window_seconds if found else recorded[-1][1]
+        if time.time() >= limit + (0 if found else settings.delivery_deadline_seconds):
+            break
+        time.sleep(0.05)
+    return found
+
+
+def _shown(attempts: list[Delivery]) -> str:
+    return ", ".join(
+        f"#{d.seq} at +{d.arrival - attempts[0].arrival:.2f} s answered {d.status}"
+        + ("" if d.authenticated else " (without the auth header)")
+        for d in attempts
+    )
+
+
+@then("partnerProgramLinked is delivered with every static header configured on the webhook")
+def _(
+    event_watch: EventWatch,
+    world: World,
+    judge: Judge,
+    requirements: list[Requirement],
+    recorded_actions: list,
+    pytestconfig: pytest.Config,
+) -> None:
+    wanted = [event_watch.profile.webhooks.auth_header, *WebhookRun.of_run(pytestconfig).static_headers]
+    found = _attempts(event_watch, world, recorded_actions, "partnerProgramLinked", bool)
+    if not found:
+        raise PreconditionFailed("no partnerProgramLinked arrived for the link (EVENT-LINKED judges that)")
+    for d in found:
+        missing = [wanted[0]] if not d.authenticated else []
+        missing += [name for name in wanted[1:] if name not in d.static_headers]
+        if missing:
+            judge.fail(
+                judged(requirements),
+                f"delivery #{d.seq} of partnerProgramLinked came without the static header(s) "
+                f"{', '.join(missing)} configured on the webhook (of {', '.join(wanted)}; values not shown)",
+                None,
+            )
+
+
+@then("partnerProgramLinked is not delivered again after the receiver refused it with 400")
+def _(
+    event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
+) -> None:
+    found = _attempts(event_watch, world, recorded_actions, "partnerProgramLinked", lambda ds: len(ds) > 1)
+    refused = [d for d in found if d.status == 400]
+    if not refused:
+        raise PreconditionFailed(
+            "no partnerProgramLinked for the customer was refused with 400: " + (_shown(found) or "none arrived")
+        )
+    window = event_watch.profile.webhooks.retry_window_seconds
+    first = facts(refused[0].body).event_id
+    again = [d for d in found if d.seq > refused[0].seq and (first is None or facts(d.body).event_id == first)]
+    if again:
+        judge.fail(
+            judged(requirements),
+            f"partnerProgramLinked (eventId {first}) refused with 400 was delivered again within {window:g} s "
+            f"(webhooks.retry_window_seconds): {_shown(found)}",
+            None,
+        )
+
+
+@then("partnerProgramLinked is delivered again after each 429 until the receiver accepts it")
+def _(
+    event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement], recorded_actions: list
+) -> None:
+    req = judged(requirements)
+    found = _attempts(
+        event_watch, world, recorded_actions, "partnerProgramLinked", lambda ds: any(d.accepted for d in ds)
+    )
+    refused = [d for d in found if d.status == 429]
+    if not refused:
+        raise PreconditionFailed(
+            "no partnerProgramLinked for the customer was refused with 429: " + (_shown(found) or "none arrived")
+        )
+    window = event_watch.profile.webhooks.retry_window_seconds
+    accepted = [d for d in found if d.accepted and d.seq > refused[-1].seq]
+    strict = judge.profile.is_strict(AmbiguityId.WEBHOOK_RETRY_TIMING)
+    if not accepted:
+        if len(refused) >= 2 and not strict:
+            pytest.skip(
+                f"not judged: the event was retried after the first 429 but not accepted within {window:g} s "
+                f"(webhooks.retry_window_seconds; AMB-WEBHOOK-RETRY-TIMING): {_shown(found)}"
+            )
+        if not strict:
+            pytest.skip(
+                f"not judged: no retry within {window:g} s after the 429 (webhooks.retry_window_seconds); the "
+                f"documents do not say when the first retry comes (--strict-ambiguity AMB-WEBHOOK-RETRY-TIMING "
+                f"judges it): {_shown(found)}"
+            )
+        judge.fail(
+            req, f"partnerProgramLinked refused with 429 was not retried within {window:g} s: {_shown(found)}", None
+        )
+    attempts = [*refused, accepted[0]]
+    gaps = [b.arrival - a.arrival for a, b in zip(attempts, attempts[1:], strict=False)]
+    growing = all(later >= BACKOFF_GROWTH * earlier for earlier, later in zip(gaps, gaps[1:], strict=False))
+    if strict and len(gaps) >= 2 and not growing:
+        judge.fail(
+            req,
+            f"the retries after 429 do not back off exponentially (each wait at least {BACKOFF_GROWTH:g} times the "
+            "one before, which absorbs the timing noise of a constant interval): " + _shown(found),
+            None,
         )
 
 

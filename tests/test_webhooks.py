@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from ppconformance.contract.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
-from ppconformance.webhooks.match import Expected, judge
+from ppconformance.target.client import TargetBroken
+from ppconformance.webhooks.match import Expected, candidates, judge
 from ppconformance.webhooks.sink import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
 
 from .doc_samples import EVENTS_DOC_ID, load_samples
@@ -150,14 +151,54 @@ def test_the_sink_checks_the_secret_stores_deliveries_and_serves_them_to_token_h
         assert httpx.get(sink.url + "/__sink__/deliveries", headers={QUERY_TOKEN_HEADER: "nope"}).status_code == 401
         reader = SinkReader(sink.url, "query-token")
         seen = reader.poll()
-        assert [(d.seq, d.path, d.body) for d in seen] == [(1, "/events", {"a": 3})] and sink.rejected == 2
+        assert [(d.seq, d.path, d.body) for d in seen if d.accepted] == [(3, "/events", {"a": 3})]
+        assert [d.body for d in seen if not d.authenticated] == [{"a": 1}, {"a": 2}] and sink.rejected == 2
         httpx.post(sink.url + "/x", content=b"not json", headers={"X-Hook-Token": "right-secret"})
-        assert [d.text for d in reader.poll()] == ["", "not json"]
+        assert [d.text for d in reader.poll() if d.accepted] == ["", "not json"]
         reader.close()
         assert "right-secret" not in repr(sink) and "query-token" not in repr(reader)
     finally:
         sink.stop()
         sink.stop()  # idempotent
+
+
+def test_the_sink_keeps_refused_attempts_and_which_static_headers_each_carried() -> None:
+    """WEBHOOK-STATIC-HEADERS, WEBHOOK-NO-RETRY-4XX, WEBHOOK-RETRY-429 rest on these: an unauthenticated delivery
+    is kept (flagged), a refusal rule answers the customer's next deliveries with its statuses, in order."""
+    sink = WebhookSink("X-Hook-Token", "right-secret", "query-token", static_headers={"X-Run": "r1"}).start()
+    event = {"eventName": "partnerProgramLinked", "data": {"customerIdentifiers": {"customerId": 7}}}
+    other = {"eventName": "partnerProgramLinked", "data": {"customerIdentifiers": {"customerId": 8}}}
+    auth = {"X-Hook-Token": "right-secret"}
+    try:
+        reader = SinkReader(sink.url, "query-token")
+        reader.refuse(7, [429, 400])
+        assert httpx.post(sink.url + "/events", json=event).status_code == 401
+        assert httpx.post(sink.url + "/events", json=other, headers=auth).status_code == 200
+        assert httpx.post(sink.url + "/events", json=event, headers={**auth, "X-Run": "r1"}).status_code == 429
+        assert httpx.post(sink.url + "/events", json=event, headers={**auth, "X-Run": "wrong"}).status_code == 400
+        assert httpx.post(sink.url + "/events", json=event, headers=auth).status_code == 200
+        seen = reader.poll()
+        assert [(d.status, d.authenticated, d.static_headers, d.accepted) for d in seen] == [
+            (401, False, (), False),
+            (200, True, (), True),
+            (429, True, ("X-Run",), False),
+            (400, True, (), False),
+            (200, True, (), True),
+        ]
+        assert sink.rejected == 1
+        assert httpx.post(sink.url + "/__sink__/rules", json={"customerId": 7, "statuses": [400]}).status_code == 401
+        with pytest.raises(TargetBroken):
+            SinkReader(sink.url, "wrong-token").refuse(7, [400])
+    finally:
+        sink.stop()
+
+
+def test_candidates_are_the_accepted_deliveries_unless_every_attempt_is_asked_for() -> None:
+    bodies = [_event(42, "9199000001"), _event(42, "9199000001")]
+    refused = Delivery(1, 11.0, "/events", bodies[0], status=429)
+    accepted = Delivery(2, 11.0, "/events", bodies[1])
+    assert [d.seq for d, _ in candidates(EXPECTED, [refused, accepted])] == [2]
+    assert [d.seq for d, _ in candidates(EXPECTED, [refused, accepted], attempts=True)] == [1, 2]
 
 
 # -- correlation and duplicates ----------------------------------------------------------------

@@ -46,11 +46,13 @@ from .config import OrgConfig
 from .faults import CONFORMING, Behaviour
 from .state import Link, OrgState
 
-__all__ = ["EVENT_FORMS", "REMINDER_DAYS", "EventHub", "Webhook", "WebhookError"]
+__all__ = ["EVENT_FORMS", "LATE_RETRY_SECONDS", "REMINDER_DAYS", "EventHub", "Webhook", "WebhookError"]
 
 logger = logging.getLogger("ppreference.events")
 
 EVENT_FORMS = ("flat", "wrapped")
+#: The first retry's delay of variant webhook-late-retry, seconds (beyond the embedded profile's retry window).
+LATE_RETRY_SECONDS = 8.0
 #: Consecutive connection failures after which a webhook is disabled (its receiver is gone).
 UNREACHABLE_LIMIT = 3
 REMINDER_DAYS = 7
@@ -297,7 +299,7 @@ class EventHub:
     async def _deliver(self, hook: Webhook, name: str, payload: dict[str, Any]) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout)
-        headers = {"Content-Type": "application/json", **hook.headers}
+        headers = {"Content-Type": "application/json", **self._static_headers(hook)}
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = await self._client.post(hook.url, json=payload, headers=headers)
@@ -323,13 +325,33 @@ class EventHub:
                 }
             )
             retry = not isinstance(status, int) or status == 429 or status >= 500
+            if self.fx.faulty("webhook-retries-4xx"):
+                retry = retry or (isinstance(status, int) and status >= 400)
+            if self.fx.faulty("webhook-no-retry-429") and status == 429:
+                retry = False
             if not retry or attempt == self.max_attempts or not hook.active or self.hooks.get(hook.id) is not hook:
                 if retry or (isinstance(status, int) and status >= 300):
                     logger.warning(
                         "webhook %s: %s not delivered (%s after %d attempts)", hook.id, name, status, attempt
                     )
                 return
-            await asyncio.sleep(self.base_delay * 2 ** (attempt - 1))
+            await asyncio.sleep(self._retry_delay(attempt))
+
+    def _static_headers(self, hook: Webhook) -> dict[str, str]:
+        """The webhook's configured headers, as every delivery carries them (unless a fault drops some)."""
+        if self.fx.faulty("webhook-headers-dropped"):
+            return {}
+        if self.fx.faulty("webhook-first-header-only"):
+            return dict(list(hook.headers.items())[:1])
+        return dict(hook.headers)
+
+    def _retry_delay(self, attempt: int) -> float:
+        """Seconds before retry number `attempt`: `base_delay` * 2**(attempt-1) (exponential backoff)."""
+        if self.fx.faulty("webhook-constant-backoff"):
+            return self.base_delay
+        if self.fx.varies("webhook-late-retry"):
+            return LATE_RETRY_SECONDS * 2 ** (attempt - 1)
+        return self.base_delay * 2 ** (attempt - 1)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every scheduled delivery has finished (for tests), at most `timeout` seconds."""

@@ -539,6 +539,43 @@ FAULTS: dict[str, Fault] = _faults(
         "Every event names another customerId than the customer the action was about.",
     ),
     ("event-update-type-omitted", "EVENT-UPDATED", "event", "partnerProgramUpdated events carry no updateType."),
+    # ---- webhook delivery promises (capillary-facts#webhooks-event-notifications) ----
+    (
+        "webhook-headers-dropped",
+        "WEBHOOK-STATIC-HEADERS",
+        "event",
+        "Deliveries carry none of the static headers configured on the webhook (the receiver refuses them 401).",
+    ),
+    (
+        "webhook-first-header-only",
+        "WEBHOOK-STATIC-HEADERS",
+        "event",
+        "Deliveries carry only the first static header configured on the webhook, not the others.",
+    ),
+    (
+        "webhook-retries-4xx",
+        "WEBHOOK-NO-RETRY-4XX",
+        "event",
+        "A delivery the receiver refuses with 400 (or any 4xx) is retried like a 429.",
+    ),
+    (
+        "webhook-no-retry-429",
+        "WEBHOOK-RETRY-429",
+        "event",
+        "A delivery the receiver refuses with 429 is dropped, never retried (judged under strict "
+        "AMB-WEBHOOK-RETRY-TIMING: by default a retry not seen within the window is not judged).",
+        "",
+        "AMB-WEBHOOK-RETRY-TIMING",
+    ),
+    (
+        "webhook-constant-backoff",
+        "WEBHOOK-RETRY-429",
+        "event",
+        "Retries after 429 come at a constant interval, not with an exponential backoff (judged under strict "
+        "AMB-WEBHOOK-RETRY-TIMING).",
+        "",
+        "AMB-WEBHOOK-RETRY-TIMING",
+    ),
 )
 
 VARIANTS: dict[str, Variant] = {
@@ -629,6 +666,12 @@ VARIANTS: dict[str, Variant] = {
             "AMB-1302-TRIGGER",
             "Warning 1302 compares the tier expiry with the customer's loyalty membership expiry; a new customer "
             "has none, so no link carries 1302.",
+        ),
+        Variant(
+            "webhook-late-retry",
+            "AMB-WEBHOOK-RETRY-TIMING",
+            "A refused delivery is first retried after 8 s (then 16 s, ...): later than the embedded profile's "
+            "retry window, so the retry after 429 is not seen in time.",
         ),
         Variant(
             "event-wrapped-envelope",

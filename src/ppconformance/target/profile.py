@@ -158,8 +158,9 @@ class WebhookSettings:
     afterwards), "preconfigured" (the target already delivers to `public_url` with `auth_header: auth_value`)
     or "off" (webhook scenarios are skipped). `delivery_deadline_seconds`: how long after an action its event
     may take (AMB-EVENT-DEADLINE). `quiet_period_seconds`: how long the suite keeps listening after a later
-    event before it calls an earlier event absent. `auth_header` / `auth_value`: the header every delivery must
-    carry (`auth_value` None: a random secret per run; required for preconfigured). `request_id_header`: a
+    event before it calls an earlier event absent. `retry_window_seconds`: how long after a refused delivery
+    the suite waits for its retry (AMB-WEBHOOK-RETRY-TIMING). `auth_header` / `auth_value`: the header every
+    delivery must carry (`auth_value` None: a random secret per run; required for preconfigured). `request_id_header`: a
     response header whose value events must repeat as apiRequestId (None: not compared). `listen`
     ("host:port") and `public_url`: where the sink listens and the URL the target is given (for a tunnel).
     """
@@ -167,6 +168,7 @@ class WebhookSettings:
     mode: str = "register"
     delivery_deadline_seconds: float = 10.0
     quiet_period_seconds: float = 2.0
+    retry_window_seconds: float = 60.0
     auth_header: str = "X-Conformance-Webhook-Token"
     auth_value: str | None = field(default=None, repr=False)
     request_id_header: str | None = None
@@ -379,6 +381,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("webhooks.mode", WebhookSettings, "mode"),
     FileKey("webhooks.delivery_deadline_seconds", WebhookSettings, "delivery_deadline_seconds"),
     FileKey("webhooks.quiet_period_seconds", WebhookSettings, "quiet_period_seconds"),
+    FileKey("webhooks.retry_window_seconds", WebhookSettings, "retry_window_seconds"),
     FileKey("webhooks.auth_header", WebhookSettings, "auth_header"),
     FileKey("webhooks.auth_value", WebhookSettings, "auth_value"),
     FileKey("webhooks.request_id_header", WebhookSettings, "request_id_header"),

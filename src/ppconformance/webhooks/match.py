@@ -66,11 +66,14 @@ def _names_equal(got: Any, want: str, strict: bool) -> bool:
     return isinstance(got, str) and (got == want if strict else got.strip() == want.strip())
 
 
-def candidates(exp: Expected, deliveries: Iterable[Delivery]) -> list[tuple[Delivery, EventFacts]]:
-    """The deliveries naming `exp.event` for `exp`'s customer that arrived at or after `exp.not_before`."""
+def candidates(
+    exp: Expected, deliveries: Iterable[Delivery], *, attempts: bool = False
+) -> list[tuple[Delivery, EventFacts]]:
+    """The deliveries naming `exp.event` for `exp`'s customer that arrived at or after `exp.not_before`: the
+    accepted ones (`Delivery.accepted`), or with `attempts` every attempt (refused and unauthenticated too)."""
     found = []
     for d in deliveries:
-        if d.arrival < exp.not_before:
+        if d.arrival < exp.not_before or not (attempts or d.accepted):
             continue
         f = facts(d.body)
         if f.name == exp.event and _same_customer(f, exp):

@@ -44,7 +44,10 @@ from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
-__all__ = ["WebhookRun"]
+__all__ = ["RUN_HEADER", "WebhookRun", "static_headers"]
+
+RUN_HEADER = "X-Conformance-Run"
+"""The second static header of the suite's webhook (mode register); its value names the run."""
 
 _SINK = pytest.StashKey["WebhookSink"]()
 _ACTIONS = pytest.StashKey[list]()
@@ -71,14 +74,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class WebhookRun:
     """What workers know of the run's webhook set-up: `ready` (scenarios can run) or the skip `reason`,
-    the sink's loopback `query_url`, whether the target has the reference server's `clock`, and `broken`:
+    the sink's loopback `query_url`, whether the target has the reference server's `clock`, the names of the
+    webhook's `static_headers` besides the auth header, and `broken`:
     the registration met a transport error (timeout, reset, oversized answer), so the webhook scenarios are
     not skipped but end as errors of the run, like every other scenario against such a target."""
 
     def __init__(
-        self, ready: bool, reason: str = "", query_url: str = "", clock: bool = False, broken: str = ""
+        self,
+        ready: bool,
+        reason: str = "",
+        query_url: str = "",
+        clock: bool = False,
+        broken: str = "",
+        static_headers: tuple[str, ...] | list[str] = (),
     ) -> None:
         self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
+        #: names of the static headers configured on the webhook besides the auth header (mode register)
+        self.static_headers = tuple(static_headers)
 
     def to_data(self) -> dict[str, Any]:
         """Plain data for the run context (`RunContext.webhooks`)."""
@@ -93,6 +105,13 @@ class WebhookRun:
         return cls(**dict(ctx.webhooks))
 
 
+def static_headers(profile: Profile, secret: str, run_id: str) -> dict[str, str]:
+    """The static headers the suite configures on its webhook (capillary-facts#webhooks-event-notifications:
+    "each delivery carries the static headers configured on the webhook"): the auth header with the run's
+    secret, and `RUN_HEADER` with the run id (a second header, so a target sending only one is seen)."""
+    return {profile.webhooks.auth_header: secret, RUN_HEADER: f"pp-conformance-{run_id}"}
+
+
 def _registration(profile: Profile, url: str, secret: str, run_id: str, active: bool) -> dict[str, Any]:
     """The documented `POST /v3/webHooks` body (capillary-facts#webhooks-event-notifications)."""
     return {
@@ -101,7 +120,7 @@ def _registration(profile: Profile, url: str, secret: str, run_id: str, active: 
         "webHookType": "HTTP",
         "methodType": "POST",
         "eventNames": list(EVENT_NAMES),
-        "webHookHeaders": {profile.webhooks.auth_header: secret},
+        "webHookHeaders": static_headers(profile, secret, run_id),
         "maxAllowedConnections": 10,
         "slaInSeconds": int(profile.webhooks.delivery_deadline_seconds),
         "active": active,
@@ -171,8 +190,14 @@ def _setup(config: pytest.Config) -> WebhookRun:
     host, _, port = listen.rpartition(":")
     secret = settings.auth_value or secrets.token_urlsafe(24)
     token = secrets.token_urlsafe(24)
+    run_id = runcontext.require(config).run_id
+    others = {k: v for k, v in static_headers(profile, secret, run_id).items() if k != settings.auth_header}
+    if settings.mode != "register":
+        others = {}  # a preconfigured webhook carries the profile's auth header only
     try:
-        sink = WebhookSink(settings.auth_header, secret, token, host or "127.0.0.1", int(port)).start()
+        sink = WebhookSink(
+            settings.auth_header, secret, token, host or "127.0.0.1", int(port), static_headers=others
+        ).start()
     except OSError as exc:
         return WebhookRun(False, f"the webhook sink cannot listen on {listen}: {exc.strerror}")
     config.stash[_SINK] = sink
@@ -180,7 +205,6 @@ def _setup(config: pytest.Config) -> WebhookRun:
     runcontext.update(config, webhook_token=token)
     query_url = f"http://127.0.0.1:{sink.url.rsplit(':', 1)[1]}"
     public = (config.getoption("webhook_public_url") or settings.public_url or sink.url).rstrip("/") + "/events"
-    run_id = runcontext.require(config).run_id
     if settings.mode == "register":
         registered: list[str] = []
         config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id, registered))
@@ -197,7 +221,7 @@ def _setup(config: pytest.Config) -> WebhookRun:
                 "webhooks.mode: preconfigured if the target is configured otherwise",
             )
     reference = runcontext.require(config).reference_target
-    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference))
+    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference), static_headers=list(others))
 
 
 def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:
@@ -217,7 +241,8 @@ def _finish(config: pytest.Config, sink: WebhookSink) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "webhook-deliveries.jsonl").open("w", encoding="utf-8") as f:
         for d in sink.deliveries:
-            f.write(json.dumps({"arrival": d.arrival, "path": d.path, "body": d.body}) + "\n")
+            record = {"arrival": d.arrival, "path": d.path, "status": d.status, "authenticated": d.authenticated}
+            f.write(json.dumps({**record, "body": d.body}) + "\n")
 
 
 def latency_summary(sink: WebhookSink) -> str:
@@ -225,9 +250,12 @@ def latency_summary(sink: WebhookSink) -> str:
     from ppconformance.contract.events import facts
 
     lags = [
-        d.arrival * 1000 - f.created_at for d in sink.deliveries if isinstance((f := facts(d.body)).created_at, int)
+        d.arrival * 1000 - f.created_at
+        for d in sink.deliveries
+        if d.accepted and isinstance((f := facts(d.body)).created_at, int)
     ]
-    text = f"webhook sink: {len(sink.deliveries)} deliveries, {sink.rejected} rejected (wrong or no auth header)"
+    accepted = sum(d.accepted for d in sink.deliveries)
+    text = f"webhook sink: {accepted} deliveries, {sink.rejected} rejected (wrong or no auth header)"
     if lags:
         text += f"; arrival after createdAt: median {statistics.median(lags):.0f} ms, max {max(lags):.0f} ms"
     return text
