@@ -214,9 +214,18 @@ def _tool(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _synthetic_catalogue(path: Path, quote: str) -> Path:
+    entry = {"id": "X-ONE", "source": "capillary-facts#http-status-conventions", "quote": quote}
+    path.write_text(json.dumps({"requirements": [entry]}), encoding="utf-8")  # JSON is YAML
+    return path
+
+
 def test_tool_writes_reads_back_and_checks_fixtures(tmp_path: Path) -> None:
     docs, out = _synthetic_docs(tmp_path / "docs"), tmp_path / "out"
-    written = _tool("--docs", docs, "--out", out)
+    quotes = tmp_path / "doc-quotes.json"
+    catalogue = _synthetic_catalogue(tmp_path / "requirements.yaml", "HTTP status   conventions (global table)")
+    common = ("--catalogue", catalogue, "--quotes", quotes)
+    written = _tool("--docs", docs, "--out", out, *common)
     assert written.returncode == 0, written.stderr
     assert sorted(path.name for path in out.iterdir()) == sorted(f"{doc_id}.json" for doc_id in SYNTHETIC_DOCS)
     text = (out / "link-customer.json").read_text(encoding="utf-8")
@@ -242,20 +251,23 @@ def test_tool_writes_reads_back_and_checks_fixtures(tmp_path: Path) -> None:
             "```json Raw payload fence",
         ),
     }
-    assert _tool("--docs", docs, "--out", out, "--check").returncode == 0
+    assert _tool("--docs", docs, "--out", out, "--check", *common).returncode == 0
 
     path = out / "link-customer.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["samples"][0]["body"]["linkCustomers"][0]["customer"]["id"] = 2
     path.write_text(json.dumps(data, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     (out / "events.json").unlink()
-    checked = _tool("--docs", docs, "--out", out, "--check")
+    checked = _tool("--docs", docs, "--out", out, "--check", *common)
     assert checked.returncode == 1
     assert "link-customer.json: differs" in checked.stdout
     assert "sample link-customer#0 link-customer.request differs in: body" in checked.stdout
     assert "events.json: missing" in checked.stdout
-    assert _tool("--docs", docs, "--out", out).returncode == 0
-    assert _tool("--docs", docs, "--out", out, "--check").returncode == 0
+    assert _tool("--docs", docs, "--out", out, *common).returncode == 0
+    assert _tool("--docs", docs, "--out", out, "--check", *common).returncode == 0
+    assert json.loads(quotes.read_text(encoding="utf-8"))["quotes"] == {
+        "X-ONE": {"doc_id": "capillary-facts", "line": 1, "quote": "HTTP status conventions (global table)"}
+    }
 
 
 def test_tool_refuses_an_incomplete_docs_folder(tmp_path: Path) -> None:
@@ -264,3 +276,12 @@ def test_tool_refuses_an_incomplete_docs_folder(tmp_path: Path) -> None:
     failed = _tool("--docs", docs, "--out", tmp_path / "out", "--check")
     assert failed.returncode == 2 and "004_e.txt" in failed.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_tool_refuses_a_quote_the_documents_do_not_hold(tmp_path: Path) -> None:
+    docs, out = _synthetic_docs(tmp_path / "docs"), tmp_path / "out"
+    catalogue = _synthetic_catalogue(tmp_path / "requirements.yaml", "a sentence no document holds")
+    refused = _tool("--docs", docs, "--out", out, "--catalogue", catalogue, "--quotes", tmp_path / "q.json")
+    assert refused.returncode == 2
+    assert "X-ONE: quote not found in capillary-facts" in refused.stderr
+    assert not (tmp_path / "q.json").exists()

@@ -123,7 +123,7 @@ def test_validator_exit_codes_and_failing_paths(tmp_path: Path) -> None:
     )
     result = _validate("validate", str(lines))
     assert result.returncode == 1, result.stdout
-    assert f"INVALID {lines}:3: partnerProgramUpdated (flat)" in result.stdout
+    assert f"INVALID {lines}:3: partnerProgramUpdated (flat) [EVENT-UPDATED]" in result.stdout
     assert "at $.data: 'updateType' is a required property" in result.stdout
     assert f"VALID   {lines}:1: partnerProgramLinked (wrapped)" in result.stdout
     (tmp_path / "bad.txt").write_text("{nope", encoding="utf-8")

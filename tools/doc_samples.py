@@ -47,6 +47,7 @@ __all__ = [
     "UNCLASSIFIED",
     "build_fixture",
     "build_fixtures",
+    "build_quotes",
     "classify",
     "extract_event_samples",
     "extract_partner_samples",
@@ -196,6 +197,68 @@ def build_fixture(doc_id: str, path: Path) -> dict[str, Any]:
             "sample_count": len(samples),
         },
         "samples": samples,
+    }
+
+
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """`text` with every whitespace run collapsed to one space (ends stripped), and for each character of the
+    result the offset of the character of `text` it comes from."""
+    out: list[str] = []
+    where: list[int] = []
+    for match in re.finditer(r"\S+", text):
+        if out:
+            out.append(" ")
+            where.append(match.start() - 1)
+        out.append(match.group())
+        where.extend(range(match.start(), match.end()))
+    return "".join(out), where
+
+
+def build_quotes(doc_dir: Path, requirements: list[dict[str, Any]]) -> dict[str, Any]:
+    """The quote fixture (`tests/fixtures/doc-quotes.json`) of the catalogue's `requirements` (the list of
+    `catalogue/requirements.yaml`): where each requirement's `quote` stands in its document.
+
+    `{"provenance": {"extraction_tool", "method", "regenerate", "check", "documents": {doc id: {"source_file",
+    "source_sha256"}}}, "quotes": {requirement id: {"doc_id", "line", "quote"}}}`; `line` is 1-based. A quote
+    is found after whitespace normalisation (every run of whitespace one space) of both.
+
+    Raises `ValueError` naming every requirement whose quote is missing or not in its document (doc id:
+    `quoteDoc`, else the part of `source` before `#`), and what `read_doc_index` raises.
+    """
+    index = read_doc_index(doc_dir)
+    raws = {doc_id: path.read_bytes() for doc_id, path in index.items()}
+    texts = {doc_id: raw.decode("utf-8") for doc_id, raw in raws.items()}
+    normal = {doc_id: _normalised(text) for doc_id, text in texts.items()}
+    quotes: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for req in requirements:
+        doc_id = req.get("quoteDoc") or str(req.get("source", "")).split("#", 1)[0]
+        quote = " ".join(str(req.get("quote") or "").split())
+        if doc_id not in normal or not quote:
+            problems.append(f"{req.get('id')}: no quote, or unknown doc id {doc_id!r}")
+            continue
+        flat, where = normal[doc_id]
+        at = flat.find(quote)
+        if at < 0:
+            problems.append(f"{req['id']}: quote not found in {doc_id} ({index[doc_id].name}): {quote!r}")
+            continue
+        line = texts[doc_id].count("\n", 0, where[at]) + 1
+        quotes[req["id"]] = {"doc_id": doc_id, "line": line, "quote": quote}
+    if problems:
+        raise ValueError("quotes of catalogue/requirements.yaml not in the documents:\n  " + "\n  ".join(problems))
+    return {
+        "provenance": {
+            "extraction_tool": TOOL,
+            "method": "each requirement's quote found in its document, both whitespace-normalised",
+            "regenerate": f"python {TOOL} --docs <api-docs folder>",
+            "check": f"python {TOOL} --docs <api-docs folder> --check",
+            "documents": {
+                doc_id: {"source_file": index[doc_id].name, "source_sha256": hashlib.sha256(raw).hexdigest()}
+                for doc_id, raw in sorted(raws.items())
+                if any(q["doc_id"] == doc_id for q in quotes.values())
+            },
+        },
+        "quotes": quotes,
     }
 
 

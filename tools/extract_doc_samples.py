@@ -1,12 +1,15 @@
 """Re-extract the self-tests' doc-sample fixtures from the source documents, or check them (maintainers only).
 
     python tools/extract_doc_samples.py --docs DIR [--out tests/fixtures/doc-samples] [--check]
+        [--catalogue catalogue/requirements.yaml] [--quotes tests/fixtures/doc-quotes.json]
 
 `DIR` is the api-docs folder (its README.md maps doc ids to files). Without `--check` the fixtures
 (one `<doc id>.json` per document, see `tools/doc_samples.py` for the format) are written to `--out`,
 deterministically: sorted keys, indent 2, trailing newline; fixture files of documents no longer
-extracted are removed. With `--check` nothing is written: the committed fixtures are compared with
-what the documents give, and a summary of every difference is printed.
+extracted are removed. The quote fixture (`--quotes`) records where each requirement's `quote` of the
+catalogue stands in its document (a quote that is not there stops the tool with status 2). With `--check`
+nothing is written: the committed fixtures are compared with what the documents give, and a summary of
+every difference is printed.
 
 Exit status: 0 written / up to date; 1 (`--check`) the fixtures differ; 2 the docs folder is
 unusable (missing folder, README row or document, a sample without a heading).
@@ -27,9 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script (python tools/extract_doc_samples.py): make `tools` importable
     sys.path.insert(0, str(REPO))
 
-from tools.doc_samples import build_fixtures, fixture_name, render  # noqa: E402
+import yaml  # noqa: E402
+
+from tools.doc_samples import build_fixtures, build_quotes, fixture_name, render  # noqa: E402
 
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "doc-samples"
+DEFAULT_CATALOGUE = REPO / "catalogue" / "requirements.yaml"
+DEFAULT_QUOTES = REPO / "tests" / "fixtures" / "doc-quotes.json"
 DIFF_LINES = 30
 
 
@@ -39,25 +46,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, required=True, help="the api-docs folder (with README.md)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"fixture folder (default {DEFAULT_OUT})")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if the fixtures differ")
+    parser.add_argument(
+        "--catalogue", type=Path, default=DEFAULT_CATALOGUE, help=f"requirements file (default {DEFAULT_CATALOGUE})"
+    )
+    parser.add_argument("--quotes", type=Path, default=DEFAULT_QUOTES, help=f"quote fixture (default {DEFAULT_QUOTES})")
     args = parser.parse_args(argv)
     try:
         fixtures = build_fixtures(args.docs)
-    except (OSError, ValueError, KeyError) as exc:
+        catalogue = yaml.safe_load(args.catalogue.read_text(encoding="utf-8"))
+        quotes = render(build_quotes(args.docs, list(catalogue["requirements"])))
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         print(f"extract_doc_samples: {exc}", file=sys.stderr)
         return 2
     expected = {fixture_name(doc_id): render(fixture) for doc_id, fixture in fixtures.items()}
     total = sum(len(fixture["samples"]) for fixture in fixtures.values())
     if args.check:
         problems = check(args.out, expected)
+        committed = args.quotes.read_text(encoding="utf-8") if args.quotes.is_file() else None
+        if committed != quotes:
+            problems.append(f"- {args.quotes.name}: {'differs' if committed else 'missing'}")
+            if committed:
+                problems += ["    " + line for line in _describe(committed, quotes)]
         if problems:
             print(f"doc-sample fixtures in {args.out} differ from {args.docs}:")
             print("\n".join(problems))
             print(f"regenerate: python tools/extract_doc_samples.py --docs {args.docs} --out {args.out}")
             return 1
-        print(f"doc-sample fixtures up to date: {len(expected)} files, {total} samples")
+        print(f"doc-sample fixtures up to date: {len(expected)} files, {total} samples; {args.quotes.name} too")
         return 0
     write(args.out, expected)
-    print(f"wrote {len(expected)} fixture files ({total} samples) to {args.out}")
+    args.quotes.parent.mkdir(parents=True, exist_ok=True)
+    args.quotes.write_text(quotes, encoding="utf-8")
+    print(f"wrote {len(expected)} fixture files ({total} samples) to {args.out}, quotes to {args.quotes}")
     return 0
 
 

@@ -62,12 +62,19 @@ def render_requirements(catalogue: Catalogue) -> str:
         "Generated from `catalogue/requirements.yaml` by `python -m tools.register`; do not edit.",
         "Select a requirement's scenarios with `pytest -m <id>`.",
         "",
-        "| id | level | code | source | requirement | judged strictly with |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "The quote is the passage of the documents the requirement rests on (from the source's document, or the one",
+        "named before it); every check of the suite names a requirement (`python -m tools.traceability`).",
+        "",
+        "| id | level | code | source | requirement | rests on | judged strictly with |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in catalogue.requirements.values():
         title = r.title if r.testable else f"{r.title} — **not testable black-box**: {r.untestable_reason}"
-        lines.append(f"| {r.id} | {r.level} | {r.code or ''} | {r.source} | {_cell(title)} | {r.strict_with or ''} |")
+        quote = (f"{r.quote_doc}: " if r.quote_doc else "") + f"“{r.quote}”"
+        lines.append(
+            f"| {r.id} | {r.level} | {r.code or ''} | {r.source} | {_cell(title)} | {_cell(quote)} "
+            f"| {r.strict_with or ''} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -31,8 +31,9 @@ class CatalogueError(Exception):
 class Requirement:
     """One catalogue requirement, e.g. `LINK-2003` (source "link-customer#error-codes").
 
-    `strict_with` names the ambiguity whose strict stance makes an inferred
-    requirement exact; `message_pattern` is checked only under AMB-2005-TWO-MEANINGS.
+    `quote` is the short verbatim passage of the documents it rests on, from `quote_doc` (a doc id) or,
+    when that is None, from the source's doc; `strict_with` names the ambiguity whose strict stance makes an
+    inferred requirement exact; `message_pattern` is checked only under AMB-2005-TWO-MEANINGS.
     """
 
     id: str
@@ -40,6 +41,8 @@ class Requirement:
     level: str
     source: str
     title: str
+    quote: str = ""
+    quote_doc: str | None = None
     code: int | None = None
     testable: bool = True
     untestable_reason: str | None = None
@@ -50,6 +53,11 @@ class Requirement:
     def doc_id(self) -> str:
         """The doc id part of `source` ("link-customer")."""
         return self.source.split("#", 1)[0]
+
+    @property
+    def quoted_from(self) -> str:
+        """The doc id of `quote`: `quote_doc`, else the source's."""
+        return self.quote_doc or self.doc_id
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ def load_catalogue() -> Catalogue:
             level=r["level"],
             source=r["source"],
             title=r["title"],
+            quote=r["quote"],
+            quote_doc=r.get("quoteDoc"),
             code=r.get("code"),
             testable=r.get("testable", True),
             untestable_reason=r.get("untestableReason"),

@@ -34,6 +34,7 @@ from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
 
 __all__ = [
     "EVENT_NAMES",
+    "EVENT_REQUIREMENTS",
     "EVENT_SCHEMA_DIR",
     "EventFacts",
     "Verdict",
@@ -53,6 +54,13 @@ EVENT_NAMES = (
     "partnerProgramDelinked",
     "supplementaryMembershipExpiryReminder",
 )
+#: The catalogue requirement an event's schema check judges (its doc quote is the requirement's).
+EVENT_REQUIREMENTS = {
+    "partnerProgramLinked": "EVENT-LINKED",
+    "partnerProgramUpdated": "EVENT-UPDATED",
+    "partnerProgramDelinked": "EVENT-DELINKED",
+    "supplementaryMembershipExpiryReminder": "EVENT-EXPIRY-REMINDER",
+}
 
 
 @lru_cache(maxsize=2)
@@ -251,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"VALID   {label}: {what}")
             else:
                 invalid += 1
-                print(f"INVALID {label}: {what}")
+                print(f"INVALID {label}: {what} [{EVENT_REQUIREMENTS.get(verdict.name or '', 'no known event')}]")
                 for error in verdict.errors:
                     print(f"    {error}")
     print(f"{total - invalid} valid, {invalid} invalid payload(s)")
