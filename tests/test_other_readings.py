@@ -177,3 +177,50 @@ def test_warning_1302_is_not_judged_by_default_under_the_other_reading_and_judge
     assert code == 0 and counts(junit)["skipped"] == 1, out[-2000:]
     assert "not judged: no warning 1302" in (tmp_path / "default" / "reports" / "junit.xml").read_text(encoding="utf-8")
     assert strict[0] == 1 and "LINK-W1302" in failed_requirements(strict[2]), strict[1][-2000:]
+
+
+DELINK = "/v2/partnerProgram/deLinkCustomer"
+
+
+def _delink_body(mobile: Any) -> dict[str, Any]:
+    return {
+        "deLinkCustomers": [
+            {"customer": {"mobile": mobile}, "deLinkFromPartnerPrograms": [{"partnerProgramName": "A"}]}
+        ]
+    }
+
+
+def test_a_delink_mobile_of_either_type_is_not_judged_when_refused_by_default_a_number_is_when_strict():
+    """AMB-DELINK-MOBILE-TYPE: the delink page types mobile integer, the other pages string; a refused delink
+    body carrying a mobile is valid under one reading only (variant delink-mobile-integer-only)."""
+    refused = _response(ENVELOPE, 400)
+    for mobile in ("919800000000", 919800000000):
+        assert fuzzchecks.valid_body_not_refused(None, refused, _case(DELINK, _delink_body(mobile))) is True
+    email = _delink_body(None)
+    email["deLinkCustomers"][0]["customer"] = {"email": "a@b.invalid"}
+    with pytest.raises(FuzzFinding, match="FUZZ-VALID-BODY"):
+        fuzzchecks.valid_body_not_refused(None, refused, _case(DELINK, email))
+    fuzzchecks.configure(strict={"AMB-DELINK-MOBILE-TYPE"})
+    assert fuzzchecks.valid_body_not_refused(None, refused, _case(DELINK, _delink_body("919800000000"))) is True
+    with pytest.raises(FuzzFinding, match="FUZZ-VALID-BODY"):
+        fuzzchecks.valid_body_not_refused(None, refused, _case(DELINK, _delink_body(919800000000)))
+
+
+def test_delink_scenarios_pass_on_a_server_that_takes_the_delink_mobile_as_a_number_only(tmp_path) -> None:
+    """The scenarios' delinks hold under both readings of AMB-DELINK-MOBILE-TYPE: a delink that identified nobody
+    is sent again with numeric mobiles (`run.cleanup.send_delink`); strict sends numbers from the start."""
+    from .refserver import start_reference_server
+    from .test_suite_runs import counts, run_suite
+
+    base_url, stop = start_reference_server("--variant", "delink-mobile-integer-only")
+    wanted = "DELINK-SUCCESS or DELINK-REMOVES-LINK or DELINK-RELINK-AFTER"
+    try:
+        code, out, junit = run_suite(tmp_path / "default", f"--base-url={base_url}", "-m", wanted)
+        strict = run_suite(
+            tmp_path / "strict", f"--base-url={base_url}", "-m", wanted, "--strict-ambiguity", "AMB-DELINK-MOBILE-TYPE"
+        )
+    finally:
+        stop()
+    found = counts(junit)
+    assert code == 0 and found["tests"] >= 2 and found["skipped"] == 0, out[-3000:]
+    assert strict[0] == 0, strict[1][-3000:]

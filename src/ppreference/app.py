@@ -84,6 +84,18 @@ Identify = Callable[[Scope], OrgConfig | None]
 T = TypeVar("T")
 
 
+def _mobile_integer_only(body: Any) -> None:
+    """Variant delink-mobile-integer-only: a delink customer's mobile given as a string is a type error (the
+    delink page types it integer), answered like any other: HTTP 400 with code 8013."""
+    entries = body.get("deLinkCustomers") if isinstance(body, dict) else None
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        customer = entry.get("customer") if isinstance(entry, dict) else None
+        if isinstance(customer, dict) and isinstance(customer.get("mobile"), str) and customer["mobile"]:
+            raise RequestError(
+                400, 8013, f"Invalid identifier: deLinkCustomers[{i}].customer.mobile must be an integer"
+            )
+
+
 class _JSON(JSONResponse):
     """JSON with ASCII escapes, so echoed strings (even lone surrogates) always encode."""
 
@@ -379,7 +391,10 @@ class _Server:
         )
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
-        batches = parse_delink_request(await self.partner_body(request), self.fx.batch_limit(DELINK, MAX_BATCH))
+        body = await self.partner_body(request)
+        if self.fx.varies("delink-mobile-integer-only"):
+            _mobile_integer_only(body)
+        batches = parse_delink_request(body, self.fx.batch_limit(DELINK, MAX_BATCH))
         state = self.store.org(org.org_id)
         return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)), org)
 

@@ -668,6 +668,12 @@ VARIANTS: dict[str, Variant] = {
             "has none, so no link carries 1302.",
         ),
         Variant(
+            "delink-mobile-integer-only",
+            "AMB-DELINK-MOBILE-TYPE",
+            "A delink customer's mobile must be a JSON number, as the delink page types it: a string mobile is "
+            "answered HTTP 400 with code 8013 (link and update keep strings).",
+        ),
+        Variant(
             "webhook-late-retry",
             "AMB-WEBHOOK-RETRY-TIMING",
             "A refused delivery is first retried after 8 s (then 16 s, ...): later than the embedded profile's "

@@ -400,6 +400,18 @@ def _sent_as_json(case: Any) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _mobile_reading_dependent(endpoint: str, body: Any) -> bool:
+    """True when a delink body is valid under one reading of AMB-DELINK-MOBILE-TYPE only: by default any
+    customer mobile (the delink page types it integer, the other pages string: each reading refuses the
+    other type); strict (integer, as the delink page) a string mobile only."""
+    if endpoint != DELINK.name:
+        return False
+    mobiles = [c.get("mobile") for c, _ in DELINK.request_entries(body) if isinstance(c, dict) and "mobile" in c]
+    if _POLICY.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
+        return any(isinstance(m, str) for m in mobiles)
+    return any(m not in (None, "") for m in mobiles)
+
+
 @schemathesis.check
 def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     """FUZZ-VALID-BODY: a valid request is answered per item (any item codes), never refused as a whole with
@@ -407,7 +419,8 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     Schemathesis' positive_data_acceptance, adapted to item-level business errors. Valid means: a POST sent
     as JSON whose body the request schema accepts *and* whose dates are real calendar dates and date-times
     (the format checker of `contract.schemas.FORMAT_CHECKER`: "0000-00-00" is no date, link-customer#body-
-    parameters types them as dates)."""
+    parameters types them as dates), and valid under every reading (a delink mobile is not:
+    `_mobile_reading_dependent`)."""
     endpoint = _endpoint(case)
     if endpoint is None or not 400 <= response.status_code < 500 or response.status_code in (401, 429):
         return None
@@ -419,6 +432,8 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
         return True
     if _results(endpoint, _json(response)) is not None:
         return True  # item-level answer with a 4xx status: AMB-ITEM-FAILURE-HTTP-STATUS
+    if _mobile_reading_dependent(endpoint, body):
+        return True
     answer = response.content[:300].decode("utf-8", errors="replace")
     raise FuzzFinding(
         "FUZZ-VALID-BODY",

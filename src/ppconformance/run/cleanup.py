@@ -25,11 +25,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ppconformance.contract.endpoints import DELINK, PROGRAM_NAME_KEY, UPDATE
+from ppconformance.contract.endpoints import CUSTOMER_KEY, DELINK, PROGRAM_NAME_KEY, UPDATE
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.journal import Journal, JournalEntry
-from ppconformance.target.client import PartnerProgramClient, TargetError, TargetUnreachable
+from ppconformance.target.client import Exchange, PartnerProgramClient, TargetError, TargetUnreachable
 
-__all__ = ["BATCH", "CleanupReport", "clean", "clean_customer", "clean_customers", "linked_program_names"]
+__all__ = [
+    "BATCH",
+    "CleanupReport",
+    "clean",
+    "clean_customer",
+    "clean_customers",
+    "linked_program_names",
+    "send_delink",
+]
 
 CANCEL = "MEMBERSHIP_RELINKING_CANCELLED"
 BATCH = 50
@@ -52,6 +61,43 @@ class CleanupReport:
             f"  org {e.org}: customer {e.customer_obj} still linked to {e.program!r}: {why}"
             for e, why in self.leftovers
         )
+
+
+def _mobiles_as_numbers(body: Any) -> dict[str, Any] | None:
+    """`body` with every digit-string `customer.mobile` sent as a JSON number; None when there is none."""
+    entries = DELINK.request_entries(body)
+    customers = [c for c, _ in entries]
+    if not any(isinstance(c, dict) and isinstance(c.get("mobile"), str) and c["mobile"].isdigit() for c in customers):
+        return None
+    numbered = [
+        ({**c, "mobile": int(c["mobile"])} if isinstance(c, dict) and str(c.get("mobile", "")).isdigit() else c, items)
+        for c, items in entries
+    ]
+    return DELINK.request_body(numbered)
+
+
+def _identified_nobody(ex: Exchange) -> bool:
+    """True when a delink answer identified none of its customers: a request-level 4xx, or no customer result
+    with status code 1000 (capillary-facts#customer-identification)."""
+    if 400 <= ex.status < 500:
+        return True
+    body = ex.response_json if isinstance(ex.response_json, dict) else {}
+    entries = [e for shape in DELINK.result_shapes for e in body.get(shape.results_key) or [] if isinstance(e, dict)]
+    codes = [((e.get(CUSTOMER_KEY) or {}).get("status") or {}).get("code") for e in entries]
+    return bool(entries) and 1000 not in codes
+
+
+def send_delink(client: PartnerProgramClient, body: dict[str, Any], **kw: Any) -> Exchange:
+    """POST deLinkCustomer with `body` under either reading of AMB-DELINK-MOBILE-TYPE (the delink page types
+    `customer.mobile` integer, the other pages string): by default, when the answer identified nobody and the
+    body sent mobiles as strings, the same delink goes once more with the mobiles as JSON numbers and that
+    answer is returned (a target of either reading is judged by the form it reads). Strict: one request, as
+    built (`Bodies.customer_obj` then sends numbers). Raises what `PartnerProgramClient.delink` raises."""
+    ex = client.delink(body, **kw)
+    if client.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE) or not _identified_nobody(ex):
+        return ex
+    numbered = _mobiles_as_numbers(body)
+    return ex if numbered is None else client.delink(numbered, **kw)
 
 
 def _customer_id(client: PartnerProgramClient, customer: dict[str, Any]) -> int | None:
@@ -101,7 +147,7 @@ def clean_customers(
     if supplementary and relinking is not False:
         cancels = [{PROGRAM_NAME_KEY: name, "updateType": CANCEL} for name in supplementary]
         client.update(UPDATE.request_body((i, cancels) for i in idents))
-    client.delink(DELINK.request_body((i, [{PROGRAM_NAME_KEY: name} for name in programs]) for i in idents))
+    send_delink(client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: name} for name in programs]) for i in idents))
     out: list[list[str] | None] = []
     for customer in customers:
         cid = _customer_id(client, customer)

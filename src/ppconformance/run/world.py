@@ -25,7 +25,7 @@ from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
 from ppconformance.run.bodies import Bodies
-from ppconformance.run.cleanup import CleanupReport
+from ppconformance.run.cleanup import CleanupReport, send_delink
 from ppconformance.run.journal import Journal
 from ppconformance.run.provision import Customer, CustomerPool, PreconditionFailed, Provisioner, setup_answer
 from ppconformance.target.client import Exchange, PartnerProgramClient
@@ -194,7 +194,7 @@ class World:
         items = self.bodies.delink_items(names)
         body = DELINK.request_body((o, items) for o in objs)
         harmless = self._harmless(customers, list(names))
-        return self._act("deLinkCustomer", objs, items, self.client.delink(body, harmless=harmless))
+        return self._act("deLinkCustomer", objs, items, send_delink(self.client, body, harmless=harmless))
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`); never raises."""
