@@ -66,14 +66,11 @@ class CleanupReport:
 def _mobiles_as_numbers(body: Any) -> dict[str, Any] | None:
     """`body` with every digit-string `customer.mobile` sent as a JSON number; None when there is none."""
     entries = DELINK.request_entries(body)
-    customers = [c for c, _ in entries]
-    if not any(isinstance(c, dict) and isinstance(c.get("mobile"), str) and c["mobile"].isdigit() for c in customers):
-        return None
     numbered = [
         ({**c, "mobile": int(c["mobile"])} if isinstance(c, dict) and str(c.get("mobile", "")).isdigit() else c, items)
         for c, items in entries
     ]
-    return DELINK.request_body(numbered)
+    return None if numbered == entries else DELINK.request_body(numbered)
 
 
 def _identified_nobody(ex: Exchange) -> bool:

@@ -74,8 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class WebhookRun:
     """What workers know of the run's webhook set-up: `ready` (scenarios can run) or the skip `reason`,
-    the sink's loopback `query_url`, whether the target has the reference server's `clock`, the names of the
-    webhook's `static_headers` besides the auth header, and `broken`:
+    the sink's loopback `query_url`, whether the target has the reference server's `clock`, and `broken`:
     the registration met a transport error (timeout, reset, oversized answer), so the webhook scenarios are
     not skipped but end as errors of the run, like every other scenario against such a target."""
 
@@ -86,11 +85,8 @@ class WebhookRun:
         query_url: str = "",
         clock: bool = False,
         broken: str = "",
-        static_headers: tuple[str, ...] | list[str] = (),
     ) -> None:
         self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
-        #: names of the static headers configured on the webhook besides the auth header (mode register)
-        self.static_headers = tuple(static_headers)
 
     def to_data(self) -> dict[str, Any]:
         """Plain data for the run context (`RunContext.webhooks`)."""
@@ -106,10 +102,14 @@ class WebhookRun:
 
 
 def static_headers(profile: Profile, secret: str, run_id: str) -> dict[str, str]:
-    """The static headers the suite configures on its webhook (capillary-facts#webhooks-event-notifications:
-    "each delivery carries the static headers configured on the webhook"): the auth header with the run's
-    secret, and `RUN_HEADER` with the run id (a second header, so a target sending only one is seen)."""
-    return {profile.webhooks.auth_header: secret, RUN_HEADER: f"pp-conformance-{run_id}"}
+    """The static headers every delivery must carry (capillary-facts#webhooks-event-notifications: "each
+    delivery carries the static headers configured on the webhook"): the auth header with the run's secret
+    and, when the suite registers the webhook itself (mode register), `RUN_HEADER` with the run id (a second
+    header, so a target sending only one is seen). A preconfigured webhook carries the auth header only."""
+    headers = {profile.webhooks.auth_header: secret}
+    if profile.webhooks.mode == "register":
+        headers[RUN_HEADER] = f"pp-conformance-{run_id}"
+    return headers
 
 
 def _registration(profile: Profile, url: str, secret: str, run_id: str, active: bool) -> dict[str, Any]:
@@ -192,8 +192,6 @@ def _setup(config: pytest.Config) -> WebhookRun:
     token = secrets.token_urlsafe(24)
     run_id = runcontext.require(config).run_id
     others = {k: v for k, v in static_headers(profile, secret, run_id).items() if k != settings.auth_header}
-    if settings.mode != "register":
-        others = {}  # a preconfigured webhook carries the profile's auth header only
     try:
         sink = WebhookSink(
             settings.auth_header, secret, token, host or "127.0.0.1", int(port), static_headers=others
@@ -221,7 +219,7 @@ def _setup(config: pytest.Config) -> WebhookRun:
                 "webhooks.mode: preconfigured if the target is configured otherwise",
             )
     reference = runcontext.require(config).reference_target
-    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference), static_headers=list(others))
+    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference))
 
 
 def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:

@@ -133,8 +133,8 @@ class WebhookSink:
         self, path: str, raw: bytes, *, authenticated: bool = True, static_headers: tuple[str, ...] = ()
     ) -> Delivery:
         """Store one delivery (what the handler does once the secret checked out, or with `authenticated`
-        False for one without it); its `status` is the next status of a refusal rule for its customer, else
-        200 (401 when not authenticated)."""
+        False for one without it, counted in `rejected`); its `status` is the next status of a refusal rule
+        for its customer, else 200 (401 when not authenticated)."""
         try:
             body: Any = json.loads(raw)
             text = ""
@@ -145,10 +145,12 @@ class WebhookSink:
             if authenticated:
                 queue = self._refusals.get(str(facts(body).customer_id))
                 status = queue.pop(0) if queue else 200
+            else:
+                self.rejected += 1
             delivery = Delivery(
                 len(self.deliveries) + 1, time.time(), path, body, text, status, authenticated, static_headers
             )
-            if authenticated or sum(not d.authenticated for d in self.deliveries) < MAX_UNAUTHENTICATED:
+            if authenticated or self.rejected <= MAX_UNAUTHENTICATED:
                 self.deliveries.append(delivery)
         return delivery
 
@@ -191,8 +193,6 @@ class WebhookSink:
                     if hmac.compare_digest((self.headers.get(name) or "").encode(), value)
                 )
                 if not hmac.compare_digest(given, sink._auth_value):
-                    with sink._lock:
-                        sink.rejected += 1
                     sink.accept(self.path, raw, authenticated=False, static_headers=carried)
                     return self._answer(401, b'{"error": "unauthorized"}')
                 delivery = sink.accept(self.path, raw, static_headers=carried)
