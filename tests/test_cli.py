@@ -61,6 +61,7 @@ def test_the_value_options_list_matches_the_plugins_options():
     assert shown == set(SUITE_VALUE_OPTIONS - EXTRA_VALUE_OPTIONS)
 
 
+@pytest.mark.selftest_slow  # three whole suite runs, one under xdist
 def test_options_with_a_space_and_paths_outside_the_checkout_serial_and_under_xdist(tmp_path: Path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()

@@ -159,6 +159,7 @@ def test_a_tier_expiry_is_read_in_every_format_the_documents_allow_and_no_other(
         assert calendar_date_of(other, kolkata) is None
 
 
+@pytest.mark.selftest_slow  # two whole suite runs against a variant server
 def test_warning_1302_is_not_judged_by_default_under_the_other_reading_and_judged_when_strict(tmp_path) -> None:
     """AMB-1302-TRIGGER: against a server that reads 'the customer's membership expiry' as the loyalty
     membership's (a new customer has none, so no 1302), LINK-W1302 is reported not judged by default and
@@ -206,6 +207,7 @@ def test_a_delink_mobile_of_either_type_is_not_judged_when_refused_by_default_a_
         fuzzchecks.valid_body_not_refused(None, refused, _case(DELINK, _delink_body(919800000000)))
 
 
+@pytest.mark.selftest_slow  # two whole suite runs against a variant server
 def test_delink_scenarios_pass_on_a_server_that_takes_the_delink_mobile_as_a_number_only(tmp_path) -> None:
     """The scenarios' delinks hold under both readings of AMB-DELINK-MOBILE-TYPE: a delink that identified nobody
     is sent again with numeric mobiles (`run.cleanup.send_delink`); strict sends numbers from the start."""
