@@ -208,7 +208,27 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
         ) from None
 
 
+def _judges(*ids: str) -> Any:
+    """Tag a fuzz test with the catalogue requirements it judges (registered markers: `pytest -m FUZZ-LIFECYCLE`
+    selects it, and the conformance report counts its outcome for them)."""
+
+    def tag(func: Any) -> Any:
+        for rid in ids:
+            func = getattr(pytest.mark, rid)(func)
+        return func
+
+    return tag
+
+
 @schema.parametrize()
+@_judges(
+    "FUZZ-NO-SERVER-ERROR",
+    "FUZZ-RESPONSE-CONFORMS",
+    "FUZZ-ITEM-NAME",
+    "FUZZ-ITEM-CODES",
+    "FUZZ-INVALID-ITEM",
+    "FUZZ-VALID-BODY",
+)
 @pytest.mark.timeout(int(_SETTINGS.budget()) + 300)  # the budget stops sending; shrinking a finding may add
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None)
 def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile, request: pytest.FixtureRequest) -> None:
@@ -245,6 +265,7 @@ def _item_code(response: Any, ep: Endpoint) -> Any:
 
 
 @pytest.mark.parametrize("flow", ["link-update-delink", "relink-cancel"])
+@_judges("FUZZ-LIFECYCLE")
 @pytest.mark.timeout(int(_SETTINGS.budget()) + 300)
 def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile) -> None:
     """Stateful phase (a hypothesis-driven sequence of schemathesis cases, see the module docstring)."""

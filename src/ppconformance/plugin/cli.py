@@ -41,6 +41,9 @@ SUITE_VALUE_OPTIONS = frozenset(
         "--webhook-listen",
         "--webhook-public-url",
         "--write-profile",
+        "--waivers",
+        "--evidence",
+        "--baseline",
     }
     | EXTRA_VALUE_OPTIONS
 )

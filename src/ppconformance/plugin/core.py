@@ -28,12 +28,17 @@ import allure
 import pytest
 import yaml
 
+from ppconformance import __version__
 from ppconformance.contract.catalogue import Requirement, load_catalogue
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
+from ppconformance.plugin.allure_meta import write_allure_metadata
 from ppconformance.plugin.cli import rerun_if_split, value_options
+from ppconformance.plugin.reporting import ConformanceReporter
+from ppconformance.report.baseline import BaselineError, load_baseline
+from ppconformance.report.waivers import WaiverError, Waivers, load_waivers
 from ppconformance.resources import checkout
 from ppconformance.run.cleanup import CleanupReport
 from ppconformance.run.journal import open_entries
@@ -49,6 +54,7 @@ _REQUESTS = pytest.StashKey[int]()
 _TRACKER = pytest.StashKey[OutcomeTracker]()
 _PREFLIGHT = pytest.StashKey[Preflight]()
 _PROFILE = pytest.StashKey[Profile]()
+_REPORTER = pytest.StashKey[ConformanceReporter]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -126,6 +132,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --check-config: also write a starter profile to FILE: the profile given, its programs, "
         "tiers and relinking setting completed from what discovery found (secrets stay ${VAR} references)",
     )
+    group.addoption(
+        "--waivers",
+        default=None,
+        metavar="FILE",
+        help="YAML of known, agreed deviations (schemas/meta/waivers.schema.json: requirement, reason, ticket, "
+        "expires, optional target): a waived requirement's failure is reported waived (exit 0 if nothing else "
+        "failed); an expired waiver is a failure; a waiver whose requirement passes is reported no longer needed",
+    )
+    group.addoption(
+        "--evidence",
+        default=None,
+        metavar="DIR",
+        help="write an evidence bundle for vendor acceptance to DIR and DIR.tar.gz: suite version and git "
+        "revision, SHA-256 of schemas/features/catalogue/steps, the redacted profile and traffic (HAR), the "
+        "reports and a SHA-256 manifest; check it later with python -m ppconformance.evidence verify DIR",
+    )
+    group.addoption(
+        "--baseline",
+        default=None,
+        metavar="CONFORMANCE_JSON",
+        help="a previous run's reports/conformance.json: print and write reports/diff.md, the requirements whose "
+        "outcome changed (new failures first); the exit code is unchanged",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -172,6 +201,8 @@ def pytest_configure(config: pytest.Config) -> None:
         tracker = OutcomeTracker(stop_after)
         config.stash[_TRACKER] = tracker
         config.pluginmanager.register(tracker, "pp-outcomes")
+        if not ctx.run_error:
+            _register_reporter(config, runcontext.run_profile(config), tracker, ctx.base_url)
         return
     base_url = config.getoption("base_url", None) or _peek_base_url(config.getoption("profile"))
     ephemeral = not base_url
@@ -199,6 +230,14 @@ def pytest_configure(config: pytest.Config) -> None:
     tracker = OutcomeTracker(profile.stop_after_transport_errors)
     config.stash[_TRACKER] = tracker
     config.pluginmanager.register(tracker, "pp-outcomes")
+    try:
+        reporter = _register_reporter(config, profile, tracker, base_url)
+        if config.getoption("baseline"):
+            load_baseline(config.getoption("baseline"))
+    except (WaiverError, BaselineError) as exc:
+        pytest.exit(f"ERROR (not a conformance failure): {exc}", returncode=EXIT_PROFILE_ERROR)
+    if config.getoption("evidence"):
+        reporter.clear_traffic()
     _write_effective_profile(config, profile)
     try:
         probe_target(base_url, profile)
@@ -236,6 +275,28 @@ def pytest_configure_node(node: Any) -> None:
     ctx = runcontext.get(node.config)
     if ctx is not None:
         node.workerinput[runcontext.WORKERINPUT_KEY] = ctx.to_workerinput()
+
+
+def _register_reporter(
+    config: pytest.Config, profile: Profile, tracker: OutcomeTracker, base_url: str
+) -> ConformanceReporter:
+    """The conformance reporter of this process, registered after the outcome tracker (so it sees the
+    tracker's reclassified reports). Raises `WaiverError` for a broken waivers file."""
+    path = config.getoption("waivers")
+    waivers: Waivers | None = load_waivers(path, base_url) if path else None
+    reporter = ConformanceReporter(
+        profile=profile,
+        target=base_url,
+        reports_dir=Path(config.getoption("reports_dir")),
+        waivers=waivers,
+        baseline=config.getoption("baseline"),
+        evidence=config.getoption("evidence"),
+        tracker=tracker,
+        worker=_worker_id(config),
+    )
+    config.stash[_REPORTER] = reporter
+    config.pluginmanager.register(reporter, "pp-conformance-report")
+    return reporter
 
 
 def _peek_base_url(path: str) -> str | None:
@@ -290,16 +351,16 @@ def _write_effective_profile(config: pytest.Config, profile: Profile) -> None:
     (out / "effective-profile.json").write_text(text + "\n", encoding="utf-8")
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir:
-        Path(alluredir).mkdir(parents=True, exist_ok=True)
-        env = {
-            "target": profile.base_url or "",
-            "profile": profile.name,
-            "strict": ",".join(sorted(profile.strict)) or "none",
-            "writes": "allowed" if profile.allow_writes else "read-only",
-            "orgs": ",".join(o.name for o in profile.orgs),
-        }
-        (Path(alluredir) / "environment.properties").write_text(
-            "".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8"
+        write_allure_metadata(
+            Path(alluredir),
+            {
+                "target": profile.base_url or config.option.base_url or "",
+                "profile": profile.name,
+                "suite_version": __version__,
+                "stances": ("strict: " + ",".join(sorted(profile.strict))) if profile.strict else "default (lenient)",
+                "writes": "allowed" if profile.allow_writes else "read-only",
+                "orgs": ",".join(o.name for o in profile.orgs),
+            },
         )
 
 
@@ -388,7 +449,9 @@ def judge(profile: Profile, contract_schemas: ContractSchemas) -> Judge:
 
 
 @pytest.fixture
-def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_pool: CustomerPool) -> Any:
+def world(
+    profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_pool: CustomerPool, request: Any
+) -> Any:
     """A fresh scenario context. At teardown its links are undone from the journal (what cannot be undone
     stays open for the end-of-run sweep) and its HTTP clients are closed."""
     ctx = runcontext.require(pytestconfig)
@@ -402,6 +465,9 @@ def world(profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_
     yield w
     tracker = pytestconfig.stash.get(_TRACKER, None)
     w.cleanup(contact_target=not (tracker and tracker.stopped))  # a stopped run leaves it to the journal
+    reporter = pytestconfig.stash.get(_REPORTER, None)
+    if reporter is not None:
+        reporter.record_traffic(request.node.nodeid, [ex for c in w.clients.values() for ex in c.exchanges])
     for client in w.clients.values():
         pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + client.requests_sent
         client.close()
@@ -479,8 +545,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     preflight = config.stash.get(_PREFLIGHT, None)
     tracker = config.stash.get(_TRACKER, None)
+    reporter = config.stash.get(_REPORTER, None)
     if tracker is not None and preflight is None:
         session.exitstatus = tracker.exit_code(int(session.exitstatus))
+        if reporter is not None:
+            session.exitstatus = reporter.finish(int(session.exitstatus))
         return
     if preflight is None or tracker is None:
         return
@@ -502,6 +571,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         tracker.record_leftovers(report.render().splitlines(), config.getoption("allure_report_dir", None))
     preflight.finish()
     session.exitstatus = tracker.exit_code(int(session.exitstatus))
+    if reporter is not None:
+        session.exitstatus = reporter.finish(int(session.exitstatus))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -521,6 +592,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tracker = config.stash.get(_TRACKER, None)
     if tracker is not None:
         for line in tracker.summary_lines():
+            terminalreporter.write_line(line)
+    reporter = config.stash.get(_REPORTER, None)
+    if reporter is not None:
+        for line in reporter.summary:
             terminalreporter.write_line(line)
     if _REQUESTS in config.stash:
         terminalreporter.write_line(

@@ -35,6 +35,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -186,10 +187,37 @@ class Exchange:
     response_json: Any
     elapsed_ms: float
     secrets: list[str] = field(default_factory=list, repr=False)
+    started_at: float = 0.0
+    """When the request was sent: seconds since the epoch (UTC)."""
 
     def __repr__(self) -> str:
         """Short and credential-free (tracebacks show arguments): method, URL, status."""
         return f"Exchange({self.method} {self.url} -> HTTP {self.status})"
+
+    def traffic_record(self, scenario: str | None = None) -> dict[str, Any]:
+        """The exchange as one JSON line of `reports/traffic/*.jsonl` (the evidence bundle's HAR): sensitive
+        headers as `***`, every secret redacted from headers and bodies; `started` is ISO 8601 UTC."""
+        body = self.request_body
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", errors="backslashreplace")
+        elif body is not None and not isinstance(body, str):
+            body = json.dumps(body, ensure_ascii=False)
+
+        def headers(h: dict[str, str]) -> dict[str, str]:
+            return {k: "***" if k.lower() in _SENSITIVE_HEADERS else redact_text(v, self.secrets) for k, v in h.items()}
+
+        return {
+            "started": datetime.fromtimestamp(self.started_at, UTC).isoformat(timespec="milliseconds"),
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "method": self.method,
+            "url": redact_text(self.url, self.secrets),
+            "request_headers": headers(self.request_headers),
+            "request_body": None if body is None else redact_text(body, self.secrets),
+            "status": self.status,
+            "response_headers": headers(self.response_headers),
+            "response_text": redact_text(self.response_text, self.secrets),
+            "scenario": scenario,
+        }
 
     def render(self, limit: int = 4000) -> str:
         """The exchange as text with credentials redacted and bodies cut at `limit` characters."""
@@ -392,6 +420,7 @@ class PartnerProgramClient:
             response_json=parsed,
             elapsed_ms=elapsed,
             secrets=self._secrets,
+            started_at=time.time() - elapsed / 1000,
         )
         self.exchanges.append(exchange)
         return exchange

@@ -1,0 +1,247 @@
+"""pytest plugin object: the conformance report, waivers, the baseline diff, the evidence bundle.
+
+Registered by `ppconformance.plugin.core` in every process of a run that collects scenarios.
+
+- In every process (`pytest_runtest_makereport`, innermost with the outcome tracker, so JUnit and allure see
+  the result): each phase report carries `pp_record` (a `TestRecord` as JSON: the requirements the test judges,
+  the outcome of the phase, the reason, the requirements a failure names and its redacted text). A failure
+  whose named requirements all have an applying waiver becomes *waived*: pytest reports it xfailed (JUnit
+  skipped, allure skipped), with the waiver as the reason.
+- On the controller: the records are merged per test (`pytest_runtest_logreport`) and, after the exit code is
+  settled, `reports/conformance.{json,md,html}` are written; an expired waiver makes the run fail (exit 1);
+  `--baseline` writes `reports/diff.md`; `--evidence DIR` writes the bundle (`ppconformance.evidence`).
+- `record_traffic` (called by the `world` fixture's teardown when `--evidence` is given) appends the scenario's
+  exchanges, redacted, to `reports/traffic/<worker>.jsonl`, the bundle's HAR source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ppconformance import __version__
+from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.report.baseline import load_baseline, render_diff
+from ppconformance.report.conformance import TestRecord, build_report, named_requirements
+from ppconformance.report.render import render_html, render_markdown
+from ppconformance.report.waivers import Waivers
+from ppconformance.resources import checkout
+from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker
+from ppconformance.target.client import Exchange, redact_text
+from ppconformance.target.profile import Profile
+
+__all__ = ["ConformanceReporter", "git_revision"]
+
+_NOT_JUDGED = "not judged"
+
+
+def git_revision() -> str:
+    """The checkout's `git rev-parse HEAD` (with "-dirty" when the tree has changes), or "unknown"."""
+    root = checkout()
+    if root is None:
+        return "unknown"
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("-dirty" if dirty else "")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    wasxfail = getattr(report, "wasxfail", None)
+    if wasxfail:
+        return str(wasxfail)
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+    return text.removeprefix("Skipped: ")
+
+
+class ConformanceReporter:
+    """Builds the conformance report (see the module docstring).
+
+    Arguments: `profile` (the run's, for secrets, stances and the target), `reports_dir`, `waivers` (or None),
+    `baseline` (path of a previous conformance.json, or None), `evidence` (bundle directory, or None),
+    `target` (the base URL), `tracker` (the run's `OutcomeTracker`, for leftovers, the stop reason and errors).
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        target: str,
+        reports_dir: Path,
+        waivers: Waivers | None,
+        baseline: str | None,
+        evidence: str | None,
+        tracker: OutcomeTracker,
+        worker: str = "main",
+    ) -> None:
+        self.profile = profile
+        self.target = target
+        self.reports_dir = reports_dir
+        self.waivers = waivers
+        self.baseline = baseline
+        self.evidence = evidence
+        self.tracker = tracker
+        self.worker = worker
+        self.catalogue = load_catalogue()
+        self.records: dict[str, TestRecord] = {}
+        self.started = _now()
+        self.summary: list[str] = []
+
+    # -- every process ------------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        known = self.catalogue.requirements
+        tagged = {m.name for m in item.iter_markers()}
+        requirements = [rid for rid in known if rid in tagged]
+        scenario = getattr(getattr(item, "obj", None), "__scenario__", None)
+        kind = "fuzz" if item.get_closest_marker("fuzz") else "scenario" if scenario is not None else "test"
+        record = TestRecord(
+            nodeid=item.nodeid, name=getattr(scenario, "name", None) or item.name, kind=kind, requirements=requirements
+        )
+        if report.passed:
+            record.outcome = "passed"
+        elif report.skipped:
+            record.reason = _skip_reason(report)
+            record.outcome = _NOT_JUDGED if record.reason.startswith(_NOT_JUDGED) else "skipped"
+        elif getattr(report, "pp_outcome", None) == "error" or report.when != "call":
+            record.outcome = "error"
+            record.reason = str(report.longreprtext).strip().splitlines()[0] if report.longreprtext else "error"
+        else:
+            message = str(call.excinfo.value) if call.excinfo is not None else str(report.longreprtext)
+            message = redact_text(message, self.profile.secrets())
+            record.outcome = "failed"
+            record.reason = message.strip().splitlines()[0] if message.strip() else "failed"
+            record.detail = message[:12000]
+            record.failed_requirements = named_requirements(message, known) or list(requirements)
+            self._waive(report, record)
+        report.pp_record = record.to_json()  # type: ignore[attr-defined]  # crosses xdist as a report attribute
+
+    def _waive(self, report: pytest.TestReport, record: TestRecord) -> None:
+        if self.waivers is None or not record.failed_requirements:
+            return
+        applying = [self.waivers.applying(rid) for rid in record.failed_requirements]
+        if any(w is None for w in applying):
+            return
+        labels = "; ".join(w.label() for w in applying if w is not None)
+        record.outcome = "waived"
+        report.outcome = "skipped"
+        report.wasxfail = f"waived: {labels}"  # type: ignore[attr-defined]  # pytest's xfail: JUnit/allure skipped
+
+    # -- the controller ----------------------------------------------------------------------------
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "pp_record", None)
+        if not isinstance(data, dict):
+            return
+        new = TestRecord.from_json(data)
+        old = self.records.get(report.nodeid)
+        if old is None or old.outcome == "passed":
+            self.records[report.nodeid] = new
+
+    def finish(self, exit_code: int) -> int:
+        """Write the reports (controller, after the exit code is settled); returns the exit code, made 1 by an
+        expired waiver."""
+        expired = self.waivers.expired() if self.waivers else []
+        if expired and exit_code in (EXIT_OK, EXIT_TARGET_ERROR):
+            exit_code = EXIT_FAILED
+        tracker = self.tracker
+        report = build_report(
+            catalogue=self.catalogue,
+            tests=list(self.records.values()),
+            strict=set(self.profile.strict),
+            meta={
+                "suite": {"name": "partner-program-conformance", "version": __version__, "gitRevision": git_revision()},
+                "target": self.target,
+                "profile": self.profile.name,
+                "started": self.started,
+                "finished": _now(),
+            },
+            exit_code=exit_code,
+            waivers=self.waivers,
+            run={
+                "leftovers": list(tracker.leftovers),
+                "uncleaned": list(tracker.uncleaned),
+                "stopped": tracker.stopped,
+                "errors": list(tracker.errors),
+            },
+        )
+        out = self.reports_dir
+        out.mkdir(parents=True, exist_ok=True)
+        secrets = self.profile.secrets()
+        (out / "conformance.json").write_text(redact_text(json.dumps(report, indent=1), secrets) + "\n", "utf-8")
+        (out / "conformance.md").write_text(redact_text(render_markdown(report), secrets), "utf-8")
+        (out / "conformance.html").write_text(redact_text(render_html(report), secrets), "utf-8")
+        self.summary = [f"partner-program report: {out}/conformance.{{json,md,html}} ({report['verdict']})"]
+        for r in report["requirements"]:
+            if r["outcome"] == "waived":
+                self.summary.append(f"partner-program WAIVED {r['waiver']['requirement']}: {r['waiver']['reason']}")
+            elif r["waiver"] and r["waiver"]["status"] == "no longer needed":
+                self.summary.append(
+                    f"partner-program: waiver no longer needed: {r['id']} passes ({r['waiver']['ticket']})"
+                )
+        for w in expired:
+            self.summary.append(
+                f"partner-program FAILED waiver expired on {w.expires.isoformat()}: {w.requirement} ({w.ticket})"
+            )
+        if self.baseline:
+            text = render_diff(load_baseline(self.baseline), report, self.baseline)
+            (out / "diff.md").write_text(text, "utf-8")
+            self.summary += ["partner-program diff against the baseline (reports/diff.md):", *text.splitlines()[2:]]
+        if self.evidence:
+            from ppconformance import evidence
+
+            tarball = evidence.write_bundle(
+                Path(self.evidence),
+                reports_dir=out,
+                meta={
+                    "suite_version": __version__,
+                    "git_revision": report["suite"]["gitRevision"],
+                    "base_url": report["target"],
+                    "profile": report["profile"],
+                    "started": report["started"],
+                    "finished": report["finished"],
+                    "strict": report["stances"]["strict"],
+                    "exit_code": exit_code,
+                    "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+                },
+                secrets=secrets,
+            )
+            self.summary.append(f"partner-program evidence bundle: {self.evidence} and {tarball}")
+        return exit_code
+
+    def clear_traffic(self) -> None:
+        """Remove an earlier run's `reports/traffic/` (controller, at the start of an `--evidence` run)."""
+        for old in (self.reports_dir / "traffic").glob("*.jsonl"):
+            old.unlink()
+
+    def record_traffic(self, nodeid: str, exchanges: list[Exchange]) -> None:
+        """Append `exchanges` (redacted) to this process's `reports/traffic/<worker>.jsonl` (only with
+        `--evidence`)."""
+        if not self.evidence or not exchanges:
+            return
+        traffic = self.reports_dir / "traffic"
+        traffic.mkdir(parents=True, exist_ok=True)
+        with (traffic / f"{self.worker}.jsonl").open("a", encoding="utf-8") as fh:
+            for ex in exchanges:
+                fh.write(json.dumps(ex.traffic_record(nodeid), ensure_ascii=False) + "\n")

@@ -1,0 +1,74 @@
+"""The difference between a baseline conformance.json (a previous run's) and this run's: for a regression run
+after an org's configuration changes (relinking switched on, a tier added). `--baseline FILE` writes
+`reports/diff.md`; the run's exit code is not changed by it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BaselineError", "Change", "diff", "load_baseline", "render_diff"]
+
+_BAD = ("failed", "error")
+
+
+class BaselineError(Exception):
+    """The baseline file is unreadable or not a conformance report."""
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """Read a previous run's conformance.json. Raises `BaselineError`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BaselineError(f"baseline {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+        raise BaselineError(f"baseline {path}: not a conformance report (no 'requirements' list)")
+    return data
+
+
+Change = tuple[str, str, str, str]
+"""(requirement id, outcome before, outcome now, reason now); "absent" where a report lacks the id."""
+
+
+def diff(before: dict[str, Any], now: dict[str, Any]) -> list[Change]:
+    """Requirements whose outcome changed: new failures (now failed or error, before not) first, then the rest,
+    each group in catalogue order."""
+    old = {r["id"]: r for r in before["requirements"]}
+    new = {r["id"]: r for r in now["requirements"]}
+    order = list(new) + [rid for rid in old if rid not in new]
+    changes = []
+    for rid in order:
+        a = old.get(rid, {}).get("outcome", "absent")
+        b = new.get(rid, {}).get("outcome", "absent")
+        if a != b:
+            changes.append((rid, a, b, new.get(rid, {}).get("reason", "")))
+    return sorted(changes, key=lambda c: 0 if c[2] in _BAD and c[1] not in _BAD else 1)
+
+
+def render_diff(before: dict[str, Any], now: dict[str, Any], baseline_name: str) -> str:
+    """diff.md: a heading naming both runs, then one table row per changed requirement (or "no change")."""
+    changes = diff(before, now)
+    lines = [
+        f"# Conformance diff against {baseline_name}",
+        "",
+        f"Baseline: {before.get('target', '?')} (profile {before.get('profile', '?')}, {before.get('started', '?')}) "
+        f"· this run: {now.get('target', '?')} (profile {now.get('profile', '?')}, {now.get('started', '?')})",
+        "",
+    ]
+    if not changes:
+        return "\n".join([*lines, "No requirement changed its outcome.", ""])
+    new_failures = sum(1 for c in changes if c[2] in _BAD and c[1] not in _BAD)
+    lines += [
+        f"{len(changes)} requirement(s) changed their outcome, {new_failures} new failure(s) or error(s).",
+        "",
+        "| requirement | before | now | reason now |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {rid} | {a} | **{b}** | {_cell(reason)} |" for rid, a, b, reason in changes]
+    return "\n".join([*lines, ""])
+
+
+def _cell(text: str) -> str:
+    return (text or "").splitlines()[0][:200].replace("|", "\\|") if text else ""

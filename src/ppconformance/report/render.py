@@ -1,0 +1,101 @@
+"""conformance.md (CI job summary, pull-request comment) and conformance.html (one standalone file: no network,
+inline CSS and script; rendered with Jinja2 from `templates/conformance.html.j2`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ppconformance.report.conformance import OUTCOMES
+
+__all__ = ["render_html", "render_markdown"]
+
+_ICON = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "⚠️",
+    "skipped": "⏭️",
+    "waived": "🟨",
+    "not judged": "◻️",
+    "untestable": "▫️",
+}
+
+
+def _line(text: str, limit: int = 160) -> str:
+    first = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    first = first.replace("|", "\\|")
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The Markdown summary: verdict, the failed requirements first (one line each with its reason), then
+    errors, waivers, expired waivers, and the totals per outcome and per endpoint."""
+    reqs = report["requirements"]
+    t = report["tests"]
+    out = [
+        f"## Partner Program conformance: {report['verdict']} (exit {report['exitCode']})",
+        "",
+        f"Target `{report['target']}` · profile `{report['profile']}` · suite {report['suite'].get('version', '?')}"
+        f" · strict stances: {', '.join(report['stances']['strict']) or 'none'}",
+        "",
+        f"Tests: {t['passed']} passed, {t['failed']} failed, {t['error']} errors, {t['skipped']} skipped.",
+        "",
+    ]
+    sections = [
+        ("failed", "Failed requirements (the target does not conform)"),
+        ("error", "Errors of the run (could not judge)"),
+        ("waived", "Waived (known, agreed deviations)"),
+    ]
+    for outcome, title in sections:
+        hits = [r for r in reqs if r["outcome"] == outcome]
+        if not hits:
+            continue
+        out += [f"### {title}: {len(hits)}", ""]
+        for r in hits:
+            reason = r["reason"]
+            if outcome == "waived" and r["waiver"]:
+                reason = f"{r['waiver']['ticket']}, until {r['waiver']['expires']}: {r['waiver']['reason']}"
+            out.append(f"- {_ICON[outcome]} **{r['id']}** ({r['source']}): {_line(reason)}")
+        out.append("")
+    expired = [w for w in report["waivers"] if w["status"] == "expired"]
+    if expired:
+        out += [f"### Expired waivers (each a failure): {len(expired)}", ""]
+        out += [
+            f"- ❌ **{w['requirement']}** expired {w['expires']} ({w['ticket']}): {_line(w['reason'])}" for w in expired
+        ]
+        out.append("")
+    unneeded = [w for w in report["waivers"] if w["status"] == "no longer needed"]
+    if unneeded:
+        out += ["### Waivers no longer needed (the requirement passes)", ""]
+        out += [f"- {w['requirement']} ({w['ticket']})" for w in unneeded]
+        out.append("")
+    run = report["run"]
+    if run.get("leftovers"):
+        out += ["### Links left behind after cleanup (a failure)", "", *[f"- {x}" for x in run["leftovers"]], ""]
+    if run.get("stopped"):
+        out += [f"The run was stopped: {_line(run['stopped'], 300)}", ""]
+    by = report["totals"]["byOutcome"]
+    out += [
+        "### Requirements by outcome",
+        "",
+        "| " + " | ".join(OUTCOMES) + " |",
+        "|" + "---|" * len(OUTCOMES),
+        "| " + " | ".join(str(by[k]) for k in OUTCOMES) + " |",
+        "",
+        "| endpoint | " + " | ".join(OUTCOMES) + " |",
+        "|---|" + "---|" * len(OUTCOMES),
+    ]
+    for ep, counts in report["totals"]["byEndpoint"].items():
+        out.append(f"| {ep} | " + " | ".join(str(counts[k]) for k in OUTCOMES) + " |")
+    return "\n".join([*out, ""])
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The standalone HTML report (see templates/conformance.html.j2 for the elements tests look for)."""
+    env = Environment(loader=PackageLoader("ppconformance.report", "templates"), autoescape=select_autoescape())
+    order = {k: n for n, k in enumerate(("failed", "error", "waived", "not judged", "skipped", "passed", "untestable"))}
+    rows = sorted(report["requirements"], key=lambda r: order[r["outcome"]])
+    return env.get_template("conformance.html.j2").render(
+        report=report, rows=rows, outcomes=OUTCOMES, endpoints=sorted(report["totals"]["byEndpoint"])
+    )
