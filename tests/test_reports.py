@@ -218,3 +218,11 @@ def test_a_broken_waivers_file_is_a_clear_error(tmp_path: Path, text: str, probl
     path.write_text(text, encoding="utf-8")
     with pytest.raises(WaiverError, match=re.escape(problem)):
         load_waivers(path, "http://x")
+
+
+def test_a_run_given_a_broken_waivers_file_stops_with_exit_11(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("waivers: [{requirement: LINK-9999, reason: r, ticket: T, expires: 2030-01-01}]", encoding="utf-8")
+    code, out, _ = run_suite(tmp_path, "-m", "LINK-2006", f"--waivers={bad}")
+    assert code == 11, out[-2000:]
+    assert "unknown requirement 'LINK-9999'" in out and "not a conformance failure" in out, out[-2000:]
