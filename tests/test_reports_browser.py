@@ -22,9 +22,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,7 @@ import pytest
 import yaml
 
 from .refserver import start_reference_server
-from .test_suite_runs import SECRETS
+from .test_suite_runs import SECRETS, counts, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,8 +43,6 @@ REQUIREMENT = "LINK-2003"
 SELECTION = "(LINK-2003 or LINK-2002 or AUTH-OAUTH) and not fuzz"
 EXPECTED = {"tests": 4, "failures": 1, "errors": 0, "skipped": 1}
 # environment of the caller that would change the run (target, profile, stance, run id, xdist state, journal)
-_DROPPED_ENV: tuple[str, ...] = ("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "PP__", "PP_RUN_ID")
-_DROPPED_ENV += ("PYTEST_BASE_URL", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "PP_EPHEMERAL", "PP_REFERENCE_")
 
 
 def _missing(what: str, how: str) -> None:
@@ -66,13 +62,6 @@ class SuiteRun:
     seconds: float
 
 
-def _junit_counts(path: Path) -> dict[str, int]:
-    root = ET.parse(path).getroot()
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    assert suite is not None, f"{path} has no <testsuite>"
-    return {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """The suite run both tests look at (about 4 s)."""
@@ -82,22 +71,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     profile["orgs"] = profile["orgs"][:1]  # relinking enabled, Basic auth only: AUTH-OAUTH is skipped
     profile_path = work / "one-org.yaml"
     profile_path.write_text(yaml.safe_dump(profile), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV)}
-    env.update(SECRETS)
-    env["PP__JOURNAL_DIR"] = str(work / "journal")
     started = time.monotonic()
     base_url, stop = start_reference_server("--fault", FAULT, log_path=work / "reference-server.log")
     try:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "steps",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
+        code, output, root = run_suite(
+            work,
             "-p",
             "no:schemathesis",
             "-p",
@@ -107,16 +85,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
             f"--profile={profile_path}",
             f"--base-url={base_url}",
             "--reference-target",
-            f"--reports-dir={reports}",
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-        ]
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+            env={"PP__JOURNAL_DIR": str(work / "journal")},
+        )
     finally:
         stop()
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 1, output[-4000:]  # a conformance failure
-    junit = _junit_counts(reports / "junit.xml")
+    assert code == 1, output[-4000:]  # a conformance failure
+    junit = counts(root)
     assert junit == EXPECTED, (junit, output[-4000:])
     return SuiteRun(base_url, reports, reports / "allure-results", junit, time.monotonic() - started)
 

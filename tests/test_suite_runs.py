@@ -28,6 +28,12 @@ SECRETS = {
 }
 
 
+DROPPED_ENV: tuple[str, ...] = ("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "PP__", "PP_RUN_ID")
+DROPPED_ENV += ("PYTEST_BASE_URL", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "PP_EPHEMERAL", "PP_REFERENCE_")
+"""Environment variables of the calling pytest (or the user's shell) a suite run must not inherit: a self-test
+states its target, profile and overrides itself (`env`)."""
+
+
 def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
     """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root).
     The fuzz stage is deselected (`-m "not fuzz"`; tests/test_fuzz.py runs it); an `-m` in `args` replaces it."""
@@ -47,9 +53,8 @@ def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
         f"--junitxml={reports / 'junit.xml'}",
         *args,
     ]
-    full_env = {**os.environ, **SECRETS, **(env or {})}
-    full_env.pop("PYTEST_BASE_URL", None)
-    full_env.pop("PP_RUN_ID", None)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_ENV)}
+    full_env = {**inherited, **SECRETS, **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600)
     junit = reports / "junit.xml"
     root = ET.parse(junit).getroot() if junit.exists() else ET.Element("none")
