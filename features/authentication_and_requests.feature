@@ -11,6 +11,7 @@ Feature: Authentication and malformed requests
       And a customer enrolled in the loyalty program
       When the customer is linked to the external program
       Then the link succeeds
+      And every customer's stored partner programs are as the documents say
 
     @AUTH-OAUTH @doc/capillary-facts/authentication
     Scenario: An OAuth token is accepted
@@ -18,6 +19,7 @@ Feature: Authentication and malformed requests
       And a customer enrolled in the loyalty program
       When the customer is linked to the external program
       Then the link succeeds
+      And every customer's stored partner programs are as the documents say
 
     @AUTH-401 @doc/capillary-facts/http-status-conventions @read_only
     Scenario Outline: A link request <credentials> is refused

@@ -12,6 +12,7 @@ Feature: Customer identification and batch results
       When the customer, identified only by <identifier>, is linked to the external program
       Then the link succeeds
       And the customer is reported as found
+      And every customer's stored partner programs are as the documents say
 
       Examples:
         | identifier |
@@ -25,6 +26,7 @@ Feature: Customer identification and batch results
       Given a customer linked to the external program at its lowest tier
       When the customer, identified only by <identifier>, is upgraded to the external program's highest tier
       Then the update succeeds
+      And every customer's stored partner programs are as the documents say
 
       Examples:
         | identifier |
@@ -45,6 +47,7 @@ Feature: Customer identification and batch results
       Given a customer enrolled in the loyalty program
       When a customer given by no identifier is linked to the external program
       Then no link succeeds
+      And every customer's stored partner programs are as the documents say
 
   Rule: A batch answers every customer and every program
 
@@ -53,3 +56,4 @@ Feature: Customer identification and batch results
       Given 3 customers enrolled in the loyalty program
       When the customers are linked to the external and the supplementary program in one request
       Then the link succeeds for every customer
+      And every customer's stored partner programs are as the documents say

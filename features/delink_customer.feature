@@ -13,6 +13,14 @@ Feature: Delink a customer from a partner program
       When the customer is delinked from the external program
       Then the delink succeeds
       And the customer's linked programs no longer include the external program
+      And every customer's stored partner programs are as the documents say
+
+    @DELINK-REMOVES-LINK @STATE-OTHERS-UNCHANGED @doc/delink-customer/overview @doc/update-partner-program/overview
+    Scenario: Delinking one program leaves the customer's other program as it was
+      Given a customer linked to the external and the supplementary program
+      When the customer is delinked from the external program
+      Then the customer's linked programs no longer include the external program
+      And every customer's stored partner programs are as the documents say
 
     @DELINK-RELINK-AFTER @doc/delink-customer/overview
     Scenario: A delinked customer can be linked again
@@ -20,6 +28,7 @@ Feature: Delink a customer from a partner program
       And the customer was delinked from the external program
       When the customer is linked to the external program
       Then the link succeeds
+      And every customer's stored partner programs are as the documents say
 
   Rule: A delink that cannot apply is rejected
 
@@ -28,12 +37,14 @@ Feature: Delink a customer from a partner program
       Given a customer enrolled in the loyalty program
       When the customer is delinked from the external program
       Then the delink is rejected with error 2004
+      And every customer's stored partner programs are as the documents say
 
     @DELINK-2006 @doc/delink-customer/response-parameter @read_only
     Scenario: Delinking an unknown program is rejected
       Given a customer enrolled in the loyalty program
       When the customer is delinked from a program the org does not have
       Then the delink is rejected with error 2006
+      And every customer's stored partner programs are as the documents say
 
   Rule: Batches of delinks
 
@@ -42,12 +53,14 @@ Feature: Delink a customer from a partner program
       Given 50 customers linked to the external program at its lowest tier
       When the customers are delinked from the external program in one request
       Then the delink is answered for every customer
+      And every customer's stored partner programs are as the documents say
 
     @DELINK-2008 @doc/delink-customer/resource-information
     Scenario: 51 customers in one delink request are rejected
       Given 51 customers linked to the external program at its lowest tier
       When the customers are delinked from the external program in one request
       Then the request is rejected with error 2008
+      And every customer's stored partner programs are as the documents say
 
     @DELINK-2008 @doc/delink-customer/resource-information @read_only
     Scenario: 51 unregistered customers in one delink request are rejected

@@ -13,18 +13,21 @@ Feature: Link a customer to a partner program
       Then the link succeeds
       And the customer is reported as found
       And the customer's linked programs include the external program
+      And every customer's stored partner programs are as the documents say
 
     @LINK-EXPIRY-TODAY @doc/link-customer/body-parameters
     Scenario: A tier expiry date of today is accepted
       Given a customer enrolled in the loyalty program
       When the customer is linked to the external program with a tier expiry date of today
       Then the link succeeds
+      And every customer's stored partner programs are as the documents say
 
     @LINK-START-TODAY @doc/link-customer/body-parameters
     Scenario: A membership start date of today is accepted for a new link
       Given a customer enrolled in the loyalty program
       When the customer is linked to the supplementary program with a membership start date of today
       Then the link succeeds
+      And every customer's stored partner programs are as the documents say
 
   Rule: Each documented error code rejects the item it concerns
 
@@ -33,54 +36,63 @@ Feature: Link a customer to a partner program
       Given a customer enrolled in the loyalty program
       When the customer is linked to a program with an empty name
       Then the link is rejected with error 2002
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2002 @doc/link-customer/error-codes
     Scenario: A program item without a name at all is rejected with 2002
       Given a customer enrolled in the loyalty program
       When the customer is linked to a program item that names no program
       Then the link is rejected with error 2002
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2002-MEMBERSHIP-ID @doc/link-customer/body-parameters
     Scenario: A new enrollment without a membership id is rejected
       Given a customer enrolled in the loyalty program
       When the customer is linked to the external program without a membership id
       Then the link is rejected with error 2002
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2003 @doc/link-customer/error-codes
     Scenario: A tier expiry date of yesterday is rejected with 2003
       Given a customer enrolled in the loyalty program
       When the customer is linked to the external program with a tier expiry date of yesterday
       Then the link is rejected with error 2003
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2005-NOT-ENROLLED @doc/link-customer/error-codes
     Scenario: A customer not enrolled in the loyalty program is rejected with 2005
       Given a customer not enrolled in the loyalty program
       When the customer is linked to the external program
       Then the link is rejected with error 2005
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2005-ALREADY-LINKED @doc/link-customer/error-codes
     Scenario: Linking an already linked program again is rejected with 2005
       Given a customer linked to the external program
       When the customer is linked to the external program
       Then the link is rejected with error 2005
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2006 @doc/link-customer/error-codes @read_only
     Scenario: An unknown program is rejected with 2006
       Given a customer enrolled in the loyalty program
       When the customer is linked to a program the org does not have
       Then the link is rejected with error 2006
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2007 @doc/link-customer/error-codes
     Scenario: An unknown tier is rejected with 2007
       Given a customer enrolled in the loyalty program
       When the customer is linked to the external program at a tier it does not have
       Then the link is rejected with error 2007
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2019 @doc/link-customer/error-codes
     Scenario: A second supplementary program is rejected with 2019
       Given a customer linked to the supplementary program
       When the customer is linked to the second supplementary program
       Then the link is rejected with error 2019
+      And every customer's stored partner programs are as the documents say
 
   Rule: The supplementary expiry warning is reported
 
@@ -90,6 +102,7 @@ Feature: Link a customer to a partner program
       When the customer is linked to the supplementary program with a tier expiry before its membership ends
       Then the link succeeds
       And the response carries warning 1302
+      And every customer's stored partner programs are as the documents say
 
   Rule: A request links at most 50 customers
 
@@ -98,12 +111,14 @@ Feature: Link a customer to a partner program
       Given 50 customers enrolled in the loyalty program
       When the customers are linked to the external program in one request
       Then the link succeeds for every customer
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2008 @doc/link-customer/error-codes
     Scenario: 51 customers in one request are rejected with 2008
       Given 51 customers enrolled in the loyalty program
       When the customers are linked to the external program in one request
       Then the request is rejected with error 2008
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2008 @doc/link-customer/error-codes @read_only
     Scenario: 51 unregistered customers in one request are rejected with 2008

@@ -14,6 +14,7 @@ Feature: Membership relinking of a supplementary program
       When the customer is linked to the supplementary program with a membership start date after the current membership ends
       Then the link succeeds
       And a pending relink can be cancelled for the customer
+      And every customer's stored partner programs are as the documents say
 
     @RELINK-BEFORE-END @doc/link-customer/error-codes
     Scenario: A start date before the current membership ends is rejected with 2005
@@ -21,6 +22,7 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When the customer is linked to the supplementary program with a membership start date before the current membership ends
       Then the link is rejected with error 2005
+      And every customer's stored partner programs are as the documents say
 
     @LINK-2025 @doc/link-customer/error-codes
     Scenario: A start date in the past is rejected with 2025
@@ -28,6 +30,7 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When the customer is linked to the supplementary program with a membership start date of yesterday
       Then the link is rejected with error 2025
+      And every customer's stored partner programs are as the documents say
 
   Rule: A pending relink can be cancelled once
 
@@ -38,6 +41,7 @@ Feature: Membership relinking of a supplementary program
       When the customer's pending relink to the supplementary program is cancelled
       Then the update succeeds
       And no relink to the supplementary program is pending for the customer any more
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2027 @doc/update-partner-program/error-codes
     Scenario: A second cancellation is rejected with 2027
@@ -46,6 +50,7 @@ Feature: Membership relinking of a supplementary program
       And the customer's pending relink to the supplementary program was cancelled
       When the customer's pending relink to the supplementary program is cancelled
       Then the update is rejected with error 2027
+      And every customer's stored partner programs are as the documents say
 
   Rule: Renewal initiation belongs to orgs without relinking
 
@@ -55,6 +60,7 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When a membership renewal is initiated for the customer in the supplementary program
       Then the update is rejected with error 2028
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-RENEWAL-INITIATION @doc/update-partner-program/body-parameters
     Scenario: Renewal initiation with relinking disabled succeeds
@@ -63,6 +69,7 @@ Feature: Membership relinking of a supplementary program
       When a membership renewal is initiated for the customer in the supplementary program
       Then the update succeeds
       And the customer's tier in the supplementary program is its lowest tier
+      And every customer's stored partner programs are as the documents say
 
   Rule: With relinking disabled, relinking and its cancellation are refused
 
@@ -72,6 +79,7 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When the customer is linked to the supplementary program with a membership start date after the current membership ends
       Then the link is rejected with error 2026
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2026 @doc/update-partner-program/error-codes
     Scenario: Cancelling a relink with relinking disabled is rejected with 2026
@@ -79,3 +87,4 @@ Feature: Membership relinking of a supplementary program
       And a customer linked to the supplementary program
       When the customer's pending relink to the supplementary program is cancelled
       Then the update is rejected with error 2026
+      And every customer's stored partner programs are as the documents say

@@ -12,6 +12,7 @@ Feature: Update a customer's partner program
       Then the update succeeds
       And the customer's tier in the external program is its highest tier
       And the update result names the update type performed
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-TIER-EXPIRY @doc/update-partner-program/body-parameters
     Scenario: An upgrade's tier expiry date becomes the customer's tier expiry
@@ -19,6 +20,7 @@ Feature: Update a customer's partner program
       When the customer is upgraded to the external program's highest tier until 90 days from today
       Then the update succeeds
       And the customer's tier in the external program expires 90 days from today
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-TIER-EXPIRY-KEPT @doc/update-partner-program/body-parameters
     Scenario: An upgrade without a tier expiry date keeps the one set at linking
@@ -26,6 +28,7 @@ Feature: Update a customer's partner program
       When the customer is upgraded to the external program's highest tier
       Then the update succeeds
       And the customer's tier in the external program expires 60 days from today
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-DOWNGRADE-TIER @doc/update-partner-program/body-parameters
     Scenario: A downgrade moves the customer to the lower tier
@@ -33,6 +36,7 @@ Feature: Update a customer's partner program
       When the customer is downgraded to the external program's lowest tier
       Then the update succeeds
       And the customer's tier in the external program is its lowest tier
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-RENEW-TIER @doc/update-partner-program/body-parameters
     Scenario: A renewal keeps the customer at the renewed tier
@@ -40,12 +44,14 @@ Feature: Update a customer's partner program
       When the customer's highest tier in the external program is renewed
       Then the update succeeds
       And the customer's tier in the external program is its highest tier
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-EXPIRY-TODAY @doc/update-partner-program/body-parameters
     Scenario: An updated tier expiry date of today is accepted
       Given a customer linked to the external program at its lowest tier
       When the customer is upgraded with a tier expiry date of today
       Then the update succeeds
+      And every customer's stored partner programs are as the documents say
 
   Rule: Each documented error code rejects the item it concerns
 
@@ -54,6 +60,7 @@ Feature: Update a customer's partner program
       Given a customer linked to the external program at its lowest tier
       When the customer is upgraded without <missing>
       Then the update is rejected with error 2002
+      And every customer's stored partner programs are as the documents say
 
       Examples:
         | missing             |
@@ -67,30 +74,35 @@ Feature: Update a customer's partner program
       Given a customer linked to the external program at its lowest tier
       When the customer is upgraded with a tier expiry date of yesterday
       Then the update is rejected with error 2003
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2004 @doc/update-partner-program/error-codes
     Scenario: Updating a program the customer is not linked to is rejected with 2004
       Given a customer enrolled in the loyalty program
       When the customer is upgraded to the external program's highest tier
       Then the update is rejected with error 2004
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2006 @doc/update-partner-program/error-codes @read_only
     Scenario: Updating an unknown program is rejected with 2006
       Given a customer enrolled in the loyalty program
       When the customer is upgraded in a program the org does not have
       Then the update is rejected with error 2006
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2007 @doc/update-partner-program/error-codes
     Scenario: An unknown updated tier is rejected with 2007
       Given a customer linked to the external program at its lowest tier
       When the customer is upgraded to a tier the external program does not have
       Then the update is rejected with error 2007
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2009 @doc/update-partner-program/error-codes
     Scenario Outline: The update type <updateType> is rejected with 2009
       Given a customer linked to the external program at its lowest tier
       When the customer's external program is updated with update type "<updateType>"
       Then the update is rejected with error 2009
+      And every customer's stored partner programs are as the documents say
 
       Examples:
         | updateType |
@@ -102,6 +114,7 @@ Feature: Update a customer's partner program
       Given a customer linked to the external program at its lowest tier
       When the customer's external program is updated with update type "upgrade"
       Then the update either succeeds or is rejected with error 2009
+      And every customer's stored partner programs are as the documents say
 
   Rule: A request updates at most 50 customers
 
@@ -110,12 +123,14 @@ Feature: Update a customer's partner program
       Given 50 customers linked to the external program at its lowest tier
       When the customers are upgraded to the external program's highest tier in one request
       Then the update succeeds for every customer
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2008 @doc/update-partner-program/error-codes
     Scenario: 51 customers in one request are rejected with 2008
       Given 51 customers linked to the external program at its lowest tier
       When the customers are upgraded to the external program's highest tier in one request
       Then the request is rejected with error 2008
+      And every customer's stored partner programs are as the documents say
 
     @UPDATE-2008 @doc/update-partner-program/error-codes @read_only
     Scenario: 51 unregistered customers in one request are rejected with 2008

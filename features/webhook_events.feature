@@ -15,6 +15,7 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is linked to the external program
       Then the link succeeds
       And partnerProgramLinked announces the link with the customer, the program and its details
+      And every customer's stored partner programs are as the documents say
 
     @EVENT-UPDATED @doc/events/partner-program-updated-partnerprogramupdated
     Scenario: A successful upgrade is announced by partnerProgramUpdated with its updateType
@@ -22,6 +23,7 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is upgraded to the external program's highest tier
       Then the update succeeds
       And partnerProgramUpdated announces the update with its updateType
+      And every customer's stored partner programs are as the documents say
 
     @EVENT-DELINKED @doc/events/partner-program-delinked-partnerprogramdelinked
     Scenario: A successful delink is announced by partnerProgramDelinked
@@ -29,6 +31,7 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is delinked from the external program
       Then the delink succeeds
       And partnerProgramDelinked announces the delink
+      And every customer's stored partner programs are as the documents say
 
   Rule: A rejected item is announced by nothing
 
@@ -39,6 +42,7 @@ Feature: Webhook events announce the Partner Program actions
       And the customer is linked to the external program
       Then partnerProgramLinked announces the link with the customer, the program and its details
       And no event announces the rejected link
+      And every customer's stored partner programs are as the documents say
 
   Rule: The scheduler's events (the reference server's simulated clock)
 
@@ -47,12 +51,14 @@ Feature: Webhook events announce the Partner Program actions
       Given a customer linked to the supplementary program
       When the scheduler runs for the customer 3 days before the membership ends
       Then supplementaryMembershipExpiryReminder announces the membership's end date
+      And every customer's stored partner programs are as the documents say
 
     @EVENT-RELINK-ACTIVATION @doc/events/partner-program-linked-partnerprogramlinked @needs_clock
     Scenario: A future-dated relink is announced by partnerProgramLinked when it starts
       Given a customer with a pending relink to the supplementary program
       When the scheduler runs for the customer on the pending relink's start date
       Then partnerProgramLinked announces the relink
+      And every customer's stored partner programs are as the documents say
 
   Rule: Deliveries keep the documented promises (capillary-facts#webhooks-event-notifications)
 
@@ -62,6 +68,7 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is linked to the external program
       Then the link succeeds
       And partnerProgramLinked is delivered with every static header configured on the webhook
+      And every customer's stored partner programs are as the documents say
 
     @WEBHOOK-NO-RETRY-4XX @doc/capillary-facts/webhooks-event-notifications
     Scenario: A delivery refused with 400 is not retried
@@ -70,6 +77,7 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is linked to the external program
       Then the link succeeds
       And partnerProgramLinked is not delivered again after the receiver refused it with 400
+      And every customer's stored partner programs are as the documents say
 
     @WEBHOOK-RETRY-429 @doc/capillary-facts/webhooks-event-notifications
     Scenario: A delivery refused with 429 is retried until it is accepted
@@ -78,3 +86,4 @@ Feature: Webhook events announce the Partner Program actions
       When the customer is linked to the external program
       Then the link succeeds
       And partnerProgramLinked is delivered again after each 429 until the receiver accepts it
+      And every customer's stored partner programs are as the documents say

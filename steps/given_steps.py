@@ -100,6 +100,16 @@ def _(world: World, days: int) -> None:
     world.establish(world.link([world.customer], [item]), f"a link to {program.name} until {days} days from today")
 
 
+@given("a customer linked to the external and the supplementary program")
+def _(world: World) -> None:
+    world.register_customer()
+    external, supplementary = world.program("external", tiers=2), world.program("supplementary", period=True)
+    items = [world.link_item(external, partnerTierExpiryDate=world.in_days(30)), world.link_item(supplementary)]
+    world.establish(
+        world.link([world.customer], items), f"a customer linked to {external.name} and {supplementary.name}"
+    )
+
+
 @given("a customer linked to the supplementary program")
 def _(world: World) -> None:
     world.register_customer()

@@ -3,15 +3,18 @@ under the profile's ambiguity stances. Each names the scenario's requirement."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 from datetime import date
 
+import allure
 import pytest
 from pytest_bdd import parsers, then
 
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.stances import AmbiguityId
-from ppconformance.judge.verdicts import Action, Judge
+from ppconformance.judge.verdicts import Action, Judge, StateComparison
 from ppconformance.run.world import World
 from ppconformance.target.dates import calendar_date_of
 
@@ -219,3 +222,53 @@ def _(world: World, judge: Judge, requirements: list[Requirement], days: int) ->
             f"{expected.isoformat()} ({days} days from today, {tz})",
             world.last_exchange,
         )
+
+
+ORACLE_STEP = "every customer's stored partner programs are as the documents say"
+"""The oracle step's text: every scenario that touches a registered customer ends with it (tests/test_oracle.py)."""
+
+
+@then(ORACLE_STEP)
+def _(world: World, judge: Judge, request: pytest.FixtureRequest) -> None:
+    """The state oracle (contract.model): each registered customer of the scenario, read through loyaltyDetails
+    after its last write (a Then step's read is reused), compared with the documented model of what the
+    scenario's writes made its programs; a mismatch fails the requirement of the write that last set the field."""
+    comparisons = []
+    for seen in world.observe_state():
+        cid = int(seen.customer.id or 0)
+        state = seen.ledger.model.state(cid)
+        if state is None:
+            continue
+        comparisons.append(
+            judge.compare_state(
+                f"customer {cid} (mobile {seen.customer.mobile})",
+                state,
+                seen.observation.programs,
+                seen.ledger.model.programs,
+                seen.ledger.org.timezone,
+                seen.observation.exchange,
+            )
+        )
+    if not comparisons:
+        raise LookupError("the oracle step compares the scenario's registered customers, and it has none")
+    _report_state(comparisons, request)
+    judge.expect_state(comparisons)
+
+
+def _report_state(comparisons: list[StateComparison], request: pytest.FixtureRequest) -> None:
+    """Allure: a step per customer with its table (program, field, expected, found, requirement, verdict); the
+    requirements compared become markers of the test (the conformance report counts them judged), and those
+    that differ its story labels (the fault sweep reads them)."""
+    for c in comparisons:
+        with allure.step(f"stored state of {c.label}: {len(c.rows)} fields, {len(c.mismatches)} differ"):
+            text = io.StringIO()
+            table = csv.writer(text)
+            table.writerow(["program", "field", "expected", "found", "written by", "verdict"])
+            table.writerows([r.program, r.field, r.expected, r.found, " ".join(r.suspects), r.verdict] for r in c.rows)
+            allure.attach(text.getvalue(), name=f"{c.label}", attachment_type=allure.attachment_type.CSV)
+    compared = {rid for c in comparisons for r in c.rows if r.verdict in ("ok", "MISMATCH") for rid in r.suspects}
+    for rid in sorted(compared):
+        request.node.add_marker(getattr(pytest.mark, rid)(oracle=True))
+    fallback = ("STATE-OTHERS-UNCHANGED",)
+    for rid in dict.fromkeys(rid for c in comparisons for r in c.mismatches for rid in (r.suspects or fallback)):
+        allure.dynamic.story(rid)

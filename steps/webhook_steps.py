@@ -262,6 +262,7 @@ def _run_scheduler(world: World, as_of: date, reference_target: bool) -> None:
     )
     if answer.status != 200:
         raise PreconditionFailed(f"the scheduler did not run (HTTP {answer.status}): {answer.body[:500]}")
+    world.scheduler_ran(world.customer, as_of)
 
 
 def _membership_end(world: World) -> date:

@@ -25,7 +25,7 @@ QUOTES = ROOT / "tests" / "fixtures" / "doc-quotes.json"
 def test_every_check_names_a_catalogue_requirement_that_carries_a_quote() -> None:
     found = checks()
     kinds = Counter(c.kind for c in found)
-    assert set(kinds) == {"scenario", "then-step", "verdict", "fuzz-check", "event-check"}, kinds
+    assert set(kinds) == {"scenario", "then-step", "verdict", "fuzz-check", "event-check", "state-check"}, kinds
     assert kinds["scenario"] >= 60 and kinds["then-step"] >= 20 and kinds["fuzz-check"] >= 10, kinds
     assert problems() == []
 

@@ -12,7 +12,9 @@ A *check* is anything that can turn into a failing verdict:
 - `fuzz-check`: a schemathesis check of `ppconformance.fuzz.checks` (the requirement ids of its
   `FuzzFinding`s), a schemathesis built-in the fuzz stage runs (steps/test_fuzz.py's `_REQUIREMENT_OF_BUILTIN`)
   and the lifecycle phase (`[FUZZ-LIFECYCLE]`);
-- `event-check`: an event schema check (`ppconformance.contract.events.EVENT_REQUIREMENTS`).
+- `event-check`: an event schema check (`ppconformance.contract.events.EVENT_REQUIREMENTS`);
+- `state-check`: a transition of the state model the oracle step judges (`ppconformance.contract.model.TRANSITIONS`,
+  each with the sentence it encodes); the oracle's Then step names `<state model>`.
 
 Besides those, every requirement-id literal in the package and the steps must be a catalogue id. Each named
 requirement carries its quote (catalogue/requirements.yaml `quote`, placed in its document by
@@ -35,7 +37,7 @@ if __package__ in (None, ""):
 
 __all__ = ["Check", "checks", "literal_ids", "main", "problems"]
 
-ID = r"(?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK)-[A-Z0-9]+(?:-[A-Z0-9]+)*"
+ID = r"(?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK|STATE)-[A-Z0-9]+(?:-[A-Z0-9]+)*"
 _ID_FULL = re.compile(f"^{ID}$")
 _ID_BRACKETED = re.compile(rf"\[({ID})\]")
 _TAG = re.compile(rf"@({ID})(?=\s|$)")
@@ -96,6 +98,8 @@ def _then_steps(root: Path) -> list[Check]:
                 text = ast.unparse(deco.args[0]) if deco.args else node.name
                 params = {a.arg for a in node.args.args}
                 ids = ("<scenario tags>",) if "requirements" in params else ()
+                if any(isinstance(c, ast.Attribute) and c.attr == "expect_state" for c in ast.walk(node)):
+                    ids = ("<state model>",)
                 found.append(Check("then-step", text[:100], f"{_rel(path, root)}:{node.lineno}", ids))
     return found
 
@@ -176,9 +180,23 @@ def _event_checks() -> list[Check]:
     ]
 
 
+def _state_checks() -> list[Check]:
+    from ppconformance.contract.model import TRANSITIONS
+
+    where = "src/ppconformance/contract/model.py"
+    return [Check("state-check", f"transition {name}", where, (t.requirement,)) for name, t in TRANSITIONS.items()]
+
+
 def checks(root: Path = REPO) -> list[Check]:
     """Every check of the checkout at `root` (see the module docstring), in a stable order."""
-    return [*_scenarios(root), *_then_steps(root), *_verdicts(root), *_fuzz_checks(root), *_event_checks()]
+    return [
+        *_scenarios(root),
+        *_then_steps(root),
+        *_verdicts(root),
+        *_fuzz_checks(root),
+        *_event_checks(),
+        *_state_checks(),
+    ]
 
 
 def literal_ids(root: Path = REPO) -> list[tuple[str, str]]:

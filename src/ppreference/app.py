@@ -455,18 +455,23 @@ class _Server:
                 continue
             tier = program.tier(link.tier_name) if link.tier_name is not None else None
             expiry = link.tier_expiry
+            shown: str | None = expiry.isoformat() if expiry is not None else None
+            if expiry is not None and self.fx.varies("tier-expiry-utc-date"):
+                shown = expiry.astimezone(UTC).date().isoformat()
             linked.append(
                 {
                     "partnerProgramId": program.id,
                     "partnerProgramName": program.name,
                     "partnerTierNumber": tier.number if tier else None,
                     "partnerTierName": link.tier_name,
-                    "partnerTierExpiryDate": expiry.isoformat() if expiry is not None else None,
+                    "partnerTierExpiryDate": shown,
                     "partnerMembershipId": link.membership_id,
                     "partnerProgramType": program.type,
                     "tierBased": program.tier_based,
                 }
             )
+        if customer.enrolled and self.fx.varies("undeclared-program-at-enrolment"):
+            linked.insert(0, _welcome_program(customer.id))
         return self.json({"id": customer.id, "linkedPartnerPrograms": linked, "warnings": []})
 
     async def programs(self, request: Request, org: OrgConfig) -> Response:
@@ -633,3 +638,18 @@ def create_app(
     app.router.redirect_slashes = False  # "/x/" is an unknown route (404), not a redirect
     app.state.reference = server
     return app
+
+
+def _welcome_program(customer_id: int) -> dict[str, Any]:
+    """The loyaltyDetails entry of the org's own welcome program (variant undeclared-program-at-enrolment): a
+    program the org links every loyalty customer to, which no profile declares."""
+    return {
+        "partnerProgramId": 9901,
+        "partnerProgramName": "Welcome-Partner",
+        "partnerTierNumber": None,
+        "partnerTierName": None,
+        "partnerTierExpiryDate": None,
+        "partnerMembershipId": f"W-{customer_id}",
+        "partnerProgramType": "EXTERNAL",
+        "tierBased": False,
+    }

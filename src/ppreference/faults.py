@@ -53,6 +53,7 @@ KINDS = {
     "auth": "credentials are not checked, or a refusal is not HTTP 401",
     "transport": "HTTP level: a 5xx to a valid request, a wrong status, a wrong Content-Type",
     "event": "a webhook event is not sent, or carries wrong or missing values (ppreference.events)",
+    "stored": "a write answers exactly as documented but stores the wrong state: only the state oracle sees it",
 }
 
 
@@ -371,6 +372,64 @@ FAULTS: dict[str, Fault] = _faults(
         "state",
         "A delinked link is kept as a tombstone: linking the program again answers 2005 (already linked).",
     ),
+    # -- stored state only the oracle sees (every answer as documented) ------------------------------
+    (
+        "link-batch-first-customer-only",
+        "STATE-LINK-STORED",
+        "stored",
+        "In a linkCustomer request of several customers only the first customer's links are stored; every item "
+        "answers 200 Success.",
+    ),
+    (
+        "update-batch-skips-last",
+        "UPDATE-UPGRADE-TIER",
+        "stored",
+        "In a customerPartnerProgramUpdate request of several customers the last customer's update is answered "
+        "200 but not applied (an off-by-one loop bound).",
+    ),
+    (
+        "update-clears-membership-id",
+        "STATE-OTHERS-UNCHANGED",
+        "stored",
+        "A successful tier update rebuilds the link from the update's fields: its partnerMembershipId is lost.",
+    ),
+    (
+        "relink-overwrites-membership-id",
+        "STATE-RELINK-KEEPS-CURRENT",
+        "stored",
+        "A queued relink also writes its partnerMembershipId (none: empty) onto the current membership.",
+    ),
+    (
+        "rejected-link-stored",
+        "STATE-UNCHANGED-ON-FAILURE",
+        "stored",
+        "A link rejected with 2003 (tier expiry in the past) is stored anyway: it is saved before the date check.",
+    ),
+    (
+        "rejected-update-applied",
+        "STATE-UNCHANGED-ON-FAILURE",
+        "stored",
+        "An update rejected with 2003 (tier expiry in the past) has already applied its updatedTierName.",
+    ),
+    (
+        "delink-removes-every-program",
+        "STATE-OTHERS-UNCHANGED",
+        "stored",
+        "Delinking one program removes every program the customer is linked to; the item answers 200.",
+    ),
+    (
+        "cancel-activates-relink",
+        "STATE-CANCEL-KEEPS-CURRENT",
+        "stored",
+        "MEMBERSHIP_RELINKING_CANCELLED answers 200 but applies the pending relink instead of dropping it: the "
+        "current membership takes the relink's values, its empty partnerMembershipId included.",
+    ),
+    (
+        "renew-ignores-tier-expiry",
+        "UPDATE-TIER-EXPIRY",
+        "stored",
+        "RENEW stores updatedTierName but not updatedTierExpiryDate: the tier keeps its old expiry.",
+    ),
     # -- response shape ----------------------------------------------------------------------------
     (
         "link-status-object-misnamed",
@@ -678,6 +737,24 @@ VARIANTS: dict[str, Variant] = {
             "AMB-WEBHOOK-RETRY-TIMING",
             "A refused delivery is first retried after 8 s (then 16 s, ...): later than the embedded profile's "
             "retry window, so the retry after 429 is not seen in time.",
+        ),
+        Variant(
+            "link-expiry-defaults",
+            "AMB-LINK-DEFAULT-TIER-EXPIRY",
+            "A link without partnerTierExpiryDate gets a default tier expiry: the membership end on a supplementary "
+            "program, one year from the link on an external one.",
+        ),
+        Variant(
+            "tier-expiry-utc-date",
+            "AMB-TIER-EXPIRY-DAY",
+            "loyaltyDetails gives partnerTierExpiryDate as a date only, the calendar day in UTC (a LocalDate "
+            "serialised on a UTC server).",
+        ),
+        Variant(
+            "undeclared-program-at-enrolment",
+            "AMB-UNDECLARED-PROGRAMS",
+            "The org links every loyalty customer to a welcome program of its own at enrolment: loyaltyDetails "
+            "lists it beside the programs the suite linked.",
         ),
         Variant(
             "event-wrapped-envelope",

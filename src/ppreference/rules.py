@@ -190,12 +190,14 @@ def link_program(
     item: LinkItem,
     now: datetime,
     fx: Behaviour = CONFORMING,
+    persist: bool = True,
 ) -> Outcome:
     """Rules 1-10 of linkCustomer (link-customer#error-codes, #future-dated-relinking).
 
     Codes: 2002 name empty / date unparseable / membership id missing, 2006, 2005 not
     enrolled, 2007, 2003, 2025, 2005 already linked, 2026, 2019; 200 linked or relink
     queued. Warning 1302 when a supplementary tier expiry ends before the membership.
+    `persist` False answers as usual but stores no new link (fault link-batch-first-customer-only).
     """
     tz = org.timezone
     today = local_date(now, tz)
@@ -215,6 +217,12 @@ def link_program(
     if tier_expiry is not None and _before_today(
         local_date(tier_expiry, tz), today, fx, "link-expiry-today-rejected", "link-expiry-yesterday-accepted"
     ):
+        if fx.faulty("rejected-link-stored") and state.link(customer.id, program.id) is None:
+            begins = now.astimezone(tz)  # saved before the date check
+            ends = add_period(begins, program, tz) if program.is_supplementary else None
+            state.set_link(
+                customer.id, Link(program.id, item.membership_id or "", item.tier_name, tier_expiry, begins, ends)
+            )
         return Outcome(fx.swap("link-2003-as-2025", PAST_TIER_EXPIRY, PAST_START))
     start = _date_field(item.membership_start, "membershipStartDate", tz)
     if isinstance(start, Status):
@@ -240,6 +248,8 @@ def link_program(
         relink = PendingRelink(program.id, start, item.membership_id, item.tier_name, tier_expiry)
         if not fx.faulty("relink-not-queued"):
             state.queue_relink(customer.id, relink)
+        if fx.faulty("relink-overwrites-membership-id"):
+            state.set_link(customer.id, replace(existing, membership_id=item.membership_id or ""))
         return Outcome(SUCCESS)
 
     if program.is_supplementary:
@@ -262,7 +272,9 @@ def link_program(
     ):
         if local_date(tier_expiry, tz) < local_date(ends, tz):
             warnings = (WARNING_1302,)
-    if not fx.faulty("link-not-persisted"):
+    if tier_expiry is None and fx.varies("link-expiry-defaults"):
+        tier_expiry = ends if ends is not None else begins + timedelta(days=365)
+    if persist and not fx.faulty("link-not-persisted"):
         state.set_link(
             customer.id,
             Link(program.id, item.membership_id or "", item.tier_name, tier_expiry, begins, ends),
@@ -278,12 +290,14 @@ def update_program(
     item: UpdateItem,
     now: datetime,
     fx: Behaviour = CONFORMING,
+    persist: bool = True,
 ) -> Status:
     """Rules 1-10 of customerPartnerProgramUpdate (update-partner-program#error-codes).
 
     Codes: 2002, 2009, 2006, 2026/2004/2027 (relink cancel), 2028, 2002 details,
     2004, 2007, 2002/2003 expiry; 200 applied (RENEWAL_INITIATION extends the
-    membership end by one period).
+    membership end by one period). `persist` False answers as usual but changes no tier (fault
+    update-batch-skips-last).
     """
     tz = org.timezone
     update_type = item.update_type
@@ -307,6 +321,10 @@ def update_program(
             return NOT_LINKED
         if state.pending(customer.id, program.id) is None:
             return fx.swap("update-2027-as-2004", NOTHING_PENDING, NOT_LINKED)
+        pending = state.pending(customer.id, program.id)
+        if fx.faulty("cancel-activates-relink") and pending is not None:
+            activated = replace(link, membership_id=pending.membership_id or "", tier_name=pending.tier_name)
+            state.set_link(customer.id, replace(activated, tier_expiry=pending.tier_expiry))
         if not fx.faulty("cancel-keeps-pending-relink"):
             state.cancel_relink(customer.id, program.id)
         return SUCCESS
@@ -330,6 +348,8 @@ def update_program(
         "update-expiry-today-rejected",
         "update-expiry-yesterday-accepted",
     ):
+        if fx.faulty("rejected-update-applied"):
+            state.set_link(customer.id, replace(link, tier_name=item.tier_name))  # applied before the date check
         return PAST_TIER_EXPIRY
     if update_type == "RENEW" and fx.faulty("renew-500"):
         raise RuntimeError("RENEW is not implemented")  # fault renew-500: answered as an unhandled error
@@ -341,7 +361,10 @@ def update_program(
     if update_type == "RENEW" and fx.faulty("renew-resets-tier") and program.tiers:
         tier = program.tiers[0].name
     updated = replace(link, tier_name=tier)
-    if expiry is not None and not fx.faulty("update-ignores-tier-expiry"):
+    if fx.faulty("update-clears-membership-id"):
+        updated.membership_id = ""
+    renew_ignores = update_type == "RENEW" and fx.faulty("renew-ignores-tier-expiry")
+    if expiry is not None and not fx.faulty("update-ignores-tier-expiry") and not renew_ignores:
         updated.tier_expiry = expiry
     if expiry is None and fx.faulty("update-clears-tier-expiry"):
         updated.tier_expiry = None
@@ -350,7 +373,8 @@ def update_program(
     if update_type == RENEWAL and fx.faulty("renewal-initiation-drops-link"):
         state.remove_link(customer.id, program.id)
         return SUCCESS
-    state.set_link(customer.id, updated)
+    if persist:
+        state.set_link(customer.id, updated)
     return SUCCESS
 
 
@@ -373,6 +397,9 @@ def delink_program(
         return fx.swap("delink-not-linked-succeeds", NOT_LINKED, SUCCESS)
     if not fx.faulty("delink-keeps-link"):
         state.remove_link(customer.id, program.id)
+    if fx.faulty("delink-removes-every-program"):
+        for other in state.links_of(customer.id):
+            state.remove_link(customer.id, other.program_id)
     return SUCCESS
 
 
@@ -385,7 +412,7 @@ def _run(
     batches: Sequence[CustomerBatch[ItemT]],
     endpoint: str,
     keys: tuple[str, str, str],
-    apply: Callable[[Customer, ItemT], Outcome],
+    apply: Callable[[Customer, ItemT, int, int], Outcome],
     fx: Behaviour,
     extra: Callable[[ItemT], dict[str, Any]] = lambda item: {},
 ) -> tuple[dict[str, Any], bool]:
@@ -395,14 +422,14 @@ def _run(
     all_ok = True
     # variant batch-limit-per-item (AMB-2008-LEVEL): the request was not refused, every item answers 2008
     over_limit = fx.varies("batch-limit-per-item") and len(batches) > MAX_BATCH
-    for batch in batches:
+    for position, batch in enumerate(batches):
         customer, found = resolve_customer(state, batch.customer, fx.ignored_identifiers(endpoint))
         entries: list[dict[str, Any]] = []
         for item in batch.items:
             if over_limit:
                 outcome = Outcome(BATCH_LIMIT)
             elif customer is not None:
-                outcome = apply(customer, item)
+                outcome = apply(customer, item, position, len(batches))
             elif (found is NOT_FOUND and fx.faulty("ident-unknown-customer-linked")) or (
                 found is NO_IDENTIFIER and fx.faulty("ident-missing-succeeds")
             ):
@@ -443,7 +470,9 @@ def run_link(
         batches,
         "linkCustomer",
         ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-        lambda customer, item: link_program(org, state, customer, item, now, fx),
+        lambda customer, item, position, _: link_program(
+            org, state, customer, item, now, fx, not (position > 0 and fx.faulty("link-batch-first-customer-only"))
+        ),
         fx,
     )
 
@@ -466,7 +495,17 @@ def run_update(
         batches,
         "customerPartnerProgramUpdate",
         ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        lambda customer, item: Outcome(update_program(org, state, customer, item, now, fx)),
+        lambda customer, item, position, count: Outcome(
+            update_program(
+                org,
+                state,
+                customer,
+                item,
+                now,
+                fx,
+                not (count > 1 and position == count - 1 and fx.faulty("update-batch-skips-last")),
+            )
+        ),
         fx,
         lambda item: {} if item.update_type is None else {"updateType": item.update_type},
     )
@@ -489,6 +528,6 @@ def run_delink(
         batches,
         "deLinkCustomer",
         ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        lambda customer, item: Outcome(delink_program(org, state, customer, item, fx)),
+        lambda customer, item, *_: Outcome(delink_program(org, state, customer, item, fx)),
         fx,
     )

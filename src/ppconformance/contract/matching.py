@@ -22,7 +22,16 @@ from typing import Any
 
 from ppconformance.contract.endpoints import CUSTOMER_KEY, IDENTIFIER_KEYS, PROGRAM_NAME_KEY, Endpoint, ResultShape
 
-__all__ = ["CustomerMatch", "ItemMatch", "Matching", "Sent", "identifiers", "match_results", "sent_from_request"]
+__all__ = [
+    "CustomerMatch",
+    "ItemMatch",
+    "Matching",
+    "Sent",
+    "identifiers",
+    "item_codes",
+    "match_results",
+    "sent_from_request",
+]
 
 
 @dataclass(frozen=True)
@@ -168,3 +177,34 @@ def match_results(endpoint: Endpoint, sent: Sequence[Sent], body: Any, *, strict
             match.items.append(ItemMatch(pick, dict(got[pick]), dict(status) if isinstance(status, Mapping) else {}))
         customers.append(match)
     return Matching(shape, results, customers)
+
+
+def item_codes(
+    endpoint: Endpoint, sent: Sequence[Sent], status: int, body: Any, *, strict_order: bool
+) -> list[list[Any]]:
+    """Per request entry, per item: the status code of the result that answers it (`match_results`), or None
+    when it cannot be read (no result answers it, it is ambiguous, or its code is not an integer).
+
+    A 4xx answer without per-item results (the request-level error envelope, a 401) was not applied: every item
+    gets the envelope's first error code, else the HTTP status. A 5xx, or a 2xx that is not an item-level answer,
+    makes every item unreadable (None). Raises nothing."""
+    if endpoint.result_shape_of(body) is None:
+        if 400 <= status < 500:
+            errors = body.get("errors") if isinstance(body, Mapping) else None
+            first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
+            code = first.get("code") if isinstance(first.get("code"), int) else status
+            return [[code] * len(s.items) for s in sent]
+        return [[None] * len(s.items) for s in sent]
+    if status >= 500:
+        return [[None] * len(s.items) for s in sent]
+    out: list[list[Any]] = []
+    for s, match in zip(sent, match_results(endpoint, sent, body, strict_order=strict_order).customers, strict=True):
+        if not isinstance(match, CustomerMatch):
+            out.append([None] * len(s.items))
+            continue
+        codes = []
+        for im in match.items:
+            code = im.status.get("code") if isinstance(im, ItemMatch) else None
+            codes.append(code if isinstance(code, int) and not isinstance(code, bool) else None)
+        out.append(codes)
+    return out

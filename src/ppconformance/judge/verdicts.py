@@ -16,18 +16,20 @@ example responses are: link-customer#example-response).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ppconformance.contract.catalogue import Requirement
+from ppconformance.contract.catalogue import Requirement, load_catalogue
 from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
+from ppconformance.contract.model import CustomerState, ProgramInfo, Row, compare
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.target.client import Exchange
 from ppconformance.target.profile import Profile
 
-__all__ = ["Action", "Judge", "NonConformance", "ProgramResult"]
+__all__ = ["Action", "Judge", "NonConformance", "ProgramResult", "StateComparison"]
 
 
 class NonConformance(AssertionError):
@@ -56,6 +58,21 @@ class ProgramResult:
     customer: dict[str, Any]
     item: dict[str, Any]
     status: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StateComparison:
+    """The oracle's comparison of one customer: `label` (its id and identifier, for messages), one `Row` per
+    compared field (`contract.model.compare`) and the loyaltyDetails exchange it was read from."""
+
+    label: str
+    rows: list[Row]
+    exchange: Exchange
+
+    @property
+    def mismatches(self) -> list[Row]:
+        """The rows where the target's state differs from the documented one."""
+        return [r for r in self.rows if r.mismatch]
 
 
 class Judge:
@@ -347,6 +364,46 @@ class Judge:
         if not isinstance(ex.response_json, dict):
             self.fail(req, "the rejection body is not JSON (the error envelope is documented)", ex)
         self.check_envelope(req, ex)
+
+    def compare_state(
+        self,
+        label: str,
+        state: CustomerState,
+        found: Any,
+        programs: Mapping[str, ProgramInfo],
+        tz: str,
+        exchange: Exchange,
+    ) -> StateComparison:
+        """The oracle's comparison of a customer's modelled state with its loyaltyDetails `linkedPartnerPrograms`
+        (`found`) under the profile's stances (`contract.model.compare`); raises nothing."""
+        return StateComparison(label, compare(state, found, programs, tz, self.profile.stances), exchange)
+
+    def expect_state(self, comparisons: list[StateComparison], *, shown: int = 2) -> None:
+        """Every compared field of every customer equals the documented state. On a mismatch raises
+        `NonConformance` naming, in brackets, the requirements of the writes since each mismatching field was
+        set (`contract.model.Expect.suspects`: the oracle reads once, so one of them broke it; a program no
+        write named fails STATE-OTHERS-UNCHANGED), with the expected and found values and the loyaltyDetails
+        exchanges of the first `shown` customers that differ."""
+        wrong = [c for c in comparisons if c.mismatches]
+        if not wrong:
+            return
+        catalogue = load_catalogue().requirements
+        fallback = ("STATE-OTHERS-UNCHANGED",)
+        named = list(dict.fromkeys(rid for c in wrong for r in c.mismatches for rid in (r.suspects or fallback)))
+        head = " ".join(f"[{rid} ({catalogue[rid].source})]" if rid in catalogue else f"[{rid}]" for rid in named)
+        lines = [
+            f"{head} the stored state of {len(wrong)} of {len(comparisons)} customer(s) differs from what the "
+            "documents say the writes made it (one of the writes named after each field, the last first, broke it):"
+        ]
+        for c in wrong:
+            for r in c.mismatches:
+                lines.append(
+                    f"  {c.label}: {r.program} {r.field}: expected {r.expected}, found {r.found} "
+                    f"(writes since it was set, the last first: {', '.join(r.suspects or fallback)})"
+                )
+        for c in wrong[:shown]:
+            lines.append(f"--- loyaltyDetails of {c.label} (credentials redacted) ---\n{c.exchange.render()}")
+        raise NonConformance("\n".join(lines))
 
     def has_warning(self, action: Action, code: int) -> bool:
         """True when the answer reports warning `code`, under AMB-WARNING-SHAPE (strict: a top-level object with

@@ -476,9 +476,10 @@ def world(
 @pytest.fixture
 def requirements(request: pytest.FixtureRequest) -> list[Requirement]:
     """The catalogue requirements the scenario is tagged with, in catalogue order (pytest-bdd keeps
-    tags in a set, so tag order is not stable across processes)."""
+    tags in a set, so tag order is not stable across processes); not the ones the oracle step marks the test
+    with as it judges them (`oracle=True`)."""
     catalogue = load_catalogue()
-    tagged = {m.name for m in request.node.iter_markers()}
+    tagged = {m.name for m in request.node.iter_markers() if not m.kwargs.get("oracle")}
     return [req for rid, req in catalogue.requirements.items() if rid in tagged]
 
 

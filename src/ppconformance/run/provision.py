@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.run.cleanup import CleanupReport, clean, clean_customer, linked_program_names
+from ppconformance.run.cleanup import CleanupReport, Known, clean, clean_customer, linked_program_names
 from ppconformance.run.journal import Journal, JournalEntry
 from ppconformance.target.client import Exchange, PartnerProgramClient, TargetBroken
 from ppconformance.target.profile import OrgProfile, PoolCustomer, Profile
@@ -72,12 +72,15 @@ def setup_answer(ex: Exchange, what: str) -> dict[str, Any]:
 
 @dataclass
 class Customer:
-    """A test customer: identifiers as registered, and the id the target gave it (None if unregistered)."""
+    """A test customer: identifiers as registered, the id the target gave it (None if unregistered), and the
+    programs whose state is not known at provisioning (`uncertain`: a pool customer that could not be cleaned
+    of them)."""
 
     mobile: str
     email: str
     external_id: str
     id: int | None = None
+    uncertain: tuple[str, ...] = ()
 
     def identifiers(self, by: str = "mobile") -> dict[str, Any]:
         """The request `customer` object identifying it by one identifier: id, mobile, email or externalId."""
@@ -168,7 +171,10 @@ class Provisioner:
                     "does not allow writes to delink it"
                 )
             supplementary = [p.name for p in org.programs.values() if p.membership_period and p.name in linked]
-            clean_customer(client, {"id": customer.id}, linked, supplementary, org.allow_membership_relinking)
+            left = clean_customer(client, {"id": customer.id}, linked, supplementary, org.allow_membership_relinking)
+            customer.uncertain = tuple(linked if left is None else left)
+        elif linked is None:
+            customer.uncertain = tuple(p.name for p in org.programs.values())
         return customer
 
     def journal_link(
@@ -187,9 +193,14 @@ class Provisioner:
             self.entries += self.journal.record(org.name, ident, programs)
 
     def cleanup(
-        self, client_for: Callable[[str], PartnerProgramClient], *, contact_target: bool = True
+        self,
+        client_for: Callable[[str], PartnerProgramClient],
+        *,
+        contact_target: bool = True,
+        known: dict[int, Known] | None = None,
     ) -> CleanupReport:
-        """Undo the scenario's links (from its journal entries) and give back pool customers.
+        """Undo the scenario's links (from its journal entries) and give back pool customers; `known` (customer id
+        -> `Known`) lets `cleanup.clean` skip what needs no request.
 
         Never raises: what could not be cleaned stays open in the journal for the end-of-run sweep (or,
         with `contact_target=False`, for the next run).
@@ -201,6 +212,7 @@ class Provisioner:
                 client_for,
                 self.journal,
                 lambda name: self.profile.org(name).allow_membership_relinking,
+                known=known,
             )
             self.entries = []
         for org_name, pooled in self.borrowed:

@@ -17,6 +17,7 @@ or no program the profile declares); `cleanup()` undoes the scenario's links at 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -25,14 +26,25 @@ from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
 from ppconformance.run.bodies import Bodies
-from ppconformance.run.cleanup import CleanupReport, send_delink
+from ppconformance.run.cleanup import CleanupReport, Known, send_delink
 from ppconformance.run.journal import Journal
+from ppconformance.run.ledger import Observation, StateLedger
 from ppconformance.run.provision import Customer, CustomerPool, PreconditionFailed, Provisioner, setup_answer
 from ppconformance.target.client import Exchange, PartnerProgramClient
 from ppconformance.target.dates import day_boundary, days_from_today
 from ppconformance.target.profile import MembershipPeriod, OrgProfile, Profile, ProgramProfile
 
-__all__ = ["Customer", "CustomerPool", "PreconditionFailed", "World"]
+__all__ = ["Customer", "CustomerPool", "PreconditionFailed", "StateSeen", "World"]
+
+
+@dataclass(frozen=True)
+class StateSeen:
+    """One customer the oracle compares: the customer, the model's ledger of its org, and its loyaltyDetails read
+    made after its last write."""
+
+    customer: Customer
+    ledger: StateLedger
+    observation: Observation
 
 
 @dataclass
@@ -55,6 +67,7 @@ class World:
     customers: list[Customer] = field(default_factory=list)
     last: Action | None = None
     last_exchange: Exchange | None = None
+    ledgers: dict[str, StateLedger] = field(default_factory=dict)
     provisioner: Provisioner = field(init=False)
     bodies: Bodies = field(init=False)
 
@@ -143,7 +156,18 @@ class World:
         `Provisioner.register` for what it raises or skips."""
         customer = self.provisioner.register(self.client, self.org or self.use_org(), enrolled=enrolled)
         self.customers.append(customer)
+        if customer.id is not None:
+            self.ledger.add(customer.id, customer.uncertain)
         return customer
+
+    @property
+    def ledger(self) -> StateLedger:
+        """The state ledger of the selected org (`run.ledger`): the documented model of the scenario's customers
+        and what was last observed of them."""
+        org = self.org or self.use_org()
+        if org.name not in self.ledgers:
+            self.ledgers[org.name] = StateLedger(org, self.profile)
+        return self.ledgers[org.name]
 
     @property
     def customer(self) -> Customer:
@@ -179,14 +203,16 @@ class World:
         if not harmless:
             org = self.org or self.use_org()
             self.provisioner.journal_link(org, customers or [], objs if not customers else [], names)
-        return self._act("linkCustomer", objs, programs, self.client.link(body, harmless=harmless))
+        ex = self.client.link(body, harmless=harmless)
+        return self._act("linkCustomer", objs, programs, ex, customers if customer_objs is None else [])
 
     def update(self, customers: list[Customer], updates: list[dict[str, Any]], *, by: str = "mobile") -> Action:
         """POST customerPartnerProgramUpdate applying every update item to every customer."""
         objs = [self.bodies.customer_obj(c, by, "customerPartnerProgramUpdate") for c in customers]
         body = UPDATE.request_body((o, updates) for o in objs)
         harmless = self._harmless(customers, [u.get("partnerProgramName") for u in updates])
-        return self._act("customerPartnerProgramUpdate", objs, updates, self.client.update(body, harmless=harmless))
+        ex = self.client.update(body, harmless=harmless)
+        return self._act("customerPartnerProgramUpdate", objs, updates, ex, customers)
 
     def delink(self, customers: list[Customer], names: list[str], *, by: str = "mobile") -> Action:
         """POST deLinkCustomer removing every customer from the named programs."""
@@ -194,11 +220,37 @@ class World:
         items = self.bodies.delink_items(names)
         body = DELINK.request_body((o, items) for o in objs)
         harmless = self._harmless(customers, list(names))
-        return self._act("deLinkCustomer", objs, items, send_delink(self.client, body, harmless=harmless))
+        return self._act("deLinkCustomer", objs, items, send_delink(self.client, body, harmless=harmless), customers)
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
-        """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`); never raises."""
-        return self.provisioner.cleanup(self.client_for, contact_target=contact_target)
+        """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`), skipping what the
+        ledgers know needs no request (`StateLedger.known`); never raises."""
+        known: dict[int, Known] = {}
+        for ledger in self.ledgers.values():
+            known.update(ledger.known())
+        return self.provisioner.cleanup(self.client_for, contact_target=contact_target, known=known)
+
+    def observe_state(self) -> list[StateSeen]:
+        """For the oracle: every registered customer of the scenario with a loyaltyDetails read made after its last
+        write (reusing a Then step's read; reading again otherwise). Raises PreconditionFailed when a read fails,
+        TargetBroken on a 5xx."""
+        seen = []
+        for customer in self.customers:
+            ledger = self.ledger
+            if customer.id is None or ledger.model.state(customer.id) is None:
+                continue
+            observation = ledger.fresh(customer.id)
+            if observation is None:
+                self.linked_programs(customer)
+                observation = ledger.fresh(customer.id)
+            if observation is not None:
+                seen.append(StateSeen(customer, ledger, observation))
+        return seen
+
+    def scheduler_ran(self, customer: Customer, as_of: date) -> None:
+        """The target's scheduler ran for `customer` as of `as_of` (the reference clock): relinks due start."""
+        if customer.id is not None:
+            self.ledger.model.activate_relinks(customer.id, as_of)
 
     def link_item(self, program: ProgramProfile, **reference: Any) -> dict[str, Any]:
         """A linkToPartnerPrograms item for `program` (`Bodies.link_item`)."""
@@ -217,9 +269,18 @@ class World:
             raise PreconditionFailed("no request was sent in this scenario")
         return self.last_exchange
 
-    def _act(self, endpoint: str, objs: list[dict[str, Any]], items: list[dict[str, Any]], ex: Exchange) -> Action:
+    def _act(
+        self,
+        endpoint: str,
+        objs: list[dict[str, Any]],
+        items: list[dict[str, Any]],
+        ex: Exchange,
+        customers: list[Customer],
+    ) -> Action:
         # "" for an item sent without a name (nothing to echo: AMB-NULL-AS-ABSENT)
         names = [n if isinstance(n := i.get("partnerProgramName"), str) else "" for i in items]
+        ids = [c.id for c in customers] if len(customers) == len(objs) else [None] * len(objs)
+        self.ledger.record(endpoint, ids, ex)
         self.last = Action(endpoint, objs, [names] * len(objs), ex)
         self.last_exchange = ex
         return self.last
@@ -254,4 +315,6 @@ class World:
         body = setup_answer(ex, "reading the customer's loyalty details")
         if ex.status != 200 or not isinstance(body.get("linkedPartnerPrograms"), list):
             raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n{ex.render()}")
+        if customer.id is not None and self.ledger.model.state(customer.id) is not None:
+            self.ledger.observe(customer.id, body["linkedPartnerPrograms"], ex)
         return body["linkedPartnerPrograms"]

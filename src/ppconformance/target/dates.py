@@ -1,4 +1,5 @@
-"""Dates the scenarios send, computed in the org's timezone (AMB-TODAY-TIMEZONE).
+"""Dates the scenarios send, computed in the org's timezone (AMB-TODAY-TIMEZONE); `calendar_date_of` (the date an
+answer's date value names) lives in `contract.model` and is re-exported here.
 
 All values are ISO 8601 strings with an explicit offset, e.g.
 "2026-11-21T23:59:59+05:30". "today"/"yesterday" boundary values depend on the
@@ -8,8 +9,10 @@ the offset's own), strictly they sit on the org-timezone calendar boundary.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from ppconformance.contract.model import calendar_date_of
 
 __all__ = ["calendar_date_of", "day_boundary", "days_from_today", "iso"]
 
@@ -51,23 +54,3 @@ def days_from_today(days: int, tz: str, *, now: datetime | None = None, at: time
     """Noon (by default) of the day `days` after today in the org's timezone; negative for the past."""
     zone, current = _today(tz, now)
     return iso(datetime.combine(current.date() + timedelta(days=days), at, tzinfo=zone))
-
-
-def calendar_date_of(value: object, tz: str) -> date | None:
-    """The calendar date, in timezone `tz`, that a date value of an answer names: an ISO 8601 date
-    ("2027-01-15"), an ISO 8601 date-time (converted to `tz` when it carries an offset), or epoch milliseconds;
-    None for anything else (a format the documents do not name: AMB-TIER-EXPIRY-FORMAT). Raises nothing."""
-    zone = ZoneInfo(tz)
-    try:
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int):
-            return datetime.fromtimestamp(value / 1000, UTC).astimezone(zone).date()
-        if not isinstance(value, str):
-            return None
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return moment.astimezone(zone).date() if moment.tzinfo is not None else moment.date()
-    except (ValueError, OverflowError, OSError):
-        return None

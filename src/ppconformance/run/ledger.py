@@ -1,0 +1,109 @@
+"""The state ledger of a scenario: the documented model of every customer it touched, fed by every write's
+answer, and what was last observed of each customer through loyaltyDetails.
+
+`World` records each Partner Program action here (`record`): the answer's item codes (the one result matcher,
+`contract.matching.item_codes`) drive the transitions of `contract.model.StateModel`. `observe` keeps a
+loyaltyDetails read together with the customer's write count at that moment, so a read made after the
+customer's last write (a Then step's, or the oracle's) serves the oracle and cleanup without reading again
+(`fresh`). `known` hands cleanup what it needs to skip requests: the programs last seen listed and the pending
+relinks the model knows of. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ppconformance.contract.endpoints import endpoint
+from ppconformance.contract.matching import Sent, item_codes
+from ppconformance.contract.model import ProgramInfo, StateModel
+from ppconformance.contract.stances import AmbiguityId
+from ppconformance.run.cleanup import Known
+from ppconformance.target.client import Exchange
+from ppconformance.target.profile import OrgProfile, Profile
+
+__all__ = ["Observation", "StateLedger", "program_infos"]
+
+
+def program_infos(org: OrgProfile) -> list[ProgramInfo]:
+    """The org's declared programs as the model sees them: a program with a membership period (or declared in
+    a supplementary role) is SUPPLEMENTARY, the others EXTERNAL (capillary-facts#customer-apis)."""
+    out = []
+    for role, program in org.programs.items():
+        supplementary = program.membership_period is not None or role.endswith("supplementary")
+        out.append(ProgramInfo(program.name, "SUPPLEMENTARY" if supplementary else "EXTERNAL", tuple(program.tiers)))
+    return out
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A loyaltyDetails read of one customer: its `linkedPartnerPrograms` (`programs`), the exchange, and the
+    customer's write count when it was made (`writes`)."""
+
+    programs: list[Any]
+    exchange: Exchange
+    writes: int
+
+
+@dataclass
+class StateLedger:
+    """The model and the observations of one org's customers in a scenario.
+
+    Arguments: `org` (its programs and timezone), `profile` (the stance of AMB-RESULT-ORDER, with which
+    answers are matched to items as the Judge matches them).
+    """
+
+    org: OrgProfile
+    profile: Profile
+    model: StateModel = field(init=False)
+    writes: dict[int, int] = field(default_factory=dict)
+    observations: dict[int, Observation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.model = StateModel(program_infos(self.org), self.org.timezone)
+
+    def add(self, customer_id: int, unknown: Sequence[str] = ()) -> None:
+        """A customer the scenario provisioned: no declared program linked but those in `unknown`."""
+        self.model.add(customer_id, unknown=unknown)
+        self.writes.setdefault(customer_id, 0)
+
+    def record(self, endpoint_name: str, customer_ids: Sequence[int | None], exchange: Exchange) -> None:
+        """A Partner Program request was answered: `customer_ids[i]` is the id of the customer of request entry
+        i (None: not one the ledger models). Applies each entry's transitions to the model."""
+        ep = endpoint(endpoint_name)
+        entries = ep.request_entries(exchange.request_body) or []
+        sent = [Sent(c, items) for c, items in entries]
+        strict = self.profile.is_strict(AmbiguityId.RESULT_ORDER)
+        codes = item_codes(ep, sent, exchange.status, exchange.response_json, strict_order=strict)
+        apply = {
+            "linkCustomer": self.model.apply_link,
+            "customerPartnerProgramUpdate": self.model.apply_update,
+            "deLinkCustomer": self.model.apply_delink,
+        }[ep.name]
+        for cid, s, entry_codes in zip(customer_ids, sent, codes, strict=False):
+            if cid is None or self.model.state(cid) is None:
+                continue
+            apply(cid, list(s.items), entry_codes)
+            self.writes[cid] = self.writes.get(cid, 0) + 1
+
+    def observe(self, customer_id: int, programs: list[Any], exchange: Exchange) -> None:
+        """A loyaltyDetails read of `customer_id` (its `linkedPartnerPrograms`)."""
+        self.observations[customer_id] = Observation(programs, exchange, self.writes.get(customer_id, 0))
+
+    def fresh(self, customer_id: int) -> Observation | None:
+        """The customer's last read when no write to it came after, else None."""
+        seen = self.observations.get(customer_id)
+        return seen if seen is not None and seen.writes == self.writes.get(customer_id, 0) else None
+
+    def known(self) -> dict[int, Known]:
+        """Per modelled customer, what cleanup may rely on (see `Known`)."""
+        names = [p.name for p in self.org.programs.values()]
+        out = {}
+        for cid, state in self.model.customers.items():
+            seen = self.fresh(cid)
+            listed = None
+            if seen is not None:
+                listed = frozenset(str(p.get("partnerProgramName")) for p in seen.programs if isinstance(p, dict))
+            out[cid] = Known(listed, {n: state.pending(n) for n in names})
+        return out
