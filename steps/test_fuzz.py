@@ -13,11 +13,11 @@ customers (schemathesis `flatmap_body` hook), and makes every other identifier a
 real customer has. Every link a case can create is journaled before it is sent and undone at the
 end of the module (`World.cleanup`), so fuzzing a staging org leaves no links behind.
 
-The stateful phase (`test_fuzz_lifecycle`) is a hypothesis-driven sequence test, not a schemathesis
-state machine: for a fresh suite customer it draws link, update and delink cases from schemathesis'
-strategies for the three operations, points them at a real program, and sends link -> update ->
-delink, and on an org with relinking enabled link -> future-dated relink -> MEMBERSHIP_RELINKING_CANCELLED
--> delink; every answer goes through the same checks, and each step's item must succeed.
+The stateful phase (`test_fuzz_lifecycle`) is a hypothesis `RuleBasedStateMachine` over link, update (each
+updateType), future-dated relink, MEMBERSHIP_RELINKING_CANCELLED and delink on a fresh suite customer per
+example: each rule is enabled only where the state model (`contract.model`) says the documents make it
+succeed, every answer goes through the same checks and must succeed (FUZZ-LIFECYCLE), and the state oracle is
+its invariant: after each write the customer's loyaltyDetails must equal the model.
 
 Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (docs/fuzzing.md). A read-only run skips the stage
 (the write guard of `plugin`); `--fuzz=off` skips it too.
@@ -25,7 +25,6 @@ Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (docs/fuzzing.md). A read-only
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
 from typing import Any
@@ -36,19 +35,25 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as builtin
 
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
+from ppconformance.contract.matching import Sent, item_codes
+from ppconformance.contract.stances import AmbiguityId
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
+from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
 from ppconformance.run.world import World
 from ppconformance.target.client import TargetBroken, TargetUnreachable
 from ppconformance.target.dates import days_from_today
 from ppconformance.target.profile import DEFAULT_PATHS, Profile
+
+from .then_steps import report_state
 
 pytestmark = pytest.mark.fuzz
 
@@ -251,97 +256,223 @@ def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:
     return schema[path]["POST"].Case(body=body, media_type="application/json")
 
 
-def _item_code(response: Any, ep: Endpoint) -> Any:
-    """The first item's status code of an answer of `ep`, in whichever of its result shapes, or None."""
+def _results_body(response: Any) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
         return None
-    shape = ep.result_shape_of(body)
-    try:
-        return body[shape.results_key][0][shape.programs_key][0][shape.status_key]["code"] if shape else None
-    except (KeyError, IndexError, TypeError):
-        return None
 
 
-@pytest.mark.parametrize("flow", ["link-update-delink", "relink-cancel"])
+class _Lifecycle(RuleBasedStateMachine):
+    """The stateful phase: link, update (each updateType), relink, cancel and delink on one fresh suite customer per
+    example, each step one the documents say succeeds in the state the model (`contract.model`) is in; every
+    answer goes through the fuzz checks and must succeed (FUZZ-LIFECYCLE), every answer's item code drives the
+    model, and the oracle is the invariant: after each write the customer's loyaltyDetails equals the model.
+
+    The pytest test binds the class attributes (`bind`) before running it."""
+
+    target: FuzzTarget
+    schema: Any
+    world: World
+    judge: Judge
+    timeout: float
+    request: Any
+
+    @classmethod
+    def bind(cls, **kw: Any) -> type[_Lifecycle]:
+        """A subclass with the run's fuzz target, schema, world, judge, timeout and pytest request."""
+        return type("Lifecycle", (cls,), kw)
+
+    def __init__(self) -> None:
+        super().__init__()
+        world, org = self.world, self.target.org
+        self.programs = {p.name: p for p in org.programs.values()}
+        self.supplementary = {p.name for p in org.programs.values() if p.membership_period}
+        self.relinking = org.allow_membership_relinking is True
+        self.live = not self.target.over_budget()  # past the stage's time budget an example sends nothing
+        if not self.live:
+            return
+        customer = world.register_customer()
+        self.cid = int(customer.id or 0)
+        self.customer = customer
+        suite = SuiteCustomer(
+            id=self.cid, mobile=customer.mobile, email=customer.email, external_id=customer.external_id
+        )
+        self.target.journal_link(suite, list(self.programs))  # before the first link is sent
+        self.written = False
+        self.writes = 0
+
+    # -- what the model says ------------------------------------------------------------------------------
+    def _state(self) -> Any:
+        return self.world.ledger.model.state(self.cid)
+
+    def _listed(self) -> list[str]:
+        return sorted(self._state().listed() or [])
+
+    def _linkable(self) -> list[str]:
+        listed = set(self._listed())
+        holds_supplementary = bool(listed & self.supplementary)
+        return [
+            n
+            for n in sorted(self.programs)
+            if n not in listed and not (n in self.supplementary and holds_supplementary)
+        ]
+
+    def _pending(self) -> list[str]:
+        return [n for n in self._listed() if self._state().pending(n)]
+
+    def _delinkable(self) -> list[str]:
+        """The programs to delink: only after a few writes while an update can still be made (so sequences reach
+        updates and relinks before they end the link), any listed one otherwise."""
+        updatable = any(self.programs[n].tiers for n in self._listed())
+        return self._listed() if self.writes >= 3 or not (updatable or self._relinkable()) else []
+
+    def _relinkable(self) -> list[str]:
+        state = self._state()
+        return (
+            [n for n in self._listed() if n in self.supplementary and state.pending(n) is False]
+            if self.relinking
+            else []
+        )
+
+    # -- sending --------------------------------------------------------------------------------------------
+    def _write(self, ep: Endpoint, item: dict[str, Any], step: str) -> None:
+        ident = {"id": self.cid}
+        body = ep.request_body([(ident, [item])])
+        case = _lifecycle_case(self.schema, ep.path, body)
+        response, headers = _send(case, self.target, self.timeout)
+        _judge(case, response, headers, self.target)
+        strict = self.world.profile.is_strict(AmbiguityId.RESULT_ORDER)
+        codes = item_codes(
+            ep, [Sent(ident, [item])], response.status_code, _results_body(response), strict_order=strict
+        )
+        apply = {LINK.name: "apply_link", UPDATE.name: "apply_update", DELINK.name: "apply_delink"}[ep.name]
+        getattr(self.world.ledger.model, apply)(self.cid, [item], codes[0])
+        self.world.ledger.writes[self.cid] = self.world.ledger.writes.get(self.cid, 0) + 1
+        self.written = True
+        self.writes += 1
+        if codes[0][0] != 200:
+            allure.dynamic.story("FUZZ-LIFECYCLE")
+            raise AssertionError(
+                f"[FUZZ-LIFECYCLE] {step}: {ep.path} answered item code {codes[0][0]!r} (HTTP "
+                f"{response.status_code}) where the documents say it succeeds; seed {self.target.settings.seed}\n"
+                f"Reproduce: {redacted_curl(case, headers, self.target.base_url, self.target.secrets)}"
+            )
+
+    def _days(self, data: Any, label: str) -> str:
+        return days_from_today(data.draw(st.integers(1, 400), label=label), self.target.org.timezone)
+
+    # -- rules ------------------------------------------------------------------------------------------------
+    @precondition(lambda self: self.live and bool(self._linkable()))
+    @rule(data=st.data())
+    def link(self, data: Any) -> None:
+        name = data.draw(st.sampled_from(self._linkable()), label="program")
+        program = self.programs[name]
+        ref: dict[str, Any] = {"partnerMembershipId": f"M-fuzz-{data.draw(st.integers(0, 10**6 - 1)):06d}"}
+        if program.tiers:
+            ref["partnerTierName"] = data.draw(st.sampled_from(program.tiers), label="tier")
+        if data.draw(st.booleans(), label="with tier expiry"):
+            ref["partnerTierExpiryDate"] = self._days(data, "tier expiry in days")
+        self._write(LINK, {PROGRAM_NAME_KEY: name, "customerPartnerReference": ref}, "link")
+
+    @precondition(lambda self: self.live and any(self.programs[n].tiers for n in self._listed()))
+    @rule(data=st.data())
+    def update(self, data: Any) -> None:
+        name = data.draw(st.sampled_from([n for n in self._listed() if self.programs[n].tiers]), label="program")
+        types = ["UPGRADE", "DOWNGRADE", "RENEW"]
+        if name in self.supplementary and self.target.org.allow_membership_relinking is False:
+            types.append("MEMBERSHIP_RENEWAL_INITIATION")
+        update_type = data.draw(st.sampled_from(types), label="updateType")
+        details = {"updatedTierName": data.draw(st.sampled_from(self.programs[name].tiers), label="tier")}
+        if data.draw(st.booleans(), label="with tier expiry"):
+            details["updatedTierExpiryDate"] = self._days(data, "tier expiry in days")
+        item = {PROGRAM_NAME_KEY: name, "updateType": update_type, "updateDetails": details}
+        self._write(UPDATE, item, update_type)
+
+    @precondition(lambda self: self.live and bool(self._relinkable()))
+    @rule(data=st.data())
+    def relink(self, data: Any) -> None:
+        name = data.draw(st.sampled_from(self._relinkable()), label="program")
+        period = self.programs[name].membership_period
+        days = (period.approx_days() if period else 0) + data.draw(st.integers(5, 60), label="days after the end")
+        # a start after the current membership ends queues a relink (link-customer#body-parameters)
+        ref = {"membershipStartDate": days_from_today(days, self.target.org.timezone)}
+        self._write(LINK, {PROGRAM_NAME_KEY: name, "customerPartnerReference": ref}, "relink")
+
+    @precondition(lambda self: self.live and bool(self._pending()))
+    @rule(data=st.data())
+    def cancel(self, data: Any) -> None:
+        name = data.draw(st.sampled_from(self._pending()), label="program")
+        self._write(UPDATE, {PROGRAM_NAME_KEY: name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}, "cancel")
+
+    @precondition(lambda self: self.live and bool(self._delinkable()))
+    @rule(data=st.data())
+    def delink(self, data: Any) -> None:
+        name = data.draw(st.sampled_from(self._delinkable()), label="program")
+        self._write(DELINK, {PROGRAM_NAME_KEY: name}, "delink")
+
+    @precondition(lambda self: not self.live or self.target.over_budget())
+    @rule()
+    def budget_spent(self) -> None:
+        """Nothing: the fuzz stage's time budget is spent (so some rule is always enabled)."""
+        self.live = False
+
+    # -- the oracle ---------------------------------------------------------------------------------------------
+    @invariant()
+    def stored_state_is_documented(self) -> None:
+        """After a write: the customer's loyaltyDetails equals the model (`Judge.expect_state`)."""
+        if not self.live or not self.written:
+            return
+        self.written = False
+        found = self.world.linked_programs(self.customer)
+        seen = self.world.ledger.fresh(self.cid)
+        comparison = self.judge.compare_state(
+            f"customer {self.cid} (mobile {self.customer.mobile})",
+            self._state(),
+            found,
+            self.world.ledger.model.programs,
+            self.target.org.timezone,
+            seen.exchange if seen else self.world.latest_exchange(),
+        )
+        if comparison.mismatches:
+            report_state([comparison], self.request)
+        self.world.ledger.model.confirm(self.cid, comparison.rows)  # a later mismatch is a later write's
+        self.judge.expect_state([comparison])
+
+
 @_judges("FUZZ-LIFECYCLE")
 @pytest.mark.timeout(int(_SETTINGS.budget()) + 300)
-def test_fuzz_lifecycle(flow: str, fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile) -> None:
-    """Stateful phase (a hypothesis-driven sequence of schemathesis cases, see the module docstring)."""
+def test_fuzz_lifecycle(
+    fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile, judge: Judge, request: pytest.FixtureRequest
+) -> None:
+    """Stateful phase: a hypothesis `RuleBasedStateMachine` (`_Lifecycle`) over link/update/relink/cancel/delink on
+    the suite's own customers, the state oracle as its invariant (see the module docstring)."""
     allure.dynamic.feature("Fuzzing")
     allure.dynamic.epic("Partner Program API")
-    allure.dynamic.title(f"fuzz lifecycle: {flow}")
+    allure.dynamic.title("fuzz lifecycle: link, update, relink, cancel and delink, the stored state as invariant")
     world: World = fuzz_target.world  # type: ignore[attr-defined]
-    org = fuzz_target.org
-    role = "supplementary" if flow == "relink-cancel" else "external"
-    program = org.programs.get(role)
-    if program is None:
-        pytest.skip(f"profile {profile.name} does not declare orgs[{org.name}].programs.{role}")
-    if flow == "relink-cancel" and not org.allow_membership_relinking:
-        pytest.skip(f"org {org.name} has membership relinking disabled")
-    deepener = Deepener(org, [], profile)
-    link_op = fuzz_schema[LINK.path]["POST"]
-    examples = max(2, min(10, fuzz_target.settings.examples() // 10))
-
-    # no shrinking: each example provisions a new customer, so a replay is never the same run
-    @hypothesis.settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        report_multiple_bugs=False,
-        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-        suppress_health_check=list(hypothesis.HealthCheck),
+    if not fuzz_target.org.programs:
+        pytest.skip(f"profile {profile.name} declares no program for orgs[{fuzz_target.org.name}]")
+    machine = _Lifecycle.bind(
+        target=fuzz_target,
+        schema=fuzz_schema,
+        world=world,
+        judge=judge,
+        timeout=profile.timeout_seconds,
+        request=request,
     )
-    @hypothesis.seed(fuzz_target.settings.seed or 0)
-    @hypothesis.given(link=link_op.as_strategy(), data=st.data())
-    def sequence(link: Any, data: Any) -> None:
-        # every draw first (generation must not depend on the clock); bounded by `examples`, not the budget
-        seed = data.draw(st.integers(0, 2**31), label="rnd")
-        update_type = data.draw(st.sampled_from(["UPGRADE", "DOWNGRADE", "RENEW"]), label="updateType")
-        days = data.draw(st.integers(1, 60), label="relink in days")
-        c = world.register_customer()
-        suite = SuiteCustomer(id=int(c.id or 0), mobile=c.mobile, email=c.email, external_id=c.external_id)
-        fuzz_target.journal_link(suite, [program.name])  # before the first link is sent
-        rnd = random.Random(seed)
-        ref = {"partnerMembershipId": f"M-fuzz-{rnd.randrange(10**6):06d}"}
-        if program.tiers:
-            ref["partnerTierName"] = rnd.choice(program.tiers)
-        drawn = deepener.rewrite("linkCustomer", link.body, rnd)
-        item = {
-            **(next(iter(LINK.request_entries(drawn)[0][1]), {}) if LINK.request_entries(drawn) else {}),
-            PROGRAM_NAME_KEY: program.name,
-            "customerPartnerReference": ref,
-        }
-        ident = {"id": suite.id}
-        steps: list[tuple[Endpoint, dict[str, Any]]] = [(LINK, LINK.request_body([(ident, [item])]))]
-        if flow == "link-update-delink":
-            details = {"updatedTierName": rnd.choice(program.tiers)} if program.tiers else {}
-            update = {PROGRAM_NAME_KEY: program.name, "updateType": update_type, "updateDetails": details}
-            steps.append((UPDATE, UPDATE.request_body([(ident, [update])])))
-        else:
-            period = program.membership_period.approx_days() if program.membership_period else 0
-            # a relink starts after the current membership ends (link-customer#future-dated-relinking)
-            relink_ref = {"membershipStartDate": days_from_today(period + days, org.timezone)}
-            relink = {PROGRAM_NAME_KEY: program.name, "customerPartnerReference": relink_ref}
-            cancel = {PROGRAM_NAME_KEY: program.name, "updateType": "MEMBERSHIP_RELINKING_CANCELLED"}
-            steps.append((LINK, LINK.request_body([(ident, [relink])])))
-            steps.append((UPDATE, UPDATE.request_body([(ident, [cancel])])))
-        steps.append((DELINK, DELINK.request_body([(ident, [{PROGRAM_NAME_KEY: program.name}])])))
-        for ep, body in steps:
-            path = ep.path
-            case = _lifecycle_case(fuzz_schema, path, body)
-            response, headers = _send(case, fuzz_target, profile.timeout_seconds)
-            _judge(case, response, headers, fuzz_target)
-            code = _item_code(response, ep)
-            if code != 200:
-                allure.dynamic.story("FUZZ-LIFECYCLE")
-                raise AssertionError(
-                    f"[FUZZ-LIFECYCLE] {flow}: {path} answered item code {code!r} (HTTP "
-                    f"{response.status_code}) where the sequence expects 200; seed "
-                    f"{fuzz_target.settings.seed}\nReproduce: "
-                    f"{redacted_curl(case, headers, fuzz_target.base_url, fuzz_target.secrets)}"
-                )
-
+    # no shrinking: each example provisions a new customer, so a replay is never the same run
     fuzz_target.start()
-    sequence()
+    hypothesis.seed(fuzz_target.settings.seed or 0)(machine)
+    run_state_machine_as_test(
+        machine,
+        settings=hypothesis.settings(
+            max_examples=max(5, fuzz_target.settings.examples() // 2),
+            stateful_step_count=10,
+            deadline=None,
+            database=None,
+            report_multiple_bugs=False,
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+            suppress_health_check=list(hypothesis.HealthCheck),
+        ),
+    )

@@ -192,7 +192,8 @@ def item_codes(
         if 400 <= status < 500:
             errors = body.get("errors") if isinstance(body, Mapping) else None
             first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
-            code = first.get("code") if isinstance(first.get("code"), int) else status
+            raw = first.get("code")
+            code = raw if isinstance(raw, int) and not isinstance(raw, bool) else status
             return [[code] * len(s.items) for s in sent]
         return [[None] * len(s.items) for s in sent]
     if status >= 500:

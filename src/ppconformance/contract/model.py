@@ -441,6 +441,22 @@ class StateModel:
                     relink=None,
                 )
 
+    def confirm(self, customer: int, rows: Iterable[Row]) -> None:
+        """The oracle found the fields of `rows` with verdict "ok" as documented: their history restarts, so a
+        later mismatch names only the writes made after this comparison."""
+        state = self.customers.get(customer)
+        if state is None:
+            return
+        attrs = {"listed": "listed", FIELDS[1]: "membership_id", FIELDS[2]: "tier", FIELDS[3]: "tier_expiry"}
+        for row in rows:
+            program = state.programs.get(row.program)
+            if row.verdict != "ok" or program is None or row.field not in attrs:
+                continue
+            expect = getattr(program, attrs[row.field])
+            state.programs[row.program] = replace(
+                program, **{attrs[row.field]: replace(expect, requirement=PROVISIONED, history=())}
+            )
+
     def _date(self, value: Any) -> date | None:
         return calendar_date_of(value, self.tz) if isinstance(value, str) and value else None
 
