@@ -205,7 +205,7 @@ def item_codes(
             continue
         codes = []
         for im in match.items:
-            code = im.status.get("code") if isinstance(im, ItemMatch) else None
-            codes.append(code if isinstance(code, int) and not isinstance(code, bool) else None)
+            found = im.status.get("code") if isinstance(im, ItemMatch) else None
+            codes.append(found if isinstance(found, int) and not isinstance(found, bool) else None)
         out.append(codes)
     return out
