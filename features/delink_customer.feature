@@ -48,20 +48,6 @@ Feature: Delink a customer from a partner program
 
   Rule: Batches of delinks
 
-    @DELINK-BATCH-50 @doc/delink-customer/resource-information
-    Scenario: 50 customers in one delink request are answered per customer
-      Given 50 customers linked to the external program at its lowest tier
-      When the customers are delinked from the external program in one request
-      Then the delink is answered for every customer
-      And every customer's stored partner programs are as the documents say
-
-    @DELINK-2008 @doc/delink-customer/resource-information
-    Scenario: 51 customers in one delink request are rejected
-      Given 51 customers linked to the external program at its lowest tier
-      When the customers are delinked from the external program in one request
-      Then the request is rejected with error 2008
-      And every customer's stored partner programs are as the documents say
-
     @DELINK-2008 @doc/delink-customer/resource-information @read_only
     Scenario: 51 unregistered customers in one delink request are rejected
       Given 51 customers who are not registered

@@ -106,20 +106,6 @@ Feature: Link a customer to a partner program
 
   Rule: A request links at most 50 customers
 
-    @LINK-BATCH-50 @doc/link-customer/resource-information
-    Scenario: 50 customers in one request are each linked
-      Given 50 customers enrolled in the loyalty program
-      When the customers are linked to the external program in one request
-      Then the link succeeds for every customer
-      And every customer's stored partner programs are as the documents say
-
-    @LINK-2008 @doc/link-customer/error-codes
-    Scenario: 51 customers in one request are rejected with 2008
-      Given 51 customers enrolled in the loyalty program
-      When the customers are linked to the external program in one request
-      Then the request is rejected with error 2008
-      And every customer's stored partner programs are as the documents say
-
     @LINK-2008 @doc/link-customer/error-codes @read_only
     Scenario: 51 unregistered customers in one request are rejected with 2008
       Given 51 customers who are not registered

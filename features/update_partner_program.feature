@@ -118,20 +118,6 @@ Feature: Update a customer's partner program
 
   Rule: A request updates at most 50 customers
 
-    @UPDATE-BATCH-50 @doc/update-partner-program/resource-information
-    Scenario: 50 customers in one request are each updated
-      Given 50 customers linked to the external program at its lowest tier
-      When the customers are upgraded to the external program's highest tier in one request
-      Then the update succeeds for every customer
-      And every customer's stored partner programs are as the documents say
-
-    @UPDATE-2008 @doc/update-partner-program/error-codes
-    Scenario: 51 customers in one request are rejected with 2008
-      Given 51 customers linked to the external program at its lowest tier
-      When the customers are upgraded to the external program's highest tier in one request
-      Then the request is rejected with error 2008
-      And every customer's stored partner programs are as the documents say
-
     @UPDATE-2008 @doc/update-partner-program/error-codes @read_only
     Scenario: 51 unregistered customers in one request are rejected with 2008
       Given 51 customers who are not registered

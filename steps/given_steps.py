@@ -10,17 +10,26 @@ from ppconformance.run.world import World
 UPDATE = "customerPartnerProgramUpdate"
 
 
-def _link_external(world: World, customers: list, position: str = "lowest") -> None:
+def _linked_external(world: World, count: int, position: str | None) -> None:
+    """`count` customers linked to the external program only, at its lowest or highest tier (None: any tier; a
+    new link is at the lowest): the bank's first, new ones linked 50 to a request."""
     program = world.program("external", tiers=2)
-    tier = program.tiers[0] if position == "lowest" else program.tiers[-1]
-    world.establish(
-        world.link(customers, [world.link_item(program, partnerTierName=tier)]),
-        f"customers linked to {program.name} at {tier}",
-    )
+    tier = None if position is None else program.tiers[0] if position == "lowest" else program.tiers[-1]
+    fresh = [world.register_customer() for _ in range(count - len(world.reuse(count, {program.name: tier})))]
+    tier = tier or program.tiers[0]
+    for start in range(0, len(fresh), 50):
+        world.establish(
+            world.link(fresh[start : start + 50], [world.link_item(program, partnerTierName=tier)]),
+            f"customers linked to {program.name} at {tier}",
+        )
 
 
-def _link_supplementary(world: World) -> None:
+def _linked_supplementary(world: World) -> None:
+    """A customer linked to the supplementary program only, since today, with no relink pending."""
     program = world.program("supplementary", period=True)
+    if world.reuse(1, {program.name: None}):
+        return
+    world.register_customer()
     world.establish(world.link([world.customer], [world.link_item(program)]), f"a customer linked to {program.name}")
 
 
@@ -77,19 +86,17 @@ def _(world: World, count: int) -> None:
 
 @given("a customer linked to the external program")
 def _(world: World) -> None:
-    _link_external(world, [world.register_customer()])
+    _linked_external(world, 1, None)
 
 
 @given(parsers.re(r"a customer linked to the external program at its (?P<position>lowest|highest) tier"))
 def _(world: World, position: str) -> None:
-    _link_external(world, [world.register_customer()], position)
+    _linked_external(world, 1, position)
 
 
 @given(parsers.parse("{count:d} customers linked to the external program at its lowest tier"))
 def _(world: World, count: int) -> None:
-    customers = [world.register_customer() for _ in range(count)]
-    for start in range(0, count, 50):
-        _link_external(world, customers[start : start + 50])
+    _linked_external(world, count, "lowest")
 
 
 @given(parsers.parse("a customer linked to the external program at its lowest tier until {days:d} days from today"))
@@ -112,14 +119,12 @@ def _(world: World) -> None:
 
 @given("a customer linked to the supplementary program")
 def _(world: World) -> None:
-    world.register_customer()
-    _link_supplementary(world)
+    _linked_supplementary(world)
 
 
 @given("a customer with a pending relink to the supplementary program")
 def _(world: World) -> None:
-    world.register_customer()
-    _link_supplementary(world)
+    _linked_supplementary(world)
     queue_relink(world)
 
 

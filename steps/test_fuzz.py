@@ -436,7 +436,7 @@ class _Lifecycle(RuleBasedStateMachine):
         )
         if comparison.mismatches:
             report_state([comparison], self.request)
-        self.world.ledger.model.confirm(self.cid, comparison.rows)  # a later mismatch is a later write's
+        self.world.ledger.confirm(self.cid, comparison.rows)  # a later mismatch is a later write's
         self.judge.expect_state([comparison])
 
 

@@ -25,6 +25,8 @@ ENDPOINTS = {"link": "linkCustomer", "update": UPDATE, "delink": "deLinkCustomer
 
 SUCCESS = frozenset({"LINK-SUCCESS", "UPDATE-SUCCESS", "DELINK-SUCCESS"})
 """The requirements a success step judges when the scenario carries one of them beside others."""
+BATCH = {"link": "LINK-BATCH-50", "update": "UPDATE-BATCH-50", "delink": "DELINK-BATCH-50"}
+"""The requirement a "... for every customer" step judges in a scenario that carries several batch requirements."""
 TIERS = frozenset({"UPDATE-UPGRADE-TIER", "UPDATE-DOWNGRADE-TIER", "UPDATE-RENEW-TIER"})
 """The requirements a tier observation judges when the scenario carries one of them beside others."""
 
@@ -55,9 +57,10 @@ def _action(world: World, action: str) -> Action:
     return world.last
 
 
-@then(parsers.re(r"the (?P<action>link|update|delink) succeeds( for every customer)?"))
-def _(world: World, judge: Judge, requirements: list[Requirement], action: str) -> None:
-    judge.expect_success(judged(requirements, among=SUCCESS), _action(world, action))
+@then(parsers.re(r"the (?P<action>link|update|delink) succeeds(?P<batch> for every customer)?"))
+def _(world: World, judge: Judge, requirements: list[Requirement], action: str, batch: str | None) -> None:
+    among = SUCCESS | {BATCH[action]} if batch else SUCCESS
+    judge.expect_success(judged(requirements, among=among), _action(world, action))
 
 
 @then("the update result names the update type performed")
@@ -91,7 +94,7 @@ def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
 
 @then("the delink is answered for every customer")
 def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
-    req = judged(requirements)
+    req = judged(requirements, among=frozenset({BATCH["delink"]}))
     action = _action(world, "delink")
     if judge.strict_with(req):
         judge.expect_success(req, action)
@@ -247,7 +250,7 @@ def _(world: World, judge: Judge, request: pytest.FixtureRequest) -> None:
             seen.ledger.org.timezone,
             seen.observation.exchange,
         )
-        seen.ledger.model.confirm(cid, comparison.rows)  # a customer carried on is judged from here
+        seen.ledger.confirm(cid, comparison.rows)  # a customer carried on is judged from here
         comparisons.append(comparison)
     if not comparisons:
         raise LookupError("the oracle step compares the scenario's registered customers, and it has none")

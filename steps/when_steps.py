@@ -276,9 +276,9 @@ def _(world: World) -> None:
     world.delink([world.customer], [UNKNOWN_PROGRAM])
 
 
-@when("the customers are delinked from the external program in one request")
-def _(world: World) -> None:
-    world.delink(world.customers, [world.program("external").name])
+@when(parsers.re(r"the customers are delinked from the (?P<role>external|supplementary) program in one request"))
+def _(world: World, role: str) -> None:
+    world.delink(world.customers, [world.program(role).name])
 
 
 # -- malformed requests ------------------------------------------------------------------------

@@ -261,7 +261,10 @@ FAULTS: dict[str, Fault] = _faults(
         "delink-batch-51-accepted",
         "DELINK-2008",
         "boundary",
-        "The deLinkCustomer batch limit is checked with > 51: 51 customers are delinked.",
+        "The deLinkCustomer batch limit is checked with > 51: 51 customers are answered per item (judged under "
+        "strict AMB-DELINK-BATCH: no delink limit is documented).",
+        "",
+        "AMB-DELINK-BATCH",
     ),
     (
         "link-expiry-today-rejected",

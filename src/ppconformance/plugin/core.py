@@ -40,12 +40,19 @@ from ppconformance.plugin.reporting import ConformanceReporter
 from ppconformance.report.baseline import BaselineError, load_baseline
 from ppconformance.report.waivers import WaiverError, Waivers, load_waivers
 from ppconformance.resources import checkout
+from ppconformance.run.bank import CustomerBank
 from ppconformance.run.cleanup import CleanupReport
 from ppconformance.run.journal import open_entries
 from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from ppconformance.run.preflight import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
 from ppconformance.run.world import CustomerPool, World
-from ppconformance.target.client import TargetError, TargetUnreachable, probe_target, redact_text
+from ppconformance.target.client import (
+    PartnerProgramClient,
+    TargetError,
+    TargetUnreachable,
+    probe_target,
+    redact_text,
+)
 from ppconformance.target.embedded import embedded_credentials, start_embedded_server
 from ppconformance.target.profile import DEFAULT_PROFILE, Profile, ProfileError
 
@@ -184,6 +191,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "auth",
         "request",
         "identification",
+        "batch",
     ):
         config.addinivalue_line("markers", f"{endpoint}: scenarios of {endpoint}")
     config.addinivalue_line(
@@ -448,12 +456,60 @@ def judge(profile: Profile, contract_schemas: ContractSchemas) -> Judge:
     return Judge(profile, contract_schemas)
 
 
+def _count_requests(config: pytest.Config, sent: int) -> None:
+    config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + sent
+
+
+@pytest.fixture(scope="session")
+def partner_clients(pytestconfig: pytest.Config) -> Any:
+    """The process's HTTP clients by org name (`PartnerProgramClient`), shared by its scenarios: one connection
+    pool and one OAuth token per org. Closed at the end of the process."""
+    clients: dict[str, PartnerProgramClient] = {}
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def customer_bank(
+    profile: Profile, pytestconfig: pytest.Config, journal: Any, partner_clients: dict[str, PartnerProgramClient]
+) -> Any:
+    """The process's customer bank (`run.bank`), when the suite registers its own customers with writes allowed
+    (else None: each scenario cleans up after itself). At the end of the process its deferred cleanup runs, in
+    batches of 50, unless the run was stopped (the journal keeps the links for the next run)."""
+    if profile.provisioning == "pool" or not profile.allow_writes:
+        yield None
+        return
+    bank = CustomerBank()
+    yield bank
+    tracker = pytestconfig.stash.get(_TRACKER, None)
+    if tracker is not None and tracker.stopped:
+        return
+    ctx = runcontext.require(pytestconfig)
+
+    def client_for(org: str) -> PartnerProgramClient:
+        if org not in partner_clients:
+            partner_clients[org] = PartnerProgramClient(ctx.base_url, profile, profile.org(org))
+        return partner_clients[org]
+
+    before = sum(c.requests_sent for c in partner_clients.values())
+    bank.flush(client_for, journal, lambda name: profile.org(name).allow_membership_relinking)
+    _count_requests(pytestconfig, sum(c.requests_sent for c in partner_clients.values()) - before)
+
+
 @pytest.fixture
 def world(
-    profile: Profile, pytestconfig: pytest.Config, journal: Any, customer_pool: CustomerPool, request: Any
+    profile: Profile,
+    pytestconfig: pytest.Config,
+    journal: Any,
+    customer_pool: CustomerPool,
+    customer_bank: CustomerBank | None,
+    partner_clients: dict[str, PartnerProgramClient],
+    request: Any,
 ) -> Any:
-    """A fresh scenario context. At teardown its links are undone from the journal (what cannot be undone
-    stays open for the end-of-run sweep) and its HTTP clients are closed."""
+    """A fresh scenario context over the process's shared clients and customer bank. At teardown its customers
+    the oracle confirmed go back to the bank and its links are left to the bank's deferred cleanup (without a
+    bank they are undone at once, from the journal; what cannot be undone stays open for the end-of-run sweep)."""
     ctx = runcontext.require(pytestconfig)
     w = World(
         profile=profile,
@@ -461,16 +517,19 @@ def world(
         run_id=ctx.run_id,
         journal=journal,
         pool=customer_pool,
+        bank=customer_bank,
+        clients=partner_clients,
     )
+    before = sum(c.requests_sent for c in partner_clients.values())
     yield w
     tracker = pytestconfig.stash.get(_TRACKER, None)
     w.cleanup(contact_target=not (tracker and tracker.stopped))  # a stopped run leaves it to the journal
     reporter = pytestconfig.stash.get(_REPORTER, None)
     if reporter is not None:
-        reporter.record_traffic(request.node.nodeid, [ex for c in w.clients.values() for ex in c.exchanges])
-    for client in w.clients.values():
-        pytestconfig.stash[_REQUESTS] = pytestconfig.stash.get(_REQUESTS, 0) + client.requests_sent
-        client.close()
+        reporter.record_traffic(request.node.nodeid, w.exchanges())
+    _count_requests(pytestconfig, sum(c.requests_sent for c in partner_clients.values()) - before)
+    for client in partner_clients.values():
+        client.exchanges.clear()
 
 
 @pytest.fixture
@@ -529,7 +588,7 @@ def pytest_bdd_step_error(
     """Attach every exchange of the scenario (redacted) to the failing step, then close it."""
     world = request.getfixturevalue("world") if "world" in request.fixturenames else None
     if isinstance(world, World):
-        for n, ex in enumerate(ex for c in world.clients.values() for ex in c.exchanges):
+        for n, ex in enumerate(world.exchanges()):
             allure.attach(
                 ex.render(limit=20000),
                 name=f"exchange {n + 1}: {ex.method} {ex.url}",

@@ -100,14 +100,15 @@ def _identified_nobody(ex: Exchange) -> bool:
     return bool(entries) and 1000 not in codes
 
 
-def send_delink(client: PartnerProgramClient, body: dict[str, Any], **kw: Any) -> Exchange:
+def send_delink(client: PartnerProgramClient, body: dict[str, Any], *, retry: bool = True, **kw: Any) -> Exchange:
     """POST deLinkCustomer with `body` under either reading of AMB-DELINK-MOBILE-TYPE (the delink page types
     `customer.mobile` integer, the other pages string): by default, when the answer identified nobody and the
     body sent mobiles as strings, the same delink goes once more with the mobiles as JSON numbers and that
     answer is returned (a target of either reading is judged by the form it reads). Strict: one request, as
-    built (`Bodies.customer_obj` then sends numbers). Raises what `PartnerProgramClient.delink` raises."""
+    built (`Bodies.customer_obj` then sends numbers). `retry=False`: one request (the customers are known to be
+    unregistered: nobody can be identified). Raises what `PartnerProgramClient.delink` raises."""
     ex = client.delink(body, **kw)
-    if client.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE) or not _identified_nobody(ex):
+    if not retry or client.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE) or not _identified_nobody(ex):
         return ex
     numbered = _mobiles_as_numbers(body)
     return ex if numbered is None else client.delink(numbered, **kw)

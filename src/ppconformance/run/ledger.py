@@ -17,13 +17,16 @@ from typing import Any
 
 from ppconformance.contract.endpoints import endpoint
 from ppconformance.contract.matching import Sent, item_codes
-from ppconformance.contract.model import ProgramInfo, StateModel
+from ppconformance.contract.model import UNKNOWN, CustomerState, ProgramInfo, Row, StateModel
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.cleanup import Known
 from ppconformance.target.client import Exchange
 from ppconformance.target.profile import OrgProfile, Profile
 
 __all__ = ["Observation", "StateLedger", "program_infos"]
+
+_UNTRACKED = ("MEMBERSHIP_RENEWAL_INITIATION",)
+"""Update types whose effect (the membership end) the model does not follow: a customer they touched is not reused."""
 
 
 def program_infos(org: OrgProfile) -> list[ProgramInfo]:
@@ -59,6 +62,9 @@ class StateLedger:
     model: StateModel = field(init=False)
     writes: dict[int, int] = field(default_factory=dict)
     observations: dict[int, Observation] = field(default_factory=dict)
+    confirmed: dict[int, int] = field(default_factory=dict)
+    linked_once: set[int] = field(default_factory=set)
+    untracked: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.model = StateModel(program_infos(self.org), self.org.timezone)
@@ -67,6 +73,14 @@ class StateLedger:
         """A customer the scenario provisioned: no declared program linked but those in `unknown`."""
         self.model.add(customer_id, unknown=unknown)
         self.writes.setdefault(customer_id, 0)
+
+    def adopt(self, customer_id: int, state: CustomerState, *, pristine: bool) -> None:
+        """A customer taken from the bank (`run.bank`) in the state the oracle last confirmed."""
+        self.model.customers[customer_id] = CustomerState(dict(state.programs))
+        self.writes[customer_id] = 0
+        self.confirmed[customer_id] = 0
+        if not pristine:
+            self.linked_once.add(customer_id)
 
     def record(self, endpoint_name: str, customer_ids: Sequence[int | None], exchange: Exchange) -> None:
         """A Partner Program request was answered: `customer_ids[i]` is the id of the customer of request entry
@@ -86,6 +100,35 @@ class StateLedger:
                 continue
             apply(cid, list(s.items), entry_codes)
             self.writes[cid] = self.writes.get(cid, 0) + 1
+            ok = [item for item, code in zip(s.items, entry_codes, strict=False) if code == 200]
+            if ep.name == "linkCustomer" and ok:
+                self.linked_once.add(cid)
+            if any(isinstance(i, dict) and str(i.get("updateType", "")).upper() in _UNTRACKED for i in ok):
+                self.untracked.add(cid)
+
+    def scheduled(self, customer_id: int) -> None:
+        """The target's scheduler ran for the customer (its relinks may have started): not to be carried on."""
+        self.untracked.add(customer_id)
+
+    def confirm(self, customer_id: int, rows: Sequence[Row]) -> None:
+        """The oracle compared the customer (`rows`): its fields seen right restart their history
+        (`StateModel.confirm`), and when nothing differed or was unknown its state counts as confirmed."""
+        self.model.confirm(customer_id, rows)
+        if all(r.verdict == "ok" or r.verdict.startswith("not compared (AMB-") for r in rows):
+            self.confirmed[customer_id] = self.writes.get(customer_id, 0)
+        else:
+            self.confirmed.pop(customer_id, None)
+
+    def reusable(self, customer_id: int) -> bool:
+        """True when the customer can go back to the bank: confirmed by the oracle after its last write, nothing
+        unknown or pending, no write with an effect the model does not follow (see `run.bank`)."""
+        state = self.model.state(customer_id)
+        if state is None or customer_id in self.untracked:
+            return False
+        if self.confirmed.get(customer_id) != self.writes.get(customer_id, 0):
+            return False
+        programs = state.programs.values()
+        return all(p.listed.value is not UNKNOWN and p.relink is None for p in programs)
 
     def observe(self, customer_id: int, programs: list[Any], exchange: Exchange) -> None:
         """A loyaltyDetails read of `customer_id` (its `linkedPartnerPrograms`)."""

@@ -74,13 +74,14 @@ def setup_answer(ex: Exchange, what: str) -> dict[str, Any]:
 class Customer:
     """A test customer: identifiers as registered, the id the target gave it (None if unregistered), and the
     programs whose state is not known at provisioning (`uncertain`: a pool customer that could not be cleaned
-    of them)."""
+    of them), and whether it is enrolled in the loyalty program (registered with loyaltyType loyalty)."""
 
     mobile: str
     email: str
     external_id: str
     id: int | None = None
     uncertain: tuple[str, ...] = ()
+    enrolled: bool = True
 
     def identifiers(self, by: str = "mobile") -> dict[str, Any]:
         """The request `customer` object identifying it by one identifier: id, mobile, email or externalId."""
@@ -130,6 +131,7 @@ class Provisioner:
         if ex.status != 200 or not isinstance(body.get("createdId"), int):
             raise PreconditionFailed(f"registering a test customer failed (HTTP {ex.status})\n{ex.render()}")
         customer.id = body["createdId"]
+        customer.enrolled = enrolled
         return customer
 
     def borrow(self, client: PartnerProgramClient, org: OrgProfile, enrolled: bool) -> Customer:
@@ -145,7 +147,9 @@ class Provisioner:
                 f"{kind} customer for this process"
             )
         self.borrowed.append((org.name, pooled))
-        customer = Customer(mobile=pooled.mobile, email=pooled.email, external_id=pooled.external_id)
+        customer = Customer(
+            mobile=pooled.mobile, email=pooled.email, external_id=pooled.external_id, enrolled=pooled.enrolled
+        )
         kind, value = next(
             (k, v)
             for k, v in (("mobile", pooled.mobile), ("email", pooled.email), ("externalId", pooled.external_id))

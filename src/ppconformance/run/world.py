@@ -25,6 +25,7 @@ import pytest
 from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
+from ppconformance.run.bank import Banked, CustomerBank
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.cleanup import CleanupReport, Known, send_delink
 from ppconformance.run.journal import Journal
@@ -55,6 +56,11 @@ class World:
     - `profile`: the effective profile.
     - `base_url`: the target.
     - `run_id`: short id of this run, part of every test identity.
+    - `bank`: the process's customer bank (`run.bank`): customers carried on from earlier scenarios, and the
+      cleanup deferred to the end of the process; None (pool provisioning, read-only runs, unit tests): every
+      customer is the scenario's own and its links are undone at teardown.
+    - `clients`: the HTTP clients by org, shared by the process's scenarios (one connection pool and one OAuth
+      token per org); each scenario's exchanges are cleared at its teardown.
     """
 
     profile: Profile
@@ -62,6 +68,7 @@ class World:
     run_id: str
     journal: Journal | None = None
     pool: CustomerPool | None = None
+    bank: CustomerBank | None = None
     org: OrgProfile | None = None
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
     customers: list[Customer] = field(default_factory=list)
@@ -152,13 +159,41 @@ class World:
         return self.provisioner.make_identity()
 
     def register_customer(self, *, enrolled: bool = True) -> Customer:
-        """A customer registered on the target (or borrowed from the pool), remembered by the scenario; see
+        """A customer enrolled (or not) in the loyalty program and never linked, remembered by the scenario: one
+        from the bank when it has one, else registered on the target (or borrowed from the pool); see
         `Provisioner.register` for what it raises or skips."""
+        if enrolled:
+            reused = self.reuse(1, {})
+            if reused:
+                return reused[0]
         customer = self.provisioner.register(self.client, self.org or self.use_org(), enrolled=enrolled)
         self.customers.append(customer)
         if customer.id is not None:
             self.ledger.add(customer.id, customer.uncertain)
         return customer
+
+    def reuse(self, count: int, listed: dict[str, str | None]) -> list[Customer]:
+        """Up to `count` customers from the bank whose programs are exactly `listed` (program name -> its tier, or
+        None for any tier; `{}`: enrolled and never linked), taken by this scenario with their modelled state.
+        [] without a bank."""
+        if self.bank is None:
+            return []
+        org = self.org or self.use_org()
+
+        def fits(banked: Banked) -> bool:
+            programs = banked.state.programs
+            shown = {name for name, p in programs.items() if p.listed.value is True}
+            if not banked.customer.enrolled or (not listed and not banked.pristine):
+                return False
+            return shown == set(listed) and all(
+                tier is None or programs[name].tier.value == tier for name, tier in listed.items()
+            )
+
+        taken = self.bank.take(org.name, fits, count)
+        for banked in taken:
+            self.customers.append(banked.customer)
+            self.ledger.adopt(int(banked.customer.id or 0), banked.state, pristine=banked.pristine)
+        return [b.customer for b in taken]
 
     @property
     def ledger(self) -> StateLedger:
@@ -220,15 +255,31 @@ class World:
         items = self.bodies.delink_items(names)
         body = DELINK.request_body((o, items) for o in objs)
         harmless = self._harmless(customers, list(names))
-        return self._act("deLinkCustomer", objs, items, send_delink(self.client, body, harmless=harmless), customers)
+        retry = any(c.id is not None for c in customers)  # an unregistered customer is never identified
+        ex = send_delink(self.client, body, harmless=harmless, retry=retry)
+        return self._act("deLinkCustomer", objs, items, ex, customers)
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`), skipping what the
-        ledgers know needs no request (`StateLedger.known`); never raises."""
+        ledgers know needs no request (`StateLedger.known`); with a bank, the customers the oracle confirmed go
+        back to it and the cleanup is deferred to the end of the process (`CustomerBank.flush`). Never raises."""
         known: dict[int, Known] = {}
         for ledger in self.ledgers.values():
             known.update(ledger.known())
+        if self.bank is not None and contact_target:
+            for org_name, ledger in self.ledgers.items():
+                for customer in self.customers:
+                    cid = customer.id
+                    state = ledger.model.state(cid) if cid is not None else None
+                    if cid is not None and state is not None and ledger.reusable(cid):
+                        self.bank.give(org_name, Banked(customer, state, cid not in ledger.linked_once))
+            self.bank.defer(self.provisioner.entries, known)
+            self.provisioner.entries = []
         return self.provisioner.cleanup(self.client_for, contact_target=contact_target, known=known)
+
+    def exchanges(self) -> list[Exchange]:
+        """The scenario's exchanges, every org's, in the order each client sent them."""
+        return [ex for client in self.clients.values() for ex in client.exchanges]
 
     def observe_state(self) -> list[StateSeen]:
         """For the oracle: every registered customer of the scenario with a loyaltyDetails read made after its last
@@ -251,6 +302,7 @@ class World:
         """The target's scheduler ran for `customer` as of `as_of` (the reference clock): relinks due start."""
         if customer.id is not None:
             self.ledger.model.activate_relinks(customer.id, as_of)
+            self.ledger.scheduled(customer.id)
 
     def link_item(self, program: ProgramProfile, **reference: Any) -> dict[str, Any]:
         """A linkToPartnerPrograms item for `program` (`Bodies.link_item`)."""

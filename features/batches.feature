@@ -1,0 +1,22 @@
+@batch
+Feature: Batches of 50 customers
+  Each endpoint takes up to 50 customers in one request (doc link-customer: resource
+  information; doc update-partner-program: resource information; doc delink-customer:
+  resource information, whose "Batch support: No" is AMB-DELINK-BATCH). One set of 50
+  customers is linked, upgraded and delinked, 50 to a request, and the state oracle then
+  compares every one of them: each write's effect shows in what it left behind (the
+  external program at its highest tier with the membership id the link gave, the
+  supplementary program gone). Requests over 50 customers: the endpoints' own features.
+
+  Rule: 50 customers in one request are answered, and changed, per customer
+
+    @LINK-BATCH-50 @UPDATE-BATCH-50 @DELINK-BATCH-50 @doc/link-customer/resource-information @doc/update-partner-program/resource-information @doc/delink-customer/resource-information
+    Scenario: 50 customers in one request are linked, then upgraded, then delinked from one program
+      Given 50 customers enrolled in the loyalty program
+      When the customers are linked to the external and the supplementary program in one request
+      Then the link succeeds for every customer
+      When the customers are upgraded to the external program's highest tier in one request
+      Then the update succeeds for every customer
+      When the customers are delinked from the supplementary program in one request
+      Then the delink is answered for every customer
+      And every customer's stored partner programs are as the documents say
