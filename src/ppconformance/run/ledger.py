@@ -26,7 +26,9 @@ from ppconformance.target.profile import OrgProfile, Profile
 __all__ = ["Observation", "StateLedger", "program_infos"]
 
 _UNTRACKED = ("MEMBERSHIP_RENEWAL_INITIATION",)
-"""Update types whose effect (the membership end) the model does not follow: a customer they touched is not reused."""
+"""Update types whose effect (the membership end) the model does not follow: a customer they touched is not reused,
+nor one a relink was ever queued for (loyaltyDetails does not show a pending relink, so the oracle cannot confirm
+it was cancelled)."""
 
 
 def program_infos(org: OrgProfile) -> list[ProgramInfo]:
@@ -105,6 +107,9 @@ class StateLedger:
                 self.linked_once.add(cid)
             if any(isinstance(i, dict) and str(i.get("updateType", "")).upper() in _UNTRACKED for i in ok):
                 self.untracked.add(cid)
+            state = self.model.state(cid)
+            if state is not None and any(state.pending(n) for n in state.programs):
+                self.untracked.add(cid)  # a queued relink is not observable: its customer is not carried on
 
     def scheduled(self, customer_id: int) -> None:
         """The target's scheduler ran for the customer (its relinks may have started): not to be carried on."""
