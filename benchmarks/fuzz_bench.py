@@ -33,7 +33,7 @@ from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, start_reference_
 TILL = "conformance.enabled.till"  # profiles/embedded.yaml, org relinking-enabled
 
 
-def _suite(base_url: str, env: dict[str, str], examples: int, seed: int, work: Path) -> tuple[int, float, float]:
+def fuzz_stage(base_url: str, env: dict[str, str], examples: int, seed: int, work: Path) -> tuple[int, float, float]:
     """(cases, seconds of the stage itself, wall seconds of the pytest process)."""
     env = {
         **env,
@@ -76,7 +76,9 @@ def _suite(base_url: str, env: dict[str, str], examples: int, seed: int, work: P
     return int(found.group(1)), float(found.group(2)), wall
 
 
-def _cli(base_url: str, env: dict[str, str], examples: int, seed: int, work: Path) -> tuple[int, float, float]:
+def schemathesis_cli(
+    base_url: str, env: dict[str, str], examples: int, seed: int, work: Path
+) -> tuple[int, float, float]:
     """(cases, seconds reported by schemathesis for the run, wall seconds of the process)."""
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     env = {**env, "SCHEMATHESIS_HOOKS": "ppconformance.fuzz.checks"}
@@ -125,8 +127,8 @@ def main() -> None:
         work = Path(tmp)
         server = start_reference_process(work / "reference.log", env=env)
         try:
-            suite = _suite(server.base_url, env, args.max_examples, args.seed, work)
-            cli = _cli(server.base_url, env, args.max_examples, args.seed, work)
+            suite = fuzz_stage(server.base_url, env, args.max_examples, args.seed, work)
+            cli = schemathesis_cli(server.base_url, env, args.max_examples, args.seed, work)
         finally:
             server.stop()
     print(

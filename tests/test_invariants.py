@@ -188,7 +188,11 @@ def _imported(*dirs: str) -> set[str]:
             else:
                 continue
             for top in tops:
-                if top in sys.stdlib_module_names or top in ("ppconformance", "ppreference", "steps", "tests", "tools"):
+                local = {"ppconformance", "ppreference", "steps", "tests", "tools"} | {
+                    p.stem
+                    for p in (ROOT / "benchmarks").glob("*.py")  # benchmarks import each other by file
+                }
+                if top in sys.stdlib_module_names or top in local:
                     continue
                 out |= {d.lower() for d in dists.get(top, [top])}
     return out

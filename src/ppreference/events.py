@@ -52,7 +52,7 @@ logger = logging.getLogger("ppreference.events")
 
 EVENT_FORMS = ("flat", "wrapped")
 #: The first retry's delay of variant webhook-late-retry, seconds (beyond the embedded profile's retry window).
-LATE_RETRY_SECONDS = 8.0
+LATE_RETRY_SECONDS = 3.0
 #: Consecutive connection failures after which a webhook is disabled (its receiver is gone).
 UNREACHABLE_LIMIT = 3
 REMINDER_DAYS = 7

@@ -738,7 +738,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "webhook-late-retry",
             "AMB-WEBHOOK-RETRY-TIMING",
-            "A refused delivery is first retried after 8 s (then 16 s, ...): later than the embedded profile's "
+            "A refused delivery is first retried after 3 s (then 6 s, ...): later than the embedded profile's "
             "retry window, so the retry after 429 is not seen in time.",
         ),
         Variant(

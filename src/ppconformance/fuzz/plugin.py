@@ -12,6 +12,7 @@ overrides `fuzz.seed`. See docs/fuzzing.md.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,6 +120,38 @@ def pytest_configure(config: pytest.Config) -> None:
 def current_settings() -> FuzzSettings:
     """The run's fuzz settings (defaults when no scenario run configured them, e.g. at --collect-only)."""
     return _SETTINGS or FuzzSettings(seed=0)
+
+
+FUZZ_MARKERS = (
+    frozenset({"fuzz", "FUZZ-NO-SERVER-ERROR", "FUZZ-RESPONSE-CONFORMS", "FUZZ-ITEM-NAME", "FUZZ-ITEM-CODES"})
+    | frozenset({"FUZZ-INVALID-ITEM", "FUZZ-VALID-BODY"}),
+    frozenset({"fuzz", "FUZZ-LIFECYCLE"}),
+)
+"""The markers of the fuzz stage's tests (steps/test_fuzz.py: the body fuzzing, the lifecycle state machine)."""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Do not collect the fuzz stage's module when the `-m` expression deselects every one of its tests: building
+    its schemathesis tests costs seconds at collection (nothing else changes: they would be deselected)."""
+    if collection_path.name != "test_fuzz.py" or collection_path.parent.name != "steps":
+        return None
+    expression = config.option.markexpr
+    if not expression:
+        return None
+    try:
+        from _pytest.mark.expression import Expression  # pytest's own -m parser (as `pytest -m` evaluates it)
+
+        compiled = Expression.compile(expression)
+    except (ImportError, SyntaxError):
+        return None
+    for markers in FUZZ_MARKERS:
+
+        def has(name: str, /, **_: Any) -> bool:
+            return name in markers  # noqa: B023  (used at once, inside this iteration)
+
+        if compiled.evaluate(has):
+            return None
+    return True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -495,6 +495,11 @@ def customer_bank(
     before = sum(c.requests_sent for c in partner_clients.values())
     bank.flush(client_for, journal, lambda name: profile.org(name).allow_membership_relinking)
     _count_requests(pytestconfig, sum(c.requests_sent for c in partner_clients.values()) - before)
+    reporter = pytestconfig.stash.get(_REPORTER, None)
+    if reporter is not None:
+        reporter.record_traffic(
+            "cleanup at the end of the process", [e for c in partner_clients.values() for e in c.exchanges]
+        )
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ class RunContext:
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
     - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
     - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd;
+    - `webhook_secret`: the auth header value the suite's webhook carries (mode register: the process whose webhook
+      scenario comes first registers the webhook with it); secret, never repr'd;
     - `run_error`: why the run cannot judge anything ({"name", "message", "exit_code"}: the profile is unusable,
       or the target is unreachable or broken at the probe or discovery), {} when it can. Every process then
       collects one test of that name, which errors with the message (`plugin.core.RunErrorItem`): pytest and
@@ -74,6 +76,7 @@ class RunContext:
     fuzz_seed: int | None = None
     webhooks: Mapping[str, Any] = field(default_factory=dict)
     webhook_token: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
     run_error: Mapping[str, Any] = field(default_factory=dict)
 
     def to_workerinput(self) -> dict[str, Any]:

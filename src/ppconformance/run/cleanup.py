@@ -192,6 +192,7 @@ def clean(
     `relinking(org name)` the org's relinking setting, `known` what is known of customers by id (see the
     module docstring). Never raises: a target error leaves the entries open and is reported as the reason."""
     report = CleanupReport()
+    closing: list[JournalEntry] = []  # closed in one write per journal file at the end
     per_customer: dict[tuple[str, tuple[tuple[str, Any], ...]], list[JournalEntry]] = {}
     for entry in entries:
         per_customer.setdefault((entry.org, entry.customer), []).append(entry)
@@ -211,9 +212,7 @@ def clean(
                 )
             )
             if not delink and not cancel:
-                for entry in group:
-                    journal.close_entry(entry)
-                    report.closed += 1
+                closing += group
                 continue
             batches.setdefault((org, delink, cancel, True), []).append(group)
             continue
@@ -258,8 +257,9 @@ def clean(
                     elif entry.program in still:
                         report.leftovers.append((entry, "still listed in loyaltyDetails after the delink"))
                     else:
-                        journal.close_entry(entry)
-                        report.closed += 1
+                        closing.append(entry)
+    journal.close_entries(closing)
+    report.closed += len(closing)
     return report
 
 

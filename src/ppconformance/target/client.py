@@ -530,8 +530,9 @@ def plain_request(
     the caller with it). Raises `TargetUnreachable` on a transport error or time-out. This module is the only
     one of the suite that speaks HTTP (`tests/test_invariants.py`)."""
     try:
-        with httpx.stream(method, url, json=json_body, params=params, headers=headers, timeout=timeout) as answer:
-            body = answer.read().decode("utf-8", errors="replace") if read_body else ""
-            return PlainAnswer(answer.status_code, answer.headers.get("content-type", ""), body)
+        with httpx.Client(transport=_transport(0), timeout=timeout) as http:  # the process's TLS context
+            with http.stream(method, url, json=json_body, params=params, headers=headers) as answer:
+                body = answer.read().decode("utf-8", errors="replace") if read_body else ""
+                return PlainAnswer(answer.status_code, answer.headers.get("content-type", ""), body)
     except httpx.HTTPError as exc:
         raise TargetUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc

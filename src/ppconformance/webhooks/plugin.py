@@ -7,11 +7,14 @@ executes scenarios:
 1. `webhooks.mode` off, or a read-only run: webhook scenarios are skipped with that reason;
 2. the sink (`ppconformance.webhooks.sink.WebhookSink`) starts on `--webhook-listen` / `webhooks.listen`
    (default 127.0.0.1 and a free port) with a random auth secret (or `webhooks.auth_value`);
-3. mode register: each org of the profile registers `--webhook-public-url` / `webhooks.public_url`
-   (default the sink's URL) through `POST /v3/webHooks` with the secret as a webhook header; a target
-   that refuses or lacks the endpoint gets its webhook scenarios skipped, naming the answer. At the end the
-   webhook is posted again with `active: false` (AMB-WEBHOOK-DEREGISTRATION), then the sink stops and its
-   deliveries are written to `reports/webhook-deliveries.jsonl` (bodies only, no headers);
+3. mode register: the org the webhook scenarios use (the profile's first) registers `--webhook-public-url` /
+   `webhooks.public_url` (default the sink's URL) through `POST /v3/webHooks` with the secret as a webhook
+   header, when the first scenario marked `webhook` starts (in whichever process: a lock file under the
+   reports directory makes it once per run), so the target delivers events only from then on, not for the
+   scenarios that listen for none; a target that refuses or lacks the endpoint gets its webhook scenarios
+   skipped, naming the answer. At the end the webhook is posted again with `active: false`
+   (AMB-WEBHOOK-DEREGISTRATION), then the sink stops and its deliveries are written to
+   `reports/webhook-deliveries.jsonl` (bodies only, no headers);
 4. mode preconfigured: the target already delivers to `public_url` with the profile's header.
 
 xdist workers learn the sink's query URL and token from the run context (`RunContext.webhooks`,
@@ -21,6 +24,7 @@ server's clock are tagged `needs_clock` and skipped on targets without `/__refer
 
 from __future__ import annotations
 
+import fcntl
 import json
 import secrets
 import statistics
@@ -85,8 +89,10 @@ class WebhookRun:
         query_url: str = "",
         clock: bool = False,
         broken: str = "",
+        register_url: str = "",
     ) -> None:
         self.ready, self.reason, self.query_url, self.clock, self.broken = ready, reason, query_url, clock, broken
+        self.register_url = register_url  # mode register: the URL to register when the first webhook scenario starts
 
     def to_data(self) -> dict[str, Any]:
         """Plain data for the run context (`RunContext.webhooks`)."""
@@ -128,11 +134,19 @@ def _registration(profile: Profile, url: str, secret: str, run_id: str, active: 
 
 
 def _register(
-    profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str], active: bool = True
+    profile: Profile,
+    base_url: str,
+    url: str,
+    secret: str,
+    run_id: str,
+    orgs: list[str],
+    active: bool = True,
+    only: int | None = None,
 ) -> tuple[str, bool] | None:
-    """Register (or, `active=False`, disable) the webhook for each org named in `orgs` (registered ones are
-    appended to it when `active`); None, or why it failed and whether that was a transport error."""
-    for org in [o for o in profile.orgs if o.name in orgs or active]:
+    """Register (or, `active=False`, disable) the webhook for the profile's orgs (the first `only` of them when
+    given) or, when disabling, each org named in `orgs` (registered ones are appended to it when `active`); None,
+    or why it failed and whether that was a transport error."""
+    for org in [o for o in profile.orgs[:only] if o.name in orgs or active]:
         client = PartnerProgramClient(base_url, profile, org)
         try:
             ex = client.send("POST", "/v3/webHooks", json_body=_registration(profile, url, secret, run_id, active))
@@ -200,26 +214,72 @@ def _setup(config: pytest.Config) -> WebhookRun:
         return WebhookRun(False, f"the webhook sink cannot listen on {listen}: {exc.strerror}")
     config.stash[_SINK] = sink
     config.add_cleanup(lambda: _finish(config, sink))
-    runcontext.update(config, webhook_token=token)
+    runcontext.update(config, webhook_token=token, webhook_secret=secret)
     query_url = f"http://127.0.0.1:{sink.url.rsplit(':', 1)[1]}"
     public = (config.getoption("webhook_public_url") or settings.public_url or sink.url).rstrip("/") + "/events"
+    register_url = ""
     if settings.mode == "register":
-        registered: list[str] = []
-        config.add_cleanup(lambda: _deregister(profile, base_url, public, secret, run_id, registered))
-        problem = _register(profile, base_url, public, secret, run_id, registered)
-        if problem and problem[1]:
-            return WebhookRun(
-                False,
-                broken=f"ERROR (not a conformance failure): the suite's webhook could not be registered: {problem[0]}",
-            )
-        if problem:
-            return WebhookRun(
-                False,
-                f"the suite's webhook could not be registered ({problem[0]}); set "
-                "webhooks.mode: preconfigured if the target is configured otherwise",
-            )
+        register_url = public
+        state = _registration_state(config)
+        config.add_cleanup(
+            lambda: _deregister(profile, base_url, public, secret, run_id, _read_state(state, drop=True))
+        )
     reference = runcontext.require(config).reference_target
-    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference))
+    return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference), register_url=register_url)
+
+
+def _registration_state(config: pytest.Config) -> Path:
+    """The run's file recording the lazy registration (`ensure_registered`): {"orgs", "problem", "broken"}."""
+    return Path(config.getoption("reports_dir")) / f".webhook-registration-{runcontext.require(config).run_id}.json"
+
+
+def _read_state(path: Path, *, drop: bool = False) -> list[str]:
+    """The orgs the run registered its webhook for; `drop` removes the state and lock files (end of the run)."""
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")).get("orgs", []))
+    except (OSError, ValueError):
+        return []
+    finally:
+        if drop:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def ensure_registered(config: pytest.Config) -> None:
+    """Mode register: register the suite's webhook for the profile's first org (the one the webhook scenarios use)
+    unless a process of this run already did (a lock file under the reports directory); called when a scenario
+    marked `webhook` starts. Skips the scenario, naming the answer, when the target refused the registration;
+    raises `TargetBroken` (an error of the run) when it met a transport error. Deregistered at the end of the
+    run by the controller."""
+    run = WebhookRun.of_run(config)
+    if not run.ready or not run.register_url:
+        return
+    ctx = runcontext.require(config)
+    profile = runcontext.run_profile(config)
+    path = _registration_state(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            if state is None:
+                orgs: list[str] = []
+                problem = _register(
+                    profile, ctx.base_url, run.register_url, ctx.webhook_secret, ctx.run_id, orgs, only=1
+                )
+                state = {"orgs": orgs, "problem": problem[0] if problem else "", "broken": bool(problem and problem[1])}
+                path.write_text(json.dumps(state), encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    if state["broken"]:
+        raise TargetBroken(
+            f"ERROR (not a conformance failure): the suite's webhook could not be registered: {state['problem']}"
+        )
+    if state["problem"]:
+        pytest.skip(
+            f"webhook scenario: the suite's webhook could not be registered ({state['problem']}); set "
+            "webhooks.mode: preconfigured if the target is configured otherwise"
+        )
 
 
 def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:
@@ -303,6 +363,12 @@ def sink_reader(pytestconfig: pytest.Config) -> Any:
 def recorded_actions(request: pytest.FixtureRequest) -> list:
     """The scenario's When actions as `(started, finished, Action)`, epoch seconds (filled by the hooks)."""
     return request.node.stash.setdefault(_ACTIONS, [])
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    """A scenario that listens for events: the suite's webhook is registered first (`ensure_registered`)."""
+    if request.node.get_closest_marker("webhook") is not None and runcontext.usable(request.config) is not None:
+        ensure_registered(request.config)
 
 
 def pytest_bdd_before_step(

@@ -118,7 +118,10 @@ class WebhookSink:
         return f"http://{name}:{port}"
 
     def start(self) -> WebhookSink:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
+        # a short poll interval: stop() returns within 50 ms instead of serve_forever's default 0.5 s
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-sink", daemon=True
+        )
         self._thread.start()
         return self
 

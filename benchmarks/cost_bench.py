@@ -1,0 +1,255 @@
+"""Benchmark: the cost of a verdict. One invocation against reference servers started here prints a table; it
+asserts nothing and is not part of any test run.
+
+    python benchmarks/cost_bench.py [--runs 3] [--no-sweep] [--no-fuzz] [--sweep-args "--jobs 2"]
+
+Figures, each from the command it names:
+
+- **requests**: a full scenario run (`pytest steps -m "not fuzz"`, the README's command 1 without the fuzz stage)
+  against a fresh reference server, with `--evidence` so every request is recorded per scenario: requests per
+  scenario (mean, max), by endpoint, and the run's total (the suite's own count: scenarios, preflight and cleanup);
+- **time**: the same run without `--evidence`, `--runs` times: the process's wall time and the scenario run time
+  (the sum of the scenarios' JUnit durations: setup, steps and teardown), next to the **floor**: a bare httpx
+  replay of the recorded request sequence (one `httpx.Client`, same order, same bodies, credentials filled in)
+  against another fresh reference server; the ratio is scenario time / replay time (medians);
+- **fuzz**: cases/s of the fuzz stage next to plain `schemathesis run` (`benchmarks/fuzz_bench.py`);
+- **sweep**: `python -m tools.sweep` (every fault and variant) wall time and runs, from its summary;
+- **memory**: the peak resident set of the suite's pytest process and of the reference server.
+
+The requests the recorded traffic does not hold (the preflight's discovery, the webhook registration, the sink's
+polls and the reference clock) are not replayed: the floor is a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from fuzz_bench import fuzz_stage, schemathesis_cli  # noqa: E402
+
+from ppconformance.target.client import basic_auth_header  # noqa: E402
+from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, embedded_credentials, start_reference_process  # noqa: E402
+
+BASIC_TILL = "conformance.enabled.till"  # profiles/embedded.yaml: the org with Basic auth
+ENDPOINTS = {
+    "v2/customers": "POST /v2/customers",
+    "v2/customers/{id}/loyaltyDetails": "GET loyaltyDetails",
+    "v2/partnerProgram/linkCustomer": "linkCustomer",
+    "v2/partnerProgram/customerPartnerProgramUpdate": "customerPartnerProgramUpdate",
+    "v2/partnerProgram/deLinkCustomer": "deLinkCustomer",
+    "v3/oauth/token/generate": "OAuth token",
+}
+
+
+def _env(secret_values: dict[str, str], work: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PP_", "PYTEST_"))}
+    env.update(secret_values)
+    env["PP__JOURNAL_DIR"] = str(work / "journal")
+    return env
+
+
+def suite_run(env: dict[str, str], work: Path, *, evidence: bool) -> dict[str, Any]:
+    """One full scenario run against a fresh reference server: wall s, scenario s (JUnit), requests, peak RSS
+    (KiB) of pytest and of the server, and the traffic file when `evidence`."""
+    work.mkdir(parents=True, exist_ok=True)
+    server = start_reference_process(work / "reference.log", env=env)
+    cmd = [
+        sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+        "-m", "not fuzz", f"--base-url={server.base_url}", "--reference-target", f"--reports-dir={work}",
+        f"--alluredir={work / 'allure'}", f"--junitxml={work / 'junit.xml'}",
+    ]  # fmt: skip
+    if evidence:
+        cmd.append(f"--evidence={work / 'evidence'}")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        wall = time.monotonic() - started
+        pytest_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    finally:
+        server.stop()
+    server_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"the suite run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+    sent = re.search(r"partner-program: (\d+) HTTP requests sent", proc.stdout)
+    cases = ET.parse(work / "junit.xml").getroot().iter("testcase")
+    return {
+        "wall": wall,
+        "scenarios": sum(float(c.get("time", 0)) for c in cases),
+        "requests": int(sent.group(1)) if sent else 0,
+        "pytest_rss": pytest_rss,
+        "server_rss": server_rss,
+        "traffic": work / "traffic" / "main.jsonl",
+    }
+
+
+def _endpoint(url: str) -> str:
+    path = re.sub(r"/\d+/", "/{id}/", url.split("?", 1)[0]).split("://", 1)[1].split("/", 1)[1]
+    return ENDPOINTS.get(path, path)
+
+
+def traffic_figures(path: Path) -> tuple[list[dict[str, Any]], dict[str, Counter[str]]]:
+    """(the recorded exchanges in order, requests per scenario by endpoint)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        per[row["scenario"]][_endpoint(row["url"])] += 1
+    return rows, per
+
+
+def replay(rows: list[dict[str, Any]], secret_values: dict[str, str], work: Path) -> tuple[float, int]:
+    """(seconds a bare httpx client takes to send the recorded requests, in order, to a fresh reference server,
+    with the credentials the recording redacted filled in again; how many answers had another status than the
+    recorded one: 0 when the replay redid the run's work)."""
+    env = _env(secret_values, work)
+    server = start_reference_process(work / "replay-reference.log", env=env)
+    basic = basic_auth_header(BASIC_TILL, secret_values["PP_EMBEDDED_ENABLED_PASSWORD"])
+    oauth_body = {
+        "key": secret_values["PP_EMBEDDED_DISABLED_OAUTH_KEY"],
+        "secret": secret_values["PP_EMBEDDED_DISABLED_OAUTH_SECRET"],
+    }
+    token = ""
+    differ = 0
+    ids: dict[str, str] = {}  # customer ids of the recording -> of the replay (the preflight registered others)
+    number = re.compile(r"(?<![\d.])(\d{6,})(?![\d.])")
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            started = time.monotonic()
+            for row in rows:
+                path = "/" + row["url"].split("://", 1)[1].split("/", 1)[1]
+                path = number.sub(lambda m: ids.get(m.group(1), m.group(1)), path)
+                headers = {k: v for k, v in row["request_headers"].items() if v != "***"}
+                body: Any = row.get("request_body")
+                if isinstance(body, str):
+                    body = number.sub(lambda m: ids.get(m.group(1), m.group(1)), body)
+                if "Authorization" in row["request_headers"]:  # a 401 was sent wrong credentials on purpose
+                    headers["Authorization"] = basic if row["status"] != 401 else "Basic d3Jvbmc6Y3JlZGVudGlhbHM="
+                for name in row["request_headers"]:
+                    if name.lower().startswith(("x-cap-api-oauth-token", "cap-api-access-token")):
+                        headers[name] = token
+                if path.startswith("/v3/oauth/token/generate"):
+                    body = json.dumps(oauth_body)
+                answer = http.request(row["method"], path, headers=headers, content=body)
+                differ += answer.status_code != row["status"]
+                if path.startswith("/v3/oauth/token/generate") and answer.status_code == 200:
+                    token = answer.json()["data"]["accessToken"]
+                if path.startswith("/v2/customers?") and answer.status_code == 200:
+                    ids[str(json.loads(row["response_text"])["createdId"])] = str(answer.json()["createdId"])
+            return time.monotonic() - started, differ
+    finally:
+        server.stop()
+
+
+def sweep(args: str) -> tuple[float, int, str]:
+    """(wall seconds, runs, summary line) of `python -m tools.sweep ARGS`."""
+    with tempfile.TemporaryDirectory(prefix="cost-bench-sweep-") as tmp:
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "tools.sweep", *args.split(), f"--out={tmp}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=7200,
+        )
+        wall = time.monotonic() - started
+        runs = len(re.findall(r"^\[\d+/\d+\]", proc.stdout, re.M))
+        summary = next((line for line in proc.stdout.splitlines() if line.startswith("sweep: faults killed")), "")
+        return wall, runs, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement and print the table (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed suite runs and replays (medians; default 3)")
+    parser.add_argument("--no-sweep", action="store_true", help="leave out the fault sweep (about 3 minutes)")
+    parser.add_argument("--no-fuzz", action="store_true", help="leave out the fuzz-stage comparison")
+    parser.add_argument("--sweep-args", default="--jobs 2", help='arguments of tools.sweep (default "--jobs 2")')
+    parser.add_argument("--fuzz-examples", type=int, default=30, help="max examples per operation (fuzz_bench)")
+    args = parser.parse_args(argv)
+    secret_values = embedded_credentials({})
+    assert set(secret_values) == set(EMBEDDED_SECRET_VARS)
+    lines: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="cost-bench-") as tmp:
+        work = Path(tmp)
+        recorded = suite_run(_env(secret_values, work / "rec"), work / "rec", evidence=True)
+        rows, per = traffic_figures(recorded["traffic"])
+        counts = [sum(c.values()) for name, c in per.items() if not name.startswith("cleanup")]
+        by_endpoint: Counter[str] = Counter()
+        for c in per.values():
+            by_endpoint.update(c)
+        lines.append(("scenarios (fuzz off)", f"{len(counts)}"))
+        lines.append(("requests of a full run (suite's count)", f"{recorded['requests']}"))
+        lines.append(("requests per scenario: mean / max", f"{statistics.mean(counts):.2f} / {max(counts)}"))
+        for name, n in by_endpoint.most_common():
+            lines.append((f"  by endpoint: {name}", f"{n} ({n / len(counts):.2f} per scenario)"))
+        runs = [
+            suite_run(_env(secret_values, work / f"t{i}"), work / f"t{i}", evidence=False) for i in range(args.runs)
+        ]
+        replays = [replay(rows, secret_values, work / f"r{i}") for i in range(args.runs)]
+        floors = [seconds for seconds, _ in replays]
+        wall = statistics.median(r["wall"] for r in runs)
+        scenario = statistics.median(r["scenarios"] for r in runs)
+        floor = statistics.median(floors)
+        lines.append(("run wall time (pytest process, median)", f"{wall:.2f} s"))
+        lines.append(("scenario run time (JUnit sum, median)", f"{scenario:.2f} s"))
+        differ = max(d for _, d in replays)
+        lines.append(
+            (
+                f"bare httpx replay of its {len(rows)} recorded requests (median)",
+                f"{floor:.2f} s ({differ} answers with another status than recorded)",
+            )
+        )
+        lines.append(("ratio scenario time / replay", f"{scenario / floor:.2f}x"))
+        lines.append(("ratio run wall time / replay", f"{wall / floor:.2f}x"))
+        lines.append(
+            (
+                "peak RSS: pytest / reference server",
+                f"{runs[0]['pytest_rss'] // 1024} MiB / {runs[0]['server_rss'] // 1024} MiB",
+            )
+        )
+        if not args.no_fuzz:
+            fuzz_env = {**_env(secret_values, work / "fuzz"), "PYTEST_ADDOPTS": ""}
+            server = start_reference_process(work / "fuzz-reference.log", env=fuzz_env)
+            try:
+                (work / "fuzz").mkdir(parents=True, exist_ok=True)
+                stage = fuzz_stage(server.base_url, fuzz_env, args.fuzz_examples, 1, work / "fuzz")
+                cli = schemathesis_cli(server.base_url, fuzz_env, args.fuzz_examples, 1, work / "fuzz")
+            finally:
+                server.stop()
+            for name, (cases, seconds, _) in (("fuzz stage", stage), ("plain schemathesis run", cli)):
+                lines.append(
+                    (f"{name}: cases/s", f"{cases / seconds if seconds else 0:.1f} ({cases} cases in {seconds:.1f} s)")
+                )
+    if not args.no_sweep:
+        seconds, count, summary = sweep(args.sweep_args)
+        lines.append(
+            (f"fault sweep ({args.sweep_args})", f"{seconds:.0f} s, {count} runs; {summary.removeprefix('sweep: ')}")
+        )
+    width = max(len(k) for k, _ in lines)
+    print(f"cost of a verdict: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"| {'figure'.ljust(width)} | value |")
+    print(f"| {'-' * width} | --- |")
+    for key, value in lines:
+        print(f"| {key.ljust(width)} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
