@@ -3,7 +3,8 @@ suite against every fault and every variant of the reference server (docs/fault-
 every fault with a scenario tagged with the faulted requirement, and pass every variant.
 
 A survived fault is a gap in the suite: close it with a scenario or an assertion, never by deleting the fault.
-Takes about 87 runs x 18-24 s / 2 jobs on two cores (1,100 s measured).
+Each fault runs only the scenarios of its requirement, each variant everything; 113 runs with the default jobs
+(CPU count + 1) took 165 s on two cores.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def test_every_fault_is_killed_by_its_requirement_and_every_variant_is_green(
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.sweep", "--jobs", "2", f"--out={out}"],
+        [sys.executable, "-m", "tools.sweep", f"--out={out}"],
         cwd=ROOT,
         env=env,
         capture_output=True,

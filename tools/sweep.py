@@ -1,6 +1,6 @@
-"""Mutation sweep: run the whole suite against every fault and every variant of the reference server.
+"""Mutation sweep: run the suite against every fault and every variant of the reference server.
 
-    python -m tools.sweep [--faults-only | --variants-only] [--only NAME[,NAME...]]
+    python -m tools.sweep [--faults-only | --variants-only] [--only NAME[,NAME...]] [--full]
                                   [--jobs N] [--out DIR] [--timeout SECONDS]
 
 A *fault* (`python -m ppreference --list-faults`) is one deviation from one
@@ -8,11 +8,19 @@ catalogue requirement; a *variant* (`--list-variants`) is a behaviour the
 ambiguity register allows. Each run is a reference server subprocess
 (`python -m ppreference --port <free> --fault NAME`, or `--variant NAME`) and
 the suite in its default stance against it (`python -m pytest steps ...
---base-url URL`: the scenarios, `-m "not fuzz"`; only for a fault listed with
-`"stage": "fuzz"` the fuzz stage alone, `-m fuzz`), with its own reports directory and journal
-(`PP__JOURNAL_DIR`), in parallel over `--jobs` processes (default: the CPU
-count). Both sides get the same freshly generated org secrets, as the
+--base-url URL`), with its own reports directory and journal (`PP__JOURNAL_DIR`), in parallel over `--jobs`
+processes (default: the CPU count). Both sides get the same freshly generated org secrets, as the
 embedded run does (`ppconformance.target.embedded.EMBEDDED_SECRET_VARS`).
+
+What each run executes, as mutation tools run only the tests that cover a mutant:
+
+- a **fault** runs only the scenarios tagged with its requirement (`-m REQUIREMENT`), or with the marker
+  expression its `select` names (a fault of the stored state, which the state oracle names in scenarios tagged
+  otherwise), plus the preflight; a fault listed with `"stage": "fuzz"` runs the fuzz stage alone (`-m fuzz`);
+  `--full` (a nightly run) gives every fault the whole scenario suite (`-m "not fuzz"`) instead;
+- a **variant** runs everything, the fuzz stage included (seed `VARIANT_FUZZ_SEED`; `VARIANT_FUZZ_EXAMPLES`
+  generated bodies per operation besides the coverage phase's cases, the default 20 with `--full`): a conforming
+  alternative must pass the whole suite.
 
 Verdicts, from the run's allure results (`<run>/allure-results/*-result.json`):
 
@@ -51,7 +59,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, EmbeddedServerError, start_reference_process
+from ppconformance.target.client import TargetUnreachable, plain_request
+from ppconformance.target.embedded import (
+    EMBEDDED_SECRET_VARS,
+    EmbeddedServer,
+    EmbeddedServerError,
+    start_reference_process,
+)
 
 __all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"]
 
@@ -62,6 +76,10 @@ FAILING = ("failed", "broken")
 UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
 VARIANT_FUZZ_SEED = 20261201
 """The fuzz stage's seed in every variant run (one seed in the sweep, so a red variant can be replayed)."""
+VARIANT_FUZZ_EXAMPLES = 1
+"""Randomly generated bodies per operation in the fuzz stage of a variant run, and of a fault's run of the fuzz
+stage (`PP__FUZZ__MAX_EXAMPLES`): the coverage phase's deterministic cases (about 450) and the lifecycle sequences
+all run; random generation costs about 0.25 s a body here. `--full` runs the default (20)."""
 # environment of the caller that would change the run (target, profile, stance, run id, xdist state)
 _DROPPED_ENV = (
     "PYTEST_BASE_URL",
@@ -96,6 +114,12 @@ class Case:
     strict: str = ""
     """The ambiguity judged strictly in a fault's run, when the fault's requirement is judged only under strict
     (e.g. LINK-W1302 under AMB-1302-TRIGGER)."""
+    select: str = ""
+    """A fault's scenarios when they are not the ones tagged with its requirement (`Fault.select`)."""
+
+    def markers(self) -> str:
+        """The `-m` expression of a fault's run: its requirement, or its `select` too."""
+        return f"{self.target} or {self.select}" if self.select else self.target
 
 
 @dataclass
@@ -168,6 +192,7 @@ def load_cases(python: str = sys.executable) -> list[Case]:
                         row.get("kind", ""),
                         row.get("stage", ""),
                         row.get("strict", ""),
+                        row.get("select", ""),
                     )
                 )
     return cases
@@ -177,6 +202,7 @@ def _environment(secret_values: dict[str, str], journal: Path) -> dict[str, str]
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("PP__")}
     env.update(secret_values)
     env["PP__JOURNAL_DIR"] = str(journal)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # ~100 short runs: let them reuse compiled bytecode
     return env
 
 
@@ -226,10 +252,14 @@ def run_case(
     python: str = sys.executable,
     timeout: float = 900.0,
     fuzz_seed: int = VARIANT_FUZZ_SEED,
+    full: bool = False,
+    server: EmbeddedServer | None = None,
 ) -> RunResult:
-    """Start the server with `case`, run the suite against it, and judge the run (see the module docstring).
+    """Start the server with `case` (or, given a running reference `server`, reset it to `case` through
+    `POST /__reference__/reset`), run the suite against it, and judge the run (see the module docstring).
 
-    `fuzz_seed` is the fuzz stage's seed of a variant run (default `VARIANT_FUZZ_SEED`)."""
+    `fuzz_seed` is the fuzz stage's seed of a variant run (default `VARIANT_FUZZ_SEED`); `full` gives a fault the
+    whole scenario suite instead of its own scenarios."""
     run_dir = out / "runs" / f"{case.kind}-{case.name}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -237,20 +267,28 @@ def run_case(
     started = time.monotonic()
     exit_code: int | None = None
     error = ""
+    own = server is None
     try:
-        server = start_reference_process(
-            run_dir / "reference-server.log", args=[f"--{case.kind}", case.name], env=env, python=python
-        )
-    except EmbeddedServerError as exc:
+        if server is None:
+            server = start_reference_process(
+                run_dir / "reference-server.log", args=[f"--{case.kind}", case.name], env=env, python=python
+            )
+        else:
+            _reset(server, case)
+    except (EmbeddedServerError, TargetUnreachable) as exc:
         return _judge(case, None, time.monotonic() - started, run_dir, str(exc))
     url = server.base_url
     try:
         if case.kind == "variant":
-            stage = ["--fuzz-seed", str(fuzz_seed)]  # a conforming variant passes everything, fuzz stage on
+            stage = [f"--fuzz-seed={fuzz_seed}"]  # a conforming variant passes everything, fuzz stage on
+            if not full:
+                env["PP__FUZZ__MAX_EXAMPLES"] = str(VARIANT_FUZZ_EXAMPLES)
         elif case.stage == "fuzz":
             stage = ["-m", "fuzz"]
+            if not full:
+                env["PP__FUZZ__MAX_EXAMPLES"] = str(VARIANT_FUZZ_EXAMPLES)
         else:
-            stage = ["-m", "not fuzz", *UNUSED_PLUGINS]
+            stage = ["-m", "not fuzz" if full else case.markers(), *UNUSED_PLUGINS]
         if case.strict:
             stage += ["--strict-ambiguity", case.strict]
         cmd = [
@@ -278,8 +316,49 @@ def run_case(
             except subprocess.TimeoutExpired:
                 error = f"the suite did not finish within {timeout:.0f} s"
     finally:
-        server.stop()
+        if own:
+            server.stop()
     return _judge(case, exit_code, time.monotonic() - started, run_dir, error)
+
+
+def _reset(server: EmbeddedServer, case: Case) -> None:
+    """Start `server` over with `case`'s fault or variant; raises `TargetUnreachable` when it does not."""
+    body = {
+        "fault": case.name if case.kind == "fault" else None,
+        "variant": case.name if case.kind == "variant" else None,
+    }
+    answer = plain_request("POST", f"{server.base_url}/__reference__/reset", json_body=body)
+    if answer.status != 200:
+        raise TargetUnreachable(f"the reference server did not reset to {case.kind} {case.name}: {answer.body[:300]}")
+
+
+class _Servers:
+    """One reference server per worker thread of the sweep, reset between runs (`_reset`), stopped at the end."""
+
+    def __init__(self, out: Path, secret_values: dict[str, str]) -> None:
+        self.out, self.secret_values = out, secret_values
+        self.local = threading.local()
+        self.started: list[EmbeddedServer] = []
+        self.lock = threading.Lock()
+
+    def get(self) -> EmbeddedServer | None:
+        """This thread's server (started on first use); None when it cannot start (each run then starts its own)."""
+        server = getattr(self.local, "server", None)
+        if server is None or server.process.poll() is not None:
+            index = len(self.started)
+            env = _environment(self.secret_values, self.out / "journal")
+            try:
+                server = start_reference_process(self.out / f"reference-server-{index}.log", env=env)
+            except EmbeddedServerError:
+                return None
+            self.local.server = server
+            with self.lock:
+                self.started.append(server)
+        return server
+
+    def stop(self) -> None:
+        for server in self.started:
+            server.stop()
 
 
 def _judge(case: Case, exit_code: int | None, seconds: float, run_dir: Path, error: str) -> RunResult:
@@ -420,8 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         "-j",
         type=int,
-        default=os.cpu_count() or 1,
-        help="runs in parallel (default: the CPU count, %(default)s here)",
+        default=(os.cpu_count() or 1) + 1,
+        help="runs in parallel (default: the CPU count + 1, %(default)s here: a run waits on its server half the time)",
     )
     parser.add_argument(
         "--out",
@@ -435,6 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=900.0,
         metavar="SECONDS",
         help="longest a single suite run may take (default: %(default).0f)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="give every fault the whole scenario suite, not only the scenarios of its requirement, and every "
+        f"variant's fuzz stage its default budget instead of {VARIANT_FUZZ_EXAMPLES} generated bodies per operation "
+        "(a nightly run)",
     )
     parser.add_argument(
         "--fuzz-seed",
@@ -477,15 +563,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     results: list[RunResult] = []
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [
-            pool.submit(run_case, c, out, secret_values, timeout=args.timeout, fuzz_seed=args.fuzz_seed) for c in cases
-        ]
-        for future in as_completed(futures):
-            result = future.result()
-            with lock:
-                results.append(result)
-                print(f"[{len(results)}/{total}] {result.line()}", flush=True)
+    servers = _Servers(out, secret_values)
+
+    def one(case: Case) -> RunResult:
+        return run_case(
+            case,
+            out,
+            secret_values,
+            timeout=args.timeout,
+            fuzz_seed=args.fuzz_seed,
+            full=args.full,
+            server=servers.get(),
+        )
+
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            # the variants first: the longest runs, so the short fault runs fill the jobs at the end
+            futures = [pool.submit(one, c) for c in sorted(cases, key=lambda c: c.kind != "variant")]
+            for future in as_completed(futures):
+                result = future.result()
+                with lock:
+                    results.append(result)
+                    print(f"[{len(results)}/{total}] {result.line()}", flush=True)
+    finally:
+        servers.stop()
     wall = time.monotonic() - started
     head = write_matrix(results, out, wall, args.jobs)
     print(

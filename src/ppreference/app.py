@@ -254,12 +254,24 @@ class _Server:
         event_form: str = "flat",
     ) -> None:
         self.orgs = {org.org_id: org for org in orgs}
+        self.clock = clock
+        self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
+        self._settings = (list(orgs), token_ttl_seconds, event_form)
+        self.reset(behaviour)
+
+    def reset(self, behaviour: Behaviour) -> None:
+        """Start over with `behaviour`: an empty store, no webhooks (deliveries in flight are cancelled), no OAuth
+        tokens, an empty request log; as a new server with `--fault`/`--variant` would start (the sweep reuses one
+        server per job through `POST /__reference__/reset`)."""
+        orgs, token_ttl_seconds, event_form = self._settings
+        old = getattr(self, "events", None)
+        if old is not None:
+            old.cancel()
         self.events = EventHub(event_form, behaviour)
         self.store = Store(self.orgs)
-        self.clock = clock
         self.fx = behaviour
         self.auth = Authenticator(orgs, self.now, token_ttl_seconds, behaviour)
-        self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
+        self.log.clear()
 
     # answers -------------------------------------------------------------------------
     @staticmethod
@@ -570,6 +582,17 @@ class _Server:
     async def health(self, request: Request) -> Response:
         return _JSON({"status": "ok"})
 
+    async def reset_behaviour(self, request: Request) -> Response:
+        """`POST /__reference__/reset {"fault": NAME|null, "variant": NAME|null}` -> `{"fault", "variant"}`: the
+        server starts over with that fault or variant (`reset`); 400 naming an unknown one."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            behaviour = Behaviour(body.get("fault"), body.get("variant"))
+        except (ValueError, AttributeError) as exc:
+            return _JSON({"error": str(exc)}, status_code=400)
+        self.reset(behaviour)
+        return _JSON({"fault": behaviour.fault, "variant": behaviour.variant})
+
 
 def create_app(
     orgs: Sequence[OrgConfig],
@@ -629,6 +652,7 @@ def create_app(
         Route(f"{ADMIN_PREFIX}requests", p(server.requests), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}state", p(server.state), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}health", p(server.health), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}reset", p(server.reset_behaviour), methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

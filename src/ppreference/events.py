@@ -353,6 +353,11 @@ class EventHub:
             return LATE_RETRY_SECONDS * 2 ** (attempt - 1)
         return self.base_delay * 2 ** (attempt - 1)
 
+    def cancel(self) -> None:
+        """Cancel every delivery in flight (the server starts over: `_Server.reset`)."""
+        for task in list(self._tasks):
+            task.cancel()
+
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every scheduled delivery has finished (for tests), at most `timeout` seconds."""
         if self._tasks:

@@ -70,6 +70,10 @@ class Fault:
     strict: str | None = None
     """The ambiguity whose strict stance judges it, when its requirement is not judged by default (the sweep
     runs it with `--strict-ambiguity` of that id)."""
+    select: str | None = None
+    """The marker expression of the scenarios that show it, when they are not tagged with its requirement (a fault
+    of the stored state: the state oracle names the requirement in any scenario whose writes it follows). The
+    sweep runs only the scenarios tagged with the requirement, or these."""
 
     def to_json(self) -> dict[str, str]:
         out = {"name": self.name, "requirement": self.requirement, "kind": self.kind, "description": self.description}
@@ -77,6 +81,8 @@ class Fault:
             out["stage"] = self.stage
         if self.strict:
             out["strict"] = self.strict
+        if self.select:
+            out["select"] = self.select
         return out
 
 
@@ -382,6 +388,9 @@ FAULTS: dict[str, Fault] = _faults(
         "stored",
         "In a linkCustomer request of several customers only the first customer's links are stored; every item "
         "answers 200 Success.",
+        "",
+        "",
+        "RESULT-ORDER",
     ),
     (
         "update-batch-skips-last",
@@ -389,30 +398,45 @@ FAULTS: dict[str, Fault] = _faults(
         "stored",
         "In a customerPartnerProgramUpdate request of several customers the last customer's update is answered "
         "200 but not applied (an off-by-one loop bound).",
+        "",
+        "",
+        "UPDATE-BATCH-50",
     ),
     (
         "update-clears-membership-id",
         "STATE-OTHERS-UNCHANGED",
         "stored",
         "A successful tier update rebuilds the link from the update's fields: its partnerMembershipId is lost.",
+        "",
+        "",
+        "UPDATE-UPGRADE-TIER",
     ),
     (
         "relink-overwrites-membership-id",
         "STATE-RELINK-KEEPS-CURRENT",
         "stored",
         "A queued relink also writes its partnerMembershipId (none: empty) onto the current membership.",
+        "",
+        "",
+        "RELINK-QUEUE",
     ),
     (
         "rejected-link-stored",
         "STATE-UNCHANGED-ON-FAILURE",
         "stored",
         "A link rejected with 2003 (tier expiry in the past) is stored anyway: it is saved before the date check.",
+        "",
+        "",
+        "LINK-2003",
     ),
     (
         "rejected-update-applied",
         "STATE-UNCHANGED-ON-FAILURE",
         "stored",
         "An update rejected with 2003 (tier expiry in the past) has already applied its updatedTierName.",
+        "",
+        "",
+        "UPDATE-2003",
     ),
     (
         "delink-removes-every-program",
@@ -426,12 +450,18 @@ FAULTS: dict[str, Fault] = _faults(
         "stored",
         "MEMBERSHIP_RELINKING_CANCELLED answers 200 but applies the pending relink instead of dropping it: the "
         "current membership takes the relink's values, its empty partnerMembershipId included.",
+        "",
+        "",
+        "RELINK-CANCEL",
     ),
     (
         "renew-ignores-tier-expiry",
         "UPDATE-TIER-EXPIRY",
         "stored",
         "RENEW stores updatedTierName but not updatedTierExpiryDate: the tier keeps its old expiry.",
+        "",
+        "",
+        "UPDATE-RENEW-TIER",
     ),
     # -- response shape ----------------------------------------------------------------------------
     (

@@ -88,7 +88,8 @@ class Catalogue:
 def _load(name: str, schema: str) -> dict:
     path = CATALOGUE_DIR / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when PyYAML has it (the catalogue is read by every process at start-up)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(f"{path}: {exc}") from exc
     validator = Draft202012Validator(json.loads((META_DIR / schema).read_text(encoding="utf-8")))
