@@ -221,6 +221,37 @@ def test_invalid_item_never_succeeds() -> None:
         fuzzchecks.invalid_item_never_succeeds(None, _response(_link_answer(({"mobile": "0"}, [("A", 200)]))), too_many)
 
 
+def test_an_item_whose_only_fault_is_a_null_optional_member_is_judged_only_when_strict() -> None:
+    """A seed found it: a target reading `updatedTierExpiryDate: null` as not given (AMB-NULL-AS-ABSENT) applies
+    the update; by default FUZZ-INVALID-ITEM does not fail that, strict AMB-NULL-AS-ABSENT does."""
+    details: dict[str, Any] = {"updatedTierName": "Gold", "updatedTierExpiryDate": None}
+    item = {"partnerProgramName": "A", "updateType": "UPGRADE", "updateDetails": details}
+    body = {"customersPartnerUpdates": [{"customer": {"id": 1}, "partnerProgramUpdates": [item]}]}
+    answer = {
+        "customersPartnerUpdates": [
+            {
+                "customer": {"id": 1, "status": {"status": True, "code": 1000, "message": "ok"}},
+                "partnerProgramUpdates": [
+                    {
+                        "partnerProgramName": "A",
+                        "updateType": "UPGRADE",
+                        "updateStatus": {"status": True, "code": 200, "message": "Success"},
+                    }
+                ],
+            }
+        ],
+        "warnings": [],
+    }
+    fuzzchecks.configure()
+    fuzzchecks.invalid_item_never_succeeds(None, _response(answer), _case(UPDATE, body))
+    fuzzchecks.configure({"AMB-NULL-AS-ABSENT"})
+    try:
+        with pytest.raises(FuzzFinding, match="FUZZ-INVALID-ITEM.*None is not of type 'string'"):
+            fuzzchecks.invalid_item_never_succeeds(None, _response(answer), _case(UPDATE, body))
+    finally:
+        fuzzchecks.configure()
+
+
 def test_valid_body_not_refused() -> None:
     case = _case(LINK, _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}])))
     envelope = {"warnings": [], "errors": [{"status": False, "code": 400, "message": "no"}]}

@@ -285,7 +285,8 @@ def nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
     The one place the default stance of AMB-NULL-AS-ABSENT is applied, to every answer and event schema
     (`ContractSchemas.load(null_as_absent=True)`): a platform that serialises absent values as null (the
     events page's own sample: "consumerGroupId": null) is judged as if it had left them out. Request schemas
-    are never loaded this way: what the suite sends or calls valid is not widened."""
+    are never loaded this way to judge what is valid: what the suite sends or calls valid is not widened (the fuzz
+    stage reads them so only to decide which invalid items must never succeed: `fuzz.checks`)."""
     out = copy.deepcopy(schema)
     objects = [s for s in _subschemas(out, skip=("if", "not")) if isinstance(s.get("properties"), dict)]
     for obj in objects:

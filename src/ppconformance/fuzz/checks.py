@@ -319,9 +319,10 @@ def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 @cache
-def _validators(endpoint: str) -> tuple[Draft202012Validator, Draft202012Validator]:
-    """(whole body validator, one-entry validator) over the suite's request schema of `endpoint`."""
-    schemas = ContractSchemas.load()
+def _validators(endpoint: str, null_as_absent: bool = False) -> tuple[Draft202012Validator, Draft202012Validator]:
+    """(whole body validator, one-entry validator) over the suite's request schema of `endpoint`; with
+    `null_as_absent` an optional member may be null (`contract.schemas.nullable_optionals`)."""
+    schemas = ContractSchemas.load(null_as_absent=null_as_absent)
     ep = endpoint_of(endpoint)
     top, name = ep.request_key, ep.request_schema
     root = schemas.schema(name)
@@ -356,12 +357,15 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
     it makes invalid gets code 200: with an ill-formed top level (not an object, no entry list, more than
     50 entries) no item at all; else the item (i, j) whose entry, with item j as its only program item,
     breaks the schema. Schemathesis' negative_data_rejection, adapted: the API answers many invalid items
-    per item, with HTTP 200/201 (AMB-ITEM-FAILURE-HTTP-STATUS)."""
+    per item, with HTTP 200/201 (AMB-ITEM-FAILURE-HTTP-STATUS). An item whose only fault is an optional member
+    sent as null is not judged unless AMB-NULL-AS-ABSENT is strict: a target may read null as absent, as the
+    answers may write it."""
     endpoint = _endpoint(case)
     if endpoint is None:
         return None
     body = _request_body(case)
-    validator, entry_validator = _validators(endpoint)
+    validator, _ = _validators(endpoint)
+    _, entry_validator = _validators(endpoint, not _POLICY.is_strict(AmbiguityId.NULL_AS_ABSENT))
     if validator.is_valid(body):
         return True
     items_key = endpoint_of(endpoint).request_items_key
