@@ -1,7 +1,7 @@
 """Benchmark: the cost of a verdict. One invocation against reference servers started here prints a table; it
 asserts nothing and is not part of any test run.
 
-    python benchmarks/cost_bench.py [--runs 3] [--no-sweep] [--no-fuzz] [--sweep-args "--jobs 2"]
+    python benchmarks/cost_bench.py [--runs 3] [--latency-ms 0,50] [--no-sweep] [--no-fuzz] [--sweep-args ARGS]
 
 Figures, each from the command it names:
 
@@ -11,7 +11,9 @@ Figures, each from the command it names:
 - **time**: the same run without `--evidence`, `--runs` times: the process's wall time and the scenario run time
   (the sum of the scenarios' JUnit durations: setup, steps and teardown), next to the **floor**: a bare httpx
   replay of the recorded request sequence (one `httpx.Client`, same order, same bodies, credentials filled in)
-  against another fresh reference server; the ratio is scenario time / replay time (medians);
+  against another fresh reference server; the ratio is scenario time / replay time (medians). Each latency of
+  `--latency-ms` is measured: 0 is loopback (an answer in about a millisecond: the suite's own per-scenario work
+  weighs most), 50 a staging org's network and processing (`python -m ppreference --latency-ms 50`);
 - **fuzz**: cases/s of the fuzz stage next to plain `schemathesis run` (`benchmarks/fuzz_bench.py`);
 - **sweep**: `python -m tools.sweep` (every fault and variant) wall time and runs, from its summary;
 - **memory**: the peak resident set of the suite's pytest process and of the reference server.
@@ -66,11 +68,11 @@ def _env(secret_values: dict[str, str], work: Path) -> dict[str, str]:
     return env
 
 
-def suite_run(env: dict[str, str], work: Path, *, evidence: bool) -> dict[str, Any]:
-    """One full scenario run against a fresh reference server: wall s, scenario s (JUnit), requests, peak RSS
-    (KiB) of pytest and of the server, and the traffic file when `evidence`."""
+def suite_run(env: dict[str, str], work: Path, *, evidence: bool, latency_ms: int = 0) -> dict[str, Any]:
+    """One full scenario run against a fresh reference server (answering after `latency_ms`): wall s, scenario s
+    (JUnit), requests, peak RSS (KiB) of pytest and of the server, and the traffic file when `evidence`."""
     work.mkdir(parents=True, exist_ok=True)
-    server = start_reference_process(work / "reference.log", env=env)
+    server = start_reference_process(work / "reference.log", args=[f"--latency-ms={latency_ms}"], env=env)
     cmd = [
         sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
         "-m", "not fuzz", f"--base-url={server.base_url}", "--reference-target", f"--reports-dir={work}",
@@ -114,12 +116,14 @@ def traffic_figures(path: Path) -> tuple[list[dict[str, Any]], dict[str, Counter
     return rows, per
 
 
-def replay(rows: list[dict[str, Any]], secret_values: dict[str, str], work: Path) -> tuple[float, int]:
+def replay(
+    rows: list[dict[str, Any]], secret_values: dict[str, str], work: Path, latency_ms: int = 0
+) -> tuple[float, int]:
     """(seconds a bare httpx client takes to send the recorded requests, in order, to a fresh reference server,
     with the credentials the recording redacted filled in again; how many answers had another status than the
     recorded one: 0 when the replay redid the run's work)."""
     env = _env(secret_values, work)
-    server = start_reference_process(work / "replay-reference.log", env=env)
+    server = start_reference_process(work / "replay-reference.log", args=[f"--latency-ms={latency_ms}"], env=env)
     basic = basic_auth_header(BASIC_TILL, secret_values["PP_EMBEDDED_ENABLED_PASSWORD"])
     oauth_body = {
         "key": secret_values["PP_EMBEDDED_DISABLED_OAUTH_KEY"],
@@ -178,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run every measurement and print the table (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed suite runs and replays (medians; default 3)")
+    parser.add_argument(
+        "--latency-ms", default="0,50", help="the reference server's answer latencies to time, comma-separated"
+    )
     parser.add_argument("--no-sweep", action="store_true", help="leave out the fault sweep (about 3 minutes)")
     parser.add_argument("--no-fuzz", action="store_true", help="leave out the fuzz-stage comparison")
     parser.add_argument("--sweep-args", default="--jobs 2", help='arguments of tools.sweep (default "--jobs 2")')
@@ -199,31 +206,30 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(("requests per scenario: mean / max", f"{statistics.mean(counts):.2f} / {max(counts)}"))
         for name, n in by_endpoint.most_common():
             lines.append((f"  by endpoint: {name}", f"{n} ({n / len(counts):.2f} per scenario)"))
-        runs = [
-            suite_run(_env(secret_values, work / f"t{i}"), work / f"t{i}", evidence=False) for i in range(args.runs)
-        ]
-        replays = [replay(rows, secret_values, work / f"r{i}") for i in range(args.runs)]
-        floors = [seconds for seconds, _ in replays]
-        wall = statistics.median(r["wall"] for r in runs)
-        scenario = statistics.median(r["scenarios"] for r in runs)
-        floor = statistics.median(floors)
-        lines.append(("run wall time (pytest process, median)", f"{wall:.2f} s"))
-        lines.append(("scenario run time (JUnit sum, median)", f"{scenario:.2f} s"))
-        differ = max(d for _, d in replays)
-        lines.append(
-            (
-                f"bare httpx replay of its {len(rows)} recorded requests (median)",
-                f"{floor:.2f} s ({differ} answers with another status than recorded)",
+        for ms in [int(v) for v in args.latency_ms.split(",") if v.strip()]:
+            at = f"latency {ms} ms"
+            runs = [
+                suite_run(_env(secret_values, work / f"t{ms}-{i}"), work / f"t{ms}-{i}", evidence=False, latency_ms=ms)
+                for i in range(args.runs)
+            ]
+            replays = [replay(rows, secret_values, work / f"r{ms}-{i}", ms) for i in range(args.runs)]
+            wall = statistics.median(r["wall"] for r in runs)
+            scenario = statistics.median(r["scenarios"] for r in runs)
+            floor = statistics.median(seconds for seconds, _ in replays)
+            differ = max(d for _, d in replays)
+            lines.append((f"{at}: run wall time (pytest process, median)", f"{wall:.2f} s"))
+            lines.append((f"{at}: scenario run time (JUnit sum, median)", f"{scenario:.2f} s"))
+            lines.append(
+                (
+                    f"{at}: bare httpx replay of the {len(rows)} recorded requests (median)",
+                    f"{floor:.2f} s ({differ} answers with another status than recorded)",
+                )
             )
-        )
-        lines.append(("ratio scenario time / replay", f"{scenario / floor:.2f}x"))
-        lines.append(("ratio run wall time / replay", f"{wall / floor:.2f}x"))
-        lines.append(
-            (
-                "peak RSS: pytest / reference server",
-                f"{runs[0]['pytest_rss'] // 1024} MiB / {runs[0]['server_rss'] // 1024} MiB",
-            )
-        )
+            lines.append((f"{at}: ratio scenario time / replay", f"{scenario / floor:.2f}x"))
+            lines.append((f"{at}: ratio run wall time / replay", f"{wall / floor:.2f}x"))
+            if ms == 0:
+                rss = f"{runs[0]['pytest_rss'] // 1024} MiB / {runs[0]['server_rss'] // 1024} MiB"
+                lines.append(("peak RSS: pytest / reference server", rss))
         if not args.no_fuzz:
             fuzz_env = {**_env(secret_values, work / "fuzz"), "PYTEST_ADDOPTS": ""}
             server = start_reference_process(work / "fuzz-reference.log", env=fuzz_env)

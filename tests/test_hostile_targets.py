@@ -286,10 +286,13 @@ def test_a_hostile_target_ends_the_run_in_bound_with_clear_errors(case: Case, ho
             "the run was stopped" in m and "stop_after_transport_errors" in m and _names_cause(m, case.causes)
             for m in stopped
         ), stopped[:2]
-        # + the probe + the webhook registration (POST /v3/webHooks, before the scenarios: docs/webhooks.md)
+        # + the probe + the webhook registration (POST /v3/webHooks, when a webhook scenario starts: docs/webhooks.md)
         assert len(run.target_requests) <= 2 + FAST["stop_after_transport_errors"], run.target_requests
     elif case.mode == "huge":
-        assert c["errors"] == c["tests"] and all("max_response_bytes (1000000 bytes)" in m for m in errors), c
+        # every scenario errors but the two that drive the reference clock, which this target lacks (skipped: the
+        # webhook is registered when a webhook scenario starts, not before the run, so it cannot break them first)
+        assert c["errors"] + c["skipped"] == c["tests"] and c["skipped"] == 2, c
+        assert all("max_response_bytes (1000000 bytes)" in m for m in errors), c
         assert "the run was stopped" not in run.out
     else:
         # error500 / invalid_json: every error is a setup request the target answered 5xx or garbage;

@@ -46,6 +46,8 @@ Opt-in settings (a command-line option wins over its environment variable):
       HTTP 429 with Retry-After. 0 or unset: no limit. Admin endpoints are exempt.
   --token-ttl SECONDS        or PP_REFERENCE_TOKEN_TTL=SECONDS  OAuth token lifetime,
       answered as ttlSeconds (default 300); a token is refused (401) once it ran out.
+  --latency-ms MS            each API answer waits MS milliseconds first, as a staging
+      org's network and processing would (benchmarks/cost_bench.py); admin endpoints do not.
 
 Fault injection (one at a time; none = the conforming server):
   --fault NAME    a named deviation from one catalogue requirement (--list-faults)
@@ -55,6 +57,7 @@ Admin endpoints (no auth): GET /__reference__/health, GET /__reference__/request
 (the request log: method, path, orgId, authenticated, status, changed),
 GET /__reference__/state (each org's customer count and links, pending relinks too),
 GET /__reference__/webhooks (webhooks registered by POST /v3/webHooks, delivery attempts),
+POST /__reference__/reset {"fault": NAME|null, "variant": NAME|null} (start over with it),
 POST /__reference__/clock {"asOf": "YYYY-MM-DD", "customerIds": [...]} (run the daily
 scheduler as of that date for those customers: due relinks, expiry reminders).
 Behaviour: docs/reference-behaviour.md. Exit status 2 on a configuration error.
@@ -104,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_int_at_least(0),
         default=None,
         help=f"requests allowed per org per 60 s, then 429; 0 = no limit (default: ${RATE_LIMIT_ENV}, else no limit)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        metavar="MS",
+        type=_int_at_least(0),
+        default=0,
+        help="milliseconds each API answer waits first, as a staging org's network would (default 0)",
     )
     parser.add_argument(
         "--token-ttl",
@@ -235,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault=args.fault,
         variant=args.variant,
         event_form=args.event_form,
+        latency_ms=args.latency_ms,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -29,6 +29,7 @@ the error envelopes then pass through `faults.shape_items` / `faults.shape_error
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -168,6 +169,18 @@ class _ApiMiddleware:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
         raise NotImplementedError
+
+
+class _Latency(_ApiMiddleware):
+    """ASGI middleware: every non-admin request waits `seconds` before it is handled (`--latency-ms`)."""
+
+    def __init__(self, app: ASGIApp, seconds: float, identify: Identify) -> None:
+        super().__init__(app, identify)
+        self.seconds = seconds
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, org: OrgConfig | None) -> None:
+        await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
 
 
 class _RequestLog(_ApiMiddleware):
@@ -604,6 +617,7 @@ def create_app(
     fault: str | None = None,
     variant: str | None = None,
     event_form: str = "flat",
+    latency_ms: int = 0,
 ) -> Starlette:
     """Build the reference server for `orgs`.
 
@@ -621,6 +635,7 @@ def create_app(
     - `fault`: a name of `ppreference.faults.FAULTS` to inject (default None: conforming).
     - `variant`: a name of `ppreference.faults.VARIANTS`, a conforming alternative (default None).
     - `event_form`: "flat" (default) or "wrapped", the envelope of the webhook events (`ppreference.events`).
+    - `latency_ms`: milliseconds every non-admin answer waits first (a staging org's latency; default 0).
 
     Raises `ValueError` for repeated org ids, an out-of-range ttl or limit, or an
     unknown fault or variant name. The returned Starlette app keeps its `_Server`
@@ -634,6 +649,8 @@ def create_app(
     if rate_limit_per_minute is not None:
         limiter = RateLimiter(rate_limit_per_minute, monotonic or time.monotonic)
         middleware.append(Middleware(_RateLimit, limiter=limiter, identify=server.identify))
+    if latency_ms:
+        middleware.append(Middleware(_Latency, seconds=latency_ms / 1000, identify=server.identify))
     a, p = server.authed, server.public
     partner = "/v2/partnerProgram"
     routes = [

@@ -35,7 +35,7 @@ answer, returning one `Row` per compared field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -318,9 +318,16 @@ class StateModel:
         return state
 
     # -- transitions -------------------------------------------------------------------------------------
-    def apply_link(self, customer: int | None, items: Sequence[Any], codes: Sequence[int | None]) -> None:
-        """A linkCustomer entry for `customer` was answered: `items` as sent, `codes` each item's status code
-        (None: not readable)."""
+    def _apply(
+        self,
+        customer: int | None,
+        items: Sequence[Any],
+        codes: Sequence[int | None],
+        unreadable: str,
+        success: Callable[[ProgramState, Any], ProgramState],
+    ) -> None:
+        """One request entry's items for `customer`, answered with `codes`: an unreadable code makes the program
+        unknown (as `unreadable` says), a failure keeps it, a success is `success(current state, item)`."""
         state = self._write(customer, [_name(i) for i in items])
         if state is None:
             return
@@ -330,11 +337,16 @@ class StateModel:
                 continue
             current = state.programs[name]
             if code is None:
-                state.programs[name] = ProgramState.unknown(_req("link"))
+                state.programs[name] = ProgramState.unknown(unreadable)
             elif code != 200:
                 state.programs[name] = current.kept(_req("failed item"))
             else:
-                state.programs[name] = self._linked(current, _ref(item))
+                state.programs[name] = success(current, item)
+
+    def apply_link(self, customer: int | None, items: Sequence[Any], codes: Sequence[int | None]) -> None:
+        """A linkCustomer entry for `customer` was answered: `items` as sent, `codes` each item's status code
+        (None: not readable)."""
+        self._apply(customer, items, codes, _req("link"), lambda current, item: self._linked(current, _ref(item)))
 
     def _linked(self, current: ProgramState, ref: Mapping[str, Any]) -> ProgramState:
         start = self._date(ref.get("membershipStartDate"))
@@ -361,25 +373,16 @@ class StateModel:
 
     def apply_update(self, customer: int | None, items: Sequence[Any], codes: Sequence[int | None]) -> None:
         """A customerPartnerProgramUpdate entry for `customer` was answered (see `apply_link`)."""
-        state = self._write(customer, [_name(i) for i in items])
-        if state is None:
-            return
-        for item, code in zip(items, codes, strict=True):
-            name = _name(item)
-            if name not in state.programs:
-                continue
-            current = state.programs[name]
-            update_type = str(item.get("updateType", "")).upper() if isinstance(item, Mapping) else ""
-            if code is None:
-                state.programs[name] = ProgramState.unknown(_req("tier update"))
-            elif code != 200:
-                state.programs[name] = current.kept(_req("failed item"))
-            elif update_type == CANCEL:
-                state.programs[name] = replace(current.kept(_req("relink cancelled")), relink=None)
-            elif update_type in TIER_UPDATES and current.listed.value is True:
-                state.programs[name] = self._updated(current, item, TIER_UPDATES[update_type])
-            else:  # success to an undocumented type, or to a program not known to be linked: no documented effect
-                state.programs[name] = ProgramState.unknown(_req("tier update"))
+        self._apply(customer, items, codes, _req("tier update"), self._update_applied)
+
+    def _update_applied(self, current: ProgramState, item: Any) -> ProgramState:
+        update_type = str(item.get("updateType", "")).upper() if isinstance(item, Mapping) else ""
+        if update_type == CANCEL:
+            return replace(current.kept(_req("relink cancelled")), relink=None)
+        if update_type in TIER_UPDATES and current.listed.value is True:
+            return self._updated(current, item, TIER_UPDATES[update_type])
+        # success to an undocumented type, or to a program not known to be linked: no documented effect
+        return ProgramState.unknown(_req("tier update"))
 
     def _updated(self, current: ProgramState, item: Mapping[str, Any], requirement: str) -> ProgramState:
         raw = item.get("updateDetails")
@@ -401,19 +404,13 @@ class StateModel:
     def apply_delink(self, customer: int | None, items: Sequence[Any], codes: Sequence[int | None]) -> None:
         """A deLinkCustomer entry for `customer` was answered (see `apply_link`). Whether a delink also drops a
         pending relink is not documented (AMB-DELINK-PENDING-RELINK): afterwards it is unknown."""
-        state = self._write(customer, [_name(i) for i in items])
-        if state is None:
-            return
-        for item, code in zip(items, codes, strict=True):
-            name = _name(item)
-            if name not in state.programs:
-                continue
-            if code is None:
-                state.programs[name] = ProgramState.unknown(_req("delink"))
-            elif code != 200:
-                state.programs[name] = state.programs[name].kept(_req("failed item"))
-            else:
-                state.programs[name] = replace(ProgramState.absent(_req("delink")), relink=UNKNOWN)
+        self._apply(
+            customer,
+            items,
+            codes,
+            _req("delink"),
+            lambda current, item: replace(ProgramState.absent(_req("delink")), relink=UNKNOWN),
+        )
 
     def activate_relinks(self, customer: int, as_of: date) -> None:
         """The target's scheduler ran for `customer` as of `as_of`: every pending relink starting on or before
