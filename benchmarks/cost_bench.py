@@ -72,7 +72,8 @@ def suite_run(env: dict[str, str], work: Path, *, evidence: bool, latency_ms: in
     """One full scenario run against a fresh reference server (answering after `latency_ms`): wall s, scenario s
     (JUnit), requests, peak RSS (KiB) of pytest and of the server, and the traffic file when `evidence`."""
     work.mkdir(parents=True, exist_ok=True)
-    server = start_reference_process(work / "reference.log", args=[f"--latency-ms={latency_ms}"], env=env)
+    latency = [f"--latency-ms={latency_ms}"] if latency_ms else []
+    server = start_reference_process(work / "reference.log", args=latency, env=env)
     cmd = [
         sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
         "-m", "not fuzz", f"--base-url={server.base_url}", "--reference-target", f"--reports-dir={work}",
@@ -123,7 +124,8 @@ def replay(
     with the credentials the recording redacted filled in again; how many answers had another status than the
     recorded one: 0 when the replay redid the run's work)."""
     env = _env(secret_values, work)
-    server = start_reference_process(work / "replay-reference.log", args=[f"--latency-ms={latency_ms}"], env=env)
+    latency = [f"--latency-ms={latency_ms}"] if latency_ms else []
+    server = start_reference_process(work / "replay-reference.log", args=latency, env=env)
     basic = basic_auth_header(BASIC_TILL, secret_values["PP_EMBEDDED_ENABLED_PASSWORD"])
     oauth_body = {
         "key": secret_values["PP_EMBEDDED_DISABLED_OAUTH_KEY"],

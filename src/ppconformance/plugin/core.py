@@ -524,6 +524,7 @@ def world(
         pool=customer_pool,
         bank=customer_bank,
         clients=partner_clients,
+        listens=request.node.get_closest_marker("webhook") is not None,
     )
     before = sum(c.requests_sent for c in partner_clients.values())
     yield w

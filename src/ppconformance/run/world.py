@@ -61,6 +61,9 @@ class World:
       customer is the scenario's own and its links are undone at teardown.
     - `clients`: the HTTP clients by org, shared by the process's scenarios (one connection pool and one OAuth
       token per org); each scenario's exchanges are cleared at its teardown.
+    - `listens`: the scenario judges webhook events: it takes from the bank only customers never linked, so
+      every event of its customer's programs comes from its own writes (a link made before the suite's webhook
+      was registered is announced to nobody).
     """
 
     profile: Profile
@@ -69,6 +72,7 @@ class World:
     journal: Journal | None = None
     pool: CustomerPool | None = None
     bank: CustomerBank | None = None
+    listens: bool = False
     org: OrgProfile | None = None
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
     customers: list[Customer] = field(default_factory=list)
@@ -176,7 +180,7 @@ class World:
         """Up to `count` customers from the bank whose programs are exactly `listed` (program name -> its tier, or
         None for any tier; `{}`: enrolled and never linked), taken by this scenario with their modelled state.
         [] without a bank."""
-        if self.bank is None:
+        if self.bank is None or (self.listens and listed):
             return []
         org = self.org or self.use_org()
 
