@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -68,13 +67,36 @@ def _env(secret_values: dict[str, str], work: Path) -> dict[str, str]:
     return env
 
 
-def suite_run(env: dict[str, str], work: Path, *, evidence: bool, latency_ms: int = 0) -> dict[str, Any]:
-    """One full scenario run against a fresh reference server (answering after `latency_ms`): wall s, scenario s
-    (JUnit), requests, peak RSS (KiB) of pytest and of the server, and the traffic file when `evidence`."""
+_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
+"""A wrapper printing the peak resident set of the one command it runs (pytest)."""
+
+
+def _vm_hwm(pid: int) -> int:
+    """Peak resident set (KiB) of a running process, from /proc (0 where there is none)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    found = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(found.group(1)) if found else 0
+
+
+def suite_run(
+    env: dict[str, str], work: Path, *, evidence: bool, latency_ms: int = 0, suite: Path = ROOT
+) -> dict[str, Any]:
+    """One full scenario run of the suite checked out at `suite` against a fresh reference server (this checkout's,
+    answering after `latency_ms`): wall s, scenario s (JUnit), requests, peak RSS (KiB) of pytest and of the server,
+    and the traffic file when `evidence`."""
     work.mkdir(parents=True, exist_ok=True)
     latency = [f"--latency-ms={latency_ms}"] if latency_ms else []
     server = start_reference_process(work / "reference.log", args=latency, env=env)
+    if suite != ROOT:
+        env = {**env, "PYTHONPATH": str(suite / "src")}
     cmd = [
+        sys.executable, "-c", _PEAK,
         sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
         "-m", "not fuzz", f"--base-url={server.base_url}", "--reference-target", f"--reports-dir={work}",
         f"--alluredir={work / 'allure'}", f"--junitxml={work / 'junit.xml'}",
@@ -83,12 +105,13 @@ def suite_run(env: dict[str, str], work: Path, *, evidence: bool, latency_ms: in
         cmd.append(f"--evidence={work / 'evidence'}")
     started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
-        pytest_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        server_rss = _vm_hwm(server.process.pid)
     finally:
         server.stop()
-    server_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = re.search(r"peak-rss-kib (\d+)", proc.stdout)
+    pytest_rss = int(peak.group(1)) if peak else 0
     if proc.returncode != 0:
         raise SystemExit(f"the suite run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     sent = re.search(r"partner-program: (\d+) HTTP requests sent", proc.stdout)
@@ -189,7 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-sweep", action="store_true", help="leave out the fault sweep (about 3 minutes)")
     parser.add_argument("--no-fuzz", action="store_true", help="leave out the fuzz-stage comparison")
-    parser.add_argument("--sweep-args", default="--jobs 2", help='arguments of tools.sweep (default "--jobs 2")')
+    parser.add_argument("--sweep-args", default="", help="arguments of tools.sweep (default: none, its defaults)")
+    parser.add_argument(
+        "--suite-root",
+        type=Path,
+        default=ROOT,
+        help="time the suite of another checkout (e.g. a git worktree of an earlier commit) against this one's "
+        "reference server; its fuzz and sweep figures are this checkout's",
+    )
     parser.add_argument("--fuzz-examples", type=int, default=30, help="max examples per operation (fuzz_bench)")
     args = parser.parse_args(argv)
     secret_values = embedded_credentials({})
@@ -197,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="cost-bench-") as tmp:
         work = Path(tmp)
-        recorded = suite_run(_env(secret_values, work / "rec"), work / "rec", evidence=True)
+        recorded = suite_run(_env(secret_values, work / "rec"), work / "rec", evidence=True, suite=args.suite_root)
         rows, per = traffic_figures(recorded["traffic"])
         counts = [sum(c.values()) for name, c in per.items() if not name.startswith("cleanup")]
         by_endpoint: Counter[str] = Counter()
@@ -211,7 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         for ms in [int(v) for v in args.latency_ms.split(",") if v.strip()]:
             at = f"latency {ms} ms"
             runs = [
-                suite_run(_env(secret_values, work / f"t{ms}-{i}"), work / f"t{ms}-{i}", evidence=False, latency_ms=ms)
+                suite_run(
+                    _env(secret_values, work / f"t{ms}-{i}"),
+                    work / f"t{ms}-{i}",
+                    evidence=False,
+                    latency_ms=ms,
+                    suite=args.suite_root,
+                )
                 for i in range(args.runs)
             ]
             replays = [replay(rows, secret_values, work / f"r{ms}-{i}", ms) for i in range(args.runs)]
@@ -248,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sweep:
         seconds, count, summary = sweep(args.sweep_args)
         lines.append(
-            (f"fault sweep ({args.sweep_args})", f"{seconds:.0f} s, {count} runs; {summary.removeprefix('sweep: ')}")
+            (
+                f"fault sweep (python -m tools.sweep {args.sweep_args})".replace(" )", ")"),
+                f"{seconds:.0f} s, {count} runs; {summary.removeprefix('sweep: ').split('; /')[0]}",
+            )
         )
     width = max(len(k) for k, _ in lines)
     print(f"cost of a verdict: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
