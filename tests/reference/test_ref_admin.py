@@ -236,3 +236,35 @@ def test_authenticated_reflects_the_credentials_on_every_route(client: TestClien
         (404, 50002, True),
         (405, 50002, True),
     ]
+
+
+# reset (the sweep's server per job) and latency ------------------------------------------------------------
+def test_reset_starts_the_server_over_with_a_fault_or_a_variant(enabled: Api) -> None:
+    enabled.linked_customer("Apparel-Partner")
+    client = enabled.client
+    answer = client.post("/__reference__/reset", json={"fault": "link-2006-as-2004", "variant": None})
+    assert answer.status_code == 200 and answer.json() == {"fault": "link-2006-as-2004", "variant": None}
+    assert all(org["customers"] == 0 and not org["links"] for org in _state(client).values()), "an empty store"
+    fresh = enabled.customer("91777")
+    assert code_of(enabled.link_status(fresh, "No-Such-Program", partnerMembershipId="M")) == 2004  # the fault
+    assert client.post("/__reference__/reset", json={"variant": "extra-fields"}).json()["variant"] == "extra-fields"
+    again = enabled.customer("91777")  # the store is empty again: the same mobile registers
+    status = enabled.link_status(again, "No-Such-Program", partnerMembershipId="M")
+    assert status["code"] == 2006 and "referenceVariantNote" in status  # no fault; the variant's extra field
+    refused = client.post("/__reference__/reset", json={"fault": "no-such-fault"})
+    assert refused.status_code == 400 and "no-such-fault" in refused.text
+
+
+def test_latency_delays_every_api_answer_but_not_the_admin_ones(env: dict[str, str]) -> None:
+    import time
+
+    from ppreference import create_app, load_orgs
+
+    with TestClient(create_app(load_orgs(), latency_ms=150)) as client:
+        started = time.monotonic()
+        assert client.get("/v2/organization/programs").status_code == 401  # no credentials: still delayed
+        delayed = time.monotonic() - started
+        started = time.monotonic()
+        assert client.get(STATE).status_code == 200
+        admin = time.monotonic() - started
+    assert delayed >= 0.15 > admin, (delayed, admin)

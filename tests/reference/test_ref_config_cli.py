@@ -284,9 +284,16 @@ def test_cli_passes_settings_to_the_app(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
     monkeypatch.setenv("PP_REFERENCE_RATE_LIMIT", "90")
     monkeypatch.setenv("PP_REFERENCE_TOKEN_TTL", "45")
-    assert main(["--port", "18096", "--token-ttl", "20"]) == 0
+    assert main(["--port", "18096", "--token-ttl", "20", "--latency-ms", "7"]) == 0
     assert created == [
-        {"token_ttl_seconds": 20, "rate_limit_per_minute": 90, "fault": None, "variant": None, "event_form": "flat"}
+        {
+            "token_ttl_seconds": 20,
+            "rate_limit_per_minute": 90,
+            "fault": None,
+            "variant": None,
+            "event_form": "flat",
+            "latency_ms": 7,
+        }
     ]
     assert served[0][1] == {"host": "127.0.0.1", "port": 18096, "log_level": "info"}
     out = capsys.readouterr().out
@@ -301,6 +308,7 @@ def test_cli_passes_settings_to_the_app(
         "fault": None,
         "variant": None,
         "event_form": "flat",
+        "latency_ms": 0,
     }
     out = capsys.readouterr().out
     assert "rate limit" not in out and "token ttl" not in out and "FAULT" not in out
@@ -312,6 +320,7 @@ def test_cli_passes_settings_to_the_app(
         "fault": "link-2006-as-2004",
         "variant": "extra-fields",
         "event_form": "flat",
+        "latency_ms": 0,
     }
     out = capsys.readouterr().out
     assert "FAULT link-2006-as-2004 (LINK-2006)" in out and "variant extra-fields (AMB-EXTRA-FIELDS)" in out
