@@ -2,7 +2,8 @@
 Feature: Link a customer to a partner program
   POST /v2/partnerProgram/linkCustomer (doc link-customer: body parameters,
   example response, response parameters, error codes, warning codes).
-  Each scenario registers its own customers, so scenarios run in any order.
+  Each scenario's Given states the state of its customers: a new one, or one an earlier
+  scenario left in that state and the state oracle confirmed; scenarios run in any order.
 
   Rule: A valid link succeeds and reports the customer as found
 
