@@ -203,6 +203,11 @@ def sweep(args: str) -> tuple[float, int, str]:
         return wall, runs, summary
 
 
+def _say(what: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(f"cost_bench: {what} ...", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and print the table (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -227,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="cost-bench-") as tmp:
         work = Path(tmp)
+        _say("recording a full scenario run (--evidence)")
         recorded = suite_run(_env(secret_values, work / "rec"), work / "rec", evidence=True, suite=args.suite_root)
         rows, per = traffic_figures(recorded["traffic"])
         counts = [sum(c.values()) for name, c in per.items() if not name.startswith("cleanup")]
@@ -240,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append((f"  by endpoint: {name}", f"{n} ({n / len(counts):.2f} per scenario)"))
         for ms in [int(v) for v in args.latency_ms.split(",") if v.strip()]:
             at = f"latency {ms} ms"
+            _say(f"{at}: {args.runs} timed runs and {args.runs} replays")
             runs = [
                 suite_run(
                     _env(secret_values, work / f"t{ms}-{i}"),
@@ -269,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                 rss = f"{runs[0]['pytest_rss'] // 1024} MiB / {runs[0]['server_rss'] // 1024} MiB"
                 lines.append(("peak RSS: pytest / reference server", rss))
         if not args.no_fuzz:
+            _say("fuzz stage vs plain schemathesis run")
             fuzz_env = {**_env(secret_values, work / "fuzz"), "PYTEST_ADDOPTS": ""}
             server = start_reference_process(work / "fuzz-reference.log", env=fuzz_env)
             try:
@@ -282,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                     (f"{name}: cases/s", f"{cases / seconds if seconds else 0:.1f} ({cases} cases in {seconds:.1f} s)")
                 )
     if not args.no_sweep:
+        _say("the fault sweep (about 3 minutes)")
         seconds, count, summary = sweep(args.sweep_args)
         lines.append(
             (
