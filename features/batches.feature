@@ -6,7 +6,8 @@ Feature: Batches of 50 customers
   customers is linked, upgraded and delinked, 50 to a request, and the state oracle then
   compares every one of them: each write's effect shows in what it left behind (the
   external program at its highest tier with the membership id the link gave, the
-  supplementary program gone). Requests over 50 customers: the endpoints' own features.
+  supplementary program gone). It needs the profile's supplementary program (without one it
+  is skipped, naming the profile key). Requests over 50 customers: the endpoints' own features.
 
   Rule: 50 customers in one request are answered, and changed, per customer
 
