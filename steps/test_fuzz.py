@@ -41,8 +41,6 @@ from schemathesis.specs.openapi import checks as builtin
 
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
-from ppconformance.contract.matching import Sent, item_codes
-from ppconformance.contract.stances import AmbiguityId
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
@@ -53,7 +51,7 @@ from ppconformance.target.client import TargetBroken, TargetUnreachable
 from ppconformance.target.dates import days_from_today
 from ppconformance.target.profile import DEFAULT_PATHS, Profile
 
-from .then_steps import report_state
+from .then_steps import judge_state
 
 pytestmark = pytest.mark.fuzz
 
@@ -256,7 +254,7 @@ def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:
     return schema[path]["POST"].Case(body=body, media_type="application/json")
 
 
-def _results_body(response: Any) -> Any:
+def _json(response: Any) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -342,13 +340,7 @@ class _Lifecycle(RuleBasedStateMachine):
         case = _lifecycle_case(self.schema, ep.path, body)
         response, headers = _send(case, self.target, self.timeout)
         _judge(case, response, headers, self.target)
-        strict = self.world.profile.is_strict(AmbiguityId.RESULT_ORDER)
-        codes = item_codes(
-            ep, [Sent(ident, [item])], response.status_code, _results_body(response), strict_order=strict
-        )
-        apply = {LINK.name: "apply_link", UPDATE.name: "apply_update", DELINK.name: "apply_delink"}[ep.name]
-        getattr(self.world.ledger.model, apply)(self.cid, [item], codes[0])
-        self.world.ledger.writes[self.cid] = self.world.ledger.writes.get(self.cid, 0) + 1
+        codes = self.world.ledger.record_answer(ep.name, [self.cid], body, response.status_code, _json(response))
         self.written = True
         self.writes += 1
         if codes[0][0] != 200:
@@ -424,20 +416,7 @@ class _Lifecycle(RuleBasedStateMachine):
         if not self.live or not self.written:
             return
         self.written = False
-        found = self.world.linked_programs(self.customer)
-        seen = self.world.ledger.fresh(self.cid)
-        comparison = self.judge.compare_state(
-            f"customer {self.cid} (mobile {self.customer.mobile})",
-            self._state(),
-            found,
-            self.world.ledger.model.programs,
-            self.target.org.timezone,
-            seen.exchange if seen else self.world.latest_exchange(),
-        )
-        if comparison.mismatches:
-            report_state([comparison], self.request)
-        self.world.ledger.confirm(self.cid, comparison.rows)  # a later mismatch is a later write's
-        self.judge.expect_state([comparison])
+        judge_state(self.world, self.judge, self.request, [self.customer], tables=False)
 
 
 @_judges("FUZZ-LIFECYCLE")

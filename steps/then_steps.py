@@ -15,7 +15,7 @@ from pytest_bdd import parsers, then
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, StateComparison
-from ppconformance.run.world import World
+from ppconformance.run.world import Customer, World
 from ppconformance.target.dates import calendar_date_of
 
 from .given_steps import UPDATE
@@ -236,15 +236,27 @@ def _(world: World, judge: Judge, request: pytest.FixtureRequest) -> None:
     """The state oracle (contract.model): each registered customer of the scenario, read through loyaltyDetails
     after its last write (a Then step's read is reused), compared with the documented model of what the
     scenario's writes made its programs; a mismatch fails the requirements of the writes since the field was set."""
+    judge_state(world, judge, request)
+
+
+def judge_state(
+    world: World,
+    judge: Judge,
+    request: pytest.FixtureRequest,
+    customers: list[Customer] | None = None,
+    *,
+    tables: bool = True,
+) -> None:
+    """The oracle's comparison of `customers` (default: every registered customer of the scenario) with the model
+    (`Judge.compare_state`); the fields seen right restart their history (`StateLedger.confirm`); allure gets the
+    tables (`report_state`; with `tables=False` only when something differs); `Judge.expect_state` fails on a
+    mismatch. Raises LookupError when there is no customer to compare (a check that could not fail)."""
     comparisons = []
-    for seen in world.observe_state():
+    for seen in world.observe_state(customers):
         cid = int(seen.customer.id or 0)
-        state = seen.ledger.model.state(cid)
-        if state is None:
-            continue
         comparison = judge.compare_state(
             f"customer {cid} (mobile {seen.customer.mobile})",
-            state,
+            seen.state,
             seen.observation.programs,
             seen.ledger.model.programs,
             seen.ledger.org.timezone,
@@ -254,7 +266,8 @@ def _(world: World, judge: Judge, request: pytest.FixtureRequest) -> None:
         comparisons.append(comparison)
     if not comparisons:
         raise LookupError("the oracle step compares the scenario's registered customers, and it has none")
-    report_state(comparisons, request)
+    if tables or any(c.mismatches for c in comparisons):
+        report_state(comparisons, request)
     judge.expect_state(comparisons)
 
 

@@ -88,17 +88,29 @@ def _decorator_names(node: ast.FunctionDef) -> list[str]:
     return names
 
 
+def _judges_state(node: ast.AST, functions: dict[str, ast.FunctionDef], seen: frozenset[str] = frozenset()) -> bool:
+    """True when `node` calls `….expect_state`, itself or through a function of its module it calls by name."""
+    for call in (c for c in ast.walk(node) if isinstance(c, ast.Call)):
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "expect_state":
+            return True
+        name = call.func.id if isinstance(call.func, ast.Name) else ""
+        if name in functions and name not in seen and _judges_state(functions[name], functions, seen | {name}):
+            return True
+    return False
+
+
 def _then_steps(root: Path) -> list[Check]:
     found = []
     for path in sorted((root / "steps").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name != "_"}
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and "then" in _decorator_names(node):
                 deco = next(d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func) == "then")
                 text = ast.unparse(deco.args[0]) if deco.args else node.name
                 params = {a.arg for a in node.args.args}
                 ids = ("<scenario tags>",) if "requirements" in params else ()
-                if any(isinstance(c, ast.Attribute) and c.attr == "expect_state" for c in ast.walk(node)):
+                if _judges_state(node, functions):
                     ids = ("<state model>",)
                 found.append(Check("then-step", text[:100], f"{_rel(path, root)}:{node.lineno}", ids))
     return found

@@ -192,9 +192,8 @@ def item_codes(
         if 400 <= status < 500:
             errors = body.get("errors") if isinstance(body, Mapping) else None
             first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
-            raw = first.get("code")
-            code = raw if isinstance(raw, int) and not isinstance(raw, bool) else status
-            return [[code] * len(s.items) for s in sent]
+            code = _int_code(first.get("code"))
+            return [[status if code is None else code] * len(s.items) for s in sent]
         return [[None] * len(s.items) for s in sent]
     if status >= 500:
         return [[None] * len(s.items) for s in sent]
@@ -203,9 +202,10 @@ def item_codes(
         if not isinstance(match, CustomerMatch):
             out.append([None] * len(s.items))
             continue
-        codes = []
-        for im in match.items:
-            found = im.status.get("code") if isinstance(im, ItemMatch) else None
-            codes.append(found if isinstance(found, int) and not isinstance(found, bool) else None)
-        out.append(codes)
+        out.append([_int_code(im.status.get("code")) if isinstance(im, ItemMatch) else None for im in match.items])
     return out
+
+
+def _int_code(value: Any) -> int | None:
+    """A status code as the answer gives it, when it is a JSON integer (not a boolean); else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -154,16 +154,29 @@ def clean_customers(
     programs: list[str],
     supplementary: list[str],
     relinking: bool | None,
+    *,
+    trust_delink: bool = False,
 ) -> list[list[str] | None]:
-    """Cancel, delink and check up to `BATCH` customers; returns, per customer, the programs still linked,
-    or None when the check could not be made. Raises `TargetError` from the client."""
+    """Cancel (relinks of `supplementary`, unless the org's relinking is off), delink `programs` and check up to
+    `BATCH` customers; returns, per customer, the programs still linked, or None when the check could not be made.
+    `trust_delink` (customers whose state is known): a customer whose every delink item answered 200 is clean
+    without reading loyaltyDetails. Raises `TargetError` from the client."""
     idents = [_ident(c) for c in customers]
     if supplementary and relinking is not False:
         cancels = [{PROGRAM_NAME_KEY: name, "updateType": CANCEL} for name in supplementary]
         client.update(UPDATE.request_body((i, cancels) for i in idents))
-    send_delink(client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: name} for name in programs]) for i in idents))
+    if not programs:
+        return [[] for _ in customers]
+    ex = send_delink(client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: n} for n in programs]) for i in idents))
+    codes: list[list[Any]] = [[] for _ in customers]
+    if trust_delink:
+        sent = [Sent(c, items) for c, items in DELINK.request_entries(ex.request_body) or []]
+        codes = item_codes(DELINK, sent, ex.status, ex.response_json, strict_order=False) + codes[len(sent) :]
     out: list[list[str] | None] = []
-    for customer in customers:
+    for customer, entry_codes in zip(customers, codes, strict=True):
+        if entry_codes and all(code == 200 for code in entry_codes):
+            out.append([])
+            continue
         cid = _customer_id(client, customer)
         names = [] if cid is None else linked_program_names(client, cid)
         out.append(None if names is None else [p for p in programs if p in names])
@@ -199,18 +212,10 @@ def clean(
     batches: dict[tuple[str, tuple[str, ...], tuple[str, ...], bool], list[list[JournalEntry]]] = {}
     for (org, _), group in per_customer.items():
         state = (known or {}).get(group[0].customer_obj.get("id"))  # type: ignore[arg-type]
-        cancel_ok = relinking(org) is not False
         if state is not None and state.listed is not None:
             delink = tuple(sorted({e.program for e in group if e.program in state.listed}))
-            cancel = tuple(
-                sorted(
-                    {
-                        e.program
-                        for e in group
-                        if e.supplementary and cancel_ok and state.pending.get(e.program) is not False
-                    }
-                )
-            )
+            maybe_pending = {e.program for e in group if e.supplementary and state.pending.get(e.program) is not False}
+            cancel = tuple(sorted(maybe_pending)) if relinking(org) is not False else ()
             if not delink and not cancel:
                 closing += group
                 continue
@@ -239,11 +244,14 @@ def clean(
                 continue
             before = client.requests_sent
             try:
-                customers = [g[0].customer_obj for g in chunk]
-                if trusted:
-                    left = _clean_known(client, customers, list(programs), list(supplementary))
-                else:
-                    left = clean_customers(client, customers, list(programs), list(supplementary), relinking(org))
+                left = clean_customers(
+                    client,
+                    [g[0].customer_obj for g in chunk],
+                    list(programs),
+                    list(supplementary),
+                    relinking(org),
+                    trust_delink=trusted,
+                )
             except TargetError as exc:
                 report.unreachable = isinstance(exc, TargetUnreachable)
                 report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g in chunk for e in g]
@@ -261,31 +269,3 @@ def clean(
     journal.close_entries(closing)
     report.closed += len(closing)
     return report
-
-
-def _clean_known(
-    client: PartnerProgramClient, customers: list[dict[str, Any]], programs: list[str], cancels: list[str]
-) -> list[list[str] | None]:
-    """Cancel `cancels` and delink `programs` (each seen listed) for up to `BATCH` customers whose state is known;
-    a customer whose every delink item answered 200 is clean without a read, the others are read (as
-    `clean_customers` does). Raises `TargetError` from the client."""
-    idents = [_ident(c) for c in customers]
-    if cancels:
-        client.update(
-            UPDATE.request_body((i, [{PROGRAM_NAME_KEY: n, "updateType": CANCEL} for n in cancels]) for i in idents)
-        )
-    if not programs:
-        return [[] for _ in customers]
-    body = DELINK.request_body((i, [{PROGRAM_NAME_KEY: name} for name in programs]) for i in idents)
-    ex = send_delink(client, body)
-    sent = [Sent(c, items) for c, items in DELINK.request_entries(ex.request_body) or []]
-    codes = item_codes(DELINK, sent, ex.status, ex.response_json, strict_order=False)
-    out: list[list[str] | None] = []
-    for customer, entry_codes in zip(customers, codes + [[]] * (len(customers) - len(codes)), strict=True):
-        if entry_codes and all(code == 200 for code in entry_codes):
-            out.append([])
-            continue
-        cid = _customer_id(client, customer)
-        names = [] if cid is None else linked_program_names(client, cid)
-        out.append(None if names is None else [p for p in programs if p in names])
-    return out

@@ -84,14 +84,24 @@ class StateLedger:
         if not pristine:
             self.linked_once.add(customer_id)
 
-    def record(self, endpoint_name: str, customer_ids: Sequence[int | None], exchange: Exchange) -> None:
+    def record(self, endpoint_name: str, customer_ids: Sequence[int | None], exchange: Exchange) -> list[list[Any]]:
         """A Partner Program request was answered: `customer_ids[i]` is the id of the customer of request entry
-        i (None: not one the ledger models). Applies each entry's transitions to the model."""
+        i (None: not one the ledger models). Applies each entry's transitions to the model; returns the item
+        codes (`record_answer`)."""
+        return self.record_answer(
+            endpoint_name, customer_ids, exchange.request_body, exchange.status, exchange.response_json
+        )
+
+    def record_answer(
+        self, endpoint_name: str, customer_ids: Sequence[int | None], request_body: Any, status: int, answer: Any
+    ) -> list[list[Any]]:
+        """`record` for a request sent by another client (the fuzz stage's): its body, the HTTP status and the
+        parsed answer (None when not JSON). Returns the item codes, per entry and item (`item_codes`)."""
         ep = endpoint(endpoint_name)
-        entries = ep.request_entries(exchange.request_body) or []
+        entries = ep.request_entries(request_body) or []
         sent = [Sent(c, items) for c, items in entries]
         strict = self.profile.is_strict(AmbiguityId.RESULT_ORDER)
-        codes = item_codes(ep, sent, exchange.status, exchange.response_json, strict_order=strict)
+        codes = item_codes(ep, sent, status, answer, strict_order=strict)
         apply = {
             "linkCustomer": self.model.apply_link,
             "customerPartnerProgramUpdate": self.model.apply_update,
@@ -110,6 +120,7 @@ class StateLedger:
             state = self.model.state(cid)
             if state is not None and any(state.pending(n) for n in state.programs):
                 self.untracked.add(cid)  # a queued relink is not observable: its customer is not carried on
+        return codes
 
     def scheduled(self, customer_id: int) -> None:
         """The target's scheduler ran for the customer (its relinks may have started): not to be carried on."""

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
+from ppconformance.contract.model import CustomerState
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
 from ppconformance.run.bank import Banked, CustomerBank
@@ -40,11 +41,12 @@ __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "StateSeen", "World
 
 @dataclass(frozen=True)
 class StateSeen:
-    """One customer the oracle compares: the customer, the model's ledger of its org, and its loyaltyDetails read
-    made after its last write."""
+    """One customer the oracle compares: the customer, the model's ledger of its org, its modelled state, and its
+    loyaltyDetails read made after its last write."""
 
     customer: Customer
     ledger: StateLedger
+    state: CustomerState
     observation: Observation
 
 
@@ -285,21 +287,22 @@ class World:
         """The scenario's exchanges, every org's, in the order each client sent them."""
         return [ex for client in self.clients.values() for ex in client.exchanges]
 
-    def observe_state(self) -> list[StateSeen]:
-        """For the oracle: every registered customer of the scenario with a loyaltyDetails read made after its last
-        write (reusing a Then step's read; reading again otherwise). Raises PreconditionFailed when a read fails,
-        TargetBroken on a 5xx."""
+    def observe_state(self, customers: list[Customer] | None = None) -> list[StateSeen]:
+        """For the oracle: each modelled customer of `customers` (default: every customer of the scenario) with a
+        loyaltyDetails read made after its last write (reusing a Then step's read; reading again otherwise).
+        Raises PreconditionFailed when a read fails, TargetBroken on a 5xx."""
         seen = []
-        for customer in self.customers:
-            ledger = self.ledger
-            if customer.id is None or ledger.model.state(customer.id) is None:
+        ledger = self.ledger
+        for customer in self.customers if customers is None else customers:
+            state = ledger.model.state(customer.id) if customer.id is not None else None
+            if customer.id is None or state is None:
                 continue
             observation = ledger.fresh(customer.id)
             if observation is None:
                 self.linked_programs(customer)
                 observation = ledger.fresh(customer.id)
             if observation is not None:
-                seen.append(StateSeen(customer, ledger, observation))
+                seen.append(StateSeen(customer, ledger, state, observation))
         return seen
 
     def scheduler_ran(self, customer: Customer, as_of: date) -> None:

@@ -141,12 +141,11 @@ def _register(
     run_id: str,
     orgs: list[str],
     active: bool = True,
-    only: int | None = None,
+    done: list[str] | None = None,
 ) -> tuple[str, bool] | None:
-    """Register (or, `active=False`, disable) the webhook for the profile's orgs (the first `only` of them when
-    given) or, when disabling, each org named in `orgs` (registered ones are appended to it when `active`); None,
-    or why it failed and whether that was a transport error."""
-    for org in [o for o in profile.orgs[:only] if o.name in orgs or active]:
+    """Register (or, `active=False`, disable) the webhook for each org named in `orgs`, appending each one done to
+    `done`; None, or why it failed and whether that was a transport error."""
+    for org in [o for o in profile.orgs if o.name in orgs]:
         client = PartnerProgramClient(base_url, profile, org)
         try:
             ex = client.send("POST", "/v3/webHooks", json_body=_registration(profile, url, secret, run_id, active))
@@ -156,8 +155,8 @@ def _register(
             client.close()
         if not 200 <= ex.status < 300:
             return f"org {org.name}: the target answered HTTP {ex.status} to POST /v3/webHooks", False
-        if active:
-            orgs.append(org.name)
+        if done is not None:
+            done.append(org.name)
     return None
 
 
@@ -264,8 +263,9 @@ def ensure_registered(config: pytest.Config) -> None:
             state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
             if state is None:
                 orgs: list[str] = []
+                first = [profile.orgs[0].name]  # the org the webhook scenarios use
                 problem = _register(
-                    profile, ctx.base_url, run.register_url, ctx.webhook_secret, ctx.run_id, orgs, only=1
+                    profile, ctx.base_url, run.register_url, ctx.webhook_secret, ctx.run_id, first, done=orgs
                 )
                 state = {"orgs": orgs, "problem": problem[0] if problem else "", "broken": bool(problem and problem[1])}
                 path.write_text(json.dumps(state), encoding="utf-8")
