@@ -247,23 +247,19 @@ def judge_state(
     *,
     tables: bool = True,
 ) -> None:
-    """The oracle's comparison of `customers` (default: every registered customer of the scenario) with the model
-    (`Judge.compare_state`); the fields seen right restart their history (`StateLedger.confirm`); allure gets the
-    tables (`report_state`; with `tables=False` only when something differs); `Judge.expect_state` fails on a
-    mismatch. Raises LookupError when there is no customer to compare (a check that could not fail)."""
+    """The oracle's report on `customers` (default: every registered customer of the scenario): every loyaltyDetails
+    read of theirs since the last report, each compared with the model when it was made (`StateLedger.observe`:
+    a Then step's read mid-scenario too, so a wrong effect a later write overwrites still shows), reading once
+    more where no read followed a customer's last write; allure gets the tables (`report_state`; with
+    `tables=False` only when something differs); `Judge.expect_state` fails on a mismatch. Raises LookupError when
+    there is no customer to compare (a check that could not fail)."""
     comparisons = []
     for seen in world.observe_state(customers):
-        cid = int(seen.customer.id or 0)
-        comparison = judge.compare_state(
-            f"customer {cid} (mobile {seen.customer.mobile})",
-            seen.state,
-            seen.observation.programs,
-            seen.ledger.model.programs,
-            seen.ledger.org.timezone,
-            seen.observation.exchange,
-        )
-        seen.ledger.confirm(cid, comparison.rows)  # a customer carried on is judged from here
-        comparisons.append(comparison)
+        label = f"customer {seen.customer.id} (mobile {seen.customer.mobile})"
+        count = len(seen.observations)
+        for n, observation in enumerate(seen.observations, 1):
+            where = "" if count == 1 else f", read {n} of {count}"
+            comparisons.append(StateComparison(label + where, list(observation.rows), observation.exchange))
     if not comparisons:
         raise LookupError("the oracle step compares the scenario's registered customers, and it has none")
     if tables or any(c.mismatches for c in comparisons):

@@ -233,3 +233,19 @@ def test_an_ambiguous_entry_still_takes_its_result_so_the_next_entry_is_not_pair
     assert m.customers[0] == "ambiguous" and m.customers[2] == "ambiguous"
     middle = m.customers[1]
     assert isinstance(middle, CustomerMatch) and middle.index == 1
+
+
+def test_a_result_echoing_another_entry_is_foreign_and_its_codes_unreadable():
+    from ppconformance.contract.matching import item_codes
+
+    sent = [Sent({"mobile": "1"}, [{"partnerProgramName": "A"}]), Sent({"mobile": "2"}, [{"partnerProgramName": "A"}])]
+    first_twice = _answer(({"mobile": "1"}, ["A"]), ({"mobile": "1", "id": 5}, ["A"]))
+    m = match_results(LINK, sent, first_twice, strict_order=False)
+    assert [c.foreign for c in m.customers if isinstance(c, CustomerMatch)] == [None, 0]
+    assert item_codes(LINK, sent, 200, first_twice, strict_order=False) == [[200], [None]]
+    reversed_ = _answer(({"mobile": "2"}, ["A"]), ({"mobile": "1"}, ["A"]))
+    assert [c.foreign for c in match_results(LINK, sent, reversed_, strict_order=True).customers] == [1, 0]
+    assert [c.foreign for c in match_results(LINK, sent, reversed_, strict_order=False).customers] == [None, None]
+    mixed = [Sent({"mobile": "1", "email": "b"}, []), Sent({"email": "a"}, [])]  # an entry naming two customers
+    echo = _answer(({"mobile": "1", "email": "a"}, []), ({"email": "a"}, []))
+    assert [c.foreign for c in match_results(LINK, mixed, echo, strict_order=False).customers] == [None, None]

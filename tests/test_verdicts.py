@@ -241,3 +241,32 @@ def test_a_second_cancellation_must_find_nothing_pending() -> None:
     judge().expect_nothing_pending(REQ["RELINK-CANCEL"], action)
     with pytest.raises(NonConformance, match=r"\[RELINK-CANCEL .*succeeded: the cancelled relink is still pending"):
         judge().expect_nothing_pending(REQ["RELINK-CANCEL"], update_action(cancel, cancel))
+
+
+def test_a_result_that_echoes_another_customer_of_the_request_fails_under_every_stance() -> None:
+    """Issue 21, item 5: every result echoing the first customer's identifiers is not held to position."""
+    sent = [{"mobile": "911"}, {"mobile": "912"}]
+    echoing_first = link_action([[OK], [OK]], mobiles=("911", "911"), sent=sent)
+    for stance in ((), ("AMB-RESULT-ORDER",)):
+        with pytest.raises(NonConformance, match=r"echoes the identifiers of customer #1 .*wrong customer"):
+            judge(*stance).expect_success(REQ["RESULT-ORDER"], echoing_first)
+    reversed_ = link_action([[OK], [OK]], mobiles=("912", "911"), sent=sent)
+    judge().expect_success(REQ["RESULT-ORDER"], reversed_)  # lenient: matched by the echoed identifiers
+    with pytest.raises(NonConformance, match="wrong customer"):  # strict: position by position
+        judge("AMB-RESULT-ORDER").expect_success(REQ["RESULT-ORDER"], reversed_)
+    silent = link_action([[OK], [OK]], mobiles=("", ""), sent=sent)  # echoes nothing usable: position
+    judge().expect_success(REQ["RESULT-ORDER"], silent)
+
+
+def test_a_result_for_a_named_item_must_echo_the_name_an_unnamed_one_need_not() -> None:
+    """Issue 21, item 6: AMB-NULL-AS-ABSENT excuses only result items of request items sent without a name."""
+    nameless = link_action([[OK]])
+    del nameless.exchange.response_json["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerProgramName"]
+    with pytest.raises(NonConformance, match="names no program where the request named 'P0'"):
+        judge().expect_success(REQ["LINK-SUCCESS"], nameless)
+    nameless.programs = [[""]]  # the request item named no program: nothing to echo
+    judge().expect_success(REQ["LINK-SUCCESS"], nameless)
+    other = link_action([[OK]])
+    other.exchange.response_json["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerProgramName"] = "P9"
+    with pytest.raises(NonConformance, match="names 'P9' where the request named 'P0'"):
+        judge().expect_success(REQ["LINK-SUCCESS"], other)

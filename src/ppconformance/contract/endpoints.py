@@ -45,11 +45,16 @@ CUSTOMER_KEY = "customer"
 @dataclass(frozen=True)
 class ResultShape:
     """Where an answer carries its per-item results: `results_key` (list of customer entries), in each
-    `programs_key` (list of program items), in each `status_key` (the item's {status, code, message})."""
+    `programs_key` (list of program items), in each `status_key` (the item's {status, code, message}).
+    `echoes_name`: the shape's result items name their program (`partnerProgramName`, "Name of the partner
+    program" in each page's response parameters): a result item for a request item that named its program must
+    echo that name (only an item sent without a name has nothing to echo: AMB-NULL-AS-ABSENT). False for the
+    older delink shape, of which the documents hold no sample."""
 
     results_key: str
     programs_key: str
     status_key: str
+    echoes_name: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ DELINK = Endpoint(
     response_schema="delink-customer.response",
     result_shapes=(
         ResultShape("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-        ResultShape("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus"),
+        ResultShape("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus", echoes_name=False),
     ),
     source="delink-customer#request-body-parameters",
 )

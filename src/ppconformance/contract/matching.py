@@ -12,6 +12,12 @@ AMB-RESULT-ORDER: the pages show results in request order but never say they mus
   else the first result left over), since only the status object is required in a result. A request entry
   (or item) that has a *different* twin with the same identifiers (or name) is `ambiguous`: which result
   answers it cannot be known, so it is not judged.
+
+Under every stance a customer result is held to the customer it names: a result paired with request entry i
+(by position, or as the last one left over) whose echoed identifiers share none with entry i but fit another
+entry j of the same request answers the wrong customer (`CustomerMatch.foreign` = j). The position fallback serves only
+results that echo nothing of the request (link-customer#response-parameters: "customer: Resolved customer
+identifiers and retrieval status"). The Judge fails such a result; `item_codes` makes its codes unreadable.
 """
 
 from __future__ import annotations
@@ -55,11 +61,14 @@ class ItemMatch:
 @dataclass
 class CustomerMatch:
     """The result entry of one request entry (`index` in the answer's list, the `entry` object) and, per request
-    item, its `ItemMatch`, None when no result answers it, or the string "ambiguous"."""
+    item, its `ItemMatch`, None when no result answers it, or the string "ambiguous". `foreign`: the index of
+    another request entry whose identifiers the result echoes instead of this entry's (it answers the wrong
+    customer), else None."""
 
     index: int
     entry: dict[str, Any]
     items: list[ItemMatch | str | None] = field(default_factory=list)
+    foreign: int | None = None
 
 
 @dataclass
@@ -119,6 +128,14 @@ def _pick(candidates: list[tuple[Any, int]], used: set[int], pos: int, size: int
     return next((k for k in range(size) if k not in used), None) if any_free else None
 
 
+def _foreign(i: int, echoed: set[tuple[str, str]], wanted: Sequence[set[tuple[str, str]]]) -> int | None:
+    """The other request entry whose identifiers an `echoed` set fits, when it shares no identifier with entry `i`
+    (an entry naming two customers at once, as generated bodies may, is answered by whichever it resolves)."""
+    if not echoed or echoed & wanted[i]:
+        return None
+    return next((j for j, w in enumerate(wanted) if j != i and w != wanted[i] and _closeness(w, echoed)), None)
+
+
 def _ambiguous(one: Any, all_: Sequence[Any], key: Any) -> bool:
     mine = key(one)
     return any(o is not one and o != one and key(o) == mine for o in all_)
@@ -135,11 +152,12 @@ def match_results(endpoint: Endpoint, sent: Sequence[Sent], body: Any, *, strict
     entries = [r if isinstance(r, Mapping) else {} for r in results]
     used: set[int] = set()
     customers: list[CustomerMatch | str | None] = []
+    wanted_all = [identifiers(s.customer) for s in sent]
     for i, s in enumerate(sent):
         if strict_order:
             k: int | None = i if i < len(entries) else None
         else:
-            wanted = identifiers(s.customer)
+            wanted = wanted_all[i]
             candidates = [
                 (fit, n)
                 for n, e in enumerate(entries)
@@ -157,7 +175,7 @@ def match_results(endpoint: Endpoint, sent: Sequence[Sent], body: Any, *, strict
         entry = dict(entries[k])
         raw = entry.get(shape.programs_key)
         got = [g if isinstance(g, Mapping) else {} for g in (raw if isinstance(raw, list) else [])]
-        match = CustomerMatch(k, entry)
+        match = CustomerMatch(k, entry, foreign=_foreign(i, identifiers(entry.get(CUSTOMER_KEY)), wanted_all))
         taken: set[int] = set()
         for j, item in enumerate(s.items):
             if strict_order:
@@ -183,7 +201,8 @@ def item_codes(
     endpoint: Endpoint, sent: Sequence[Sent], status: int, body: Any, *, strict_order: bool
 ) -> list[list[Any]]:
     """Per request entry, per item: the status code of the result that answers it (`match_results`), or None
-    when it cannot be read (no result answers it, it is ambiguous, or its code is not an integer).
+    when it cannot be read (no result answers it, it is ambiguous, it answers another customer of the request,
+    or its code is not an integer).
 
     A 4xx answer without per-item results (the request-level error envelope, a 401) was not applied: every item
     gets the envelope's first error code, else the HTTP status. A 5xx, or a 2xx that is not an item-level answer,
@@ -199,7 +218,7 @@ def item_codes(
         return [[None] * len(s.items) for s in sent]
     out: list[list[Any]] = []
     for s, match in zip(sent, match_results(endpoint, sent, body, strict_order=strict_order).customers, strict=True):
-        if not isinstance(match, CustomerMatch):
+        if not isinstance(match, CustomerMatch) or match.foreign is not None:
             out.append([None] * len(s.items))
             continue
         out.append([_int_code(im.status.get("code")) if isinstance(im, ItemMatch) else None for im in match.items])

@@ -196,7 +196,7 @@ def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, 
     if matching.shape is None:
         return
     for i, ((entry, items), cm) in enumerate(zip(raw, matching.customers, strict=True)):
-        if not isinstance(cm, CustomerMatch):
+        if not isinstance(cm, CustomerMatch) or cm.foreign is not None:
             continue
         for j, (item, im) in enumerate(zip(items, cm.items, strict=True)):
             if isinstance(im, ItemMatch):
@@ -228,6 +228,16 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
             f"{len(sent)} customers requested, {len(got)} customer results answered",
         )
     strict = _POLICY.is_strict(AmbiguityId.RESULT_ORDER)
+    entries = sent_from_request(endpoint_of(endpoint), _request_body(case)) or []
+    matching = match_results(endpoint_of(endpoint), entries, _json(response), strict_order=strict)
+    for i, cm in enumerate(matching.customers):
+        if isinstance(cm, CustomerMatch) and cm.foreign is not None:
+            raise FuzzFinding(
+                "RESULT-ORDER",
+                "batch_results_per_item",
+                f"customer result {cm.index} (paired with customer {i}) echoes the identifiers of customer "
+                f"{cm.foreign} of the request: it answers the wrong customer",
+            )
     shape = endpoint_of(endpoint).result_shape_of(_json(response))
     pkey = shape.programs_key if shape else ""
     if not strict:  # results in any order: the numbers of program results must match as a multiset

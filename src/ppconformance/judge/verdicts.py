@@ -16,14 +16,13 @@ example responses are: link-customer#example-response).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ppconformance.contract.catalogue import Requirement, load_catalogue
 from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
-from ppconformance.contract.model import CustomerState, ProgramInfo, Row, compare
+from ppconformance.contract.model import Row
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.target.client import Exchange
@@ -179,6 +178,14 @@ class Judge:
         for i, (names, cm) in enumerate(zip(action.programs, matching.customers, strict=True)):
             if not isinstance(cm, CustomerMatch):
                 self.fail(req, f"customer #{i + 1}: no result answers it", ex)
+            if cm.foreign is not None:
+                self.fail(
+                    req,
+                    f"result #{cm.index + 1} (paired with customer #{i + 1} by position) echoes the identifiers of "
+                    f"customer #{cm.foreign + 1} of the request: it answers the wrong customer "
+                    f"(link-customer#response-parameters: customer, \"Resolved customer identifiers\")",
+                    ex,
+                )
             items = cm.entry.get(shape.programs_key) or []
             if len(items) != len(names):
                 self.fail(req, f"customer #{i + 1}: {len(names)} programs sent, {len(items)} results", ex)
@@ -191,6 +198,15 @@ class Judge:
                         req,
                         f"result #{j + 1} of customer #{i + 1} is for "
                         f"{im.item.get(PROGRAM_NAME_KEY)!r}, expected {name!r} (AMB-RESULT-ORDER strict)",
+                        ex,
+                    )
+                echoed = im.item.get(PROGRAM_NAME_KEY)
+                if name and shape.echoes_name and echoed != name:  # "": no name was sent, nothing to echo
+                    self.fail(
+                        req,
+                        f"result #{j + 1} of customer #{i + 1} names {'no program' if echoed is None else repr(echoed)}"
+                        f" where the request named {name!r}: a result item echoes its program's partnerProgramName "
+                        "(response parameters; only an item sent without a name may leave it out: AMB-NULL-AS-ABSENT)",
                         ex,
                     )
                 row.append(ProgramResult(cm.entry.get("customer") or {}, im.item, im.status))
@@ -364,19 +380,6 @@ class Judge:
         if not isinstance(ex.response_json, dict):
             self.fail(req, "the rejection body is not JSON (the error envelope is documented)", ex)
         self.check_envelope(req, ex)
-
-    def compare_state(
-        self,
-        label: str,
-        state: CustomerState,
-        found: Any,
-        programs: Mapping[str, ProgramInfo],
-        tz: str,
-        exchange: Exchange,
-    ) -> StateComparison:
-        """The oracle's comparison of a customer's modelled state with its loyaltyDetails `linkedPartnerPrograms`
-        (`found`) under the profile's stances (`contract.model.compare`); raises nothing."""
-        return StateComparison(label, compare(state, found, programs, tz, self.profile.stances), exchange)
 
     def expect_state(self, comparisons: list[StateComparison], *, shown: int = 2) -> None:
         """Every compared field of every customer equals the documented state. On a mismatch raises

@@ -2,11 +2,13 @@
 answer, and what was last observed of each customer through loyaltyDetails.
 
 `World` records each Partner Program action here (`record`): the answer's item codes (the one result matcher,
-`contract.matching.item_codes`) drive the transitions of `contract.model.StateModel`. `observe` keeps a
-loyaltyDetails read together with the customer's write count at that moment, so a read made after the
-customer's last write (a Then step's, or the oracle's) serves the oracle and cleanup without reading again
-(`fresh`). `known` hands cleanup what it needs to skip requests: the programs last seen listed and the pending
-relinks the model knows of. No I/O here.
+`contract.matching.item_codes`) drive the transitions of `contract.model.StateModel`. `observe` compares every
+loyaltyDetails read with the model as it stands at that moment (`contract.model.compare`: the oracle judges every
+read of a modelled customer, a Then step's or a Given's included, not only the last), keeps the comparison until
+the oracle step reports it (`unreported`), and keeps the read with the customer's write count, so a read made
+after the customer's last write serves the oracle and cleanup without reading again (`fresh`). `known` hands
+cleanup what it needs to skip requests: the programs last seen listed and the pending relinks the model knows of.
+No I/O here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from ppconformance.contract.endpoints import endpoint
 from ppconformance.contract.matching import Sent, item_codes
-from ppconformance.contract.model import UNKNOWN, CustomerState, ProgramInfo, Row, StateModel
+from ppconformance.contract.model import UNKNOWN, CustomerState, ProgramInfo, Row, StateModel, compare
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.cleanup import Known
 from ppconformance.target.client import Exchange
@@ -43,12 +45,19 @@ def program_infos(org: OrgProfile) -> list[ProgramInfo]:
 
 @dataclass(frozen=True)
 class Observation:
-    """A loyaltyDetails read of one customer: its `linkedPartnerPrograms` (`programs`), the exchange, and the
-    customer's write count when it was made (`writes`)."""
+    """A loyaltyDetails read of one customer: its `linkedPartnerPrograms` (`programs`), the exchange, the
+    customer's write count when it was made (`writes`), and the oracle's comparison of it with the model as it
+    stood then (`rows`, `contract.model.compare`; empty for a customer the model does not know)."""
 
     programs: list[Any]
     exchange: Exchange
     writes: int
+    rows: tuple[Row, ...] = ()
+
+    @property
+    def mismatches(self) -> list[Row]:
+        """The compared fields that differ from the model."""
+        return [r for r in self.rows if r.mismatch]
 
 
 @dataclass
@@ -67,6 +76,7 @@ class StateLedger:
     confirmed: dict[int, int] = field(default_factory=dict)
     linked_once: set[int] = field(default_factory=set)
     untracked: set[int] = field(default_factory=set)
+    unreported: dict[int, list[Observation]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.model = StateModel(program_infos(self.org), self.org.timezone)
@@ -146,9 +156,29 @@ class StateLedger:
         programs = state.programs.values()
         return all(p.listed.value is not UNKNOWN and p.relink is None for p in programs)
 
-    def observe(self, customer_id: int, programs: list[Any], exchange: Exchange) -> None:
-        """A loyaltyDetails read of `customer_id` (its `linkedPartnerPrograms`)."""
-        self.observations[customer_id] = Observation(programs, exchange, self.writes.get(customer_id, 0))
+    def compare(self, customer_id: int, programs: list[Any]) -> tuple[Row, ...]:
+        """The oracle's comparison of a read of `customer_id` (`linkedPartnerPrograms`) with the model as it stands
+        now, under the profile's stances; () for a customer the model does not know. Changes nothing."""
+        state = self.model.state(customer_id)
+        if state is None:
+            return ()
+        return tuple(compare(state, programs, self.model.programs, self.org.timezone, self.profile.stances))
+
+    def observe(self, customer_id: int, programs: list[Any], exchange: Exchange) -> Observation:
+        """A loyaltyDetails read of `customer_id` (its `linkedPartnerPrograms`): compared with the model now
+        (`compare`), the fields seen right restart their history (`confirm`), and the comparison waits in
+        `unreported` for the oracle step."""
+        rows = self.compare(customer_id, programs)
+        seen = Observation(programs, exchange, self.writes.get(customer_id, 0), rows)
+        self.observations[customer_id] = seen
+        if self.model.state(customer_id) is not None:
+            self.confirm(customer_id, rows)
+            self.unreported.setdefault(customer_id, []).append(seen)
+        return seen
+
+    def report(self, customer_id: int) -> list[Observation]:
+        """The customer's compared reads the oracle step has not reported yet, oldest first (and forgets them)."""
+        return self.unreported.pop(customer_id, [])
 
     def fresh(self, customer_id: int) -> Observation | None:
         """The customer's last read when no write to it came after, else None."""

@@ -41,13 +41,14 @@ __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "StateSeen", "World
 
 @dataclass(frozen=True)
 class StateSeen:
-    """One customer the oracle compares: the customer, the model's ledger of its org, its modelled state, and its
-    loyaltyDetails read made after its last write."""
+    """One customer the oracle reports: the customer, the model's ledger of its org, its modelled state, and its
+    loyaltyDetails reads not reported yet, each compared with the model when it was made (the last one made after
+    the customer's last write)."""
 
     customer: Customer
     ledger: StateLedger
     state: CustomerState
-    observation: Observation
+    observations: list[Observation]
 
 
 @dataclass
@@ -288,21 +289,20 @@ class World:
         return [ex for client in self.clients.values() for ex in client.exchanges]
 
     def observe_state(self, customers: list[Customer] | None = None) -> list[StateSeen]:
-        """For the oracle: each modelled customer of `customers` (default: every customer of the scenario) with a
-        loyaltyDetails read made after its last write (reusing a Then step's read; reading again otherwise).
-        Raises PreconditionFailed when a read fails, TargetBroken on a 5xx."""
+        """For the oracle: each modelled customer of `customers` (default: every customer of the scenario) with its
+        loyaltyDetails reads not reported yet, the last made after its last write (a Then step's read is reused;
+        it is read again otherwise). Raises PreconditionFailed when a read fails, TargetBroken on a 5xx."""
         seen = []
         ledger = self.ledger
         for customer in self.customers if customers is None else customers:
             state = ledger.model.state(customer.id) if customer.id is not None else None
             if customer.id is None or state is None:
                 continue
-            observation = ledger.fresh(customer.id)
-            if observation is None:
+            if ledger.fresh(customer.id) is None:
                 self.linked_programs(customer)
-                observation = ledger.fresh(customer.id)
-            if observation is not None:
-                seen.append(StateSeen(customer, ledger, state, observation))
+            observations = ledger.report(customer.id)
+            if observations:
+                seen.append(StateSeen(customer, ledger, state, observations))
         return seen
 
     def scheduler_ran(self, customer: Customer, as_of: date) -> None:
