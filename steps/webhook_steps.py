@@ -86,6 +86,7 @@ def _announced(
         raise LookupError("no When action was recorded in this scenario")
     _bind(watch, world)
     expected = watch.expect(actions[-1], event)
+    world.note_event(actions[-1][2], event, customer=world.customer, program=expected.program_name, present=True)
     finding = watch.arrived(expected, actions[-1])
     watch.found[event] = finding
     _verdict(judge, judged(requirements), expected, finding, watch.profile.webhooks.delivery_deadline_seconds)
@@ -121,7 +122,9 @@ def _(
     later = event_watch.found.get("partnerProgramLinked")
     if later is None or later.delivery is None:
         raise PreconditionFailed("the later link's event did not arrive, so no absence can be shown")
-    problems = event_watch.absent(event_watch.expect(rejected, "partnerProgramLinked"), later)
+    absent = event_watch.expect(rejected, "partnerProgramLinked")
+    world.note_event(rejected[2], absent.event, customer=world.customer, program=absent.program_name, present=False)
+    problems = event_watch.absent(absent, later)
     if problems:
         judge.fail(
             judged(requirements),
@@ -335,6 +338,7 @@ def _(
         program_name=program.name,
         program_type="SUPPLEMENTARY",
     )
+    world.note_event(None, expected.event, customer=world.customer, program=program.name, present=True)
     deadline = recorded_actions[-1][1] + event_watch.profile.webhooks.delivery_deadline_seconds
     while len(found := candidates(expected, event_watch.reader.poll())) < 2 and time.time() < deadline:
         time.sleep(0.05)

@@ -41,13 +41,17 @@ class Action:
     per customer (in request order), and the exchange.
 
     `customers` is a list of identifier dicts as sent (e.g. {"mobile": "9199…"});
-    `programs` a list, per customer, of the partnerProgramName values sent.
+    `programs` a list, per customer, of the partnerProgramName values sent. `judged`: "success" once a verdict
+    required every item to succeed (`Judge.expect_success`, or a Given's setup), "error" once one held its first item
+    to a failure (`expect_item_error`, `expect_nothing_succeeds`, `expect_nothing_pending`, ...), else None: the
+    scenario trace (`World.trace`) tells the observability audit which answers the suite holds to what.
     """
 
     endpoint: str
     customers: list[dict[str, Any]]
     programs: list[list[str]]
     exchange: Exchange
+    judged: str | None = None
 
 
 @dataclass
@@ -183,7 +187,7 @@ class Judge:
                     req,
                     f"result #{cm.index + 1} (paired with customer #{i + 1} by position) echoes the identifiers of "
                     f"customer #{cm.foreign + 1} of the request: it answers the wrong customer "
-                    f"(link-customer#response-parameters: customer, \"Resolved customer identifiers\")",
+                    f'(link-customer#response-parameters: customer, "Resolved customer identifiers")',
                     ex,
                 )
             items = cm.entry.get(shape.programs_key) or []
@@ -217,6 +221,7 @@ class Judge:
     def expect_success(self, req: Requirement, action: Action) -> list[list[ProgramResult]]:
         """Every item succeeded: HTTP 200 and item code 200 (status true too under strict
         AMB-LEGACY-STATUS-FALSE). Returns the matched results."""
+        action.judged = "success"
         results = self.results(req, action)
         ex = action.exchange
         for i, row in enumerate(results):
@@ -266,6 +271,7 @@ class Judge:
         AMB-ITEM-FAILURE-HTTP-STATUS; the message is checked only under
         AMB-2005-TWO-MEANINGS strict.
         """
+        action.judged = action.judged or "error"
         ex = action.exchange
         result = self.results(req, action)[customer][program]
         got = result.status.get("code")
@@ -331,6 +337,7 @@ class Judge:
     def expect_customer_not_found(self, req: Requirement, action: Action) -> None:
         """An unknown customer: nothing succeeds; under strict AMB-CUSTOMER-NOT-FOUND the
         customer status is false with code 8015."""
+        action.judged = action.judged or "error"
         ex = action.exchange
         row = self.results(req, action)[0]
         for r in row:
@@ -343,6 +350,7 @@ class Judge:
 
     def expect_nothing_succeeds(self, req: Requirement, action: Action) -> None:
         """No item succeeds: a 4xx request-level envelope, or per-item results none of which has code 200."""
+        action.judged = action.judged or "error"
         ex = action.exchange
         self.no_server_error(req, ex)
         if self.is_envelope(ex):
@@ -355,6 +363,7 @@ class Judge:
     def expect_nothing_pending(self, req: Requirement, action: Action) -> None:
         """`action` cancelled a relink again after a successful cancellation: nothing may be pending any more,
         so it must fail with 2027 "no pending relinking found" (update-partner-program#error-codes)."""
+        action.judged = action.judged or "error"
         result = self.results(req, action)[0][0]
         code = result.status.get("code")
         if code != 2027:

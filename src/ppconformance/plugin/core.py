@@ -156,6 +156,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reports and a SHA-256 manifest; check it later with python -m ppconformance.evidence verify DIR",
     )
     group.addoption(
+        "--scenario-traces",
+        default=None,
+        metavar="DIR",
+        dest="scenario_traces",
+        help="write what each scenario wrote, read and judged, as the state model sees it, to DIR/<worker>.jsonl: "
+        "the input of the observability audit (python -m tools.observability; docs/state-oracle.md)",
+    )
+    group.addoption(
         "--baseline",
         default=None,
         metavar="CONFORMANCE_JSON",
@@ -533,6 +541,10 @@ def world(
     reporter = pytestconfig.stash.get(_REPORTER, None)
     if reporter is not None:
         reporter.record_traffic(request.node.nodeid, w.exchanges())
+        traces = pytestconfig.getoption("scenario_traces")
+        if traces and w.trace:
+            title = getattr(getattr(request.node, "function", None), "__doc__", None) or request.node.nodeid
+            reporter.record_scenario_trace(Path(traces), request.node.nodeid, title, w.traced())
     _count_requests(pytestconfig, sum(c.requests_sent for c in partner_clients.values()) - before)
     for client in partner_clients.values():
         client.exchanges.clear()

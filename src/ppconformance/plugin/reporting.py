@@ -32,6 +32,7 @@ from ppconformance.report.conformance import TestRecord, build_report, named_req
 from ppconformance.report.render import render_html, render_markdown
 from ppconformance.report.waivers import Waivers
 from ppconformance.resources import checkout
+from ppconformance.run.ledger import program_infos
 from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker
 from ppconformance.target.client import Exchange, redact_text
 from ppconformance.target.profile import Profile
@@ -234,6 +235,27 @@ class ConformanceReporter:
         """Remove an earlier run's `reports/traffic/` (controller, at the start of an `--evidence` run)."""
         for old in (self.reports_dir / "traffic").glob("*.jsonl"):
             old.unlink()
+
+    def record_scenario_trace(self, directory: Path, nodeid: str, title: str, trace: list[dict[str, Any]]) -> None:
+        """Append one scenario's trace (`run.world.World.traced`) to `directory/<worker>.jsonl` as
+        `{"scenario", "title", "trace"}`; a new file starts with `{"orgs": {name: {"timezone", "programs": [{"name",
+        "type", "tiers"}]}}}` from the effective profile. Only with `--scenario-traces`; holds no secret."""
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.worker}.jsonl"
+        with path.open("a", encoding="utf-8") as fh:
+            if fh.tell() == 0:
+                orgs = {
+                    org.name: {
+                        "timezone": org.timezone,
+                        "relinking": org.allow_membership_relinking,
+                        "programs": [
+                            {"name": p.name, "type": p.type, "tiers": list(p.tiers)} for p in program_infos(org)
+                        ],
+                    }
+                    for org in self.profile.orgs
+                }
+                fh.write(json.dumps({"orgs": orgs}) + "\n")
+            fh.write(json.dumps({"scenario": nodeid, "title": title, "trace": trace}, default=str) + "\n")
 
     def record_traffic(self, nodeid: str, exchanges: list[Exchange]) -> None:
         """Append `exchanges` (redacted) to this process's `reports/traffic/<worker>.jsonl` (only with

@@ -82,8 +82,10 @@ class World:
     last: Action | None = None
     last_exchange: Exchange | None = None
     ledgers: dict[str, StateLedger] = field(default_factory=dict)
+    trace: list[dict[str, Any]] = field(default_factory=list)
     provisioner: Provisioner = field(init=False)
     bodies: Bodies = field(init=False)
+    _traced: list[tuple[int, Action]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.provisioner = Provisioner(self.profile, self.run_id, self.journal, self.pool)
@@ -177,6 +179,7 @@ class World:
         self.customers.append(customer)
         if customer.id is not None:
             self.ledger.add(customer.id, customer.uncertain)
+            self._note("customer", customer=customer.id, enrolled=enrolled, unknown=list(customer.uncertain))
         return customer
 
     def reuse(self, count: int, listed: dict[str, str | None]) -> list[Customer]:
@@ -200,6 +203,7 @@ class World:
         for banked in taken:
             self.customers.append(banked.customer)
             self.ledger.adopt(int(banked.customer.id or 0), banked.state, pristine=banked.pristine)
+            self._note("reuse", customer=banked.customer.id)
         return [b.customer for b in taken]
 
     @property
@@ -225,46 +229,80 @@ class World:
         declared = {p.name for p in org.programs.values()}
         return all(c.id is None for c in customers) or not any(n in declared for n in names)
 
+    @staticmethod
+    def _per_customer(
+        count: int, items: list[dict[str, Any]] | None, each: list[list[dict[str, Any]]] | None
+    ) -> list[list[dict[str, Any]]]:
+        """The items of each of `count` request entries: `each[i]` when given (one list per customer), else the
+        same `items` for every entry."""
+        if each is not None:
+            if len(each) != count:
+                raise ValueError(f"{count} customers but {len(each)} item lists")
+            return [list(e) for e in each]
+        return [list(items or []) for _ in range(count)]
+
     def link(
         self,
         customers: list[Customer],
-        programs: list[dict[str, Any]],
+        programs: list[dict[str, Any]] | None = None,
         *,
         by: str = "mobile",
         customer_objs: list[dict[str, Any]] | None = None,
+        each: list[list[dict[str, Any]]] | None = None,
     ) -> Action:
         """POST linkCustomer linking every customer to every program item, journaled first.
 
-        `programs`: items of `linkToPartnerPrograms` ({"partnerProgramName", "customerPartnerReference"}).
-        `customer_objs` overrides the `customer` objects sent (for unusual identification).
+        `programs`: items of `linkToPartnerPrograms` ({"partnerProgramName", "customerPartnerReference"}), the
+        same for every customer; `each`: instead, one list of items per customer (so a batch's customers get
+        values of their own, and a swap between them shows). `customer_objs` overrides the `customer` objects
+        sent (for unusual identification).
         """
         objs = customer_objs or [self.bodies.customer_obj(c, by, "linkCustomer") for c in customers]
-        body = LINK.request_body((o, programs) for o in objs)
-        names = [p.get("partnerProgramName") for p in programs]
+        per = self._per_customer(len(objs), programs, each)
+        body = LINK.request_body(zip(objs, per, strict=True))
+        names = list(dict.fromkeys(p.get("partnerProgramName") for items in per for p in items))
         harmless = self._harmless(customers, names) if customers else not any(objs)
         if not harmless:
             org = self.org or self.use_org()
             self.provisioner.journal_link(org, customers or [], objs if not customers else [], names)
         ex = self.client.link(body, harmless=harmless)
-        return self._act("linkCustomer", objs, programs, ex, customers if customer_objs is None else [])
+        return self._act("linkCustomer", objs, per, ex, customers if customer_objs is None else [])
 
-    def update(self, customers: list[Customer], updates: list[dict[str, Any]], *, by: str = "mobile") -> Action:
-        """POST customerPartnerProgramUpdate applying every update item to every customer."""
+    def update(
+        self,
+        customers: list[Customer],
+        updates: list[dict[str, Any]] | None = None,
+        *,
+        by: str = "mobile",
+        each: list[list[dict[str, Any]]] | None = None,
+    ) -> Action:
+        """POST customerPartnerProgramUpdate applying every update item to every customer (`each`: one list of
+        update items per customer instead)."""
         objs = [self.bodies.customer_obj(c, by, "customerPartnerProgramUpdate") for c in customers]
-        body = UPDATE.request_body((o, updates) for o in objs)
-        harmless = self._harmless(customers, [u.get("partnerProgramName") for u in updates])
+        per = self._per_customer(len(objs), updates, each)
+        body = UPDATE.request_body(zip(objs, per, strict=True))
+        harmless = self._harmless(customers, [u.get("partnerProgramName") for items in per for u in items])
         ex = self.client.update(body, harmless=harmless)
-        return self._act("customerPartnerProgramUpdate", objs, updates, ex, customers)
+        return self._act("customerPartnerProgramUpdate", objs, per, ex, customers)
 
-    def delink(self, customers: list[Customer], names: list[str], *, by: str = "mobile") -> Action:
-        """POST deLinkCustomer removing every customer from the named programs."""
+    def delink(
+        self,
+        customers: list[Customer],
+        names: list[str] | None = None,
+        *,
+        by: str = "mobile",
+        each: list[list[str]] | None = None,
+    ) -> Action:
+        """POST deLinkCustomer removing every customer from the named programs (`each`: one list of program names
+        per customer instead)."""
         objs = [self.bodies.customer_obj(c, by, "deLinkCustomer") for c in customers]
-        items = self.bodies.delink_items(names)
-        body = DELINK.request_body((o, items) for o in objs)
-        harmless = self._harmless(customers, list(names))
+        per_names = each if each is not None else [list(names or []) for _ in objs]
+        per = self._per_customer(len(objs), None, [self.bodies.delink_items(n) for n in per_names])
+        body = DELINK.request_body(zip(objs, per, strict=True))
+        harmless = self._harmless(customers, [n for ns in per_names for n in ns])
         retry = any(c.id is not None for c in customers)  # an unregistered customer is never identified
         ex = send_delink(self.client, body, harmless=harmless, retry=retry)
-        return self._act("deLinkCustomer", objs, items, ex, customers)
+        return self._act("deLinkCustomer", objs, per, ex, customers)
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`), skipping what the
@@ -310,6 +348,32 @@ class World:
         if customer.id is not None:
             self.ledger.model.activate_relinks(customer.id, as_of)
             self.ledger.scheduled(customer.id)
+            self._note("clock", customer=customer.id, as_of=as_of.isoformat())
+
+    # -- the scenario trace (the observability audit's input, docs/state-oracle.md) --------------------------
+    def _note(self, op: str, **fields: Any) -> int:
+        """Append one entry to the scenario trace (`trace`) in the selected org; returns its index."""
+        self.trace.append({"op": op, "org": (self.org or self.use_org()).name, **fields})
+        return len(self.trace) - 1
+
+    def note_event(
+        self, action: Action | None, event: str, *, customer: Customer, program: str, present: bool
+    ) -> None:
+        """A webhook Then step judged `event` for `customer` and `program`, caused by `action` (None: by the
+        scheduler's last run) (`present`: that it arrived and announces the write; False: that no event announces
+        it)."""
+        write = next((i for i, a in self._traced if a is action), None)
+        self._note("event", write=write, event=event, customer=customer.id, program=program, present=present)
+
+    def traced(self) -> list[dict[str, Any]]:
+        """The scenario trace as JSON-ready entries: every customer provisioned or taken from the bank, every write
+        (endpoint, the customer id of each entry, the items sent per entry, the item codes the model took from the
+        answer, and whether a verdict held every item to success), every loyaltyDetails read, every event judged
+        and every run of the scheduler, in order. What the audit (`python -m tools.observability`) replays."""
+        out = [dict(e) for e in self.trace]
+        for index, action in self._traced:
+            out[index]["judged"] = action.judged
+        return out
 
     def link_item(self, program: ProgramProfile, **reference: Any) -> dict[str, Any]:
         """A linkToPartnerPrograms item for `program` (`Bodies.link_item`)."""
@@ -332,20 +396,23 @@ class World:
         self,
         endpoint: str,
         objs: list[dict[str, Any]],
-        items: list[dict[str, Any]],
+        per: list[list[dict[str, Any]]],
         ex: Exchange,
         customers: list[Customer],
     ) -> Action:
         # "" for an item sent without a name (nothing to echo: AMB-NULL-AS-ABSENT)
-        names = [n if isinstance(n := i.get("partnerProgramName"), str) else "" for i in items]
+        names = [[n if isinstance(n := i.get("partnerProgramName"), str) else "" for i in items] for items in per]
         ids = [c.id for c in customers] if len(customers) == len(objs) else [None] * len(objs)
-        self.ledger.record(endpoint, ids, ex)
-        self.last = Action(endpoint, objs, [names] * len(objs), ex)
+        codes = self.ledger.record(endpoint, ids, ex)
+        self.last = Action(endpoint, objs, names, ex)
         self.last_exchange = ex
+        index = self._note("write", endpoint=endpoint, customers=ids, items=per, codes=codes, status=ex.status)
+        self._traced.append((index, self.last))
         return self.last
 
     def establish(self, action: Action, what: str) -> Action:
         """Require a setup action to have succeeded on every item; raises PreconditionFailed otherwise."""
+        action.judged = "success"
         body = setup_answer(action.exchange, f"setting up '{what}'")
         ok = action.exchange.status == 200
         if ok:
@@ -376,4 +443,5 @@ class World:
             raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n{ex.render()}")
         if customer.id is not None and self.ledger.model.state(customer.id) is not None:
             self.ledger.observe(customer.id, body["linkedPartnerPrograms"], ex)
+            self._note("read", customer=customer.id)
         return body["linkedPartnerPrograms"]
