@@ -46,6 +46,15 @@ Feature: Delink a customer from a partner program
       Then the delink is rejected with error 2006
       And every customer's stored partner programs are as the documents say
 
+  Rule: The items of one request are answered and applied one by one
+
+    @STATE-ITEMS-INDEPENDENT @doc/capillary-facts/http-status-conventions
+    Scenario: A rejected delink item does not undo the other item of its request
+      Given a customer linked to the external program
+      When the customer is delinked in one request from the external program and from a program the org does not have
+      Then the delink succeeds for the external program only
+      And every customer's stored partner programs are as the documents say
+
   Rule: Batches of delinks
 
     @DELINK-2008 @doc/delink-customer/resource-information @read_only

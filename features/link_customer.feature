@@ -95,6 +95,23 @@ Feature: Link a customer to a partner program
       Then the link is rejected with error 2019
       And every customer's stored partner programs are as the documents say
 
+    @LINK-2019-LIFTED @doc/link-customer/error-codes
+    Scenario: Once the supplementary program is delinked another supplementary program can be linked
+      Given a customer linked to the supplementary program
+      And the customer was delinked from the supplementary program
+      When the customer is linked to the second supplementary program
+      Then the link succeeds
+      And every customer's stored partner programs are as the documents say
+
+  Rule: The items of one request are answered and applied one by one
+
+    @STATE-ITEMS-INDEPENDENT @doc/capillary-facts/http-status-conventions
+    Scenario: A rejected program item does not undo the other item of its request
+      Given a customer enrolled in the loyalty program
+      When the customer is linked in one request to the supplementary program and to the external program at a tier it does not have
+      Then the link succeeds for the supplementary program only
+      And every customer's stored partner programs are as the documents say
+
   Rule: The supplementary expiry warning is reported
 
     @LINK-W1302 @doc/link-customer/warning-codes

@@ -43,6 +43,16 @@ Feature: Membership relinking of a supplementary program
       And no relink to the supplementary program is pending for the customer any more
       And every customer's stored partner programs are as the documents say
 
+    @RELINK-AFTER-CANCEL @doc/update-partner-program/body-parameters
+    Scenario: Once a pending relink is cancelled a relink can be queued again
+      Given an org where membership relinking is enabled
+      And a customer with a pending relink to the supplementary program
+      And the customer's pending relink to the supplementary program was cancelled
+      When the customer is linked to the supplementary program with a membership start date after the current membership ends
+      Then the link succeeds
+      And a pending relink can be cancelled for the customer
+      And every customer's stored partner programs are as the documents say
+
     @UPDATE-2027 @doc/update-partner-program/error-codes
     Scenario: A second cancellation is rejected with 2027
       Given an org where membership relinking is enabled

@@ -116,6 +116,15 @@ Feature: Update a customer's partner program
       Then the update either succeeds or is rejected with error 2009
       And every customer's stored partner programs are as the documents say
 
+  Rule: The items of one request are answered and applied one by one
+
+    @STATE-ITEMS-INDEPENDENT @doc/capillary-facts/http-status-conventions
+    Scenario: A rejected update item does not undo the other item of its request
+      Given a customer linked to the external and the supplementary program
+      When the customer is upgraded in one request to the external program's highest tier and in the supplementary program to a tier it does not have
+      Then the update succeeds for the external program only
+      And every customer's stored partner programs are as the documents say
+
   Rule: A request updates at most 50 customers
 
     @UPDATE-2008 @doc/update-partner-program/error-codes @read_only

@@ -7,21 +7,20 @@ from pytest_bdd import given, parsers
 
 from ppconformance.run.world import World
 
-UPDATE = "customerPartnerProgramUpdate"
+__all__ = ["queue_relink"]
 
 
 def _linked_external(world: World, count: int, position: str | None) -> None:
     """`count` customers linked to the external program only, at its lowest or highest tier (None: any tier; a
-    new link is at the lowest): the bank's first, new ones linked 50 to a request."""
+    new link is at the middle one), each with a tier expiry and membership id of its own: the bank's first, new
+    ones linked 50 to a request."""
     program = world.program("external", tiers=2)
     tier = None if position is None else program.tiers[0] if position == "lowest" else program.tiers[-1]
     fresh = [world.register_customer() for _ in range(count - len(world.reuse(count, {program.name: tier})))]
-    tier = tier or program.tiers[0]
     for start in range(0, len(fresh), 50):
-        world.establish(
-            world.link(fresh[start : start + 50], [world.link_item(program, partnerTierName=tier)]),
-            f"customers linked to {program.name} at {tier}",
-        )
+        batch = fresh[start : start + 50]
+        items = [[world.link_item(program, partnerTierName=tier or world.bodies.middle_tier(program))] for _ in batch]
+        world.establish(world.link(batch, each=items), f"customers linked to {program.name} at {tier or 'a tier'}")
 
 
 def _linked_supplementary(world: World) -> None:
@@ -34,11 +33,12 @@ def _linked_supplementary(world: World) -> None:
 
 
 def queue_relink(world: World) -> None:
-    """Link the scenario's customer to the supplementary program again, starting after its membership ends."""
+    """Link the scenario's customer to the supplementary program again, starting after its membership ends, at
+    another tier and tier expiry than the current membership's (`World.relink_item`)."""
     program = world.program("supplementary", period=True)
     start = world.in_days(world.membership_period("supplementary").approx_days() + 5)
     world.establish(
-        world.link([world.customer], [world.link_item(program, membershipStartDate=start, partnerMembershipId=None)]),
+        world.link([world.customer], [world.relink_item(program, start)]),
         f"a relink to {program.name} queued for {start}",
     )
 
@@ -109,12 +109,20 @@ def _(world: World, days: int) -> None:
 
 @given("a customer linked to the external and the supplementary program")
 def _(world: World) -> None:
-    world.register_customer()
     external, supplementary = world.program("external", tiers=2), world.program("supplementary", period=True)
-    items = [world.link_item(external, partnerTierExpiryDate=world.in_days(30)), world.link_item(supplementary)]
+    if world.reuse(1, {external.name: None, supplementary.name: None}):
+        return
+    world.register_customer()
+    items = [world.link_item(external), world.link_item(supplementary)]
     world.establish(
         world.link([world.customer], items), f"a customer linked to {external.name} and {supplementary.name}"
     )
+
+
+@given("the customer was delinked from the supplementary program")
+def _(world: World) -> None:
+    program = world.program("supplementary")
+    world.establish(world.delink([world.customer], [program.name]), f"the customer delinked from {program.name}")
 
 
 @given("a customer linked to the supplementary program")

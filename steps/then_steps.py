@@ -13,14 +13,13 @@ import pytest
 from pytest_bdd import parsers, then
 
 from ppconformance.contract.catalogue import Requirement
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, StateComparison
 from ppconformance.run.world import Customer, World
 from ppconformance.target.dates import calendar_date_of
 
-from .given_steps import UPDATE
-
-ENDPOINTS = {"link": "linkCustomer", "update": UPDATE, "delink": "deLinkCustomer"}
+ENDPOINTS = {"link": LINK.name, "update": UPDATE.name, "delink": DELINK.name}
 
 
 SUCCESS = frozenset({"LINK-SUCCESS", "UPDATE-SUCCESS", "DELINK-SUCCESS"})
@@ -61,6 +60,23 @@ def _action(world: World, action: str) -> Action:
 def _(world: World, judge: Judge, requirements: list[Requirement], action: str, batch: str | None) -> None:
     among = SUCCESS | {BATCH[action]} if batch else SUCCESS
     judge.expect_success(judged(requirements, among=among), _action(world, action))
+
+
+@then(parsers.re(r"the (?P<action>link|update|delink) succeeds for the (?P<role>external|supplementary) program only"))
+def _(world: World, judge: Judge, requirements: list[Requirement], action: str, role: str) -> None:
+    judge.expect_only(judged(requirements), _action(world, action), world.program(role).name)
+
+
+@then("the customer is not found through the other org")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    judge.expect_not_found_elsewhere(judged(requirements), world.last_action())
+
+
+@then("neither answer shows the customer")
+def _(world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    if len(world.reads) != 2:
+        raise LookupError("no lookup and loyaltyDetails read was made through the other org")
+    judge.expect_hidden(judged(requirements), world.reads[0], world.reads[1], int(world.customer.id or 0))
 
 
 @then("the update result names the update type performed")

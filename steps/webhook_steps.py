@@ -9,6 +9,7 @@ the scenario's requirement when it is missing, malformed or about something else
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from ppconformance.run.world import PreconditionFailed, World
 from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.match import Expected, Finding, candidates, judge
-from ppconformance.webhooks.plugin import static_headers
+from ppconformance.webhooks.plugin import OTHER_ORG_PATH, ensure_registered, static_headers
 from ppconformance.webhooks.sink import Delivery
 from ppconformance.webhooks.watch import EventWatch
 
@@ -86,6 +87,7 @@ def _announced(
         raise LookupError("no When action was recorded in this scenario")
     _bind(watch, world)
     expected = watch.expect(actions[-1], event)
+    expected = replace(expected, **world.event_details(world.customer, expected.program_name))
     world.note_event(actions[-1][2], event, customer=world.customer, program=expected.program_name, present=True)
     finding = watch.arrived(expected, actions[-1])
     watch.found[event] = finding
@@ -337,6 +339,7 @@ def _(
         identifiers=event_watch.identifiers,
         program_name=program.name,
         program_type="SUPPLEMENTARY",
+        **world.event_details(world.customer, program.name),
     )
     world.note_event(None, expected.event, customer=world.customer, program=program.name, present=True)
     deadline = recorded_actions[-1][1] + event_watch.profile.webhooks.delivery_deadline_seconds
@@ -365,3 +368,37 @@ def judge_one(expected: Expected, deliveries: list, profile: Profile) -> Finding
 
 
 __all__ = ["event_watch"]
+
+
+# -- tenant isolation of events ----------------------------------------------------------------
+@given("a webhook registered by another org")
+def _(world: World, event_watch: EventWatch, pytestconfig: pytest.Config) -> None:
+    ensure_registered(pytestconfig, world.other_org().name)
+
+
+@then("the other org's webhook receives no event of the link")
+def _(event_watch: EventWatch, world: World, judge: Judge, requirements: list[Requirement]) -> None:
+    """Once the link's event reached the org's own webhook, the other org's webhook (the sink's `OTHER_ORG_PATH`)
+    is listened to for `quiet_period_seconds` more: an event of this customer there crossed the orgs."""
+    arrived = event_watch.found.get("partnerProgramLinked")
+    if arrived is None or arrived.delivery is None:
+        raise PreconditionFailed("the link's event did not reach the org's own webhook, so no absence can be shown")
+    quiet = event_watch.profile.webhooks.quiet_period_seconds
+    time.sleep(max(0.0, arrived.delivery.arrival + quiet - time.time()))
+    _bind(event_watch, world)
+    expected = Expected(
+        event="partnerProgramLinked",
+        customer_id=event_watch.customer_id,
+        identifiers=event_watch.identifiers,
+        program_name=world.program("external").name,
+    )
+    crossed = [
+        d for d, _ in candidates(expected, event_watch.reader.poll(), attempts=True) if d.path.endswith(OTHER_ORG_PATH)
+    ]
+    if crossed:
+        judge.fail(
+            judged(requirements),
+            f"{len(crossed)} delivery(ies) of the customer's partnerProgramLinked reached the webhook org "
+            f"{world.other_org().name} registered (delivery #{crossed[0].seq} on {crossed[0].path})",
+            None,
+        )

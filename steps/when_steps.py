@@ -64,7 +64,8 @@ def _(world: World, day: str) -> None:
 def _(world: World, when: str) -> None:
     period = world.membership_period("supplementary")
     days = period.approx_days() + 5 if when == "after" else 1
-    _link(world, "supplementary", membershipStartDate=world.in_days(days), partnerMembershipId=None)
+    program = world.program("supplementary")
+    world.link([world.customer], [world.relink_item(program, world.in_days(days))])
 
 
 @when("the customer is linked to the supplementary program with a tier expiry before its membership ends")
@@ -119,8 +120,32 @@ def _(world: World) -> None:
 
 @when("the customers are linked to the external and the supplementary program in one request")
 def _(world: World) -> None:
-    items = [world.link_item(world.program("external")), world.link_item(world.program("supplementary"))]
-    world.link(world.customers, items)
+    """Each customer at tiers and tier expiries of its own (neighbours differ), so a link applied to another
+    customer of the request shows; the external tier below the highest, so an upgrade can follow."""
+    external, supplementary = world.program("external"), world.program("supplementary")
+    below = external.tiers[:-1] or external.tiers
+    each = [
+        [
+            world.link_item(external, partnerTierName=below[i % len(below)] if below else None),
+            world.link_item(supplementary, partnerTierName=supplementary.tiers[i % len(supplementary.tiers)])
+            if supplementary.tiers
+            else world.link_item(supplementary),
+        ]
+        for i in range(len(world.customers))
+    ]
+    world.link(world.customers, each=each)
+
+
+@when(
+    "the customer is linked in one request to the supplementary program and to the external program at a tier it "
+    "does not have"
+)
+def _(world: World) -> None:
+    items = [
+        world.link_item(world.program("supplementary", period=True)),
+        world.link_item(world.program("external"), partnerTierName=UNKNOWN_TIER),
+    ]
+    world.link([world.customer], items)
 
 
 @when(parsers.parse("the customer, identified only by {identifier}, is linked to the external program"))
@@ -169,6 +194,33 @@ def _(world: World, identifier: str) -> None:
 @when("the customers are upgraded to the external program's highest tier in one request")
 def _(world: World) -> None:
     world.update(world.customers, [_upgrade_item(world)])
+
+
+@when("the customers are upgraded in the external program in one request, each to the tier above its own")
+def _(world: World) -> None:
+    """Each customer to the tier above the one the model holds for it, until a tier expiry of its own: a customer's
+    update applied to its neighbour shows."""
+    program = world.program("external", tiers=2)
+    each = []
+    for customer in world.customers:
+        state = world.ledger.model.state(customer.id) if customer.id is not None else None
+        current = state.programs[program.name].tier.value if state and program.name in state.programs else None
+        above = program.tiers.index(current) + 1 if current in program.tiers else len(program.tiers) - 1
+        tier = program.tiers[min(above, len(program.tiers) - 1)]
+        details = {"updatedTierName": tier, "updatedTierExpiryDate": world.distinct_expiry(program)}
+        each.append([{"partnerProgramName": program.name, "updateType": "UPGRADE", "updateDetails": details}])
+    world.update(world.customers, each=each)
+
+
+@when(
+    "the customer is upgraded in one request to the external program's highest tier and in the supplementary "
+    "program to a tier it does not have"
+)
+def _(world: World) -> None:
+    supplementary = world.program("supplementary")
+    unknown = {"partnerProgramName": supplementary.name, "updateType": "UPGRADE"}
+    unknown["updateDetails"] = {"updatedTierName": UNKNOWN_TIER}
+    world.update([world.customer], [_upgrade_item(world), unknown])
 
 
 @when("the customer is downgraded to the external program's lowest tier")
@@ -281,6 +333,19 @@ def _(world: World, role: str) -> None:
     world.delink(world.customers, [world.program(role).name])
 
 
+@when("the customers are delinked in one request, each from one of its two programs in turn")
+def _(world: World) -> None:
+    """The first customer from the supplementary program, the next from the external one, and so on: a delink
+    applied to another customer of the request shows."""
+    names = [world.program("supplementary").name, world.program("external").name]
+    world.delink(world.customers, each=[[names[i % 2]] for i in range(len(world.customers))])
+
+
+@when("the customer is delinked in one request from the external program and from a program the org does not have")
+def _(world: World) -> None:
+    world.delink([world.customer], [world.program("external").name, UNKNOWN_PROGRAM])
+
+
 # -- malformed requests ------------------------------------------------------------------------
 @when(
     parsers.re(
@@ -299,3 +364,28 @@ def _(world: World, malformation: str, endpoint: str) -> None:
         "body of non-UTF-8 bytes": b'\xff\xfe{"' + key.encode() + b'": []}',
     }[malformation]
     world.last_exchange = world.client.send("POST", world.profile.paths[endpoint], content=content, harmless=True)
+
+
+# -- tenant isolation: the profile's other org ---------------------------------------------------
+@when(
+    parsers.re(
+        r"another org (?P<what>links the customer to its external program|upgrades the customer to its external "
+        r"program's highest tier|delinks the customer from its external program)"
+    )
+)
+def _(world: World, what: str) -> None:
+    customer = world.customer
+    with world.in_org(world.other_org()):
+        if what.startswith("links"):
+            world.link([customer], [world.link_item(world.program("external"))])
+        elif what.startswith("upgrades"):
+            world.update([customer], [_upgrade_item(world)])
+        else:
+            world.delink([customer], [world.program("external").name])
+
+
+@when("another org looks the customer up and reads its loyalty details")
+def _(world: World) -> None:
+    customer = world.customer
+    with world.in_org(world.other_org()):
+        world.read_elsewhere(customer)

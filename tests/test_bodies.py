@@ -32,11 +32,15 @@ def test_a_pool_customer_without_the_identifier_asked_for_is_skipped_naming_its_
         _bodies().customer_obj(Customer(mobile="9199", email="", external_id="", id=3), "email", "linkCustomer")
 
 
-def test_link_items_carry_a_fresh_membership_id_of_the_run_and_the_lowest_tier():
+def test_link_items_carry_a_fresh_membership_id_of_the_run_and_a_tier_other_than_the_lowest():
     program = ProgramProfile("Ext", ("Bronze", "Silver"))
     one, two = (_bodies().link_item(program) for _ in range(2))
     ref = one["customerPartnerReference"]
-    assert one["partnerProgramName"] == "Ext" and ref["partnerTierName"] == "Bronze"
+    # not the lowest: a target that stores the lowest tier whatever partnerTierName says must show (issue 21)
+    assert one["partnerProgramName"] == "Ext" and ref["partnerTierName"] == "Silver"
+    three = ProgramProfile("Ext", ("Bronze", "Silver", "Gold"))
+    assert _bodies().link_item(three)["customerPartnerReference"]["partnerTierName"] == "Silver"  # not the highest
+    assert Bodies.middle_tier(ProgramProfile("One", ("Only",))) == "Only" and Bodies.middle_tier(ProgramProfile("N")) is None
     assert ref["partnerMembershipId"].startswith("M-abc123-") and ref != two["customerPartnerReference"]
     assert "partnerTierName" not in _bodies().link_item(program, partnerTierName=None)["customerPartnerReference"]
     assert Bodies.delink_items(["A", "B"]) == [{"partnerProgramName": "A"}, {"partnerProgramName": "B"}]

@@ -110,8 +110,12 @@ def test_discover_programs_parses_the_documented_shape() -> None:
     assert seen[0].method == "GET" and seen[0].url.path == "/v2/organization/programs"
     assert "Authorization" in seen[0].headers
     assert programs == {
-        "Apparel": DiscoveredProgram("Apparel", "EXTERNAL", ("Bronze", "Silver", "Gold"), None, 101),
-        "SPP_1": DiscoveredProgram("SPP_1", "SUPPLEMENTARY", ("Classic", "Premium"), DAYS30, 102),
+        "Apparel": DiscoveredProgram(
+            "Apparel", "EXTERNAL", ("Bronze", "Silver", "Gold"), None, 101, (("Bronze", 1), ("Silver", 2), ("Gold", 3))
+        ),
+        "SPP_1": DiscoveredProgram(
+            "SPP_1", "SUPPLEMENTARY", ("Classic", "Premium"), DAYS30, 102, (("Classic", 1), ("Premium", 2))
+        ),
         "SPP_2": DiscoveredProgram("SPP_2", "SUPPLEMENTARY", (), MONTHS12, 103),
     }
     assert list(programs) == ["Apparel", "SPP_1", "SPP_2"]
@@ -121,6 +125,7 @@ def test_discover_programs_orders_tiers_by_tier_number_lowest_first() -> None:
     body = {"partnerPrograms": [program_json("P", "EXTERNAL", [(10, "Top"), (2, "Low"), (5, "Mid")])]}
     programs = discover_programs(answering(200, body))
     assert programs is not None and programs["P"].tiers == ("Low", "Mid", "Top")
+    assert programs["P"].tier_numbers == (("Low", 2), ("Mid", 5), ("Top", 10))  # what events name a tier by
 
 
 def test_discover_programs_tolerates_extra_and_absent_optional_fields() -> None:
@@ -137,7 +142,7 @@ def test_discover_programs_tolerates_extra_and_absent_optional_fields() -> None:
     assert programs == {
         "Bare": DiscoveredProgram("Bare", "SUPPLEMENTARY", (), None, None),
         # EXTERNAL programs have no membership period, whatever the value says
-        "Ext": DiscoveredProgram("Ext", "EXTERNAL", ("A",), None, None),
+        "Ext": DiscoveredProgram("Ext", "EXTERNAL", ("A",), None, None, (("A", 1),)),
         "Zero": DiscoveredProgram("Zero", "SUPPLEMENTARY", (), None, 7),
     }
 

@@ -730,6 +730,9 @@ def _seen(
                     for it, c in zip(items, codes, strict=False)
                 ]
                 judged = op.get("judged")
+                flips = [_success(c) != _success(g) for c, g in zip(codes, got, strict=False)]
+                if judged == "partial" and any(flips):
+                    return True
                 if judged == "success" and any(
                     _success(c) and not _success(g) for c, g in zip(codes, got, strict=False)
                 ):

@@ -37,7 +37,7 @@ if __package__ in (None, ""):
 
 __all__ = ["Check", "checks", "literal_ids", "main", "problems"]
 
-ID = r"(?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK|STATE)-[A-Z0-9]+(?:-[A-Z0-9]+)*"
+ID = r"(?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK|STATE|TENANT)-[A-Z0-9]+(?:-[A-Z0-9]+)*"
 _ID_FULL = re.compile(f"^{ID}$")
 _ID_BRACKETED = re.compile(rf"\[({ID})\]")
 _TAG = re.compile(rf"@({ID})(?=\s|$)")

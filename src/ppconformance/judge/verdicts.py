@@ -43,8 +43,9 @@ class Action:
     `customers` is a list of identifier dicts as sent (e.g. {"mobile": "9199…"});
     `programs` a list, per customer, of the partnerProgramName values sent. `judged`: "success" once a verdict
     required every item to succeed (`Judge.expect_success`, or a Given's setup), "error" once one held its first item
-    to a failure (`expect_item_error`, `expect_nothing_succeeds`, `expect_nothing_pending`, ...), else None: the
-    scenario trace (`World.trace`) tells the observability audit which answers the suite holds to what.
+    to a failure (`expect_item_error`, `expect_nothing_succeeds`, `expect_nothing_pending`, ...), "partial" once one
+    held each item to its own outcome (`expect_only`), else None: the scenario trace (`World.trace`) tells the
+    observability audit which answers the suite holds to what.
     """
 
     endpoint: str
@@ -239,6 +240,27 @@ class Judge:
             self.fail(req, f"every item succeeded but the HTTP status is {ex.status}, not 200", ex)
         return results
 
+    def expect_only(self, req: Requirement, action: Action, succeeded: str) -> None:
+        """Items answered one by one: the items naming program `succeeded` got code 200 and every other item a
+        failure (any code), in an answer whose HTTP status follows AMB-ITEM-FAILURE-HTTP-STATUS (capillary-facts#http-
+        status-conventions: 201 "one or more requests have failed due to errors", partial failure of a batch)."""
+        action.judged = "partial"
+        ex = action.exchange
+        for i, row in enumerate(self.results(req, action)):
+            for r, name in zip(row, action.programs[i], strict=True):
+                code = r.status.get("code")
+                if name == succeeded and code != 200:
+                    self.fail(req, f"customer #{i + 1}, program {name!r}: expected item code 200, got {code}", ex)
+                if name != succeeded and (code == 200 or code is None):
+                    self.fail(req, f"customer #{i + 1}, program {name!r}: must fail, got code {code}", ex)
+        allowed = {201} if self.profile.is_strict(AmbiguityId.ITEM_FAILURE_HTTP_STATUS) else {200, 201, 400}
+        if ex.status not in allowed:
+            self.fail(
+                req,
+                f"an item failed; HTTP {ex.status} is not one of {sorted(allowed)} (AMB-ITEM-FAILURE-HTTP-STATUS)",
+                ex,
+            )
+
     def expect_update_type_echoed(self, req: Requirement, action: Action) -> None:
         """Every result of an update request carries the updateType sent for its program, "the type of update
         performed" (update-partner-program#response-parameters); case-insensitively unless AMB-UPDATETYPE-CASE
@@ -347,6 +369,41 @@ class Judge:
             status = row[0].customer.get("status") or {}
             if status.get("code") != 8015 or status.get("status") is not False:
                 self.fail(req, f"expected customer status false with code 8015, got {status}", ex)
+
+    def expect_not_found_elsewhere(self, req: Requirement, action: Action) -> None:
+        """A customer of one org addressed with another org's credentials: it is not found. No customer result
+        says it was retrieved (status true or code 1000, "1000 indicates success": link-customer#response-
+        parameters) and no item succeeds; under strict AMB-CUSTOMER-NOT-FOUND (the requirement's `strictWith`)
+        the customer status is false with code 8015 (capillary-facts#customer-identification)."""
+        action.judged = action.judged or "error"
+        ex = action.exchange
+        self.no_server_error(req, ex)
+        if self.is_envelope(ex):
+            self.check_envelope(req, ex)
+            return
+        for i, row in enumerate(self.results(req, action)):
+            status = row[0].customer.get("status") if row else None
+            status = status if isinstance(status, dict) else {}
+            if status.get("code") == 1000 or status.get("status") is True:
+                self.fail(
+                    req, f"customer #{i + 1} is reported as found ({status}) through another org's credentials", ex
+                )
+            if any(r.status.get("code") == 200 for r in row):
+                self.fail(req, f"customer #{i + 1}: an item succeeded through another org's credentials", ex)
+            if self.strict_with(req) and (status.get("code") != 8015 or status.get("status") is not False):
+                self.fail(req, f"expected customer status false with code 8015, got {status}", ex)
+
+    def expect_hidden(self, req: Requirement, lookup: Exchange, details: Exchange, customer_id: int) -> None:
+        """Another org's lookup and loyaltyDetails of a customer of this org: the lookup does not answer with the
+        customer (no 2xx whose `entity` is its id) and loyaltyDetails is not answered (no 2xx; the documented
+        answer to an unknown customer is 8015, capillary-facts#customer-identification)."""
+        for ex in (lookup, details):
+            self.no_server_error(req, ex)
+        body = lookup.response_json if isinstance(lookup.response_json, dict) else {}
+        if 200 <= lookup.status < 300 and body.get("entity") == customer_id:
+            self.fail(req, f"another org's lookup answers customer {customer_id} of this org", lookup)
+        if 200 <= details.status < 300:
+            self.fail(req, f"another org reads the loyaltyDetails of customer {customer_id} of this org", details)
 
     def expect_nothing_succeeds(self, req: Requirement, action: Action) -> None:
         """No item succeeds: a 4xx request-level envelope, or per-item results none of which has code 200."""

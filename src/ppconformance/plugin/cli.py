@@ -43,6 +43,7 @@ SUITE_VALUE_OPTIONS = frozenset(
         "--write-profile",
         "--waivers",
         "--evidence",
+        "--scenario-traces",
         "--baseline",
     }
     | EXTRA_VALUE_OPTIONS

@@ -200,6 +200,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "request",
         "identification",
         "batch",
+        "tenant",
     ):
         config.addinivalue_line("markers", f"{endpoint}: scenarios of {endpoint}")
     config.addinivalue_line(

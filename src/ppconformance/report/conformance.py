@@ -44,7 +44,7 @@ TEST_OUTCOMES = ("passed", "failed", "error", "skipped", "waived", "not judged")
 
 _PRECEDENCE = ("failed", "waived", "error", "passed", "not judged", "skipped")
 _NAMED = re.compile(
-    r"\[((?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK|STATE)-[A-Z0-9]+(?:-[A-Z0-9]+)*)"
+    r"\[((?:LINK|UPDATE|DELINK|RELINK|IDENT|RESULT|AUTH|REQ|EVENT|FUZZ|WEBHOOK|STATE|TENANT)-[A-Z0-9]+(?:-[A-Z0-9]+)*)"
 )
 
 

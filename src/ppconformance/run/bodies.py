@@ -45,12 +45,19 @@ class Bodies:
             obj["mobile"] = int(customer.mobile)
         return obj
 
+    @staticmethod
+    def middle_tier(program: ProgramProfile) -> str | None:
+        """The tier a link names unless its scenario says which: not the lowest where the program has two or more
+        (so a target that stores the lowest tier whatever partnerTierName says shows), the middle one of three or
+        more (so does one that stores the highest); None for a program without tiers."""
+        return program.tiers[len(program.tiers) // 2] if program.tiers else None
+
     def link_item(self, program: ProgramProfile, **reference: Any) -> dict[str, Any]:
-        """A linkToPartnerPrograms item for `program` with a fresh membership id, the lowest tier (when
-        the program has tiers) and the given customerPartnerReference fields (None removes a field)."""
+        """A linkToPartnerPrograms item for `program` with a fresh membership id, the middle tier (`middle_tier`,
+        when the program has tiers) and the given customerPartnerReference fields (None removes a field)."""
         ref: dict[str, Any] = {"partnerMembershipId": f"M-{self.run_id}-{secrets.token_hex(3)}"}
         if program.tiers:
-            ref["partnerTierName"] = program.tiers[0]
+            ref["partnerTierName"] = self.middle_tier(program)
         ref.update(reference)
         return {
             PROGRAM_NAME_KEY: program.name,

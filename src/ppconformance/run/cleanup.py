@@ -135,10 +135,20 @@ def _customer_id(client: PartnerProgramClient, customer: dict[str, Any]) -> int 
     return None
 
 
+NOT_FOUND = 8015
+"""The code of a customer the org does not have (capillary-facts#customer-identification)."""
+
+
 def linked_program_names(client: PartnerProgramClient, customer_id: int) -> list[str] | None:
-    """Names in the customer's linkedPartnerPrograms; None when loyaltyDetails is not readable."""
+    """Names in the customer's linkedPartnerPrograms; [] when the org answers that it has no such customer (a 4xx
+    carrying 8015: nothing of this org can be linked to it, e.g. a link the tenant-isolation scenarios sent with
+    another org's credentials); None when loyaltyDetails is not readable."""
     ex = client.loyalty_details(customer_id)
     body = ex.response_json
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if 400 <= ex.status < 500 and isinstance(errors, list):
+        if any(isinstance(e, dict) and e.get("code") == NOT_FOUND for e in errors):
+            return []
     if ex.status != 200 or not isinstance(body, dict) or not isinstance(body.get("linkedPartnerPrograms"), list):
         return None
     return [str(p.get("partnerProgramName")) for p in body["linkedPartnerPrograms"] if isinstance(p, dict)]

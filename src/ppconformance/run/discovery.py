@@ -58,6 +58,8 @@ class DiscoveredProgram:
     - `membership_period`: from `membershipPeriodType`/`membershipPeriodValue`;
       None for an EXTERNAL program or when the value is 0 or absent.
     - `program_id`: `partnerProgramId`, or None when absent or not an integer.
+    - `tier_numbers`: (`tierName`, `tierNumber`) of each tier, lowest first: what events call a tier
+      (`partnerTierNumber`, events#partner-program-updated-partnerprogramupdated).
     """
 
     name: str
@@ -65,6 +67,7 @@ class DiscoveredProgram:
     tiers: tuple[str, ...] = ()
     membership_period: MembershipPeriod | None = None
     program_id: int | None = None
+    tier_numbers: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def _parse_program(entry: Any, where: str, exchange: Exchange) -> DiscoveredProg
         tiers=tuple(tier_name for _, tier_name in sorted(tiers, key=lambda t: t[0])),
         membership_period=period,
         program_id=program_id if _is_int(program_id) else None,
+        tier_numbers=tuple((tier_name, number) for number, tier_name in sorted(tiers, key=lambda t: t[0])),
     )
 
 
@@ -260,6 +264,7 @@ def fill_from_discovery(org: OrgProfile, programs: dict[str, DiscoveredProgram])
                 declared,
                 tiers=declared.tiers or found.tiers,
                 membership_period=declared.membership_period or found.membership_period,
+                tier_numbers=declared.tier_numbers or found.tier_numbers,
             )
         filled[role] = declared
     taken = {p.name for p in filled.values()}

@@ -62,6 +62,7 @@ class OrgDiscovery:
                     "tiers": list(p.tiers),
                     "program_id": p.program_id,
                     "membership_period": p.membership_period and dataclasses.asdict(p.membership_period),
+                    "tier_numbers": [list(pair) for pair in p.tier_numbers],
                 }
                 for name, p in self.programs.items()
             }
@@ -81,6 +82,7 @@ class OrgDiscovery:
                     tiers=tuple(p["tiers"]),
                     program_id=p["program_id"],
                     membership_period=MembershipPeriod(**p["membership_period"]) if p["membership_period"] else None,
+                    tier_numbers=tuple((str(n), int(t)) for n, t in p.get("tier_numbers", [])),
                 )
                 for name, p in data["programs"].items()
             }

@@ -16,6 +16,8 @@ or no program the profile declares); `cleanup()` undoes the scenario's links at 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -81,8 +83,10 @@ class World:
     customers: list[Customer] = field(default_factory=list)
     last: Action | None = None
     last_exchange: Exchange | None = None
+    reads: list[Exchange] = field(default_factory=list)
     ledgers: dict[str, StateLedger] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    _dates: int = field(default=0, repr=False)
     provisioner: Provisioner = field(init=False)
     bodies: Bodies = field(init=False)
     _traced: list[tuple[int, Action]] = field(default_factory=list, repr=False)
@@ -112,6 +116,26 @@ class World:
                 self.org = org
                 return org
         pytest.skip(f"profile {self.profile.name} declares no org with auth.scheme: {scheme}")
+
+    def other_org(self) -> OrgProfile:
+        """The profile's first org other than the selected one: the other tenant of the tenant-isolation
+        scenarios. Skips, naming the key, when the profile declares one org only."""
+        org = self.org or self.use_org()
+        other = next((o for o in self.profile.orgs if o.name != org.name), None)
+        if other is None:
+            pytest.skip(f"profile {self.profile.name} declares one org; tenant isolation needs a second (orgs[1])")
+        return other
+
+    @contextmanager
+    def in_org(self, org: OrgProfile) -> Iterator[None]:
+        """Send this block's requests with `org`'s credentials (its client, ledger and journal), then select the
+        scenario's org again."""
+        before = self.org or self.use_org()
+        self.org = org
+        try:
+            yield
+        finally:
+            self.org = before
 
     @property
     def client(self) -> PartnerProgramClient:
@@ -343,6 +367,13 @@ class World:
                 seen.append(StateSeen(customer, ledger, state, observations))
         return seen
 
+    def read_elsewhere(self, customer: Customer) -> list[Exchange]:
+        """Look `customer` up by its mobile and read its loyaltyDetails with the selected org's credentials (the
+        other tenant's, inside `in_org`); the two exchanges, kept in `reads` for the Then step."""
+        self.reads = [self.client.lookup("mobile", customer.mobile), self.client.loyalty_details(customer.id or 0)]
+        self.last_exchange = self.reads[-1]
+        return self.reads
+
     def scheduler_ran(self, customer: Customer, as_of: date) -> None:
         """The target's scheduler ran for `customer` as of `as_of` (the reference clock): relinks due start."""
         if customer.id is not None:
@@ -356,14 +387,33 @@ class World:
         self.trace.append({"op": op, "org": (self.org or self.use_org()).name, **fields})
         return len(self.trace) - 1
 
-    def note_event(
-        self, action: Action | None, event: str, *, customer: Customer, program: str, present: bool
-    ) -> None:
+    def note_event(self, action: Action | None, event: str, *, customer: Customer, program: str, present: bool) -> None:
         """A webhook Then step judged `event` for `customer` and `program`, caused by `action` (None: by the
         scheduler's last run) (`present`: that it arrived and announces the write; False: that no event announces
         it)."""
         write = next((i for i, a in self._traced if a is action), None)
         self._note("event", write=write, event=event, customer=customer.id, program=program, present=present)
+
+    def event_details(self, customer: Customer, program_name: str) -> dict[str, Any]:
+        """What an event about `customer`'s program must say of it after the scenario's writes, from the state
+        model (`webhooks.match.Expected` fields): the membership id, the discovered `partnerTierNumber` of its tier
+        and its tier expiry's calendar date, each only where the model knows it (a don't-care or unknown value is
+        left out), and the org's timezone."""
+        org = self.org or self.use_org()
+        out: dict[str, Any] = {"tz": org.timezone}
+        state = self.ledger.model.state(customer.id) if customer.id is not None else None
+        program = state.programs.get(program_name) if state else None
+        if program is None or program.listed.value is not True:
+            return out
+        stances = self.profile.stances
+        declared = next((p for p in org.programs.values() if p.name == program_name), None)
+        if isinstance(program.membership_id.value, str) and program.membership_id.compared(stances):
+            out["membership_number"] = program.membership_id.value
+        if declared is not None and program.tier.compared(stances):
+            out["tier_number"] = declared.tier_number(program.tier.value)
+        if isinstance(program.tier_expiry.value, date) and program.tier_expiry.compared(stances):
+            out["tier_expiry"] = program.tier_expiry.value
+        return out
 
     def traced(self) -> list[dict[str, Any]]:
         """The scenario trace as JSON-ready entries: every customer provisioned or taken from the bank, every write
@@ -376,8 +426,45 @@ class World:
         return out
 
     def link_item(self, program: ProgramProfile, **reference: Any) -> dict[str, Any]:
-        """A linkToPartnerPrograms item for `program` (`Bodies.link_item`)."""
+        """A linkToPartnerPrograms item for `program` (`Bodies.link_item`: a fresh membership id, the middle tier),
+        with a tier expiry of its own (`distinct_expiry`) unless `reference` names one (None: none sent)."""
+        if "partnerTierExpiryDate" not in reference:
+            reference["partnerTierExpiryDate"] = self.distinct_expiry(program)
         return self.bodies.link_item(program, **reference)
+
+    def distinct_expiry(self, program: ProgramProfile) -> str:
+        """A tier expiry no other date of the scenario is within a day of (each call the next one): 40, 43, 46, ...
+        days from today for a program without a membership period; for a supplementary one a day inside its
+        membership period and at least 3 days from its start and its end, so a relink after the period's end starts
+        after the tier expiry too (AMB-MEMBERSHIP-END: both readings of "the current membership end" agree)."""
+        n = self._dates
+        self._dates += 1
+        if program.membership_period is None:
+            return self.in_days(40 + 3 * n)
+        period = program.membership_period.approx_days()
+        if program.membership_period.type == "MONTHS":
+            period = program.membership_period.value * 28  # the shortest months: still inside the period
+        days = [*range(period // 2, period - 2, 2), *range(3, period // 2, 2)] or [max(1, period // 2)]
+        return self.in_days(days[n % len(days)])
+
+    def relink_item(self, program: ProgramProfile, start: str, **reference: Any) -> dict[str, Any]:
+        """A future-dated relink item for `program` starting at `start`: no membership id ("the membership ID is
+        already on record"), a tier other than the customer's current one in the model (when the program has
+        two or more) and a tier expiry after the start, so a target that applies the relink at once shows."""
+        org = self.org or self.use_org()
+        state = self.ledger.model.state(self.customer.id) if self.customer.id is not None else None
+        current = state.programs[program.name].tier.value if state and program.name in state.programs else None
+        tier = next((t for t in program.tiers if t != current), None)
+        period = program.membership_period.approx_days() if program.membership_period else 0
+        ref: dict[str, Any] = {
+            "membershipStartDate": start,
+            "partnerMembershipId": None,
+            "partnerTierName": tier,
+            "partnerTierExpiryDate": days_from_today(period + 40 + 3 * self._dates, org.timezone),
+        }
+        self._dates += 1
+        ref.update(reference)
+        return self.bodies.link_item(program, **ref)
 
     def last_action(self) -> Action:
         """The scenario's last Partner Program action; raises PreconditionFailed when none was sent."""

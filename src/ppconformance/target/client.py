@@ -490,6 +490,12 @@ class PartnerProgramClient:
         }
         return self.send("POST", "/v2/customers", json_body=body, params={"source": self.profile.customer_source})
 
+    def lookup(self, identifier: str, value: str) -> Exchange:
+        """GET /v2/customers/lookup by one identifier ("mobile", "email", "externalId") of this org's customers
+        (capillary-facts#customer-apis: `{"entity": <customer id>, ...}`)."""
+        params = {"source": self.profile.customer_source, "identifierName": identifier, "identifierValue": value}
+        return self.send("GET", "/v2/customers/lookup", params=params)
+
     def loyalty_details(self, customer_id: int) -> Exchange:
         """GET /v2/customers/{id}/loyaltyDetails (linkedPartnerPrograms)."""
         return self.send("GET", f"/v2/customers/{customer_id}/loyaltyDetails")

@@ -105,11 +105,18 @@ class MembershipPeriod:
 
 @dataclass(frozen=True)
 class ProgramProfile:
-    """A partner program as the profile declares it: name, tiers lowest first, period."""
+    """A partner program as the profile declares it: name, tiers lowest first, period; `tier_numbers`: each tier's
+    (`tierName`, `tierNumber`) as discovery found it (`GET /v2/organization/programs`; empty when not discovered),
+    which events name a tier by (`partnerTierNumber`)."""
 
     name: str
     tiers: tuple[str, ...] = ()
     membership_period: MembershipPeriod | None = None
+    tier_numbers: tuple[tuple[str, int], ...] = ()
+
+    def tier_number(self, tier: object) -> int | None:
+        """The discovered `tierNumber` of tier `tier`, or None when discovery did not give it."""
+        return dict(self.tier_numbers).get(tier) if isinstance(tier, str) else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ action's and reported, not waited for until the deadline) and arrived at or afte
 
 `judge(expected, deliveries)` picks the best candidate (program and membership number agreeing first) and
 lists every problem: schema violations (`ppconformance.contract.events.check`, any documented form), a wrong
-customerId / identifier / program / type / membership number / updateType / apiRequestId. Further
+customerId / identifier / program / type / membership number / updateType / apiRequestId, and a
+`customerPartnerProgramDetails` value that differs from the state model's after the write that caused the event
+(`partnerTierNumber` of the tier, `partnerTierExpiryDate`, `membershipNumber`; AMB-EVENT-DETAILS: a detail the
+event leaves out is judged only when strict; a date is read as in loyaltyDetails, AMB-TIER-EXPIRY-DAY). Further
 candidates of the same item are duplicates: a warning by default, problems when AMB-EVENT-DUPLICATES is
 strict. Program names are compared after trimming (AMB-EVENT-NAME-WHITESPACE; exact when strict).
 """
@@ -17,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ppconformance.contract.events import EventFacts, check, facts
+from ppconformance.contract.model import calendar_date_of
 from ppconformance.contract.stances import AmbiguityId, Stances
 from ppconformance.webhooks.sink import Delivery
 
@@ -32,7 +37,9 @@ class Expected:
 
     `identifiers`: {"mobile", "email", "externalId"} as registered; `program_type` "EXTERNAL" /
     "SUPPLEMENTARY" or None (not compared); `membership_number`, `update_type`, `request_id`: compared when
-    not None; `not_before`: epoch seconds, deliveries that arrived earlier are not candidates.
+    not None; `not_before`: epoch seconds, deliveries that arrived earlier are not candidates. From the state
+    model after the write (None: not known, not compared): `tier_number` (the `partnerTierNumber` of the
+    program's tier), `tier_expiry` (the calendar date of its tier expiry, read in timezone `tz`).
     """
 
     event: str
@@ -44,6 +51,9 @@ class Expected:
     update_type: str | None = None
     request_id: str | None = None
     not_before: float = 0.0
+    tier_number: int | None = None
+    tier_expiry: date | None = None
+    tz: str = "UTC"
 
 
 @dataclass
@@ -121,6 +131,7 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
             f"customerPartnerProgramDetails.membershipNumber is {membership!r}, the link's "
             f"partnerMembershipId is {exp.membership_number!r}"
         )
+    finding.problems += _detail_problems(exp, f, stances)
     if exp.update_type is not None and f.update_type != exp.update_type:
         shown = repr(f.update_type) if f.has_update_type else "missing"
         finding.problems.append(f"updateType is {shown}, the update's is {exp.update_type}")
@@ -137,3 +148,35 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
         note = f"{exp.event} for customer {exp.customer_id}: delivery #{other.seq} is {what} (AMB-EVENT-DUPLICATES)"
         (finding.problems if stances.strict(AmbiguityId.EVENT_DUPLICATES) else finding.warnings).append(note)
     return finding
+
+
+def _detail_problems(exp: Expected, f: EventFacts, stances: Stances) -> list[str]:
+    """The customerPartnerProgramDetails that differ from the model's state after the write (see `Expected`).
+    Lenient AMB-EVENT-DETAILS: a detail left out is not judged; strict: a detail the model knows must be there."""
+    problems = []
+    details = f.details
+    strict = stances.strict(AmbiguityId.EVENT_DETAILS)
+    number = details.get("partnerTierNumber")
+    if exp.tier_number is not None:
+        if number is not None and number != exp.tier_number:
+            problems.append(
+                f"customerPartnerProgramDetails.partnerTierNumber is {number!r}, the program's tier after the write "
+                f"is number {exp.tier_number}"
+            )
+        elif number is None and strict:
+            problems.append("customerPartnerProgramDetails.partnerTierNumber is missing (AMB-EVENT-DETAILS strict)")
+    expiry = details.get("partnerTierExpiryDate")
+    if exp.tier_expiry is not None:
+        if expiry not in (None, ""):
+            named = calendar_date_of(expiry, exp.tz)
+            days = {named} if stances.strict(AmbiguityId.TIER_EXPIRY_DAY) else {named, calendar_date_of(expiry, "UTC")}
+            if named is not None and exp.tier_expiry not in days:
+                problems.append(
+                    f"customerPartnerProgramDetails.partnerTierExpiryDate is {expiry!r}, the tier expires on "
+                    f"{exp.tier_expiry.isoformat()} after the write"
+                )
+        elif strict:
+            problems.append("customerPartnerProgramDetails.partnerTierExpiryDate is missing (AMB-EVENT-DETAILS strict)")
+    if exp.membership_number is not None and details.get("membershipNumber") is None and strict:
+        problems.append("customerPartnerProgramDetails.membershipNumber is missing (AMB-EVENT-DETAILS strict)")
+    return problems

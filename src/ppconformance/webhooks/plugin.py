@@ -48,7 +48,7 @@ from ppconformance.target.embedded import reference_admin
 from ppconformance.target.profile import Profile
 from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
-__all__ = ["RUN_HEADER", "WebhookRun", "static_headers"]
+__all__ = ["OTHER_ORG_PATH", "RUN_HEADER", "WebhookRun", "ensure_registered", "static_headers"]
 
 RUN_HEADER = "X-Conformance-Run"
 """The second static header of the suite's webhook (mode register); its value names the run."""
@@ -244,40 +244,48 @@ def _read_state(path: Path, *, drop: bool = False) -> list[str]:
             path.with_suffix(".lock").unlink(missing_ok=True)
 
 
-def ensure_registered(config: pytest.Config) -> None:
-    """Mode register: register the suite's webhook for the profile's first org (the one the webhook scenarios use)
-    unless a process of this run already did (a lock file under the reports directory); called when a scenario
-    marked `webhook` starts. Skips the scenario, naming the answer, when the target refused the registration;
-    raises `TargetBroken` (an error of the run) when it met a transport error. Deregistered at the end of the
-    run by the controller."""
+OTHER_ORG_PATH = "/other-org"
+"""Appended to the sink's URL when the tenant-isolation scenario registers a webhook for the profile's second org:
+a delivery on that path came through the other org's webhook (`Delivery.path`)."""
+
+
+def ensure_registered(config: pytest.Config, org_name: str | None = None) -> None:
+    """Mode register: register the suite's webhook for `org_name` (default: the profile's first org, the one the
+    webhook scenarios use; another org's webhook points at the sink's URL plus `OTHER_ORG_PATH`) unless a process
+    of this run already did (a lock file under the reports directory); called when a scenario marked `webhook`
+    starts, and by the tenant-isolation Given for the other org. Skips the scenario, naming the answer, when the
+    target refused the registration (or, for another org, in mode preconfigured); raises `TargetBroken` (an error
+    of the run) when it met a transport error. Deregistered at the end of the run by the controller."""
     run = WebhookRun.of_run(config)
     if not run.ready or not run.register_url:
+        if org_name is not None and run.ready:
+            pytest.skip("tenant isolation of events: the suite registers no webhook for another org (webhooks.mode)")
         return
     ctx = runcontext.require(config)
     profile = runcontext.run_profile(config)
+    org = org_name or profile.orgs[0].name
+    url = run.register_url if org == profile.orgs[0].name else run.register_url + OTHER_ORG_PATH
     path = _registration_state(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.with_suffix(".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-            if state is None:
-                orgs: list[str] = []
-                first = [profile.orgs[0].name]  # the org the webhook scenarios use
+            state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"orgs": [], "problems": {}}
+            if org not in state["orgs"] and org not in state["problems"]:
                 problem = _register(
-                    profile, ctx.base_url, run.register_url, ctx.webhook_secret, ctx.run_id, first, done=orgs
+                    profile, ctx.base_url, url, ctx.webhook_secret, ctx.run_id, [org], done=state["orgs"]
                 )
-                state = {"orgs": orgs, "problem": problem[0] if problem else "", "broken": bool(problem and problem[1])}
+                if problem:
+                    state["problems"][org] = list(problem)
                 path.write_text(json.dumps(state), encoding="utf-8")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    if state["broken"]:
-        raise TargetBroken(
-            f"ERROR (not a conformance failure): the suite's webhook could not be registered: {state['problem']}"
-        )
-    if state["problem"]:
+    problem, broken = state["problems"].get(org, ("", False))
+    if broken:
+        raise TargetBroken(f"ERROR (not a conformance failure): the suite's webhook could not be registered: {problem}")
+    if problem:
         pytest.skip(
-            f"webhook scenario: the suite's webhook could not be registered ({state['problem']}); set "
+            f"webhook scenario: the suite's webhook could not be registered ({problem}); set "
             "webhooks.mode: preconfigured if the target is configured otherwise"
         )
 
