@@ -40,7 +40,8 @@ def test_link_items_carry_a_fresh_membership_id_of_the_run_and_a_tier_other_than
     assert one["partnerProgramName"] == "Ext" and ref["partnerTierName"] == "Silver"
     three = ProgramProfile("Ext", ("Bronze", "Silver", "Gold"))
     assert _bodies().link_item(three)["customerPartnerReference"]["partnerTierName"] == "Silver"  # not the highest
-    assert Bodies.middle_tier(ProgramProfile("One", ("Only",))) == "Only" and Bodies.middle_tier(ProgramProfile("N")) is None
+    assert Bodies.middle_tier(ProgramProfile("One", ("Only",))) == "Only"
+    assert Bodies.middle_tier(ProgramProfile("N")) is None
     assert ref["partnerMembershipId"].startswith("M-abc123-") and ref != two["customerPartnerReference"]
     assert "partnerTierName" not in _bodies().link_item(program, partnerTierName=None)["customerPartnerReference"]
     assert Bodies.delink_items(["A", "B"]) == [{"partnerProgramName": "A"}, {"partnerProgramName": "B"}]
