@@ -218,7 +218,7 @@ def _(world: World) -> None:
 )
 def _(world: World) -> None:
     supplementary = world.program("supplementary")
-    unknown = {"partnerProgramName": supplementary.name, "updateType": "UPGRADE"}
+    unknown: dict[str, Any] = {"partnerProgramName": supplementary.name, "updateType": "UPGRADE"}
     unknown["updateDetails"] = {"updatedTierName": UNKNOWN_TIER}
     world.update([world.customer], [_upgrade_item(world), unknown])
 
