@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import allure
 import hypothesis
@@ -41,6 +43,7 @@ from schemathesis.specs.openapi import checks as builtin
 
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
+from ppconformance.contract.model import UNKNOWN
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
@@ -326,12 +329,31 @@ class _Lifecycle(RuleBasedStateMachine):
         return self._listed() if self.writes >= 3 or not (updatable or self._relinkable()) else []
 
     def _relinkable(self) -> list[str]:
+        """Supplementary programs listed with nothing pending and a tier expiry the model knows (a date or none):
+        a relink can then start where every reading of the current membership end agrees (AMB-MEMBERSHIP-END)."""
         state = self._state()
         return (
-            [n for n in self._listed() if n in self.supplementary and state.pending(n) is False]
+            [
+                n
+                for n in self._listed()
+                if n in self.supplementary
+                and state.pending(n) is False
+                and state.programs[n].tier_expiry.value is not UNKNOWN
+            ]
             if self.relinking
             else []
         )
+
+    def _current_end(self, name: str) -> int:
+        """Days from today to the latest reading of the program's current membership end (AMB-MEMBERSHIP-END): the
+        membership period's end (linked today) or the tier expiry the model holds, whichever is later."""
+        period = self.programs[name].membership_period
+        days = period.approx_days() if period else 0
+        expiry = self._state().programs[name].tier_expiry.value
+        if isinstance(expiry, date):
+            today = datetime.now(ZoneInfo(self.target.org.timezone)).date()
+            days = max(days, (expiry - today).days)
+        return days
 
     # -- sending --------------------------------------------------------------------------------------------
     def _write(self, ep: Endpoint, item: dict[str, Any], step: str) -> None:
@@ -385,9 +407,9 @@ class _Lifecycle(RuleBasedStateMachine):
     @rule(data=st.data())
     def relink(self, data: Any) -> None:
         name = data.draw(st.sampled_from(self._relinkable()), label="program")
-        period = self.programs[name].membership_period
-        days = (period.approx_days() if period else 0) + data.draw(st.integers(5, 60), label="days after the end")
-        # a start after the current membership ends queues a relink (link-customer#body-parameters)
+        days = self._current_end(name) + data.draw(st.integers(5, 60), label="days after the end")
+        # a start after the current membership ends queues a relink (link-customer#body-parameters), after the
+        # latest reading of that end (AMB-MEMBERSHIP-END): every reading predicts the relink is queued
         ref = {"membershipStartDate": days_from_today(days, self.target.org.timezone)}
         self._write(LINK, {PROGRAM_NAME_KEY: name, "customerPartnerReference": ref}, "relink")
 

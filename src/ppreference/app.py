@@ -50,6 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import TOKEN_TTL_SECONDS, Authenticator
 from .config import OrgConfig
+from .effects import Memory, Run, around, find_elsewhere
 from .events import EventHub, WebhookError
 from .faults import CONFORMING, Behaviour, Shaped, shape_error, shape_items, shape_json
 from .payloads import (
@@ -63,7 +64,7 @@ from .payloads import (
     parse_update_request,
 )
 from .ratelimit import RateLimiter
-from .rules import add_period, run_delink, run_link, run_update
+from .rules import add_period, resolve_customer, run_delink, run_link, run_update
 from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Store
 
 __all__ = ["create_app", "envelope"]
@@ -283,6 +284,7 @@ class _Server:
         self.events = EventHub(event_form, behaviour)
         self.store = Store(self.orgs)
         self.fx = behaviour
+        self.memory = Memory()
         self.auth = Authenticator(orgs, self.now, token_ttl_seconds, behaviour)
         self.log.clear()
 
@@ -395,6 +397,29 @@ class _Server:
         # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS); see faults.shape_items
         return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
+    def _run(
+        self, request: Request, endpoint: str, org: OrgConfig, batches: Any, run: Run
+    ) -> tuple[dict[str, Any], bool]:
+        """Apply a Partner Program request with the rules (`run`), inside the wrong effects of the active fault
+        (`effects.around`: none when conforming), flagging the log entry when the store changed."""
+        before = self._links_of(org, batches) if self.fx.fault == "event-tier-before-update" else {}
+        result = self.apply(
+            request,
+            lambda: around(self.fx, endpoint, org, self.store, self.orgs, batches, run, self.memory),
+        )
+        self.events.before = before
+        return result
+
+    def _links_of(self, org: OrgConfig, batches: Any) -> dict[tuple[int, int], Any]:
+        state = self.store.org(org.org_id)
+        out = {}
+        for batch in batches:
+            customer = resolve_customer(state, batch.customer)[0]
+            if customer is not None:
+                for link in state.links_of(customer.id):
+                    out[(customer.id, link.program_id)] = link
+        return out
+
     async def link(self, request: Request, org: OrgConfig) -> Response:
         body = await self.partner_body(request)
         self._name_keys_unchecked(body, "linkCustomers", "linkToPartnerPrograms")
@@ -403,16 +428,18 @@ class _Server:
             self.fx.batch_limit(LINK, MAX_BATCH),
             unchecked_reference=self.fx.faulty("null-item-500"),
         )
-        state = self.store.org(org.org_id)
-        return self._items(LINK, self.apply(request, lambda: run_link(org, state, batches, self.now(), self.fx)), org)
+        return self._items(
+            LINK, self._run(request, LINK, org, batches, lambda o, s, b: run_link(o, s, b, self.now(), self.fx)), org
+        )
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
         body = await self.partner_body(request)
         self._name_keys_unchecked(body, "customersPartnerUpdates", "partnerProgramUpdates")
         batches = parse_update_request(body, self.fx.batch_limit(UPDATE, MAX_BATCH))
-        state = self.store.org(org.org_id)
         return self._items(
-            UPDATE, self.apply(request, lambda: run_update(org, state, batches, self.now(), self.fx)), org
+            UPDATE,
+            self._run(request, UPDATE, org, batches, lambda o, s, b: run_update(o, s, b, self.now(), self.fx)),
+            org,
         )
 
     async def delink(self, request: Request, org: OrgConfig) -> Response:
@@ -420,8 +447,9 @@ class _Server:
         if self.fx.varies("delink-mobile-integer-only"):
             _mobile_integer_only(body)
         batches = parse_delink_request(body, self.fx.batch_limit(DELINK, MAX_BATCH))
-        state = self.store.org(org.org_id)
-        return self._items(DELINK, self.apply(request, lambda: run_delink(org, state, batches, self.fx)), org)
+        return self._items(
+            DELINK, self._run(request, DELINK, org, batches, lambda o, s, b: run_delink(o, s, b, self.fx)), org
+        )
 
     # supporting endpoints (capillary-facts) -------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -460,6 +488,8 @@ class _Server:
         if name not in IDENTIFIER_KINDS or not value:
             raise RequestError(400, 8013, "Invalid identifier")
         customer = self.store.org(org.org_id).find(name, value)
+        elsewhere = find_elsewhere(self.fx, self.store, org, self.orgs, name, value) if customer is None else None
+        customer = elsewhere[0] if elsewhere else customer
         if customer is None:
             raise RequestError(400, 8015, "No customer found with the given identifier")
         return self.json({"entity": customer.id, "warnings": []})
@@ -468,9 +498,13 @@ class _Server:
         """-> `{"id", "linkedPartnerPrograms": [...], "warnings": []}`; unknown id -> 8015."""
         state = self.store.org(org.org_id)
         try:
-            customer = state.find("id", int(request.path_params["customer_id"]))
+            customer_id: int | None = int(request.path_params["customer_id"])
         except ValueError:
-            customer = None
+            customer_id = None
+        customer = state.find("id", customer_id)
+        if customer is None and (found := find_elsewhere(self.fx, self.store, org, self.orgs, "id", customer_id)):
+            customer, org = found
+            state = self.store.org(org.org_id)
         if customer is None:
             raise RequestError(400, 8015, "No customer found with the given identifier")
         linked = []

@@ -130,6 +130,9 @@ class EventHub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reminded: set[tuple[int, int, int, str]] = set()
         self._client: httpx.AsyncClient | None = None
+        #: the request's links before it ran, by (customer, program): set by the app under fault
+        #: event-tier-before-update, whose partnerProgramUpdated carries them instead of the updated link
+        self.before: dict[tuple[int, int], Link] = {}
 
     # -- registration ------------------------------------------------------------------
     def register(self, org_id: int, body: Any) -> Webhook:
@@ -187,6 +190,8 @@ class EventHub:
                 if program is None:
                     continue
                 link = state.link(customer.id, program.id)
+                if name == UPDATED and self.fx.faulty("event-tier-before-update"):
+                    link = self.before.get((customer.id, program.id), link)
                 if name == LINKED:
                     pending = state.pending(customer.id, program.id)
                     if pending is not None and pending.start > now:
@@ -239,6 +244,8 @@ class EventHub:
         }
         if name != REMINDER:
             data["partnerProgramType"] = program.type
+            if self.fx.faulty("event-wrong-program-type"):  # the type of a program of the other kind
+                data["partnerProgramType"] = "SUPPLEMENTARY" if program.type == "EXTERNAL" else "EXTERNAL"
         data.update(extra or {})
         if name == UPDATED and self.fx.fault == "event-update-type-omitted":
             data.pop("updateType", None)
@@ -290,8 +297,13 @@ class EventHub:
 
     # -- delivery ----------------------------------------------------------------------
     def _send(self, org_id: int, name: str, payload: dict[str, Any]) -> None:
+        every_org = self.fx.faulty("tenant-events-any-org")  # a fault: one org's events to every org's webhooks
         for hook in list(self.hooks.values()):
-            if hook.org_id == org_id and hook.active and (not hook.event_names or name in hook.event_names):
+            if (
+                (hook.org_id == org_id or every_org)
+                and hook.active
+                and (not hook.event_names or name in hook.event_names)
+            ):
                 task = asyncio.get_running_loop().create_task(self._deliver(hook, name, payload))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)

@@ -54,6 +54,7 @@ KINDS = {
     "transport": "HTTP level: a 5xx to a valid request, a wrong status, a wrong Content-Type",
     "event": "a webhook event is not sent, or carries wrong or missing values (ppreference.events)",
     "stored": "a write answers exactly as documented but stores the wrong state: only the state oracle sees it",
+    "tenant": "a customer or an event of one org is reached through another org's credentials or webhook",
 }
 
 
@@ -463,6 +464,192 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "UPDATE-RENEW-TIER",
     ),
+    # -- wrong effects around the rules (ppreference.effects): each seen by the scenario the observability audit
+    # -- names for its (endpoint, class) pair (docs/state-oracle.md) --------------------------------------------
+    (
+        "link-stores-lowest-tier",
+        "STATE-LINK-STORED",
+        "stored",
+        "A new link stores the program's lowest tier whatever partnerTierName says (class default-tier).",
+        "",
+        "",
+        "LINK-SUCCESS",
+    ),
+    (
+        "link-drops-tier-expiry",
+        "STATE-LINK-STORED",
+        "stored",
+        "A new link stores no tier expiry, whatever partnerTierExpiryDate says (class default-expiry).",
+        "",
+        "",
+        "LINK-EXPIRY-TODAY",
+    ),
+    (
+        "link-expiry-a-day-late",
+        "STATE-LINK-STORED",
+        "stored",
+        "A new link stores its partnerTierExpiryDate one day later (class date-off-by-one).",
+        "",
+        "",
+        "LINK-EXPIRY-TODAY",
+    ),
+    (
+        "link-batch-rotated",
+        "STATE-LINK-STORED",
+        "stored",
+        "In a linkCustomer request of several customers each customer's items are applied to the next customer "
+        "(the last's to the first); every answer names its own customer (class neighbour).",
+        "",
+        "",
+        "RESULT-ORDER",
+    ),
+    (
+        "link-rolls-back-on-item-failure",
+        "STATE-LINK-STORED",
+        "stored",
+        "A linkCustomer request with a failed item is rolled back as a whole, yet its other items are answered 200 "
+        "(class rolled-back).",
+        "",
+        "",
+        "STATE-ITEMS-INDEPENDENT",
+    ),
+    (
+        "relink-applied-at-once",
+        "STATE-RELINK-KEEPS-CURRENT",
+        "stored",
+        "A future-dated relink is queued and also applied to the current membership at once: its tier and tier "
+        "expiry replace the current ones (class future-now).",
+        "",
+        "",
+        "RELINK-QUEUE",
+    ),
+    (
+        "update-stores-lowest-tier",
+        "UPDATE-UPGRADE-TIER",
+        "stored",
+        "A tier update stores the program's lowest tier whatever updatedTierName says (class default-tier).",
+    ),
+    (
+        "update-expiry-a-day-late",
+        "UPDATE-TIER-EXPIRY",
+        "stored",
+        "A tier update stores its updatedTierExpiryDate one day later (class date-off-by-one).",
+    ),
+    (
+        "update-batch-rotated",
+        "UPDATE-UPGRADE-TIER",
+        "stored",
+        "In a customerPartnerProgramUpdate request of several customers each customer's update is applied to the "
+        "next customer; every answer names its own customer (class neighbour).",
+        "",
+        "",
+        "UPDATE-BATCH-50",
+    ),
+    (
+        "update-applies-to-other-program",
+        "UPDATE-UPGRADE-TIER",
+        "stored",
+        "A tier update changes the customer's other program (its first other link) instead of the one it names "
+        "(class other-program).",
+    ),
+    (
+        "update-applies-to-every-program",
+        "STATE-OTHERS-UNCHANGED",
+        "stored",
+        "A tier update also gives every other program of the customer its tier and tier expiry (class all-programs).",
+        "",
+        "",
+        "UPDATE-BATCH-50",
+    ),
+    (
+        "update-rolls-back-on-item-failure",
+        "UPDATE-UPGRADE-TIER",
+        "stored",
+        "A customerPartnerProgramUpdate request with a failed item is rolled back as a whole, yet its other items "
+        "are answered 200 (class rolled-back).",
+        "",
+        "",
+        "STATE-ITEMS-INDEPENDENT",
+    ),
+    (
+        "delink-batch-rotated",
+        "DELINK-REMOVES-LINK",
+        "stored",
+        "In a deLinkCustomer request of several customers each customer's delink is applied to the next customer; "
+        "every answer names its own customer (class neighbour).",
+        "",
+        "",
+        "DELINK-BATCH-50",
+    ),
+    (
+        "delink-rolls-back-on-item-failure",
+        "DELINK-REMOVES-LINK",
+        "stored",
+        "A deLinkCustomer request with a failed item is rolled back as a whole, yet its other items are answered "
+        "200 (class rolled-back).",
+        "",
+        "",
+        "STATE-ITEMS-INDEPENDENT",
+    ),
+    (
+        "delink-keeps-supplementary-slot",
+        "LINK-2019-LIFTED",
+        "state",
+        "A customer whose supplementary program was delinked keeps its supplementary slot: linking another "
+        "supplementary program answers 2019 (class constraint-kept).",
+    ),
+    (
+        "cancel-keeps-relink-slot",
+        "RELINK-AFTER-CANCEL",
+        "state",
+        "A cancelled relink keeps its slot: queuing a relink of the program again answers 2005 (class "
+        "constraint-kept).",
+    ),
+    (
+        "event-tier-before-update",
+        "EVENT-UPDATED",
+        "event",
+        "partnerProgramUpdated carries the program's details from before the update: the old partnerTierNumber "
+        "(class event-before).",
+    ),
+    (
+        "event-wrong-program-type",
+        "EVENT-LINKED",
+        "event",
+        "Events carry the partnerProgramType of the other kind of program (class event-other-program).",
+    ),
+    # -- tenant isolation: another org's credentials or webhooks reach this org's customers ------------------
+    (
+        "tenant-link-any-org",
+        "TENANT-LINK",
+        "tenant",
+        "linkCustomer looks a customer the caller's org does not have up in every org and links it there.",
+    ),
+    (
+        "tenant-update-any-org",
+        "TENANT-UPDATE",
+        "tenant",
+        "customerPartnerProgramUpdate looks a customer the caller's org does not have up in every org and updates "
+        "it there.",
+    ),
+    (
+        "tenant-delink-any-org",
+        "TENANT-DELINK",
+        "tenant",
+        "deLinkCustomer looks a customer the caller's org does not have up in every org and delinks it there.",
+    ),
+    (
+        "tenant-read-any-org",
+        "TENANT-READ",
+        "tenant",
+        "The customer lookup and loyaltyDetails find a customer of another org when the caller's org has none.",
+    ),
+    (
+        "tenant-events-any-org",
+        "TENANT-EVENTS",
+        "tenant",
+        "Every event is delivered to the webhooks of every org, not only to those of the org whose write caused it.",
+    ),
     # -- response shape ----------------------------------------------------------------------------
     (
         "link-status-object-misnamed",
@@ -504,6 +691,19 @@ FAULTS: dict[str, Fault] = _faults(
         "DELINK-SUCCESS",
         "shape",
         "deLinkCustomer answers leave out the top-level warnings array.",
+    ),
+    (
+        "results-echo-first-customer",
+        "RESULT-ORDER",
+        "shape",
+        "Every customer result of a batch echoes the first customer's identifiers (and status); the items are the "
+        "right ones in request order.",
+    ),
+    (
+        "link-result-name-omitted",
+        "LINK-SUCCESS",
+        "shape",
+        "linkCustomer result items leave out partnerProgramName, though every request item named its program.",
     ),
     (
         "batch-drops-last-customer",
@@ -790,6 +990,12 @@ VARIANTS: dict[str, Variant] = {
             "lists it beside the programs the suite linked.",
         ),
         Variant(
+            "membership-end-is-tier-expiry",
+            "AMB-MEMBERSHIP-END",
+            "A relink must start after the current membership's tier expiry when the link set one (the other reading "
+            "of 'the customer's current membership end date'), else after the membership period's end.",
+        ),
+        Variant(
             "event-wrapped-envelope",
             "AMB-EVENT-ENVELOPE",
             "Webhook events come in the enriched wrapped envelope {eventId, eventType, actionType, attributes} "
@@ -950,6 +1156,9 @@ def shape_items(behaviour: Behaviour, endpoint: str, body: dict[str, Any], all_o
                     entry["customer"]["status"] = {"status": True, "code": 200, "message": "Success"}
         if fx.faulty("batch-drops-last-customer") and len(body[top]) > 1:
             body[top].pop()
+        if fx.faulty("link-result-name-omitted"):
+            for item in items:
+                item.pop("partnerProgramName", None)
     elif endpoint == "customerPartnerProgramUpdate":
         if fx.faulty("update-type-not-echoed"):
             for item in items:
@@ -974,6 +1183,9 @@ def shape_items(behaviour: Behaviour, endpoint: str, body: dict[str, Any], all_o
             for entry in body[top]:
                 entry[_LEGACY_DELINK[1]] = entry.pop(items_key)
             body = {_LEGACY_DELINK[0]: body.pop(top), **body}
+    if fx.faulty("results-echo-first-customer") and len(body.get(top, [])) > 1:
+        for entry in body[top][1:]:
+            entry["customer"] = dict(body[top][0]["customer"])
     if fx.varies("success-status-false"):
         for item in _items(body, endpoint):
             if isinstance(item.get(status_key), dict) and item[status_key].get("code") == 200:

@@ -240,7 +240,10 @@ def link_program(
             return Outcome(ALREADY_LINKED)
         if not org.allow_relinking and not fx.faulty("link-relinking-setting-ignored"):
             return Outcome(RELINKING_DISABLED)
-        if existing.membership_end is None or (local_date(start, tz) <= local_date(existing.membership_end, tz)):
+        end = existing.membership_end
+        if fx.varies("membership-end-is-tier-expiry") and existing.tier_expiry is not None:
+            end = existing.tier_expiry  # AMB-MEMBERSHIP-END: the current end is the tier expiry the link set
+        if end is None or (local_date(start, tz) <= local_date(end, tz)):
             if not fx.faulty("relink-before-end-accepted"):
                 return Outcome(ALREADY_LINKED)
         if state.pending(customer.id, program.id) is not None:

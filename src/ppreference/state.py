@@ -165,6 +165,10 @@ class OrgState:
     def pending(self, customer_id: int, program_id: int) -> PendingRelink | None:
         return self._pending.get((customer_id, program_id))
 
+    def pending_of(self, customer_id: int) -> dict[int, PendingRelink]:
+        """The customer's pending relinks by program id."""
+        return {pid: relink for (cid, pid), relink in self._pending.items() if cid == customer_id}
+
     def pending_relinks(self) -> list[tuple[int, PendingRelink]]:
         """Every pending relink of the org as `(customer_id, relink)`, in the order queued."""
         return [(customer_id, relink) for (customer_id, _), relink in self._pending.items()]

@@ -90,14 +90,15 @@ def _mobiles_as_numbers(body: Any) -> dict[str, Any] | None:
 
 
 def _identified_nobody(ex: Exchange) -> bool:
-    """True when a delink answer identified none of its customers: a request-level 4xx, or no customer result
-    with status code 1000 (capillary-facts#customer-identification)."""
-    if 400 <= ex.status < 500:
-        return True
+    """True when a delink answer identified none of its customers: no customer result with status code 1000
+    (capillary-facts#customer-identification), in a 4xx or in item-level results (a 4xx that carries item
+    results naming an identified customer is a batch with a failed item: AMB-ITEM-FAILURE-HTTP-STATUS)."""
     body = ex.response_json if isinstance(ex.response_json, dict) else {}
     entries = [e for shape in DELINK.result_shapes for e in body.get(shape.results_key) or [] if isinstance(e, dict)]
     codes = [((e.get(CUSTOMER_KEY) or {}).get("status") or {}).get("code") for e in entries]
-    return bool(entries) and 1000 not in codes
+    if 1000 in codes:
+        return False
+    return 400 <= ex.status < 500 or bool(entries)
 
 
 def send_delink(client: PartnerProgramClient, body: dict[str, Any], *, retry: bool = True, **kw: Any) -> Exchange:

@@ -436,11 +436,14 @@ class World:
         """A tier expiry no other date of the scenario is within a day of (each call the next one): 40, 43, 46, ...
         days from today for a program without a membership period; for a supplementary one a day inside its
         membership period and at least 3 days from its start and its end, so a relink after the period's end starts
-        after the tier expiry too (AMB-MEMBERSHIP-END: both readings of "the current membership end" agree)."""
+        after the tier expiry too (AMB-MEMBERSHIP-END: both readings of "the current membership end" agree); under
+        strict AMB-MEMBERSHIP-END 30 days after the period's end instead, so a relink falls between the two."""
         n = self._dates
         self._dates += 1
         if program.membership_period is None:
             return self.in_days(40 + 3 * n)
+        if self.profile.is_strict(AmbiguityId.MEMBERSHIP_END):  # after the period's end: a relink falls between
+            return self.in_days(program.membership_period.approx_days() + 30 + 3 * n)
         period = program.membership_period.approx_days()
         if program.membership_period.type == "MONTHS":
             period = program.membership_period.value * 28  # the shortest months: still inside the period
