@@ -23,6 +23,13 @@ Feature: Link a customer to a partner program
       Then the link succeeds
       And every customer's stored partner programs are as the documents say
 
+    @LINK-OPTIONAL-REFERENCE @doc/link-customer/body-parameters
+    Scenario: A link that names no tier and no tier expiry succeeds
+      Given a customer enrolled in the loyalty program
+      When the customer is linked to the external program without a tier or a tier expiry
+      Then the link succeeds
+      And every customer's stored partner programs are as the documents say
+
     @LINK-START-TODAY @doc/link-customer/body-parameters
     Scenario: A membership start date of today is accepted for a new link
       Given a customer enrolled in the loyalty program

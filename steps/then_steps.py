@@ -221,9 +221,12 @@ def _(world: World, judge: Judge, requirements: list[Requirement], days: int) ->
     if not found:
         judge.fail(req, f"loyaltyDetails does not list {program.name} in linkedPartnerPrograms", world.last_exchange)
     value = found[0].get("partnerTierExpiryDate")
-    expected = date.fromisoformat(world.in_days(days)[:10])
+    sent = world.in_days(days)
+    expected = date.fromisoformat(sent[:10])
     tz = (world.org or world.use_org()).timezone
     named = calendar_date_of(value, tz)
+    if not judge.profile.is_strict(AmbiguityId.TIER_EXPIRY_DAY) and named == calendar_date_of(sent, "UTC"):
+        named = expected  # the UTC day of the instant sent (AMB-TIER-EXPIRY-DAY)
     if (
         named is None
         and isinstance(value, str)
@@ -275,7 +278,9 @@ def judge_state(
         count = len(seen.observations)
         for n, observation in enumerate(seen.observations, 1):
             where = "" if count == 1 else f", read {n} of {count}"
-            comparisons.append(StateComparison(label + where, list(observation.rows), observation.exchange))
+            comparisons.append(
+                StateComparison(label + where, list(observation.rows), observation.exchange, observation.first)
+            )
     if not comparisons:
         raise LookupError("the oracle step compares the scenario's registered customers, and it has none")
     if tables or any(c.mismatches for c in comparisons):

@@ -92,6 +92,11 @@ def _(world: World) -> None:
     world.link([world.customer], [item])
 
 
+@when("the customer is linked to the external program without a tier or a tier expiry")
+def _(world: World) -> None:
+    _link(world, "external", partnerTierName=None, partnerTierExpiryDate=None)
+
+
 @when("the customer is linked to the external program without a membership id")
 def _(world: World) -> None:
     _link(world, "external", partnerMembershipId=None)

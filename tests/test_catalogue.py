@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -120,6 +121,21 @@ def test_every_strict_stance_is_implemented(amb: str) -> None:
     typed = f"AmbiguityId.{AmbiguityId(amb).name}"
     consulted = typed in code or amb in code or any(r.strict_with == amb for r in CAT.requirements.values())
     assert consulted, f"{amb} has a strict stance but no code consults it"
+
+
+@pytest.mark.parametrize("amb", sorted(a.id for a in CAT.ambiguities.values() if a.strict))
+def test_every_strict_stance_names_its_case_its_neighbour_and_the_test_judging_it(amb: str) -> None:
+    """A lenient default as narrow as its case: an entry with a strict reading says which case needs its default
+    (`case`), the documented case right next to it still judged by default (`neighbour`), and the self-test that
+    proves it (`judgedBy`): a top-level test function of a file under tests/."""
+    entry = CAT.ambiguities[amb]
+    assert entry.case and entry.neighbour and entry.judged_by, f"{amb}: case, neighbour and judgedBy are required"
+    path, name = entry.judged_by.split("::")
+    file = ROOT / path
+    assert file.is_file(), f"{amb}: judgedBy names {path}, which does not exist"
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    assert name in defined, f"{amb}: judgedBy names {name}, which is no top-level test function of {path}"
 
 
 def test_rendered_pages_are_up_to_date() -> None:

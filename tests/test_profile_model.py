@@ -56,6 +56,8 @@ def _value(profile: Profile, path: str) -> Any:
         return getattr(profile.fuzz, fields[path])
     if head == "webhooks":
         return getattr(profile.webhooks, fields[path])
+    if head == "state":
+        return getattr(profile.state, fields[path])
     if path == "orgs[].auth.token_header":
         return profile.orgs[0].auth.token_header
     if path == "orgs[].customer_pool[].enrolled":

@@ -36,7 +36,8 @@ def _cell(text: str | None) -> str:
 
 
 def render_ambiguities(catalogue: Catalogue) -> str:
-    """The register as a Markdown page: one table row per ambiguity."""
+    """The register as a Markdown page: one table row per ambiguity, then one per entry with a strict stance giving
+    the narrowest case of its lenient default, the neighbour still judged by default, and the self-test proving it."""
     lines = [
         "# Ambiguity register",
         "",
@@ -51,6 +52,21 @@ def render_ambiguities(catalogue: Catalogue) -> str:
     ]
     for a in catalogue.ambiguities.values():
         lines.append(f"| {a.id} | {', '.join(a.sources)} | {_cell(a.issue)} | {_cell(a.stance)} | {_cell(a.strict)} |")
+    lines += [
+        "",
+        "## Narrowest case of each lenient default",
+        "",
+        "A default stance must not be wider than the case that needs it. For every entry with a strict stance: the",
+        "case (exactly what the default lets pass that the strict stance would fail), its neighbour (the documented",
+        "case right next to it that the default stance still fails), and the self-test that proves the neighbour is",
+        "judged under the default stance. A self-test marked `xfail` names a place where the default is still wider.",
+        "",
+        "| id | case: the default lets pass | neighbour: still failed by default | judged by |",
+        "| --- | --- | --- | --- |",
+    ]
+    for a in catalogue.ambiguities.values():
+        if a.strict:
+            lines.append(f"| {a.id} | {_cell(a.case)} | {_cell(a.neighbour)} | `{a.judged_by}` |")
     return "\n".join(lines) + "\n"
 
 

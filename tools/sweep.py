@@ -112,8 +112,8 @@ class Case:
     (`-m "not fuzz"`, without the schemathesis and hypothesis plugins). A variant runs everything, the fuzz
     stage included (seed `VARIANT_FUZZ_SEED`)."""
     strict: str = ""
-    """The ambiguity judged strictly in a fault's run, when the fault's requirement is judged only under strict
-    (e.g. LINK-W1302 under AMB-1302-TRIGGER)."""
+    """The ambiguities (comma-separated) judged strictly in a fault's run, when the fault's requirement is judged
+    only under strict (e.g. LINK-W1302 under AMB-1302-TRIGGER; every `strict-*` fault: its entry's other reading)."""
     select: str = ""
     """A fault's scenarios when they are not the ones tagged with its requirement (`Fault.select`)."""
 
@@ -289,8 +289,10 @@ def run_case(
                 env["PP__FUZZ__MAX_EXAMPLES"] = str(VARIANT_FUZZ_EXAMPLES)
         else:
             stage = ["-m", "not fuzz" if full else case.markers(), *UNUSED_PLUGINS]
-        if case.strict:
-            stage += ["--strict-ambiguity", case.strict]
+        for ambiguity in filter(None, case.strict.split(",")):
+            stage += ["--strict-ambiguity", ambiguity]
+        if case.kind == "variant" and case.target == "all":  # the target of every strict reading
+            stage += ["--strict-ambiguity", "all"]
         cmd = [
             python,
             "-m",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 import uuid
 from collections import deque
@@ -65,7 +66,7 @@ from .payloads import (
 )
 from .ratelimit import RateLimiter
 from .rules import add_period, resolve_customer, run_delink, run_link, run_update
-from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Store
+from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Link, OrgState, Store
 
 __all__ = ["create_app", "envelope"]
 
@@ -84,6 +85,16 @@ Handler = Callable[[Request, OrgConfig], Awaitable[Response]]
 PublicHandler = Callable[[Request], Awaitable[Response]]
 Identify = Callable[[Scope], OrgConfig | None]
 T = TypeVar("T")
+
+
+def _mobile_string_only(body: Any) -> None:
+    """Variant delink-mobile-string-only: a delink whose customer.mobile is a JSON number is refused (HTTP 400,
+    8013), as the other pages type mobile (the other reading of AMB-DELINK-MOBILE-TYPE)."""
+    entries = body.get("deLinkCustomers") if isinstance(body, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        customer = entry.get("customer") if isinstance(entry, dict) else None
+        if isinstance(customer, dict) and isinstance(customer.get("mobile"), int):
+            raise RequestError(400, 8013, "Invalid identifier: customer.mobile must be a string")
 
 
 def _mobile_integer_only(body: Any) -> None:
@@ -285,6 +296,7 @@ class _Server:
         self.store = Store(self.orgs)
         self.fx = behaviour
         self.memory = Memory()
+        self.lagging = ReadLag() if behaviour.varies("read-lag") else None
         self.auth = Authenticator(orgs, self.now, token_ttl_seconds, behaviour)
         self.log.clear()
 
@@ -402,12 +414,16 @@ class _Server:
     ) -> tuple[dict[str, Any], bool]:
         """Apply a Partner Program request with the rules (`run`), inside the wrong effects of the active fault
         (`effects.around`: none when conforming), flagging the log entry when the store changed."""
-        before = self._links_of(org, batches) if self.fx.fault == "event-tier-before-update" else {}
+        before = self._links_of(org, batches) if self.fx.fault == "event-tier-before-update" or self.lagging else {}
+        if self.lagging is not None:
+            self.lagging.before(org.org_id, before)
         result = self.apply(
             request,
             lambda: around(self.fx, endpoint, org, self.store, self.orgs, batches, run, self.memory),
         )
         self.events.before = before
+        if self.lagging is not None:
+            self.lagging.after(self.store.org(org.org_id), {cid for cid, _ in before} | _answered_ids(result[0]))
         return result
 
     def _links_of(self, org: OrgConfig, batches: Any) -> dict[tuple[int, int], Any]:
@@ -427,6 +443,7 @@ class _Server:
             body,
             self.fx.batch_limit(LINK, MAX_BATCH),
             unchecked_reference=self.fx.faulty("null-item-500"),
+            empty_is_value=self.fx.varies("empty-identifier-is-a-value"),
         )
         return self._items(
             LINK, self._run(request, LINK, org, batches, lambda o, s, b: run_link(o, s, b, self.now(), self.fx)), org
@@ -435,7 +452,9 @@ class _Server:
     async def update(self, request: Request, org: OrgConfig) -> Response:
         body = await self.partner_body(request)
         self._name_keys_unchecked(body, "customersPartnerUpdates", "partnerProgramUpdates")
-        batches = parse_update_request(body, self.fx.batch_limit(UPDATE, MAX_BATCH))
+        batches = parse_update_request(
+            body, self.fx.batch_limit(UPDATE, MAX_BATCH), empty_is_value=self.fx.varies("empty-identifier-is-a-value")
+        )
         return self._items(
             UPDATE,
             self._run(request, UPDATE, org, batches, lambda o, s, b: run_update(o, s, b, self.now(), self.fx)),
@@ -446,7 +465,11 @@ class _Server:
         body = await self.partner_body(request)
         if self.fx.varies("delink-mobile-integer-only"):
             _mobile_integer_only(body)
-        batches = parse_delink_request(body, self.fx.batch_limit(DELINK, MAX_BATCH))
+        if self.fx.varies("delink-mobile-string-only"):
+            _mobile_string_only(body)
+        batches = parse_delink_request(
+            body, self.fx.batch_limit(DELINK, MAX_BATCH), empty_is_value=self.fx.varies("empty-identifier-is-a-value")
+        )
         return self._items(
             DELINK, self._run(request, DELINK, org, batches, lambda o, s, b: run_delink(o, s, b, self.fx)), org
         )
@@ -508,7 +531,10 @@ class _Server:
         if customer is None:
             raise RequestError(400, 8015, "No customer found with the given identifier")
         linked = []
-        for link in state.links_of(customer.id):
+        links = state.links_of(customer.id)
+        if self.lagging is not None:  # variant read-lag: what was stored 0.3-0.8 s ago
+            links = self.lagging.shown(org.org_id, customer.id, links)
+        for link in links:
             program = org.program_by_id(link.program_id)
             if program is None:
                 continue
@@ -517,6 +543,8 @@ class _Server:
             shown: str | None = expiry.isoformat() if expiry is not None else None
             if expiry is not None and self.fx.varies("tier-expiry-utc-date"):
                 shown = expiry.astimezone(UTC).date().isoformat()
+            if expiry is not None and self.fx.varies("tier-expiry-day-month-year"):
+                shown = expiry.astimezone(org.timezone).strftime("%d/%m/%Y")
             linked.append(
                 {
                     "partnerProgramId": program.id,
@@ -579,6 +607,8 @@ class _Server:
             state = self.store.org(org.org_id)
             done = self.events.run_scheduler(org, state, as_of, [i for i in ids if i in state.customers], add_period)
             total = {k: total[k] + done[k] for k in total}
+            if self.lagging is not None:
+                self.lagging.after(state, {i for i in ids if i in state.customers})
         return _JSON(total)
 
     async def requests(self, request: Request) -> Response:
@@ -713,6 +743,48 @@ def create_app(
     app.router.redirect_slashes = False  # "/x/" is an unknown route (404), not a redirect
     app.state.reference = server
     return app
+
+
+def _answered_ids(body: Any) -> set[int]:
+    """The ids of the customers an item-level answer reports as found."""
+    out = set()
+    for key in ("linkCustomers", "customersPartnerUpdates"):
+        for entry in body.get(key, []) if isinstance(body, dict) else []:
+            cid = (entry.get("customer") or {}).get("id")
+            if isinstance(cid, int):
+                out.add(cid)
+    return out
+
+
+class ReadLag:
+    """Variant read-lag: loyaltyDetails shows a customer's links as they were 0.3-0.8 s before (a replicated read
+    path); answers and events are immediate. Each write's result becomes visible after its own lag."""
+
+    def __init__(self, seed: int = 20261207) -> None:
+        self.random = random.Random(seed)
+        self.history: dict[tuple[int, int], list[tuple[float, list[Link]]]] = {}
+
+    def before(self, org_id: int, links: Mapping[tuple[int, int], Link]) -> None:
+        """Before a write: the customers' current links stay visible until the write's lag has passed."""
+        current: dict[int, list[Link]] = {}
+        for (cid, _), link in links.items():
+            current.setdefault(cid, []).append(link)
+        for cid, shown in current.items():
+            self.history.setdefault((org_id, cid), [(0.0, shown)])
+
+    def after(self, state: OrgState, customer_ids: set[int]) -> None:
+        """After a write: the customers' new links, visible from now plus a lag of 0.3-0.8 s."""
+        visible = time.monotonic() + self.random.uniform(0.3, 0.8)
+        for cid in customer_ids:
+            self.history.setdefault((state.org_id, cid), [(0.0, [])]).append((visible, list(state.links_of(cid))))
+
+    def shown(self, org_id: int, customer_id: int, current: list[Link]) -> list[Link]:
+        """The links loyaltyDetails shows now (the latest visible ones; `current` when no write touched them)."""
+        history = self.history.get((org_id, customer_id))
+        if not history:
+            return current
+        now = time.monotonic()
+        return next((links for at, links in reversed(history) if at <= now), history[0][1])
 
 
 def _welcome_program(customer_id: int) -> dict[str, Any]:

@@ -119,7 +119,8 @@ class EventHub:
     ) -> None:
         if form not in EVENT_FORMS:
             raise ValueError(f"unknown event form {form!r}; known: {', '.join(EVENT_FORMS)}")
-        self.form = "wrapped" if behaviour.variant == "event-wrapped-envelope" else form
+        wrapped = behaviour.varies("event-wrapped-envelope") or behaviour.varies("events-orgid-with-space")
+        self.form = "wrapped" if wrapped else form
         self.fx = behaviour
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -229,7 +230,7 @@ class EventHub:
         if program is None:
             return
         shown_id = customer_id + 1_000_000 if self.fx.fault == "event-wrong-customer-id" else customer_id
-        nulls = self.fx.variant == "null-for-absent"  # a serialiser that writes absent values as null
+        nulls = self.fx.varies("null-for-absent")  # a serialiser that writes absent values as null
         instore = {
             k: v
             for k, v in (("mobile", customer.mobile), ("email", customer.email), ("externalId", customer.external_id))
@@ -240,7 +241,7 @@ class EventHub:
             "entityInformation": {"entityType": "USER", "entityId": shown_id},
             "loyaltyProgramId": org.loyalty_program_id,
             "partnerProgramId": program.id,
-            "partnerProgramName": program.name,
+            "partnerProgramName": program.name + (" " if self.fx.varies("event-name-padded") else ""),
         }
         if name != REMINDER:
             data["partnerProgramType"] = program.type
@@ -262,6 +263,13 @@ class EventHub:
             if nulls:
                 for key in ("partnerTierNumber", "partnerTierExpiryDate", "membershipExpiryDate"):
                     details.setdefault(key, None)
+            if self.fx.varies("event-expiry-date-time"):  # a date-time where the samples show a date
+                if link.tier_expiry is not None:
+                    details["partnerTierExpiryDate"] = link.tier_expiry.astimezone(org.timezone).isoformat()
+                if "membershipExpiryDate" in details and link.membership_end is not None:
+                    details["membershipExpiryDate"] = link.membership_end.astimezone(org.timezone).isoformat()
+            if self.fx.varies("events-without-details"):  # as the enriched partnerProgramLinked sample
+                details = {k: v for k, v in details.items() if k == "membershipExpiryDate"}
             data["customerPartnerProgramDetails"] = details
         self._send(org.org_id, name, self._envelope(org.org_id, name, data, now, request_id))
 
@@ -281,7 +289,7 @@ class EventHub:
                     "eventName": name,
                     "refId": ref_id,
                     "apiRequestId": request_id,
-                    "orgId": org_id,
+                    ("orgId " if self.fx.varies("events-orgid-with-space") else "orgId"): org_id,
                 },
             }
         return {
@@ -298,15 +306,17 @@ class EventHub:
     # -- delivery ----------------------------------------------------------------------
     def _send(self, org_id: int, name: str, payload: dict[str, Any]) -> None:
         every_org = self.fx.faulty("tenant-events-any-org")  # a fault: one org's events to every org's webhooks
+        times = 2 if self.fx.varies("events-delivered-twice") else 1  # at-least-once delivery: twice each time
         for hook in list(self.hooks.values()):
             if (
                 (hook.org_id == org_id or every_org)
                 and hook.active
                 and (not hook.event_names or name in hook.event_names)
             ):
-                task = asyncio.get_running_loop().create_task(self._deliver(hook, name, payload))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                for _ in range(times):
+                    task = asyncio.get_running_loop().create_task(self._deliver(hook, name, payload))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, hook: Webhook, name: str, payload: dict[str, Any]) -> None:
         if self._client is None:
@@ -395,11 +405,14 @@ class EventHub:
                 continue
             old = state.link(customer_id, relink.program_id)
             membership = relink.membership_id or (old.membership_id if old else f"R-{customer_id}")
+            tier, expiry = relink.tier_name, relink.tier_expiry
+            if self.fx.varies("relink-keeps-unnamed-values") and old is not None:  # AMB-RELINK-ACTIVATION-STATE
+                tier, expiry = tier or old.tier_name, expiry or old.tier_expiry
             link = Link(
                 relink.program_id,
                 membership,
-                relink.tier_name,
-                relink.tier_expiry,
+                tier,
+                expiry,
                 relink.start,
                 program_period(relink.start, program, org.timezone) if program.is_supplementary else None,
             )

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 __all__ = [
     "CONFORMING",
     "FAULTS",
+    "STRICT_FAULTS",
     "KINDS",
     "VARIANTS",
     "Behaviour",
@@ -54,6 +55,7 @@ KINDS = {
     "transport": "HTTP level: a 5xx to a valid request, a wrong status, a wrong Content-Type",
     "event": "a webhook event is not sent, or carries wrong or missing values (ppreference.events)",
     "stored": "a write answers exactly as documented but stores the wrong state: only the state oracle sees it",
+    "strict": "the other reading of a register entry with a strict stance: judged only under that stance",
     "tenant": "a customer or an event of one org is reached through another org's credentials or webhook",
 }
 
@@ -75,6 +77,9 @@ class Fault:
     """The marker expression of the scenarios that show it, when they are not tagged with its requirement (a fault
     of the stored state: the state oracle names the requirement in any scenario whose writes it follows). The
     sweep runs only the scenarios tagged with the requirement, or these."""
+    reading: str | None = None
+    """For a fault of the strict stance (`strict` set): the variant whose behaviour it switches on, the reading the
+    register lets an implementation take by default and that entry's strict stance refuses."""
 
     def to_json(self) -> dict[str, str]:
         out = {"name": self.name, "requirement": self.requirement, "kind": self.kind, "description": self.description}
@@ -84,6 +89,8 @@ class Fault:
             out["strict"] = self.strict
         if self.select:
             out["select"] = self.select
+        if self.reading:
+            out["reading"] = self.reading
         return out
 
 
@@ -102,6 +109,81 @@ class Variant:
 def _faults(*rows: tuple[str, ...]) -> dict[str, Fault]:
     return {row[0]: Fault(*row) for row in rows}
 
+
+def _strict(name: str, requirement: str, strict: str, reading: str, stage: str = "", select: str = "") -> Fault:
+    """A fault of the strict stance: variant `reading` (the other reading of `strict`, the register entry or
+    entries, comma-separated) on the target that takes every other strict reading, judged under `strict`."""
+    entry = strict.split(",")[0]
+    description = f"The other reading of {entry} (variant {reading}), judged under its strict stance."
+    return Fault(name, requirement, "strict", description, stage, strict, select, reading)
+
+
+STRICT_FAULTS: tuple[Fault, ...] = (
+    _strict("strict-2005-two-meanings", "LINK-2005-ALREADY-LINKED", "AMB-2005-TWO-MEANINGS", "message-2005-generic"),
+    _strict("strict-delink-response-shape", "DELINK-SUCCESS", "AMB-DELINK-RESPONSE-SHAPE", "legacy-delink-shape"),
+    _strict("strict-legacy-status-false", "LINK-SUCCESS", "AMB-LEGACY-STATUS-FALSE", "success-status-false"),
+    _strict("strict-item-failure-http-status", "LINK-2007", "AMB-ITEM-FAILURE-HTTP-STATUS", "item-failure-http-200"),
+    _strict("strict-2008-level", "LINK-2008", "AMB-2008-LEVEL", "batch-limit-per-item"),
+    _strict("strict-today-timezone", "LINK-EXPIRY-TODAY", "AMB-TODAY-TIMEZONE", "today-in-utc"),
+    _strict("strict-updatetype-case", "UPDATE-UPDATETYPE-CASE", "AMB-UPDATETYPE-CASE", "updatetype-case-insensitive"),
+    _strict("strict-extra-fields", "LINK-SUCCESS", "AMB-EXTRA-FIELDS", "extra-fields"),
+    _strict("strict-null-as-absent", "EVENT-LINKED", "AMB-NULL-AS-ABSENT", "null-for-absent"),
+    _strict(
+        "strict-undefined-requests", "FUZZ-RESPONSE-CONFORMS", "AMB-UNDEFINED-REQUESTS", "http-stack-strict", "fuzz"
+    ),
+    _strict("strict-tier-expiry-format", "UPDATE-TIER-EXPIRY", "AMB-TIER-EXPIRY-FORMAT", "tier-expiry-day-month-year"),
+    _strict("strict-result-order", "RESULT-ORDER", "AMB-RESULT-ORDER", "results-reordered"),
+    _strict("strict-delink-error-codes", "DELINK-2006", "AMB-DELINK-ERROR-CODES", "delink-unknown-program-2004"),
+    _strict("strict-delink-mobile-type", "DELINK-SUCCESS", "AMB-DELINK-MOBILE-TYPE", "delink-mobile-string-only"),
+    _strict("strict-warning-shape", "LINK-W1302", "AMB-WARNING-SHAPE,AMB-1302-TRIGGER", "warnings-on-item-as-text"),
+    _strict("strict-customer-not-found", "IDENT-NOT-FOUND", "AMB-CUSTOMER-NOT-FOUND", "unknown-customer-8089"),
+    _strict(
+        "strict-membership-id-code", "LINK-2002-MEMBERSHIP-ID", "AMB-MEMBERSHIP-ID-CODE", "membership-id-missing-2005"
+    ),
+    _strict("strict-empty-identifiers", "IDENT-ANY-ONE", "AMB-EMPTY-IDENTIFIERS", "empty-identifier-is-a-value"),
+    _strict("strict-malformed-code", "REQ-MALFORMED", "AMB-MALFORMED-CODE", "malformed-422"),
+    _strict("strict-event-envelope", "EVENT-LINKED", "AMB-EVENT-ENVELOPE", "event-wrapped-envelope"),
+    _strict("strict-event-orgid-key", "EVENT-LINKED", "AMB-EVENT-ORGID-KEY", "events-orgid-with-space"),
+    _strict("strict-event-name-whitespace", "EVENT-LINKED", "AMB-EVENT-NAME-WHITESPACE", "event-name-padded"),
+    _strict("strict-event-duplicates", "EVENT-LINKED", "AMB-EVENT-DUPLICATES", "events-delivered-twice"),
+    _strict("strict-event-details", "EVENT-UPDATED", "AMB-EVENT-DETAILS", "events-without-details"),
+    _strict(
+        "strict-link-default-tier",
+        "STATE-LINK-STORED",
+        "AMB-LINK-DEFAULT-TIER",
+        "link-tier-defaults-to-lowest",
+        select="LINK-OPTIONAL-REFERENCE",
+    ),
+    _strict(
+        "strict-link-default-tier-expiry",
+        "STATE-LINK-STORED",
+        "AMB-LINK-DEFAULT-TIER-EXPIRY",
+        "link-expiry-defaults",
+        select="LINK-OPTIONAL-REFERENCE",
+    ),
+    _strict(
+        "strict-relink-activation-state",
+        "RELINK-QUEUE",
+        "AMB-RELINK-ACTIVATION-STATE",
+        "relink-keeps-unnamed-values",
+        select="EVENT-RELINK-ACTIVATION",
+    ),
+    _strict("strict-tier-expiry-day", "UPDATE-TIER-EXPIRY", "AMB-TIER-EXPIRY-DAY", "tier-expiry-utc-date"),
+    _strict(
+        "strict-undeclared-programs",
+        "STATE-OTHERS-UNCHANGED",
+        "AMB-UNDECLARED-PROGRAMS",
+        "undeclared-program-at-enrolment",
+        select="LINK-SUCCESS",
+    ),
+    _strict("strict-membership-end", "RELINK-QUEUE", "AMB-MEMBERSHIP-END", "membership-end-is-tier-expiry"),
+    _strict("strict-unlisted-item-code", "FUZZ-ITEM-CODES", "AMB-UNLISTED-ITEM-CODE", "unlisted-item-code", "fuzz"),
+    _strict("strict-event-date-format", "EVENT-UPDATED", "AMB-EVENT-DATE-FORMAT", "event-expiry-date-time"),
+    _strict("strict-read-consistency", "STATE-LINK-STORED", "AMB-READ-CONSISTENCY", "read-lag", select="LINK-SUCCESS"),
+)
+"""One fault per register entry with a strict reading (issue 25): the reading the default stance lets an
+implementation take, switched on as a fault (`Fault.reading`) and judged under that entry's strict stance, so the
+sweep proves each strict stance bites (`tools.sweep` runs them on the strict-readings target)."""
 
 FAULTS: dict[str, Fault] = _faults(
     # -- wrong error code ------------------------------------------------------------------------
@@ -870,6 +952,8 @@ FAULTS: dict[str, Fault] = _faults(
     ),
 )
 
+FAULTS.update({f.name: f for f in STRICT_FAULTS})
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -996,6 +1080,101 @@ VARIANTS: dict[str, Variant] = {
             "of 'the customer's current membership end date'), else after the membership period's end.",
         ),
         Variant(
+            "read-lag",
+            "AMB-READ-CONSISTENCY",
+            "loyaltyDetails shows a link, update or delink 0.3-0.8 s after the write's answer (a replicated read "
+            "path); answers and events are immediate.",
+        ),
+        Variant(
+            "message-2005-generic",
+            "AMB-2005-TWO-MEANINGS",
+            "Both meanings of 2005 (not enrolled; already linked) carry the same message, 'Request cannot be "
+            "processed'.",
+        ),
+        Variant(
+            "today-in-utc",
+            "AMB-TODAY-TIMEZONE",
+            "'Today' is the calendar date in UTC, the server's timezone: dates are compared by their UTC calendar day.",
+        ),
+        Variant(
+            "tier-expiry-day-month-year",
+            "AMB-TIER-EXPIRY-FORMAT",
+            "loyaltyDetails gives partnerTierExpiryDate as DD/MM/YYYY, a format the documents do not name.",
+        ),
+        Variant(
+            "delink-mobile-string-only",
+            "AMB-DELINK-MOBILE-TYPE",
+            "A delink customer's mobile must be a string, as the link and update pages type it: a JSON number is "
+            "answered HTTP 400 with code 8013.",
+        ),
+        Variant(
+            "unknown-customer-8089",
+            "AMB-CUSTOMER-NOT-FOUND",
+            "An unknown customer is answered with customer status false and code 8089 (not registered for the "
+            "loyalty program, capillary-facts) on the customer and its items, not 8015.",
+        ),
+        Variant(
+            "membership-id-missing-2005",
+            "AMB-MEMBERSHIP-ID-CODE",
+            "A new enrollment without partnerMembershipId is rejected with 2005 (cannot be enrolled), not 2002.",
+        ),
+        Variant(
+            "empty-identifier-is-a-value",
+            "AMB-EMPTY-IDENTIFIERS",
+            "An identifier sent as an empty string is a value to look up: a customer object {mobile: '', email: "
+            "'a@b'} is looked up by the empty mobile (and not found).",
+        ),
+        Variant(
+            "events-orgid-with-space",
+            "AMB-EVENT-ORGID-KEY",
+            "Webhook events come in the wrapped envelope with the org key spelt 'orgId ' (with the trailing space of "
+            "the delinked sample).",
+        ),
+        Variant(
+            "event-name-padded",
+            "AMB-EVENT-NAME-WHITESPACE",
+            "Events carry the program's name with a trailing space, as the samples' 'Drivers '.",
+        ),
+        Variant(
+            "events-delivered-twice",
+            "AMB-EVENT-DUPLICATES",
+            "Every event is delivered twice (the same eventId): at-least-once delivery.",
+        ),
+        Variant(
+            "events-without-details",
+            "AMB-EVENT-DETAILS",
+            "Events carry no customerPartnerProgramDetails but membershipExpiryDate, as the enriched "
+            "partnerProgramLinked sample.",
+        ),
+        Variant(
+            "link-tier-defaults-to-lowest",
+            "AMB-LINK-DEFAULT-TIER",
+            "A link without partnerTierName gets the program's lowest tier.",
+        ),
+        Variant(
+            "relink-keeps-unnamed-values",
+            "AMB-RELINK-ACTIVATION-STATE",
+            "A relink that starts keeps the ended membership's tier and tier expiry where its item named none.",
+        ),
+        Variant(
+            "unlisted-item-code",
+            "AMB-UNLISTED-ITEM-CODE",
+            "A link item whose partnerMembershipId has a character other than letters, digits and '-' is refused "
+            "with code 2010, which no page lists.",
+        ),
+        Variant(
+            "event-expiry-date-time",
+            "AMB-EVENT-DATE-FORMAT",
+            "Events carry partnerTierExpiryDate and membershipExpiryDate as full ISO 8601 date-times where the "
+            "samples show dates.",
+        ),
+        Variant(
+            "strict-readings",
+            "all",
+            "Every strict reading of the register (the reference server's own choices): the suite under "
+            "--strict-ambiguity all must pass it; each strict-* fault is one other reading on top of it.",
+        ),
+        Variant(
             "event-wrapped-envelope",
             "AMB-EVENT-ENVELOPE",
             "Webhook events come in the enriched wrapped envelope {eventId, eventType, actionType, attributes} "
@@ -1050,9 +1229,10 @@ class Behaviour:
         return self.fault == name
 
     def varies(self, name: str) -> bool:
-        """True when variant `name` is active."""
+        """True when variant `name` is active, or a fault of the strict stance that takes its reading
+        (`Fault.reading`)."""
         assert name in VARIANTS, name
-        return self.variant == name
+        return self.variant == name or (self.fault is not None and FAULTS[self.fault].reading == name)
 
     def swap(self, name: str, right: T, wrong: T) -> T:
         """`right`, or `wrong` when fault `name` is injected (wrong-code faults)."""

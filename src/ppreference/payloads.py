@@ -122,12 +122,12 @@ class CustomerRef:
         return dict(self.present())
 
 
-def _customer_ref(raw: Any, where: str, *, numeric_mobile: bool) -> CustomerRef:
+def _customer_ref(raw: Any, where: str, *, numeric_mobile: bool, empty_is_value: bool = False) -> CustomerRef:
     obj = _object(raw, where)
     values: dict[str, Any] = {}
     for key in ("id", "mobile", "email", "externalId"):
         value = obj.get(key)
-        if value is None or value == "":
+        if value is None or (value == "" and not empty_is_value):
             values[key] = None
         elif key == "id":
             if not isinstance(value, int) or isinstance(value, bool):
@@ -187,6 +187,7 @@ def _parse_batch(
     *,
     numeric_mobile: bool = False,
     max_batch: int | None = MAX_BATCH,
+    empty_is_value: bool = False,
 ) -> list[CustomerBatch[Any]]:
     obj = _object(body, "body")
     entries = _required_array(obj, top_key, "")
@@ -198,7 +199,9 @@ def _parse_batch(
         entry = _object(raw_entry, where)
         if entry.get("customer") is None:
             raise RequestError(400, 2002, f"Required field is empty or null: {where}.customer")
-        customer = _customer_ref(entry["customer"], f"{where}.customer", numeric_mobile=numeric_mobile)
+        customer = _customer_ref(
+            entry["customer"], f"{where}.customer", numeric_mobile=numeric_mobile, empty_is_value=empty_is_value
+        )
         raw_items = _required_array(entry, items_key, where)
         items = tuple(
             parse_item(_object(raw, f"{where}.{items_key}[{j}]"), f"{where}.{items_key}[{j}]")
@@ -244,17 +247,21 @@ def _delink_item(obj: dict[str, Any], where: str) -> DelinkItem:
 
 
 def parse_link_request(
-    body: Any, max_batch: int | None = MAX_BATCH, *, unchecked_reference: bool = False
+    body: Any, max_batch: int | None = MAX_BATCH, *, unchecked_reference: bool = False, empty_is_value: bool = False
 ) -> list[CustomerBatch[LinkItem]]:
     """`{"linkCustomers": [{"customer": {...}, "linkToPartnerPrograms": [...]}]}`.
 
     More than `max_batch` customers (None: no limit) -> `RequestError` 400/2008.
     `unchecked_reference=True` is fault null-item-500: the customerPartnerReference fields are trimmed
     before their types are checked, so a null or non-string field raises AttributeError (an HTTP 500).
+    `empty_is_value=True` is variant empty-identifier-is-a-value: an identifier sent as "" is a value to look up
+    (AMB-EMPTY-IDENTIFIERS' other reading), not an absent one.
     """
     if unchecked_reference:
         _trim_references_unchecked(body)
-    return _parse_batch(body, "linkCustomers", "linkToPartnerPrograms", _link_item, max_batch=max_batch)
+    return _parse_batch(
+        body, "linkCustomers", "linkToPartnerPrograms", _link_item, max_batch=max_batch, empty_is_value=empty_is_value
+    )
 
 
 def _trim_references_unchecked(body: Any) -> None:
@@ -269,13 +276,24 @@ def _trim_references_unchecked(body: Any) -> None:
                     ref[key] = ref[key].strip()
 
 
-def parse_update_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[UpdateItem]]:
-    """`{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates": [...]}]}`; `max_batch` as
-    for `parse_link_request`."""
-    return _parse_batch(body, "customersPartnerUpdates", "partnerProgramUpdates", _update_item, max_batch=max_batch)
+def parse_update_request(
+    body: Any, max_batch: int | None = MAX_BATCH, *, empty_is_value: bool = False
+) -> list[CustomerBatch[UpdateItem]]:
+    """`{"customersPartnerUpdates": [{"customer": {...}, "partnerProgramUpdates": [...]}]}`; `max_batch` and
+    `empty_is_value` as for `parse_link_request`."""
+    return _parse_batch(
+        body,
+        "customersPartnerUpdates",
+        "partnerProgramUpdates",
+        _update_item,
+        max_batch=max_batch,
+        empty_is_value=empty_is_value,
+    )
 
 
-def parse_delink_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[CustomerBatch[DelinkItem]]:
+def parse_delink_request(
+    body: Any, max_batch: int | None = MAX_BATCH, *, empty_is_value: bool = False
+) -> list[CustomerBatch[DelinkItem]]:
     """`{"deLinkCustomers": [{"customer": {...}, "deLinkFromPartnerPrograms": [...]}]}`; `max_batch` as for
     `parse_link_request`.
 
@@ -288,6 +306,7 @@ def parse_delink_request(body: Any, max_batch: int | None = MAX_BATCH) -> list[C
         _delink_item,
         numeric_mobile=True,
         max_batch=max_batch,
+        empty_is_value=empty_is_value,
     )
 
 

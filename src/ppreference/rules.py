@@ -29,6 +29,8 @@ from .faults import CONFORMING, Behaviour
 from .payloads import MAX_BATCH, CustomerBatch, DelinkItem, LinkItem, UpdateItem
 from .state import Customer, Link, OrgState, PendingRelink
 
+UTC_ZONE = ZoneInfo("UTC")
+
 __all__ = [
     "UPDATE_TYPES",
     "Outcome",
@@ -76,6 +78,7 @@ SUCCESS = Status(True, 200, "Success")
 CUSTOMER_FOUND = Status(True, 1000, "Customer successfully retrieved")
 NO_IDENTIFIER = _fail(8013, "Invalid identifier: at least one customer identifier is required")
 NOT_FOUND = _fail(8015, "No customer found with the given identifier")
+NOT_REGISTERED = _fail(8089, "Customer is not registered for the loyalty program")
 WARNING_1302 = _fail(1302, "Supplementary program expiry is before membership expiry")
 
 EMPTY_NAME = _fail(2002, "Required field is empty or null: partnerProgramName")
@@ -200,7 +203,8 @@ def link_program(
     `persist` False answers as usual but stores no new link (fault link-batch-first-customer-only).
     """
     tz = org.timezone
-    today = local_date(now, tz)
+    day_zone = UTC_ZONE if fx.varies("today-in-utc") else tz  # whose calendar "today" is (AMB-TODAY-TIMEZONE)
+    today = local_date(now, day_zone)
     if not item.program_name:
         return Outcome(fx.swap("link-2002-as-2006", EMPTY_NAME, PROGRAM_NOT_FOUND))
     program = org.program(item.program_name)
@@ -215,7 +219,7 @@ def link_program(
     if isinstance(tier_expiry, Status):
         return Outcome(tier_expiry)
     if tier_expiry is not None and _before_today(
-        local_date(tier_expiry, tz), today, fx, "link-expiry-today-rejected", "link-expiry-yesterday-accepted"
+        local_date(tier_expiry, day_zone), today, fx, "link-expiry-today-rejected", "link-expiry-yesterday-accepted"
     ):
         if fx.faulty("rejected-link-stored") and state.link(customer.id, program.id) is None:
             begins = now.astimezone(tz)  # saved before the date check
@@ -228,7 +232,7 @@ def link_program(
     if isinstance(start, Status):
         return Outcome(start)
     if start is not None and _before_today(
-        local_date(start, tz), today, fx, "link-start-today-rejected", "link-start-yesterday-accepted"
+        local_date(start, day_zone), today, fx, "link-start-today-rejected", "link-start-yesterday-accepted"
     ):
         return Outcome(PAST_START)
 
@@ -261,6 +265,8 @@ def link_program(
             if other_program is not None and other_program.is_supplementary:
                 return Outcome(fx.swap("link-2019-as-2005", ONE_SUPPLEMENTARY, ALREADY_LINKED))
     if not item.membership_id and not fx.faulty("link-membership-id-optional"):
+        if fx.varies("membership-id-missing-2005"):  # AMB-MEMBERSHIP-ID-CODE: another code than 2002
+            return Outcome(_fail(2005, "Customer cannot be enrolled in the partner program without a membership id"))
         return Outcome(_empty("partnerMembershipId"))
 
     begins = start if start is not None else now.astimezone(tz)
@@ -344,9 +350,10 @@ def update_program(
     expiry = _date_field(item.tier_expiry, "updatedTierExpiryDate", tz)
     if isinstance(expiry, Status):
         return expiry
+    day_zone = UTC_ZONE if fx.varies("today-in-utc") else tz
     if expiry is not None and _before_today(
-        local_date(expiry, tz),
-        local_date(now, tz),
+        local_date(expiry, day_zone),
+        local_date(now, day_zone),
         fx,
         "update-expiry-today-rejected",
         "update-expiry-yesterday-accepted",
@@ -427,6 +434,8 @@ def _run(
     over_limit = fx.varies("batch-limit-per-item") and len(batches) > MAX_BATCH
     for position, batch in enumerate(batches):
         customer, found = resolve_customer(state, batch.customer, fx.ignored_identifiers(endpoint))
+        if found is NOT_FOUND and fx.varies("unknown-customer-8089"):  # AMB-CUSTOMER-NOT-FOUND: another code
+            found = NOT_REGISTERED
         entries: list[dict[str, Any]] = []
         for item in batch.items:
             if over_limit:

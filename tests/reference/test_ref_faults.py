@@ -79,6 +79,8 @@ def test_every_fault_breaks_a_catalogued_testable_requirement() -> None:
 def test_every_variant_resolves_a_registered_ambiguity_with_a_strict_stance() -> None:
     ambiguities = load_catalogue().ambiguities
     for variant in VARIANTS.values():
+        if variant.ambiguity == "all":  # the target of every strict reading (tools.sweep runs it strict)
+            continue
         assert variant.ambiguity in ambiguities, variant
         assert ambiguities[variant.ambiguity].strict, variant  # else there is nothing for it to vary from
     assert not set(FAULTS) & set(VARIANTS)
@@ -355,3 +357,19 @@ def test_docs_list_every_fault_and_variant() -> None:
         assert f"| `{fault.name}` | {fault.kind} | {fault.requirement} |" in text, fault.name
     for variant in VARIANTS.values():
         assert f"| `{variant.name}` | {variant.ambiguity} |" in text, variant.name
+
+
+def test_every_strict_stance_has_a_fault_of_the_other_reading_that_the_sweep_runs_strict() -> None:
+    """Issue 25, item 2: a strict switch that does not bite is worse than none. For every register entry with a
+    strict reading the registry holds a fault judged only under that stance (`Fault.strict` names the entry); a
+    fault of the strict stance that takes a variant's reading names a variant of the same entry."""
+    ambiguities = load_catalogue().ambiguities
+    covered = {a for f in FAULTS.values() if f.strict for a in f.strict.split(",")}
+    missing = sorted(a.id for a in ambiguities.values() if a.strict and a.id not in covered)
+    assert not missing, f"register entries with a strict reading and no fault of the other reading: {missing}"
+    for fault in FAULTS.values():
+        if fault.reading:
+            assert fault.reading in VARIANTS and fault.strict, fault
+            assert VARIANTS[fault.reading].ambiguity in fault.strict.split(","), fault
+        if fault.kind == "strict":
+            assert fault.reading and fault.strict, fault

@@ -62,13 +62,22 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Ambiguity:
-    """One register entry: id, sources, the issue, the default stance, the strict stance (or None)."""
+    """One register entry: id, sources, the issue, the default stance, the strict stance (or None).
+
+    An entry with a strict stance also says how narrow its default is: `case`, exactly what the default lets pass
+    that the strict stance would fail; `neighbour`, the documented case right next to it that the default stance
+    still fails; `judged_by` (`judgedBy`), the self-test proving that, as a pytest node id
+    ("tests/test_stance_cases.py::test_..."). All three are "" for an entry without a strict stance.
+    """
 
     id: str
     sources: tuple[str, ...]
     issue: str
     stance: str
     strict: str | None
+    case: str = ""
+    neighbour: str = ""
+    judged_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,16 @@ def load_catalogue() -> Catalogue:
     for a in amb_data["ambiguities"]:
         if a["id"] in ambiguities:
             raise CatalogueError(f"duplicate ambiguity id {a['id']}")
-        ambiguities[a["id"]] = Ambiguity(a["id"], tuple(a["sources"]), a["issue"], a["stance"], a["strict"])
+        ambiguities[a["id"]] = Ambiguity(
+            a["id"],
+            tuple(a["sources"]),
+            a["issue"],
+            a["stance"],
+            a["strict"],
+            case=a.get("case", ""),
+            neighbour=a.get("neighbour", ""),
+            judged_by=a.get("judgedBy", ""),
+        )
     for r in requirements.values():
         if r.strict_with and r.strict_with not in ambiguities:
             raise CatalogueError(f"{r.id}: strictWith names unknown ambiguity {r.strict_with}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -126,9 +127,25 @@ def check(payload: Any, *, strict: frozenset[str] | set[str] = frozenset()) -> V
         attrs = payload.get("attributes")
         if isinstance(attrs, dict) and "orgId " in attrs:
             errors.append("at $.attributes['orgId ']: the org key has a trailing space (strict AMB-EVENT-ORGID-KEY)")
+    if stances.strict(AmbiguityId.EVENT_DATE_FORMAT) and form != "raw":
+        details = facts(payload).details
+        for key in ("partnerTierExpiryDate", "membershipExpiryDate"):
+            value = details.get(key)
+            if isinstance(value, str) and not _DATE.fullmatch(value):
+                errors.append(
+                    f"at {_data_path(form)}.customerPartnerProgramDetails.{key}: {value!r} is not a YYYY-MM-DD date "
+                    "(strict AMB-EVENT-DATE-FORMAT)"
+                )
     if stances.strict(AmbiguityId.EVENT_ENVELOPE) and form != "flat":
         errors.append(f"at $: the {form} form; only the enriched flat envelope is accepted (strict AMB-EVENT-ENVELOPE)")
     return Verdict(name, form, tuple(errors))
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _data_path(form: str) -> str:
+    return "$.attributes.data" if form == "wrapped" else "$.data"
 
 
 @dataclass(frozen=True)

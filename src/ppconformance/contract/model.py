@@ -179,6 +179,9 @@ class Expect:
     requirement: str
     history: tuple[str, ...] = ()
     ambiguity: AmbiguityId | None = None
+    alternates: frozenset[Any] = frozenset()
+    """Values that pass too under the lenient stance of AMB-TIER-EXPIRY-DAY: for a tier expiry, the UTC calendar
+    day of the instant sent when it differs from the org's day (`value`)."""
 
     def kept(self, requirement: str) -> Expect:
         """The same expectation, now also promised by a later write's `requirement`."""
@@ -209,6 +212,7 @@ class Relink:
     membership_id: str | None
     tier: str | None
     tier_expiry: date | None
+    tier_expiry_utc: date | None = None
 
 
 @dataclass(frozen=True)
@@ -357,17 +361,16 @@ class StateModel:
             if start is None or current.relink is UNKNOWN:
                 return ProgramState.unknown(_req("link"))  # a duplicate link answered success: no documented effect
             relink = Relink(start, _str(ref.get("partnerMembershipId")), _str(ref.get("partnerTierName")), None)
-            relink = replace(relink, tier_expiry=self._date(ref.get("partnerTierExpiryDate")))
+            sent = ref.get("partnerTierExpiryDate")
+            relink = replace(relink, tier_expiry=self._date(sent), tier_expiry_utc=self._utc_day(sent))
             return replace(current.kept(_req("relink queued")), relink=relink)
         req = _req("link")
-        tier, expiry = _str(ref.get("partnerTierName")), self._date(ref.get("partnerTierExpiryDate"))
+        tier, expiry = _str(ref.get("partnerTierName")), self._expiry(ref.get("partnerTierExpiryDate"), req)
         return ProgramState(
             listed=Expect(True, req),
             membership_id=Expect(_str(ref.get("partnerMembershipId")), req),
             tier=Expect(tier, req) if tier else Expect(None, req, ambiguity=AmbiguityId.LINK_DEFAULT_TIER),
-            tier_expiry=(
-                Expect(expiry, req) if expiry else Expect(None, req, ambiguity=AmbiguityId.LINK_DEFAULT_TIER_EXPIRY)
-            ),
+            tier_expiry=expiry or Expect(None, req, ambiguity=AmbiguityId.LINK_DEFAULT_TIER_EXPIRY),
             relink=None,
         )
 
@@ -388,17 +391,13 @@ class StateModel:
         raw = item.get("updateDetails")
         details: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         tier = _str(details.get("updatedTierName"))
-        expiry = self._date(details.get("updatedTierExpiryDate"))
+        expiry = self._expiry(details.get("updatedTierExpiryDate"), _req("tier expiry set"))
         others = current.kept(_req("other programs"))
         return replace(
             others,
             listed=current.listed.kept(requirement),
             tier=Expect(tier, requirement) if tier else Expect(UNKNOWN, requirement),
-            tier_expiry=(
-                Expect(expiry, _req("tier expiry set"))
-                if expiry
-                else current.tier_expiry.kept(_req("tier expiry kept"))
-            ),
+            tier_expiry=expiry or current.tier_expiry.kept(_req("tier expiry kept")),
         )
 
     def apply_delink(self, customer: int | None, items: Sequence[Any], codes: Sequence[int | None]) -> None:
@@ -433,7 +432,11 @@ class StateModel:
                     ),
                     tier=Expect(relink.tier, req) if relink.tier else Expect(None, req, ambiguity=loose),
                     tier_expiry=(
-                        Expect(relink.tier_expiry, req) if relink.tier_expiry else Expect(None, req, ambiguity=loose)
+                        Expect(
+                            relink.tier_expiry, req, alternates=_other_day(relink.tier_expiry_utc, relink.tier_expiry)
+                        )
+                        if relink.tier_expiry
+                        else Expect(None, req, ambiguity=loose)
                     ),
                     relink=None,
                 )
@@ -456,6 +459,21 @@ class StateModel:
 
     def _date(self, value: Any) -> date | None:
         return calendar_date_of(value, self.tz) if isinstance(value, str) and value else None
+
+    def _utc_day(self, value: Any) -> date | None:
+        return calendar_date_of(value, "UTC") if isinstance(value, str) and value else None
+
+    def _expiry(self, value: Any, requirement: str) -> Expect | None:
+        """The tier expiry a write sent, as the calendar day in the org's timezone, with the UTC day of the same
+        instant as an alternate (AMB-TIER-EXPIRY-DAY); None when nothing (or nothing readable) was sent."""
+        day = self._date(value)
+        if day is None:
+            return None
+        return Expect(day, requirement, alternates=_other_day(self._utc_day(value), day))
+
+
+def _other_day(utc_day: date | None, day: date | None) -> frozenset[date]:
+    return frozenset({utc_day}) if utc_day is not None and utc_day != day else frozenset()
 
 
 def _name(item: Any) -> str:
@@ -574,6 +592,8 @@ def _expiry_row(program: str, expect: Expect, found: Any, tz: str, stances: Stan
         if not stances.strict(AmbiguityId.TIER_EXPIRY_FORMAT) and expect.compared(stances):
             return replace(_row(program, name, expect, found), verdict="not compared (AMB-TIER-EXPIRY-FORMAT)")
         return _row(program, name, expect, found, stances)
+    if not stances.strict(AmbiguityId.TIER_EXPIRY_DAY) and dates & expect.alternates:
+        dates = dates | {expect.value}  # the UTC day of the instant sent (AMB-TIER-EXPIRY-DAY)
     matched = expect.value if expect.value in dates else min(dates)
     row = _row(program, name, expect, matched, stances)
     return replace(row, found=str(found)) if row.mismatch else row

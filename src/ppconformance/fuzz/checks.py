@@ -238,6 +238,21 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
                 f"customer result {cm.index} (paired with customer {i}) echoes the identifiers of customer "
                 f"{cm.foreign} of the request: it answers the wrong customer",
             )
+        if not isinstance(cm, CustomerMatch) or matching.shape is None:
+            continue
+        for j, (item, im) in enumerate(zip(entries[i].items, cm.items, strict=False)):
+            named = item.get(PROGRAM_NAME_KEY) if isinstance(item, dict) else None
+            if not isinstance(im, ItemMatch) or not isinstance(named, str) or not named:
+                continue  # an item sent without a name has nothing to echo (AMB-NULL-AS-ABSENT)
+            echoed = im.item.get(PROGRAM_NAME_KEY)
+            if echoed != named and (matching.shape.echoes_name or echoed is not None):
+                raise FuzzFinding(
+                    "RESULT-ORDER",
+                    "batch_results_per_item",
+                    f"customer {i} item {j} was sent for {named!r}; its result names "
+                    f"{'no program' if echoed is None else repr(echoed)}"
+                    + (" (not in request order: strict AMB-RESULT-ORDER)" if strict else ""),
+                )
     shape = endpoint_of(endpoint).result_shape_of(_json(response))
     pkey = shape.programs_key if shape else ""
     if not strict:  # results in any order: the numbers of program results must match as a multiset
@@ -495,7 +510,19 @@ def response_conforms(ctx: Any, response: Any, case: Any) -> bool | None:
     schemas = _response_schemas(
         _POLICY.is_strict(AmbiguityId.EXTRA_FIELDS), not _POLICY.is_strict(AmbiguityId.NULL_AS_ABSENT)
     )
-    if ep.result_shape_of(body) is not None or status in (200, 201):
+    shape = ep.result_shape_of(body)
+    if shape is not None:  # AMB-ITEM-FAILURE-HTTP-STATUS: an item-level answer's HTTP status
+        codes = [_code(st) for _, statuses in (_results(endpoint, body) or []) for st in statuses]
+        allowed = {200} if codes and all(c == _SUCCESS for c in codes) else {201}
+        if not _POLICY.is_strict(AmbiguityId.ITEM_FAILURE_HTTP_STATUS) and allowed == {201}:
+            allowed = {200, 201, 400}
+        if status not in allowed:
+            raise FuzzFinding(
+                "FUZZ-RESPONSE-CONFORMS",
+                "response_conforms",
+                f"HTTP {status} for an item-level answer; expected {sorted(allowed)} (AMB-ITEM-FAILURE-HTTP-STATUS)",
+            )
+    if shape is not None or status in (200, 201):
         definition = "current" if ep is DELINK and _POLICY.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE) else None
         name = ep.response_schema
         errors = schemas.errors(name, body, definition=definition)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ _TRACKER = pytest.StashKey[OutcomeTracker]()
 _PREFLIGHT = pytest.StashKey[Preflight]()
 _PROFILE = pytest.StashKey[Profile]()
 _REPORTER = pytest.StashKey[ConformanceReporter]()
+_SETTLED = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -469,6 +471,29 @@ def _count_requests(config: pytest.Config, sent: int) -> None:
     config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + sent
 
 
+def _record_settled(config: pytest.Config, settled: list[tuple[float, bool]]) -> None:
+    """Keep a scenario's re-read state reads (`World.settled`) for the run's convergence figures."""
+    config.stash[_SETTLED] = config.stash.get(_SETTLED, []) + [list(s) for s in settled]
+
+
+def settled_summary(settled: list[list[Any]], window: float) -> str:
+    """The run's convergence line: how many loyaltyDetails reads had to be read again within the consistency
+    window, how long the target took to agree with the model (median and maximum seconds after the write's
+    answer), and how many still differed after the window."""
+    converged = sorted(float(s) for s, ok in settled if ok)
+    late = sum(1 for _, ok in settled if not ok)
+    head = f"partner-program state reads (state.read_consistency_seconds {window:g}): "
+    if not settled:
+        return head + "every read agreed with the model at once or differed for good (no read needed a re-read)"
+    figures = (
+        f"{len(converged)} converged after re-reading, median {statistics.median(converged):.2f} s, max "
+        f"{converged[-1]:.2f} s after the write"
+        if converged
+        else "none converged"
+    )
+    return head + figures + (f"; {late} still differed after the window (judged)" if late else "")
+
+
 @pytest.fixture(scope="session")
 def partner_clients(pytestconfig: pytest.Config) -> Any:
     """The process's HTTP clients by org name (`PartnerProgramClient`), shared by its scenarios: one connection
@@ -547,6 +572,7 @@ def world(
             title = getattr(getattr(request.node, "function", None), "__doc__", None) or request.node.nodeid
             reporter.record_scenario_trace(Path(traces), request.node.nodeid, title, w.traced())
     _count_requests(pytestconfig, sum(c.requests_sent for c in partner_clients.values()) - before)
+    _record_settled(pytestconfig, w.settled)
     for client in partner_clients.values():
         client.exchanges.clear()
 
@@ -621,6 +647,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workeroutput"):
         config.workeroutput["pp_requests"] = config.stash.get(_REQUESTS, 0)
+        config.workeroutput["pp_settled"] = config.stash.get(_SETTLED, [])
         return
     preflight = config.stash.get(_PREFLIGHT, None)
     tracker = config.stash.get(_TRACKER, None)
@@ -659,6 +686,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     output = getattr(node, "workeroutput", {}) or {}
     config = node.config
     config.stash[_REQUESTS] = config.stash.get(_REQUESTS, 0) + int(output.get("pp_requests", 0))
+    config.stash[_SETTLED] = config.stash.get(_SETTLED, []) + list(output.get("pp_settled", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -676,6 +704,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if reporter is not None:
         for line in reporter.summary:
             terminalreporter.write_line(line)
+    try:
+        profile: Profile | None = runcontext.run_profile(config) if _REQUESTS in config.stash else None
+    except ProfileError:
+        profile = None
+    if profile is not None and profile.allow_writes:
+        settled = config.stash.get(_SETTLED, [])
+        terminalreporter.write_line(settled_summary(settled, profile.state.read_consistency_seconds))
     if _REQUESTS in config.stash:
         terminalreporter.write_line(
             f"partner-program: {config.stash[_REQUESTS]} HTTP requests sent to {config.option.base_url}"

@@ -26,6 +26,7 @@ next sweep (end of run, then start of the next run) and are reported.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,7 @@ def clean_customers(
     if not programs:
         return [[] for _ in customers]
     ex = send_delink(client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: n} for n in programs]) for i in idents))
+    delinked_at = time.monotonic()
     codes: list[list[Any]] = [[] for _ in customers]
     if trust_delink:
         sent = [Sent(c, items) for c, items in DELINK.request_entries(ex.request_body) or []]
@@ -190,6 +192,11 @@ def clean_customers(
             continue
         cid = _customer_id(client, customer)
         names = [] if cid is None else linked_program_names(client, cid)
+        delay, deadline = 0.1, delinked_at + client.profile.state.read_consistency_seconds
+        while cid is not None and names and any(p in names for p in programs) and (now := time.monotonic()) < deadline:
+            time.sleep(min(delay, deadline - now))  # a read path that lags the delink (state.read_consistency_seconds)
+            delay *= 2
+            names = linked_program_names(client, cid)
         out.append(None if names is None else [p for p in programs if p in names])
     return out
 

@@ -13,6 +13,7 @@ No I/O here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,11 @@ class Observation:
     exchange: Exchange
     writes: int
     rows: tuple[Row, ...] = ()
+    first: Exchange | None = None
+    """The first read of this observation when the target was read again within the consistency window
+    (`World.linked_programs`); None when this is the first read."""
+    reads: int = 1
+    """How many reads this observation took (1: the first one agreed, or the window was 0 or over)."""
 
     @property
     def mismatches(self) -> list[Row]:
@@ -77,6 +83,8 @@ class StateLedger:
     linked_once: set[int] = field(default_factory=set)
     untracked: set[int] = field(default_factory=set)
     unreported: dict[int, list[Observation]] = field(default_factory=dict)
+    written_at: dict[int, float] = field(default_factory=dict)
+    """`time.monotonic()` when each customer's last write was answered (the consistency window runs from it)."""
 
     def __post_init__(self) -> None:
         self.model = StateModel(program_infos(self.org), self.org.timezone)
@@ -122,6 +130,7 @@ class StateLedger:
                 continue
             apply(cid, list(s.items), entry_codes)
             self.writes[cid] = self.writes.get(cid, 0) + 1
+            self.written_at[cid] = time.monotonic()
             ok = [item for item, code in zip(s.items, entry_codes, strict=False) if code == 200]
             if ep.name == "linkCustomer" and ok:
                 self.linked_once.add(cid)
@@ -164,16 +173,25 @@ class StateLedger:
             return ()
         return tuple(compare(state, programs, self.model.programs, self.org.timezone, self.profile.stances))
 
-    def observe(self, customer_id: int, programs: list[Any], exchange: Exchange) -> Observation:
+    def observe(
+        self, customer_id: int, programs: list[Any], exchange: Exchange, *, again: Observation | None = None
+    ) -> Observation:
         """A loyaltyDetails read of `customer_id` (its `linkedPartnerPrograms`): compared with the model now
         (`compare`), the fields seen right restart their history (`confirm`), and the comparison waits in
-        `unreported` for the oracle step."""
+        `unreported` for the oracle step. `again`: the observation this read repeats within the consistency window;
+        the new one replaces it and keeps its first read (`Observation.first`)."""
         rows = self.compare(customer_id, programs)
-        seen = Observation(programs, exchange, self.writes.get(customer_id, 0), rows)
+        first = None if again is None else (again.first or again.exchange)
+        reads = 1 if again is None else again.reads + 1
+        seen = Observation(programs, exchange, self.writes.get(customer_id, 0), rows, first, reads)
         self.observations[customer_id] = seen
         if self.model.state(customer_id) is not None:
             self.confirm(customer_id, rows)
-            self.unreported.setdefault(customer_id, []).append(seen)
+            pending = self.unreported.setdefault(customer_id, [])
+            if again is not None and pending and pending[-1] is again:
+                pending[-1] = seen
+            else:
+                pending.append(seen)
         return seen
 
     def report(self, customer_id: int) -> list[Observation]:

@@ -16,11 +16,14 @@ or no program the profile declares); `cleanup()` undoes the scenario's links at 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -84,6 +87,9 @@ class World:
     last: Action | None = None
     last_exchange: Exchange | None = None
     reads: list[Exchange] = field(default_factory=list)
+    settled: list[tuple[float, bool]] = field(default_factory=list)
+    """Per read the target needed re-reading for: seconds from the write's answer to the last read, and whether it
+    then agreed with the model (the run's convergence figures)."""
     ledgers: dict[str, StateLedger] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
     _dates: int = field(default=0, repr=False)
@@ -183,8 +189,15 @@ class World:
         return day_boundary(which, org.timezone, strict=self.profile.is_strict(AmbiguityId.TODAY_TIMEZONE))
 
     def in_days(self, days: int) -> str:
-        """Noon, `days` days from today in the org's timezone."""
-        return days_from_today(days, (self.org or self.use_org()).timezone)
+        """Noon, `days` days from today in the org's timezone; under strict AMB-TIER-EXPIRY-DAY half an hour from
+        the org's midnight instead (00:30 east of UTC, 23:30 west of it), where the org's calendar day and UTC's
+        differ, so a target that stores the UTC day shows."""
+        tz = (self.org or self.use_org()).timezone
+        if self.profile.is_strict(AmbiguityId.TIER_EXPIRY_DAY):
+            offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta(0)
+            at = day_time(0, 30) if offset > timedelta(0) else day_time(23, 30)
+            return days_from_today(days, tz, at=at)
+        return days_from_today(days, tz)
 
     # -- customers (provisioned by `self.provisioner`) ------------------------------------
     def make_identity(self) -> Customer:
@@ -413,6 +426,7 @@ class World:
             out["tier_number"] = declared.tier_number(program.tier.value)
         if isinstance(program.tier_expiry.value, date) and program.tier_expiry.compared(stances):
             out["tier_expiry"] = program.tier_expiry.value
+            out["tier_expiry_alternates"] = program.tier_expiry.alternates
         return out
 
     def traced(self) -> list[dict[str, Any]]:
@@ -453,7 +467,9 @@ class World:
     def relink_item(self, program: ProgramProfile, start: str, **reference: Any) -> dict[str, Any]:
         """A future-dated relink item for `program` starting at `start`: no membership id ("the membership ID is
         already on record"), a tier other than the customer's current one in the model (when the program has
-        two or more) and a tier expiry after the start, so a target that applies the relink at once shows."""
+        two or more) and a tier expiry after the start, so a target that applies the relink at once shows; under
+        strict AMB-RELINK-ACTIVATION-STATE no tier and no tier expiry, so what a started relink keeps of them is
+        judged."""
         org = self.org or self.use_org()
         state = self.ledger.model.state(self.customer.id) if self.customer.id is not None else None
         current = state.programs[program.name].tier.value if state and program.name in state.programs else None
@@ -465,6 +481,8 @@ class World:
             "partnerTierName": tier,
             "partnerTierExpiryDate": days_from_today(period + 40 + 3 * self._dates, org.timezone),
         }
+        if self.profile.is_strict(AmbiguityId.RELINK_ACTIVATION_STATE):  # what it names none of is judged then
+            ref.update(partnerTierName=None, partnerTierExpiryDate=None)
         self._dates += 1
         ref.update(reference)
         return self.bodies.link_item(program, **ref)
@@ -524,14 +542,38 @@ class World:
                 f"so no delink can be observed\n{shown}"
             )
 
-    def linked_programs(self, customer: Customer) -> list[dict[str, Any]]:
-        """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable."""
+    def _read_details(self, customer: Customer) -> tuple[list[dict[str, Any]], Exchange]:
         ex = self.client.loyalty_details(customer.id or 0)
         self.last_exchange = ex
         body = setup_answer(ex, "reading the customer's loyalty details")
         if ex.status != 200 or not isinstance(body.get("linkedPartnerPrograms"), list):
             raise PreconditionFailed(f"reading the customer's loyalty details failed (HTTP {ex.status})\n{ex.render()}")
-        if customer.id is not None and self.ledger.model.state(customer.id) is not None:
-            self.ledger.observe(customer.id, body["linkedPartnerPrograms"], ex)
-            self._note("read", customer=customer.id)
-        return body["linkedPartnerPrograms"]
+        return body["linkedPartnerPrograms"], ex
+
+    def linked_programs(self, customer: Customer) -> list[dict[str, Any]]:
+        """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable.
+
+        A modelled customer's read is compared with the model (`StateLedger.observe`); one that disagrees is read
+        again, 0.1 s, 0.2 s, 0.4 s ... later, until it agrees or the profile's `state.read_consistency_seconds`
+        after the customer's last write have passed (the documents promise no read-your-writes): only the last read
+        counts, and a mismatch shows the first one beside it. A target that reads its own writes is read once."""
+        programs, ex = self._read_details(customer)
+        cid = customer.id
+        if cid is None or self.ledger.model.state(cid) is None:
+            return programs
+        ledger = self.ledger
+        seen = ledger.observe(cid, programs, ex)
+        window = (
+            0.0 if self.profile.is_strict(AmbiguityId.READ_CONSISTENCY) else self.profile.state.read_consistency_seconds
+        )
+        deadline = ledger.written_at.get(cid, float("-inf")) + window
+        delay = 0.1
+        while seen.mismatches and (now := time.monotonic()) < deadline:
+            time.sleep(min(delay, deadline - now))
+            delay *= 2
+            programs, ex = self._read_details(customer)
+            seen = ledger.observe(cid, programs, ex, again=seen)
+        if seen.reads > 1:
+            self.settled.append((time.monotonic() - ledger.written_at[cid], not seen.mismatches))
+        self._note("read", customer=cid)
+        return programs

@@ -45,6 +45,7 @@ __all__ = [
     "PROFILE_SCHEMA",
     "AuthConfig",
     "FuzzSettings",
+    "StateSettings",
     "WebhookSettings",
     "MembershipPeriod",
     "OrgProfile",
@@ -212,6 +213,21 @@ class FuzzSettings:
 
 
 @dataclass(frozen=True)
+class StateSettings:
+    """How the state oracle reads the target (profile key `state`, docs/state-oracle.md).
+
+    `read_consistency_seconds`: how long after a customer's last write a loyaltyDetails read that disagrees with
+    the model is read again, with a growing backoff (0.1 s, 0.2 s, 0.4 s, ...), before the disagreement counts. The
+    documents promise no read-your-writes, and replicated read paths show a write some hundreds of milliseconds
+    after its answer; 3 s covers such lags several times over, costs a target that reads its own writes nothing
+    (it is never re-read), and bounds what a real mismatch costs to one window per scenario (the window runs from
+    the write, so a batch's customers share it). 0: the first read counts.
+    """
+
+    read_consistency_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
 class Profile:
     """The effective, frozen profile of a run.
 
@@ -241,6 +257,7 @@ class Profile:
     journal_dir: str = ".pp-journal"
     fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings())
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
+    state: StateSettings = field(default_factory=lambda: StateSettings())
     source: str = ""
     overridden: tuple[str, ...] = ()
 
@@ -312,6 +329,7 @@ class Profile:
             "strict": sorted(self.strict),
             "fuzz": vars(self.fuzz),
             "webhooks": self.webhooks.redacted(),
+            "state": vars(self.state),
             "paths": self.paths,
             "overridden": list(self.overridden),
             "orgs": orgs,
@@ -394,6 +412,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("webhooks.request_id_header", WebhookSettings, "request_id_header"),
     FileKey("webhooks.listen", WebhookSettings, "listen"),
     FileKey("webhooks.public_url", WebhookSettings, "public_url"),
+    FileKey("state.read_consistency_seconds", StateSettings, "read_consistency_seconds"),
     FileKey("orgs[].timezone", OrgDefaults, "timezone"),
     FileKey("orgs[].allow_membership_relinking", OrgDefaults, "allow_membership_relinking"),
     FileKey("orgs[].auth.token_header", AuthConfig, "token_header"),
@@ -641,6 +660,7 @@ def load_profile(
         journal_dir=str(data.get("journal_dir", file_default("journal_dir"))),
         fuzz=FuzzSettings(**data.get("fuzz", {})),
         webhooks=_webhooks(data.get("webhooks") or {}, f"profile {path}: webhooks.auth_value", env),
+        state=StateSettings(**(data.get("state") or {})),
         source=str(path),
         overridden=tuple(overridden + cli),
     )

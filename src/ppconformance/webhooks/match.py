@@ -54,6 +54,8 @@ class Expected:
     tier_number: int | None = None
     tier_expiry: date | None = None
     tz: str = "UTC"
+    tier_expiry_alternates: frozenset[date] = frozenset()
+    """Days that pass too under the lenient AMB-TIER-EXPIRY-DAY: the UTC day of the instant the write sent."""
 
 
 @dataclass
@@ -109,34 +111,7 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
 
     ranked = sorted(found, key=lambda item: tuple(not x for x in agrees(item)))
     delivery, f = ranked[0]
-    finding = Finding(delivery)
-    verdict = check(delivery.body, strict=strict)
-    finding.problems += [f"{exp.event} (delivery #{delivery.seq}, {verdict.form} form) {e}" for e in verdict.errors]
-    if exp.customer_id is not None and f.customer_id != exp.customer_id:
-        finding.problems.append(f"customerId is {f.customer_id!r}, the action's customer is {exp.customer_id}")
-    for kind, value in f.identifiers.items():
-        if exp.identifiers.get(kind) and value != exp.identifiers[kind]:
-            finding.problems.append(
-                f"customerIdentifiers.instore.{kind} is {value!r}, the customer's is {exp.identifiers[kind]!r}"
-            )
-    if not _names_equal(f.program_name, exp.program_name, exact_names):
-        finding.problems.append(
-            f"partnerProgramName is {f.program_name!r}, the action's program is {exp.program_name!r}"
-        )
-    if exp.program_type is not None and f.program_type != exp.program_type:
-        finding.problems.append(f"partnerProgramType is {f.program_type!r}, expected {exp.program_type}")
-    membership = f.details.get("membershipNumber")
-    if exp.membership_number is not None and membership is not None and membership != exp.membership_number:
-        finding.problems.append(
-            f"customerPartnerProgramDetails.membershipNumber is {membership!r}, the link's "
-            f"partnerMembershipId is {exp.membership_number!r}"
-        )
-    finding.problems += _detail_problems(exp, f, stances)
-    if exp.update_type is not None and f.update_type != exp.update_type:
-        shown = repr(f.update_type) if f.has_update_type else "missing"
-        finding.problems.append(f"updateType is {shown}, the update's is {exp.update_type}")
-    if exp.request_id is not None and f.api_request_id != exp.request_id:
-        finding.problems.append(f"apiRequestId is {f.api_request_id!r}, the answer's request id is {exp.request_id!r}")
+    finding = Finding(delivery, _problems(exp, delivery, f, strict, stances))
     for other, of in ranked[1:]:
         if agrees((other, of)) != (True, True):
             continue
@@ -147,7 +122,42 @@ def judge(exp: Expected, deliveries: Iterable[Delivery], *, strict: frozenset[st
         )
         note = f"{exp.event} for customer {exp.customer_id}: delivery #{other.seq} is {what} (AMB-EVENT-DUPLICATES)"
         (finding.problems if stances.strict(AmbiguityId.EVENT_DUPLICATES) else finding.warnings).append(note)
+        # a duplicate is a warning by default, never a licence to announce something else: judged like the first
+        finding.problems += [f"delivery #{other.seq}: {p}" for p in _problems(exp, other, of, strict, stances)]
     return finding
+
+
+def _problems(exp: Expected, delivery: Delivery, f: EventFacts, strict: frozenset[str], stances: Stances) -> list[str]:
+    """What one delivery announces wrongly about `exp` (schema, customer, program, type, details, updateType,
+    apiRequestId)."""
+    exact_names = stances.strict(AmbiguityId.EVENT_NAME_WHITESPACE)
+    problems: list[str] = []
+    verdict = check(delivery.body, strict=strict)
+    problems += [f"{exp.event} (delivery #{delivery.seq}, {verdict.form} form) {e}" for e in verdict.errors]
+    if exp.customer_id is not None and f.customer_id != exp.customer_id:
+        problems.append(f"customerId is {f.customer_id!r}, the action's customer is {exp.customer_id}")
+    for kind, value in f.identifiers.items():
+        if exp.identifiers.get(kind) and value != exp.identifiers[kind]:
+            problems.append(
+                f"customerIdentifiers.instore.{kind} is {value!r}, the customer's is {exp.identifiers[kind]!r}"
+            )
+    if not _names_equal(f.program_name, exp.program_name, exact_names):
+        problems.append(f"partnerProgramName is {f.program_name!r}, the action's program is {exp.program_name!r}")
+    if exp.program_type is not None and f.program_type != exp.program_type:
+        problems.append(f"partnerProgramType is {f.program_type!r}, expected {exp.program_type}")
+    membership = f.details.get("membershipNumber")
+    if exp.membership_number is not None and membership is not None and membership != exp.membership_number:
+        problems.append(
+            f"customerPartnerProgramDetails.membershipNumber is {membership!r}, the link's "
+            f"partnerMembershipId is {exp.membership_number!r}"
+        )
+    problems += _detail_problems(exp, f, stances)
+    if exp.update_type is not None and f.update_type != exp.update_type:
+        shown = repr(f.update_type) if f.has_update_type else "missing"
+        problems.append(f"updateType is {shown}, the update's is {exp.update_type}")
+    if exp.request_id is not None and f.api_request_id != exp.request_id:
+        problems.append(f"apiRequestId is {f.api_request_id!r}, the answer's request id is {exp.request_id!r}")
+    return problems
 
 
 def _detail_problems(exp: Expected, f: EventFacts, stances: Stances) -> list[str]:
@@ -170,6 +180,8 @@ def _detail_problems(exp: Expected, f: EventFacts, stances: Stances) -> list[str
         if expiry not in (None, ""):
             named = calendar_date_of(expiry, exp.tz)
             days = {named} if stances.strict(AmbiguityId.TIER_EXPIRY_DAY) else {named, calendar_date_of(expiry, "UTC")}
+            if not stances.strict(AmbiguityId.TIER_EXPIRY_DAY) and days & exp.tier_expiry_alternates:
+                days.add(exp.tier_expiry)
             if named is not None and exp.tier_expiry not in days:
                 problems.append(
                     f"customerPartnerProgramDetails.partnerTierExpiryDate is {expiry!r}, the tier expires on "
