@@ -338,12 +338,13 @@ def _(world: World, role: str) -> None:
     world.delink(world.customers, [world.program(role).name])
 
 
-@when("the customers are delinked in one request, each from one of its two programs in turn")
+@when("the customers are delinked in one request, each from one of its two programs")
 def _(world: World) -> None:
-    """The first customer from the supplementary program, the next from the external one, and so on: a delink
-    applied to another customer of the request shows."""
+    """Every third customer (the third, the sixth, ...) from the external program, the others from the supplementary
+    one: neighbours differ, so a delink applied to another customer of the request shows, and the first and the last
+    customer keep the external program, so an upgrade left out at either end of the batch shows too."""
     names = [world.program("supplementary").name, world.program("external").name]
-    world.delink(world.customers, each=[[names[i % 2]] for i in range(len(world.customers))])
+    world.delink(world.customers, each=[[names[i % 3 == 2]] for i in range(len(world.customers))])
 
 
 @when("the customer is delinked in one request from the external program and from a program the org does not have")

@@ -391,7 +391,7 @@ def test_clean_batches_120_customers_into_requests_of_at_most_50(tmp_path: Path,
     assert not journal.path.exists()
 
 
-def test_clean_groups_customers_by_their_program_set(tmp_path: Path, profile: Profile) -> None:
+def test_clean_delinks_customers_of_different_program_sets_in_one_request(tmp_path: Path, profile: Profile) -> None:
     org = profile.orgs[0].name
     journal = Journal(tmp_path, URL, "run1")
     entries = journal.record(org, {"id": 1}, [(EXTERNAL, False)])
@@ -399,9 +399,15 @@ def test_clean_groups_customers_by_their_program_set(tmp_path: Path, profile: Pr
     entries += journal.record(org, {"id": 3}, [(SUPPLEMENTARY, True)])
     target = FakeTarget({1: {EXTERNAL}, 2: {EXTERNAL}, 3: {SUPPLEMENTARY}})
     report = _clean(profile, target, journal, entries)
-    delinks = target.of("/deLinkCustomer")
-    assert sorted(len(d["deLinkCustomers"]) for d in delinks) == [1, 2]
-    assert report.closed == 3
+    (delink,) = target.of("/deLinkCustomer")  # each customer with its own items: one request for all three
+    items = {
+        e["customer"]["id"]: [p["partnerProgramName"] for p in e["deLinkFromPartnerPrograms"]]
+        for e in delink["deLinkCustomers"]
+    }
+    assert items == {1: [EXTERNAL], 2: [EXTERNAL], 3: [SUPPLEMENTARY]}
+    (cancel,) = target.of("/customerPartnerProgramUpdate")  # only the supplementary one is cancelled first
+    assert [e["customer"]["id"] for e in cancel["customersPartnerUpdates"]] == [3]
+    assert report.closed == 3 and not target.links[3]
 
 
 # -- exit code -------------------------------------------------------------------------------------------

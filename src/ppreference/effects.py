@@ -190,6 +190,10 @@ def _after(
                 continue
             fresh = program.id not in old_links  # a new link (not a relink queued beside the current one)
             if endpoint == LINK and fresh:
+                if fx.varies("link-tier-defaults-to-lowest") and program.tiers and isinstance(item, LinkItem):
+                    if item.tier_name is None:  # AMB-LINK-DEFAULT-TIER: a default tier for a link naming none
+                        link = replace(link, tier_name=program.tiers[0].name)
+                        state.set_link(customer.id, link)
                 if fx.fault == "link-stores-lowest-tier" and program.tiers and link.tier_name:
                     state.set_link(customer.id, replace(link, tier_name=program.tiers[0].name))
                 if fx.fault == "link-drops-tier-expiry" and link.tier_expiry is not None:

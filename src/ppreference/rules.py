@@ -79,6 +79,7 @@ CUSTOMER_FOUND = Status(True, 1000, "Customer successfully retrieved")
 NO_IDENTIFIER = _fail(8013, "Invalid identifier: at least one customer identifier is required")
 NOT_FOUND = _fail(8015, "No customer found with the given identifier")
 NOT_REGISTERED = _fail(8089, "Customer is not registered for the loyalty program")
+UNLISTED = _fail(2010, "Customer reference could not be resolved")
 WARNING_1302 = _fail(1302, "Supplementary program expiry is before membership expiry")
 
 EMPTY_NAME = _fail(2002, "Required field is empty or null: partnerProgramName")
@@ -446,6 +447,8 @@ def _run(
                 found is NO_IDENTIFIER and fx.faulty("ident-missing-succeeds")
             ):
                 outcome = Outcome(SUCCESS)
+            elif fx.varies("unlisted-item-code"):  # AMB-UNLISTED-ITEM-CODE: a code no page lists
+                outcome = Outcome(UNLISTED)
             else:
                 outcome = Outcome(found)
             all_ok = all_ok and outcome.status.ok

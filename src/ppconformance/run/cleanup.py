@@ -163,42 +163,63 @@ def _ident(customer: dict[str, Any]) -> dict[str, Any]:
 def clean_customers(
     client: PartnerProgramClient,
     customers: list[dict[str, Any]],
-    programs: list[str],
-    supplementary: list[str],
+    programs: list[str] | list[list[str]],
+    supplementary: list[str] | list[list[str]],
     relinking: bool | None,
     *,
     trust_delink: bool = False,
 ) -> list[list[str] | None]:
     """Cancel (relinks of `supplementary`, unless the org's relinking is off), delink `programs` and check up to
-    `BATCH` customers; returns, per customer, the programs still linked, or None when the check could not be made.
-    `trust_delink` (customers whose state is known): a customer whose every delink item answered 200 is clean
-    without reading loyaltyDetails. Raises `TargetError` from the client."""
+    `BATCH` customers in one request each (each customer's own items); `programs` and `supplementary` are either one
+    list for every customer or one list per customer. Returns, per customer, the programs still linked, or None when
+    the check could not be made. `trust_delink` (customers whose state is known): a customer whose every delink item
+    answered 200 is clean without reading loyaltyDetails. Raises `TargetError` from the client."""
     idents = [_ident(c) for c in customers]
-    if supplementary and relinking is not False:
-        cancels = [{PROGRAM_NAME_KEY: name, "updateType": CANCEL} for name in supplementary]
-        client.update(UPDATE.request_body((i, cancels) for i in idents))
-    if not programs:
-        return [[] for _ in customers]
-    ex = send_delink(client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: n} for n in programs]) for i in idents))
-    delinked_at = time.monotonic()
+    per_programs = _per_customer(programs, len(customers))
+    per_cancel = _per_customer(supplementary, len(customers)) if relinking is not False else [[] for _ in customers]
+    cancelling = [(i, names) for i, names in zip(idents, per_cancel, strict=True) if names]
+    if cancelling:
+        client.update(
+            UPDATE.request_body(
+                (i, [{PROGRAM_NAME_KEY: n, "updateType": CANCEL} for n in names]) for i, names in cancelling
+            )
+        )
+    delinking = [(k, i, names) for k, (i, names) in enumerate(zip(idents, per_programs, strict=True)) if names]
     codes: list[list[Any]] = [[] for _ in customers]
+    if not delinking:
+        return [[] for _ in customers]
+    ex = send_delink(
+        client, DELINK.request_body((i, [{PROGRAM_NAME_KEY: n} for n in names]) for _, i, names in delinking)
+    )
+    delinked_at = time.monotonic()
     if trust_delink:
         sent = [Sent(c, items) for c, items in DELINK.request_entries(ex.request_body) or []]
-        codes = item_codes(DELINK, sent, ex.status, ex.response_json, strict_order=False) + codes[len(sent) :]
+        answered = item_codes(DELINK, sent, ex.status, ex.response_json, strict_order=False)
+        for (k, _, _), entry_codes in zip(delinking, answered, strict=False):
+            codes[k] = entry_codes
     out: list[list[str] | None] = []
-    for customer, entry_codes in zip(customers, codes, strict=True):
-        if entry_codes and all(code == 200 for code in entry_codes):
+    for customer, names_sent, entry_codes in zip(customers, per_programs, codes, strict=True):
+        if not names_sent or (entry_codes and all(code == 200 for code in entry_codes)):
             out.append([])
             continue
         cid = _customer_id(client, customer)
         names = [] if cid is None else linked_program_names(client, cid)
         delay, deadline = 0.1, delinked_at + client.profile.state.read_consistency_seconds
-        while cid is not None and names and any(p in names for p in programs) and (now := time.monotonic()) < deadline:
+        while (
+            cid is not None and names and any(p in names for p in names_sent) and (now := time.monotonic()) < deadline
+        ):
             time.sleep(min(delay, deadline - now))  # a read path that lags the delink (state.read_consistency_seconds)
             delay *= 2
             names = linked_program_names(client, cid)
-        out.append(None if names is None else [p for p in programs if p in names])
+        out.append(None if names is None else [p for p in names_sent if p in names])
     return out
+
+
+def _per_customer(names: list[str] | list[list[str]], count: int) -> list[list[str]]:
+    """One list of names per customer: `names` itself when it is already one per customer, else `names` for each."""
+    if names and isinstance(names[0], list):
+        return [list(n) for n in names]  # type: ignore[arg-type]
+    return [list(names) for _ in range(count)]  # type: ignore[arg-type]
 
 
 def clean_customer(
@@ -227,56 +248,55 @@ def clean(
     per_customer: dict[tuple[str, tuple[tuple[str, Any], ...]], list[JournalEntry]] = {}
     for entry in entries:
         per_customer.setdefault((entry.org, entry.customer), []).append(entry)
-    batches: dict[tuple[str, tuple[str, ...], tuple[str, ...], bool], list[list[JournalEntry]]] = {}
+    batches: dict[tuple[str, bool], list[tuple[list[JournalEntry], list[str], list[str]]]] = {}
     for (org, _), group in per_customer.items():
         state = (known or {}).get(group[0].customer_obj.get("id"))  # type: ignore[arg-type]
         if state is not None and state.listed is not None:
-            delink = tuple(sorted({e.program for e in group if e.program in state.listed}))
+            delink = sorted({e.program for e in group if e.program in state.listed})
             maybe_pending = {e.program for e in group if e.supplementary and state.pending.get(e.program) is not False}
-            cancel = tuple(sorted(maybe_pending)) if relinking(org) is not False else ()
+            cancel = sorted(maybe_pending) if relinking(org) is not False else []
             if not delink and not cancel:
                 closing += group
                 continue
-            batches.setdefault((org, delink, cancel, True), []).append(group)
+            batches.setdefault((org, True), []).append((group, delink, cancel))
             continue
-        key = (
-            org,
-            tuple(sorted({e.program for e in group})),
-            tuple(sorted({e.program for e in group if e.supplementary})),
-            False,
+        programs = sorted({e.program for e in group})
+        batches.setdefault((org, False), []).append(
+            (group, programs, sorted({e.program for e in group if e.supplementary}))
         )
-        batches.setdefault(key, []).append(group)
-    for (org, programs, supplementary, trusted), groups in batches.items():
+    for (org, trusted), groups in batches.items():
         if report.unreachable:
-            report.leftovers += [(e, "not tried: the target became unreachable") for g in groups for e in g]
+            report.leftovers += [(e, "not tried: the target became unreachable") for g, _, _ in groups for e in g]
             continue
         try:
             client = client_for(org)
         except KeyError:
-            report.leftovers += [(e, f"the profile has no org {org!r} to clean it with") for g in groups for e in g]
+            report.leftovers += [
+                (e, f"the profile has no org {org!r} to clean it with") for g, _, _ in groups for e in g
+            ]
             continue
         for start in range(0, len(groups), BATCH):
             chunk = groups[start : start + BATCH]
             if report.unreachable:
-                report.leftovers += [(e, "not tried: the target became unreachable") for g in chunk for e in g]
+                report.leftovers += [(e, "not tried: the target became unreachable") for g, _, _ in chunk for e in g]
                 continue
             before = client.requests_sent
             try:
                 left = clean_customers(
                     client,
-                    [g[0].customer_obj for g in chunk],
-                    list(programs),
-                    list(supplementary),
+                    [g[0].customer_obj for g, _, _ in chunk],
+                    [programs for _, programs, _ in chunk],
+                    [cancel for _, _, cancel in chunk],
                     relinking(org),
                     trust_delink=trusted,
                 )
             except TargetError as exc:
                 report.unreachable = isinstance(exc, TargetUnreachable)
-                report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g in chunk for e in g]
+                report.leftovers += [(e, f"cleanup failed: {str(exc).splitlines()[0]}") for g, _, _ in chunk for e in g]
                 continue
             finally:
                 report.requests += client.requests_sent - before
-            for group, still in zip(chunk, left, strict=True):
+            for (group, _, _), still in zip(chunk, left, strict=True):
                 for entry in group:
                     if still is None:
                         report.leftovers.append((entry, "loyaltyDetails could not be read to check the delink"))
