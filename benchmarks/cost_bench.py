@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from fuzz_bench import fuzz_stage, schemathesis_cli  # noqa: E402
 
-from ppconformance.target.client import basic_auth_header  # noqa: E402
-from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, embedded_credentials, start_reference_process  # noqa: E402
+from ppconformance.connection.client import basic_auth_header  # noqa: E402
+from ppconformance.connection.embedded import EMBEDDED_SECRET_VARS, embedded_credentials, start_reference_process  # noqa: E402
 
 BASIC_TILL = "conformance.enabled.till"  # profiles/embedded.yaml: the org with Basic auth
 ENDPOINTS = {

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ppconformance.target.client import basic_auth_header  # noqa: E402
-from ppconformance.target.embedded import EMBEDDED_SECRET_VARS, start_reference_process  # noqa: E402
+from ppconformance.connection.client import basic_auth_header  # noqa: E402
+from ppconformance.connection.embedded import EMBEDDED_SECRET_VARS, start_reference_process  # noqa: E402
 
 TILL = "conformance.enabled.till"  # profiles/embedded.yaml, org relinking-enabled
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers
 
-from ppconformance.run.world import World
+from ppconformance.run.scenario import World
 
 __all__ = ["queue_relink"]
 

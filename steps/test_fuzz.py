@@ -7,7 +7,7 @@ not_a_server_error, status_code_conformance, content_type_conformance and
 response_schema_conformance, plus the batch-aware checks of `ppconformance.fuzz.checks` (which
 replace negative_data_rejection and positive_data_acceptance, adapted to item-level answers).
 
-Generation reaches deep paths: `ppconformance.fuzz.deepen.Deepener` rewrites a share of customers,
+Generation reaches deep paths: `ppconformance.fuzz.generation.Deepener` rewrites a share of customers,
 program names, tiers, dates and updateTypes into the profile's real ones and suite-provisioned
 customers (schemathesis `flatmap_body` hook), and makes every other identifier a fresh one no
 real customer has. Every link a case can create is journaled before it is sent and undone at the
@@ -41,18 +41,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as builtin
 
+from ppconformance.connection.client import TargetBroken, TargetUnreachable
+from ppconformance.connection.dates import days_from_today
+from ppconformance.connection.profile import DEFAULT_PATHS, Profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
 from ppconformance.contract.model import UNKNOWN
 from ppconformance.fuzz import checks as fuzzchecks
-from ppconformance.fuzz.deepen import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
+from ppconformance.fuzz.generation import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
-from ppconformance.run.world import World
-from ppconformance.target.client import TargetBroken, TargetUnreachable
-from ppconformance.target.dates import days_from_today
-from ppconformance.target.profile import DEFAULT_PATHS, Profile
+from ppconformance.run.scenario import World
 
 from .then_steps import judge_state
 

@@ -12,12 +12,12 @@ import allure
 import pytest
 from pytest_bdd import parsers, then
 
+from ppconformance.connection.dates import calendar_date_of
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.endpoints import DELINK, LINK, UPDATE
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, StateComparison
-from ppconformance.run.world import Customer, World
-from ppconformance.target.dates import calendar_date_of
+from ppconformance.run.scenario import Customer, World
 
 ENDPOINTS = {"link": LINK.name, "update": UPDATE.name, "delink": DELINK.name}
 
@@ -267,7 +267,7 @@ def judge_state(
     tables: bool = True,
 ) -> None:
     """The oracle's report on `customers` (default: every registered customer of the scenario): every loyaltyDetails
-    read of theirs since the last report, each compared with the model when it was made (`StateLedger.observe`:
+    read of theirs since the last report, each compared with the model when it was made (`ExpectedState.observe`:
     a Then step's read mid-scenario too, so a wrong effect a later write overwrites still shows), reading once
     more where no read followed a customer's last write; allure gets the tables (`report_state`; with
     `tables=False` only when something differs); `Judge.expect_state` fails on a mismatch. Raises LookupError when

@@ -17,15 +17,15 @@ import allure
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from ppconformance.connection.embedded import reference_admin
+from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import Requirement
 from ppconformance.contract.endpoints import LINK
 from ppconformance.contract.events import facts
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
-from ppconformance.run.world import PreconditionFailed, World
-from ppconformance.target.embedded import reference_admin
-from ppconformance.target.profile import Profile
+from ppconformance.run.scenario import PreconditionFailed, World
 from ppconformance.webhooks.match import Expected, Finding, candidates, judge
 from ppconformance.webhooks.plugin import OTHER_ORG_PATH, ensure_registered, static_headers
 from ppconformance.webhooks.sink import Delivery

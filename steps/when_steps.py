@@ -6,10 +6,10 @@ from typing import Any
 
 from pytest_bdd import parsers, when
 
+from ppconformance.connection.client import basic_auth_header
 from ppconformance.contract.endpoints import LINK
 from ppconformance.contract.endpoints import endpoint as endpoint_of
-from ppconformance.run.world import World
-from ppconformance.target.client import basic_auth_header
+from ppconformance.run.scenario import World
 
 UNKNOWN_PROGRAM = "No-Such-Partner-Program-For-Conformance"
 UNKNOWN_TIER = "No-Such-Tier-For-Conformance"

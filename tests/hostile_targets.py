@@ -12,7 +12,7 @@ server speaks just enough HTTP/1.1 to read a request (headers and a
 - ``slow``: sends the status line and headers at once, then the body one byte per second;
 - ``huge``: answers HTTP 200 with a 50 MB JSON-looking body (``Content-Length`` set), streamed in chunks.
 
-The suite's reachability probe (`ppconformance.target.client.probe_target`) is a GET of
+The suite's reachability probe (`ppconformance.connection.client.probe_target`) is a GET of
 the base URL that needs only the status line and headers. ``slow`` and
 ``huge`` pass it by themselves; ``hang`` and ``reset`` fail it, unless
 `serve(..., answer_probe=True)` is given: then a GET of ``/`` is answered

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from ppconformance.target.embedded import EmbeddedServerError, start_reference_process
+from ppconformance.connection.embedded import EmbeddedServerError, start_reference_process
 
 from .test_suite_runs import SECRETS
 
@@ -33,7 +33,7 @@ def start_reference_server(
     *flags: str, env: dict[str, str] | None = None, log_path: Path | None = None, startup_timeout: float = 30.0
 ) -> tuple[str, Callable[[], None]]:
     """Start the reference server on a free loopback port with `flags` appended to its command line
-    (`ppconformance.target.embedded.start_reference_process`), with SECRETS and `env` in its environment.
+    (`ppconformance.connection.embedded.start_reference_process`), with SECRETS and `env` in its environment.
 
     Returns `(base_url, stop)`; `stop()` terminates the process (kill after 10 s) and is idempotent.
     Raises RuntimeError, with the server's output, when it exits or does not answer

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ppconformance.connection.profile import DEFAULT_PROFILE, ProgramProfile, load_profile
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.provision import Customer, Provisioner
-from ppconformance.target.profile import DEFAULT_PROFILE, ProgramProfile, load_profile
 
 ENV = {
     "PP_EMBEDDED_ENABLED_PASSWORD": "pw",

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ppconformance.connection.profile import load_profile
 from ppconformance.plugin.cli import EXTRA_VALUE_OPTIONS, SUITE_VALUE_OPTIONS, joined
 from ppconformance.run.outcomes import EXIT_PROFILE_ERROR
-from ppconformance.target.profile import load_profile
 
 from .test_suite_runs import ROOT, SECRETS, run_suite
 

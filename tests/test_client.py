@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from ppconformance.target.client import PartnerProgramClient, TargetUnreachable, basic_auth_header, redact_text
-from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
+from ppconformance.connection.client import PartnerProgramClient, TargetUnreachable, basic_auth_header, redact_text
+from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 
 ENV = {
     "PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1",

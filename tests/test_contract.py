@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from ppconformance.connection.client import Exchange
+from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, ENDPOINTS, LINK, UPDATE, by_path, default_paths
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
@@ -24,8 +26,6 @@ from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.judge.verdicts import Action, Judge
-from ppconformance.target.client import Exchange
-from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 WIRE = {

@@ -9,6 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
+from ppconformance.connection.client import AuthFailed, PartnerProgramClient, TargetError
+from ppconformance.connection.profile import (
+    DEFAULT_PROFILE,
+    AuthConfig,
+    MembershipPeriod,
+    OrgProfile,
+    Profile,
+    ProgramProfile,
+    load_profile,
+)
 from ppconformance.run.discovery import (
     DiscoveredProgram,
     Drift,
@@ -17,16 +27,6 @@ from ppconformance.run.discovery import (
     fill_from_discovery,
     probe_relinking,
     render_drift,
-)
-from ppconformance.target.client import AuthFailed, PartnerProgramClient, TargetError
-from ppconformance.target.profile import (
-    DEFAULT_PROFILE,
-    AuthConfig,
-    MembershipPeriod,
-    OrgProfile,
-    Profile,
-    ProgramProfile,
-    load_profile,
 )
 from ppreference import create_app, load_orgs
 

@@ -22,11 +22,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+from ppconformance.connection.profile import load_profile
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.checks import FuzzFinding
-from ppconformance.fuzz.deepen import SPEC, Deepener
-from ppconformance.target.profile import load_profile
+from ppconformance.fuzz.generation import SPEC, Deepener
 
 from .doc_samples import load_samples
 from .refserver import start_reference_server
@@ -350,7 +350,7 @@ def test_fuzz_stage_fails_a_faulted_server(tmp_path: Path, fault: str, requireme
 
 
 def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
-    from ppconformance.fuzz.deepen import effective_settings
+    from ppconformance.fuzz.generation import effective_settings
 
     env = {
         "PP_EMBEDDED_ENABLED_PASSWORD": "x",
@@ -374,8 +374,8 @@ def test_fuzz_budget_from_profile_environment_and_command_line() -> None:
 def test_journal_case_ignores_generated_names_that_are_not_strings() -> None:
     """A generated partnerProgramName may be an object or a list (unhashable): it is no declared program, so
     the case is sent without a journal entry for it, and the declared names beside it are still journaled."""
-    from ppconformance.fuzz.deepen import FuzzTarget, SuiteCustomer
-    from ppconformance.target.profile import DEFAULT_PROFILE, FuzzSettings, load_profile
+    from ppconformance.connection.profile import DEFAULT_PROFILE, FuzzSettings, load_profile
+    from ppconformance.fuzz.generation import FuzzTarget, SuiteCustomer
 
     env = {"PP_EMBEDDED_ENABLED_PASSWORD": "x", "PP_EMBEDDED_DISABLED_OAUTH_KEY": "k"}
     org = load_profile(DEFAULT_PROFILE, env={**env, "PP_EMBEDDED_DISABLED_OAUTH_SECRET": "s"}).orgs[0]

@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ppconformance.connection.client import basic_auth_header
 from ppconformance.run.outcomes import EXIT_FAILED, EXIT_TARGET_ERROR
-from ppconformance.target.client import basic_auth_header
 
 from .hostile_targets import HostileTarget
 from .test_secrets import forms

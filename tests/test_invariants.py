@@ -121,9 +121,9 @@ def test_the_import_contracts_cover_every_module_of_the_suite_package():
     assert not uncovered, f"modules in neither layer of the import contracts: {uncovered}"
     http = next(c for n, c in contracts.items() if "speaks HTTP" in n)
     speakers = {m.split(".", 1)[1] for m in http["source_modules"]}
-    silent = sorted(m for m in modules if m not in ("target", "target.client") and not _covered(m, speakers))
+    silent = sorted(m for m in modules if m not in ("connection", "connection.client") and not _covered(m, speakers))
     assert not silent, f"modules the HTTP contract does not name: {silent}"
-    assert not _covered("target.client", speakers) and "httpx" in http["forbidden_modules"]
+    assert not _covered("connection.client", speakers) and "httpx" in http["forbidden_modules"]
     independence = next(c for c in _contracts() if c["type"] == "independence")
     assert set(independence["modules"]) == {"ppconformance", "ppreference"}
 
@@ -210,9 +210,9 @@ def test_dependencies_are_declared_exactly_as_imported():
 
 def test_reference_only_requests_are_built_in_one_guarded_place():
     """Nothing under /__reference__/ reaches a target not declared the reference server: every such request
-    goes through `target.embedded.reference_admin`, which refuses unless allowed (issue: a staging target was
+    goes through `connection.embedded.reference_admin`, which refuses unless allowed (issue: a staging target was
     sent GET /__reference__/webhooks)."""
-    from ppconformance.target.embedded import ReferenceOnly, reference_admin
+    from ppconformance.connection.embedded import ReferenceOnly, reference_admin
 
     offenders = []
     for path in _sources("src/ppconformance", "steps"):

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.profile import DEFAULT_PROFILE, Profile, load_profile
 from ppconformance.run.cleanup import BATCH, CANCEL, clean
-from ppconformance.run.journal import Journal, JournalEntry, RunMarker, open_entries, remove_target, target_dir
+from ppconformance.run.link_journal import Journal, JournalEntry, RunMarker, open_entries, remove_target, target_dir
 from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker
-from ppconformance.target.client import PartnerProgramClient
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile, load_profile
 
 from .test_suite_runs import SECRETS
 

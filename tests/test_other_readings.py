@@ -148,7 +148,7 @@ def test_a_tier_expiry_is_read_in_every_format_the_documents_allow_and_no_other(
     (in the org's timezone) or epoch milliseconds; anything else names no date (not judged by default)."""
     from datetime import date
 
-    from ppconformance.target.dates import calendar_date_of
+    from ppconformance.connection.dates import calendar_date_of
 
     kolkata = "Asia/Kolkata"
     assert calendar_date_of("2027-01-15", kolkata) == date(2027, 1, 15)

@@ -18,7 +18,7 @@ PROBE = """
 import ppconformance, ppconformance.resources as r
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.schemas import ContractSchemas
-from ppconformance.target.profile import DEFAULT_PROFILE
+from ppconformance.connection.profile import DEFAULT_PROFILE
 root = r.data_dir("schemas").parents[1]
 assert str(root).startswith(TARGET), root
 assert r.checkout() is None, r.checkout()

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import yaml
 
-from ppconformance.target.client import PartnerProgramClient
-from ppconformance.target.profile import load_profile
+from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.profile import load_profile
 
 from .refserver import start_reference_server
 from .test_suite_runs import ROOT, SECRETS, counts, run_suite

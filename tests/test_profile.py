@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ppconformance.connection.profile import DEFAULT_PROFILE, ProfileError, load_profile
 from ppconformance.contract.stances import AmbiguityId
-from ppconformance.target.profile import DEFAULT_PROFILE, ProfileError, load_profile
 
 ENV = {
     "PP_EMBEDDED_ENABLED_PASSWORD": "pw-secret-1",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppconformance.run.world import CustomerPool
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from ppconformance.connection.profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from ppconformance.run.scenario import CustomerPool
 
 from .test_suite_runs import SECRETS
 

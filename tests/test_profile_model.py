@@ -1,5 +1,5 @@
 """The profile's defaults live in one place, the typed model (`FILE_KEYS` over the dataclasses of
-`ppconformance.target.profile`); the schema's `default`s, the docs key table and the `PP__` override names
+`ppconformance.connection.profile`); the schema's `default`s, the docs key table and the `PP__` override names
 are generated from it (`python -m tools.register`) and must not drift."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tools.register import _env_name, _locate, profile_keys, render_profile_keys, schema_with_defaults
 
-from ppconformance.target.profile import FILE_KEYS, PROFILE_SCHEMA, Profile, file_default, load_profile
+from ppconformance.connection.profile import FILE_KEYS, PROFILE_SCHEMA, Profile, file_default, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = (

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from steps.then_steps import judge_state
 
+from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.judge.verdicts import Judge, NonConformance
 from ppconformance.plugin.core import settled_summary
-from ppconformance.run.world import World
-from ppconformance.target.client import PartnerProgramClient
-from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
+from ppconformance.run.scenario import World
 from ppreference import create_app, load_orgs
 
 from .reference.helpers import TestClient

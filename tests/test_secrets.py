@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppconformance.target.client import basic_auth_header
+from ppconformance.connection.client import basic_auth_header
 
 from .test_suite_runs import ROOT, SECRETS, counts, run_suite
 

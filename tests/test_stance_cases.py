@@ -5,8 +5,8 @@ that the neighbour is rejected under the DEFAULT stance (a `NonConformance`, a `
 event problem), most also that the case itself passes.
 
 Unit level only: hand-made answers judged by the modules that apply each stance (`judge.verdicts`,
-`fuzz.checks`, `contract.model`, `contract.events`, `webhooks.match`, `target.dates`, `run.bodies`,
-`run.cleanup`, `run.world`) and, where the verdict lives in a Then step, that step's own function (found in
+`fuzz.checks`, `contract.model`, `contract.events`, `webhooks.match`, `connection.dates`, `run.bodies`,
+`run.cleanup`, `run.scenario`) and, where the verdict lives in a Then step, that step's own function (found in
 pytest-bdd's registry, as tests/test_oracle.py does). A neighbour is parametrized over the places that judge
 it. The first audit found seven places where a default excused its neighbour (an item failure under any HTTP
 status below 500, a null org key, a result naming another program in the older delink shape and in the fuzz
@@ -33,6 +33,9 @@ import steps.then_steps
 import steps.webhook_steps  # noqa: F401  (loads the Then steps into the registry)
 from pytest_bdd.steps import step_function_context_registry
 
+from ppconformance.connection.client import Exchange
+from ppconformance.connection.dates import day_boundary
+from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.events import check
 from ppconformance.contract.model import ProgramInfo, StateModel, compare
 from ppconformance.contract.schemas import ContractSchemas
@@ -43,10 +46,7 @@ from ppconformance.judge.verdicts import Action, Judge, NonConformance
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.cleanup import send_delink
 from ppconformance.run.provision import Customer
-from ppconformance.run.world import World
-from ppconformance.target.client import Exchange
-from ppconformance.target.dates import day_boundary
-from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
+from ppconformance.run.scenario import World
 from ppconformance.webhooks.match import Expected
 from ppconformance.webhooks.match import judge as judge_events
 from ppconformance.webhooks.sink import Delivery

@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
+from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.profile import DEFAULT_PROFILE, Profile, load_profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import LINK
 from ppconformance.contract.matching import item_codes, sent_from_request
 from ppconformance.contract.model import FIELDS, TRANSITIONS, UNKNOWN, Expect, ProgramInfo, Row, StateModel, compare
 from ppconformance.contract.stances import AmbiguityId, Stances
 from ppconformance.run.cleanup import CleanupReport, Known, clean
-from ppconformance.run.journal import Journal
-from ppconformance.target.client import PartnerProgramClient
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile, load_profile
+from ppconformance.run.link_journal import Journal
 
 from .test_journal_and_cleanup import EXTERNAL, SUPPLEMENTARY, URL, FakeTarget
 from .test_suite_runs import SECRETS

@@ -16,8 +16,8 @@ from typing import TypedDict, Unpack
 import httpx
 import pytest
 
-import ppconformance.target.client as client_module
-from ppconformance.target.client import (
+import ppconformance.connection.client as client_module
+from ppconformance.connection.client import (
     AuthFailed,
     PartnerProgramClient,
     RateLimited,
@@ -26,7 +26,7 @@ from ppconformance.target.client import (
     WriteRefused,
     retry_after_seconds,
 )
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile, load_profile
+from ppconformance.connection.profile import DEFAULT_PROFILE, Profile, load_profile
 
 from .refserver import admin, start_reference_server
 from .test_suite_runs import SECRETS

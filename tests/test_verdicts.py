@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from ppconformance.connection.client import Exchange
+from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, NonConformance
-from ppconformance.target.client import Exchange
-from ppconformance.target.profile import DEFAULT_PROFILE, load_profile
 
 ENV = {
     "PP_EMBEDDED_ENABLED_PASSWORD": "pw",

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ppconformance.connection.client import TargetBroken
 from ppconformance.contract.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
-from ppconformance.target.client import TargetBroken
 from ppconformance.webhooks.match import Expected, candidates, judge
 from ppconformance.webhooks.sink import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
 

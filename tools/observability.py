@@ -6,7 +6,7 @@
     python -m tools.observability --check         # exit 1 when the matrix in docs/state-oracle.md is not current
 
 A run with `--scenario-traces DIR` writes, per scenario, what it wrote, read and judged as the state model sees it
-(`ppconformance.run.world.World.traced`): customers provisioned or taken from the bank, every write (endpoint,
+(`ppconformance.run.scenario.World.traced`): customers provisioned or taken from the bank, every write (endpoint,
 customer ids, the items sent per customer, the item codes read from the answer, whether a verdict held the answer
 to success or its first item to an error), every loyaltyDetails read, every webhook event judged, every run of the
 scheduler. The audit replays that run through `ppconformance.contract.model.StateModel` (the same transitions the
@@ -14,7 +14,7 @@ oracle uses), once as it went (the *right* world), and then, for every write and
 (`CLASSES`), once more with that write applied wrongly (a *wrong* world), carrying the wrong world forward through
 the rest of the run with the documented answers the wrong state would get (`_documented_code`). A pair (write,
 class) is **seen** when the suite would notice: a loyaltyDetails read (every read is compared with the model,
-`run.ledger.StateLedger.observe`) differs on a field the default stances compare, an answer the suite judges
+`run.expected_state.ExpectedState.observe`) differs on a field the default stances compare, an answer the suite judges
 changes (a success it requires turns into a refusal, or a refusal it requires into a success), or a judged webhook
 event carries a different value on a field the event check compares. Otherwise it is **blind**.
 

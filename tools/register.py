@@ -3,7 +3,7 @@ the profile's key table, and the `default` keywords of the profile schema.
 
 `python -m tools.register` rewrites `docs/ambiguity-register.md`, `docs/requirements.md`,
 `docs/profile-keys.md` and `schemas/meta/profile.schema.json` (its `default`s, from
-`ppconformance.target.profile.FILE_KEYS`: the typed model holds the defaults, and only it); `--check` exits 1
+`ppconformance.connection.profile.FILE_KEYS`: the typed model holds the defaults, and only it); `--check` exits 1
 when any is out of date (the self-tests run the check).
 """
 
@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ppconformance.connection.profile import ENV_PREFIX, FILE_KEYS, PROFILE_SCHEMA
 from ppconformance.contract.catalogue import Catalogue, load_catalogue
-from ppconformance.target.profile import ENV_PREFIX, FILE_KEYS, PROFILE_SCHEMA
 
 __all__ = [
     "main",
@@ -186,8 +186,9 @@ def render_profile_keys(schema: dict[str, Any]) -> str:
     lines = [
         "# Profile keys",
         "",
-        "Generated from `schemas/meta/profile.schema.json` and the typed defaults of `ppconformance.target.profile`",
-        "(`FILE_KEYS`) by `python -m tools.register`; do not edit. How profiles work: [profiles.md](profiles.md).",
+        "Generated from `schemas/meta/profile.schema.json` and the typed defaults of",
+        "`ppconformance.connection.profile` (`FILE_KEYS`) by `python -m tools.register`; do not edit. How profiles",
+        "work: [profiles.md](profiles.md).",
         "",
         "Every key can be set from the environment by its override name (list items by index: `__0`, `__1`, …);",
         "values are read as YAML. Precedence: command line > environment > file > default.",

@@ -10,7 +10,7 @@ ambiguity register allows. Each run is a reference server subprocess
 the suite in its default stance against it (`python -m pytest steps ...
 --base-url URL`), with its own reports directory and journal (`PP__JOURNAL_DIR`), in parallel over `--jobs`
 processes (default: the CPU count). Both sides get the same freshly generated org secrets, as the
-embedded run does (`ppconformance.target.embedded.EMBEDDED_SECRET_VARS`).
+embedded run does (`ppconformance.connection.embedded.EMBEDDED_SECRET_VARS`).
 
 What each run executes, as mutation tools run only the tests that cover a mutant:
 
@@ -59,8 +59,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ppconformance.target.client import TargetUnreachable, plain_request
-from ppconformance.target.embedded import (
+from ppconformance.connection.client import TargetUnreachable, plain_request
+from ppconformance.connection.embedded import (
     EMBEDDED_SECRET_VARS,
     EmbeddedServer,
     EmbeddedServerError,

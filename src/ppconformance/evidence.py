@@ -35,8 +35,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ppconformance import __version__
+from ppconformance.connection.client import redact_text
 from ppconformance.resources import catalogue_dir, checkout, features_dir, schemas_dir
-from ppconformance.target.client import redact_text
 
 __all__ = ["BUNDLE_FORMAT", "REPORT_FILES", "BundleError", "VerifyResult", "main", "verify", "write_bundle"]
 

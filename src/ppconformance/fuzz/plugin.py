@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from ppconformance.connection.profile import FuzzSettings
 from ppconformance.plugin import runcontext
-from ppconformance.target.profile import FuzzSettings
 
 __all__ = ["SUMMARY_LINES", "StageFinding", "current_settings", "fuzz_mode", "fuzz_seed", "record_finding"]
 
@@ -106,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ctx = runcontext.usable(config)
     if ctx is None:
         return
-    from ppconformance.fuzz.deepen import effective_settings  # schemathesis is imported only by runs that fuzz
+    from ppconformance.fuzz.generation import effective_settings  # schemathesis is imported only by runs that fuzz
 
     profile = runcontext.run_profile(config)
     seed = fuzz_seed(config)

@@ -19,14 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from ppconformance.connection.client import Exchange
+from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import Requirement, load_catalogue
 from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
 from ppconformance.contract.model import Row
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
-from ppconformance.target.client import Exchange
-from ppconformance.target.profile import Profile
 
 __all__ = ["Action", "Judge", "NonConformance", "ProgramResult", "StateComparison"]
 

@@ -30,6 +30,15 @@ import pytest
 import yaml
 
 from ppconformance import __version__
+from ppconformance.connection.client import (
+    PartnerProgramClient,
+    TargetError,
+    TargetUnreachable,
+    probe_target,
+    redact_text,
+)
+from ppconformance.connection.embedded import embedded_credentials, start_embedded_server
+from ppconformance.connection.profile import DEFAULT_PROFILE, Profile, ProfileError
 from ppconformance.contract.catalogue import Requirement, load_catalogue
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
@@ -41,21 +50,12 @@ from ppconformance.plugin.reporting import ConformanceReporter
 from ppconformance.report.baseline import BaselineError, load_baseline
 from ppconformance.report.waivers import WaiverError, Waivers, load_waivers
 from ppconformance.resources import checkout
-from ppconformance.run.bank import CustomerBank
 from ppconformance.run.cleanup import CleanupReport
-from ppconformance.run.journal import open_entries
+from ppconformance.run.customer_reuse import ReusableCustomers
+from ppconformance.run.link_journal import open_entries
 from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from ppconformance.run.preflight import Preflight, apply_discovery, run_preflight, starter_profile, sweep_journal
-from ppconformance.run.world import CustomerPool, World
-from ppconformance.target.client import (
-    PartnerProgramClient,
-    TargetError,
-    TargetUnreachable,
-    probe_target,
-    redact_text,
-)
-from ppconformance.target.embedded import embedded_credentials, start_embedded_server
-from ppconformance.target.profile import DEFAULT_PROFILE, Profile, ProfileError
+from ppconformance.run.scenario import CustomerPool, World
 
 _STEP_KEY = pytest.StashKey[list]()
 _REQUESTS = pytest.StashKey[int]()
@@ -437,7 +437,7 @@ def profile(pytestconfig: pytest.Config) -> Profile:
 @pytest.fixture(scope="session")
 def journal(profile: Profile, pytestconfig: pytest.Config) -> Any:
     """This process's provisioning journal (`journal.Journal`)."""
-    from ppconformance.run.journal import Journal
+    from ppconformance.run.link_journal import Journal
 
     ctx = runcontext.require(pytestconfig)
     return Journal(profile.journal_dir, ctx.base_url, ctx.run_id, _worker_id(pytestconfig), ephemeral=ctx.ephemeral)
@@ -505,16 +505,16 @@ def partner_clients(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def customer_bank(
+def reusable_customers(
     profile: Profile, pytestconfig: pytest.Config, journal: Any, partner_clients: dict[str, PartnerProgramClient]
 ) -> Any:
-    """The process's customer bank (`run.bank`), when the suite registers its own customers with writes allowed
-    (else None: each scenario cleans up after itself). At the end of the process its deferred cleanup runs, in
-    batches of 50, unless the run was stopped (the journal keeps the links for the next run)."""
+    """The process's reusable customers (`run.customer_reuse`), when the suite registers its own customers with
+    writes allowed (else None: each scenario cleans up after itself). At the end of the process its deferred
+    cleanup runs, in batches of 50, unless the run was stopped (the journal keeps the links for the next run)."""
     if profile.provisioning == "pool" or not profile.allow_writes:
         yield None
         return
-    bank = CustomerBank()
+    bank = ReusableCustomers()
     yield bank
     tracker = pytestconfig.stash.get(_TRACKER, None)
     if tracker is not None and tracker.stopped:
@@ -542,7 +542,7 @@ def world(
     pytestconfig: pytest.Config,
     journal: Any,
     customer_pool: CustomerPool,
-    customer_bank: CustomerBank | None,
+    reusable_customers: ReusableCustomers | None,
     partner_clients: dict[str, PartnerProgramClient],
     request: Any,
 ) -> Any:
@@ -556,7 +556,7 @@ def world(
         run_id=ctx.run_id,
         journal=journal,
         pool=customer_pool,
-        bank=customer_bank,
+        bank=reusable_customers,
         clients=partner_clients,
         listens=request.node.get_closest_marker("webhook") is not None,
     )

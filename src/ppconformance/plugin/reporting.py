@@ -26,16 +26,16 @@ from typing import Any
 import pytest
 
 from ppconformance import __version__
+from ppconformance.connection.client import Exchange, redact_text
+from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.report.baseline import load_baseline, render_diff
 from ppconformance.report.conformance import TestRecord, build_report, named_requirements
 from ppconformance.report.render import render_html, render_markdown
 from ppconformance.report.waivers import Waivers
 from ppconformance.resources import checkout
-from ppconformance.run.ledger import program_infos
+from ppconformance.run.expected_state import program_infos
 from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker
-from ppconformance.target.client import Exchange, redact_text
-from ppconformance.target.profile import Profile
 
 __all__ = ["ConformanceReporter", "git_revision"]
 
@@ -237,7 +237,7 @@ class ConformanceReporter:
             old.unlink()
 
     def record_scenario_trace(self, directory: Path, nodeid: str, title: str, trace: list[dict[str, Any]]) -> None:
-        """Append one scenario's trace (`run.world.World.traced`) to `directory/<worker>.jsonl` as
+        """Append one scenario's trace (`run.scenario.World.traced`) to `directory/<worker>.jsonl` as
         `{"scenario", "title", "trace"}`; a new file starts with `{"orgs": {name: {"timezone", "programs": [{"name",
         "type", "tiers"}]}}}` from the effective profile. Only with `--scenario-traces`; holds no secret."""
         directory.mkdir(parents=True, exist_ok=True)

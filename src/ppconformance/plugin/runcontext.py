@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.target.profile import Profile, ProfileError, load_profile
+from ppconformance.connection.profile import Profile, ProfileError, load_profile
 
 __all__ = [
     "RUN_CONTEXT",
@@ -54,7 +54,7 @@ class RunContext:
     - `reference_target`: True when the target is this project's reference server (the embedded one, or
       `--reference-target`): only then may the suite use its `/__reference__/` admin API (clock, webhooks);
     - `embedded_env`: the generated credentials of the embedded server's orgs (names of
-      `ppconformance.target.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
+      `ppconformance.connection.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
     - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
@@ -192,7 +192,7 @@ credentials are therefore missing (the profile error names the unset variable fi
 
 
 def _missing_embedded_secret(config: pytest.Config, message: str) -> bool:
-    from ppconformance.target.profile import DEFAULT_PROFILE
+    from ppconformance.connection.profile import DEFAULT_PROFILE
 
     explicit = config.getoption("profile") != str(DEFAULT_PROFILE)
     return not explicit and "PP_EMBEDDED_" in message and "is not set" in message

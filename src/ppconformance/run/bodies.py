@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from ppconformance.connection.profile import Profile, ProgramProfile
 from ppconformance.contract.endpoints import PROGRAM_NAME_KEY
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.provision import Customer
-from ppconformance.target.profile import Profile, ProgramProfile
 
 __all__ = ["Bodies"]
 

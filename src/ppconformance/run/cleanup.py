@@ -15,7 +15,7 @@ Open journal entries are grouped by org and program set, in batches of at most
    program still listed is a *leftover*. A customer the target does not know
    has no links.
 
-A customer whose state is `Known` (the scenario's oracle read it after its last write, `run.ledger`) costs
+A customer whose state is `Known` (the scenario's oracle read it after its last write, `run.expected_state`) costs
 fewer requests: a journaled program it was not seen listed with, and that can have no pending relink, is
 closed without any request; the others are cancelled and delinked as above, and an item the delink answered
 200 is closed without reading loyaltyDetails again (only a customer with another answer is read).
@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ppconformance.connection.client import Exchange, PartnerProgramClient, TargetError, TargetUnreachable
 from ppconformance.contract.endpoints import CUSTOMER_KEY, DELINK, PROGRAM_NAME_KEY, UPDATE
 from ppconformance.contract.matching import Sent, item_codes
 from ppconformance.contract.stances import AmbiguityId
-from ppconformance.run.journal import Journal, JournalEntry
-from ppconformance.target.client import Exchange, PartnerProgramClient, TargetError, TargetUnreachable
+from ppconformance.run.link_journal import Journal, JournalEntry
 
 __all__ = [
     "BATCH",

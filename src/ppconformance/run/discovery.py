@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ppconformance.connection.client import AuthFailed, Exchange, PartnerProgramClient, TargetError
+from ppconformance.connection.profile import MembershipPeriod, OrgProfile, ProgramProfile
 from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, UPDATE
-from ppconformance.target.client import AuthFailed, Exchange, PartnerProgramClient, TargetError
-from ppconformance.target.profile import MembershipPeriod, OrgProfile, ProgramProfile
 
 __all__ = [
     "PROGRAMS_PATH",

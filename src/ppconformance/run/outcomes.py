@@ -6,7 +6,7 @@
 - **error** — the run could not judge: the target is unreachable or timed out,
   answered 5xx (or garbage) to a well-formed request no requirement of the
   scenario covers, refused the profile's own credentials, or rate-limited the
-  suite beyond its patience (`ppconformance.target.client.TargetError`); also a
+  suite beyond its patience (`ppconformance.connection.client.TargetError`); also a
   suite-side `WriteRefused`. These tests are reported as pytest *errors*
   (terminal "E", JUnit `<error>`, allure "broken"), never as failures.
 - **skipped** — a prerequisite or capability is not declared (the reason names
@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from ppconformance.target.client import AuthFailed, TargetError, TargetUnreachable, WriteRefused
+from ppconformance.connection.client import AuthFailed, TargetError, TargetUnreachable, WriteRefused
 
 __all__ = [
     "EXIT_DRIFT",

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.profile import MembershipPeriod, OrgProfile, Profile
 from ppconformance.run.cleanup import CleanupReport, clean
 from ppconformance.run.discovery import (
     DiscoveredProgram,
@@ -35,9 +37,7 @@ from ppconformance.run.discovery import (
     probe_relinking,
     render_drift,
 )
-from ppconformance.run.journal import Journal, RunMarker, open_entries, remove_target
-from ppconformance.target.client import PartnerProgramClient
-from ppconformance.target.profile import MembershipPeriod, OrgProfile, Profile
+from ppconformance.run.link_journal import Journal, RunMarker, open_entries, remove_target
 
 __all__ = ["OrgDiscovery", "Preflight", "apply_discovery", "run_preflight", "starter_profile", "sweep_journal"]
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
+from ppconformance.connection.client import Exchange, PartnerProgramClient, TargetBroken
+from ppconformance.connection.profile import OrgProfile, PoolCustomer, Profile
 from ppconformance.run.cleanup import CleanupReport, Known, clean, clean_customer, linked_program_names
-from ppconformance.run.journal import Journal, JournalEntry
-from ppconformance.target.client import Exchange, PartnerProgramClient, TargetBroken
-from ppconformance.target.profile import OrgProfile, PoolCustomer, Profile
+from ppconformance.run.link_journal import Journal, JournalEntry
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "Provisioner", "setup_answer"]
 

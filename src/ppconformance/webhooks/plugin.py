@@ -35,17 +35,17 @@ from typing import Any
 
 import pytest
 
-from ppconformance.contract.events import EVENT_NAMES
-from ppconformance.plugin import runcontext
-from ppconformance.target.client import (
+from ppconformance.connection.client import (
     PartnerProgramClient,
     TargetBroken,
     TargetError,
     TargetUnreachable,
     redact_text,
 )
-from ppconformance.target.embedded import reference_admin
-from ppconformance.target.profile import Profile
+from ppconformance.connection.embedded import reference_admin
+from ppconformance.connection.profile import Profile
+from ppconformance.contract.events import EVENT_NAMES
+from ppconformance.plugin import runcontext
 from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
 __all__ = ["OTHER_ORG_PATH", "RUN_HEADER", "WebhookRun", "ensure_registered", "static_headers"]

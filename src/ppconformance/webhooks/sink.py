@@ -33,8 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ppconformance.connection.client import TargetBroken, plain_request
 from ppconformance.contract.events import facts
-from ppconformance.target.client import TargetBroken, plain_request
 
 __all__ = [
     "MAX_DELIVERY_BYTES",

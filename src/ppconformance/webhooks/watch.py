@@ -19,9 +19,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from ppconformance.connection.profile import Profile
 from ppconformance.contract.endpoints import ENDPOINTS
 from ppconformance.judge.verdicts import Action
-from ppconformance.target.profile import Profile
 from ppconformance.webhooks.match import Expected, Finding, candidates, judge
 from ppconformance.webhooks.sink import SinkReader
 

@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 from pyrate_limiter import Duration, Limiter, Rate
 
-from ppconformance.target.profile import OrgProfile, Profile
+from ppconformance.connection.profile import OrgProfile, Profile
 
 __all__ = [
     "AuthFailed",

@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ppconformance.connection.client import redact_text
+from ppconformance.connection.dates import days_from_today
+from ppconformance.connection.profile import FuzzSettings, OrgProfile, Profile
 from ppconformance.contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
 from ppconformance.contract.endpoints import endpoint as endpoint_of
 from ppconformance.resources import schemas_dir
-from ppconformance.target.client import redact_text
-from ppconformance.target.dates import days_from_today
-from ppconformance.target.profile import FuzzSettings, OrgProfile, Profile
 
 __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_curl"]
 

@@ -27,19 +27,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ppconformance.connection.client import Exchange, PartnerProgramClient
+from ppconformance.connection.dates import day_boundary, days_from_today
+from ppconformance.connection.profile import MembershipPeriod, OrgProfile, Profile, ProgramProfile
 from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
 from ppconformance.contract.model import CustomerState
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
-from ppconformance.run.bank import Banked, CustomerBank
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.cleanup import CleanupReport, Known, send_delink
-from ppconformance.run.journal import Journal
-from ppconformance.run.ledger import Observation, StateLedger
+from ppconformance.run.customer_reuse import Reusable, ReusableCustomers
+from ppconformance.run.expected_state import ExpectedState, Observation
+from ppconformance.run.link_journal import Journal
 from ppconformance.run.provision import Customer, CustomerPool, PreconditionFailed, Provisioner, setup_answer
-from ppconformance.target.client import Exchange, PartnerProgramClient
-from ppconformance.target.dates import day_boundary, days_from_today
-from ppconformance.target.profile import MembershipPeriod, OrgProfile, Profile, ProgramProfile
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "StateSeen", "World"]
 
@@ -51,7 +51,7 @@ class StateSeen:
     the customer's last write)."""
 
     customer: Customer
-    ledger: StateLedger
+    ledger: ExpectedState
     state: CustomerState
     observations: list[Observation]
 
@@ -64,7 +64,7 @@ class World:
     - `profile`: the effective profile.
     - `base_url`: the target.
     - `run_id`: short id of this run, part of every test identity.
-    - `bank`: the process's customer bank (`run.bank`): customers carried on from earlier scenarios, and the
+    - `bank`: the process's customer bank (`run.customer_reuse`): customers carried on from earlier scenarios, and the
       cleanup deferred to the end of the process; None (pool provisioning, read-only runs, unit tests): every
       customer is the scenario's own and its links are undone at teardown.
     - `clients`: the HTTP clients by org, shared by the process's scenarios (one connection pool and one OAuth
@@ -79,7 +79,7 @@ class World:
     run_id: str
     journal: Journal | None = None
     pool: CustomerPool | None = None
-    bank: CustomerBank | None = None
+    bank: ReusableCustomers | None = None
     listens: bool = False
     org: OrgProfile | None = None
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
@@ -90,7 +90,7 @@ class World:
     settled: list[tuple[float, bool]] = field(default_factory=list)
     """Per read the target needed re-reading for: seconds from the write's answer to the last read, and whether it
     then agreed with the model (the run's convergence figures)."""
-    ledgers: dict[str, StateLedger] = field(default_factory=dict)
+    ledgers: dict[str, ExpectedState] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
     _dates: int = field(default=0, repr=False)
     provisioner: Provisioner = field(init=False)
@@ -227,7 +227,7 @@ class World:
             return []
         org = self.org or self.use_org()
 
-        def fits(banked: Banked) -> bool:
+        def fits(banked: Reusable) -> bool:
             programs = banked.state.programs
             shown = {name for name, p in programs.items() if p.listed.value is True}
             if not banked.customer.enrolled or (not listed and not banked.pristine):
@@ -244,12 +244,12 @@ class World:
         return [b.customer for b in taken]
 
     @property
-    def ledger(self) -> StateLedger:
-        """The state ledger of the selected org (`run.ledger`): the documented model of the scenario's customers
+    def ledger(self) -> ExpectedState:
+        """The state ledger of the selected org (`run.expected_state`): the documented model of the scenario's customers
         and what was last observed of them."""
         org = self.org or self.use_org()
         if org.name not in self.ledgers:
-            self.ledgers[org.name] = StateLedger(org, self.profile)
+            self.ledgers[org.name] = ExpectedState(org, self.profile)
         return self.ledgers[org.name]
 
     @property
@@ -343,8 +343,8 @@ class World:
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`), skipping what the
-        ledgers know needs no request (`StateLedger.known`); with a bank, the customers the oracle confirmed go
-        back to it and the cleanup is deferred to the end of the process (`CustomerBank.flush`). Never raises."""
+        ledgers know needs no request (`ExpectedState.known`); with a bank, the customers the oracle confirmed go
+        back to it and the cleanup is deferred to the end of the process (`ReusableCustomers.flush`). Never raises."""
         known: dict[int, Known] = {}
         for ledger in self.ledgers.values():
             known.update(ledger.known())
@@ -354,7 +354,7 @@ class World:
                     cid = customer.id
                     state = ledger.model.state(cid) if cid is not None else None
                     if cid is not None and state is not None and ledger.reusable(cid):
-                        self.bank.give(org_name, Banked(customer, state, cid not in ledger.linked_once))
+                        self.bank.give(org_name, Reusable(customer, state, cid not in ledger.linked_once))
             self.bank.defer(self.provisioner.entries, known)
             self.provisioner.entries = []
         return self.provisioner.cleanup(self.client_for, contact_target=contact_target, known=known)
@@ -553,7 +553,7 @@ class World:
     def linked_programs(self, customer: Customer) -> list[dict[str, Any]]:
         """The customer's linkedPartnerPrograms from loyaltyDetails; raises PreconditionFailed when unreadable.
 
-        A modelled customer's read is compared with the model (`StateLedger.observe`); one that disagrees is read
+        A modelled customer's read is compared with the model (`ExpectedState.observe`); one that disagrees is read
         again, 0.1 s, 0.2 s, 0.4 s ... later, until it agrees or the profile's `state.read_consistency_seconds`
         after the customer's last write have passed (the documents promise no read-your-writes): only the last read
         counts, and a mismatch shows the first one beside it. A target that reads its own writes is read once."""

@@ -21,17 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ppconformance.connection.client import PartnerProgramClient
 from ppconformance.contract.model import CustomerState
 from ppconformance.run.cleanup import CleanupReport, Known, clean
-from ppconformance.run.journal import Journal, JournalEntry
+from ppconformance.run.link_journal import Journal, JournalEntry
 from ppconformance.run.provision import Customer
-from ppconformance.target.client import PartnerProgramClient
 
-__all__ = ["Banked", "CustomerBank"]
+__all__ = ["Reusable", "ReusableCustomers"]
 
 
 @dataclass
-class Banked:
+class Reusable:
     """A customer in the bank: the customer, its modelled state as the oracle last confirmed it, and whether it
     was ever linked to any program (`pristine` customers serve "a customer enrolled in the loyalty program")."""
 
@@ -41,17 +41,17 @@ class Banked:
 
 
 @dataclass
-class CustomerBank:
+class ReusableCustomers:
     """The bank of one process (see the module docstring): free customers per org, the journal entries whose
     cleanup is deferred, and what is known of each customer for that cleanup (`Known`, by customer id)."""
 
-    free: dict[str, list[Banked]] = field(default_factory=dict)
+    free: dict[str, list[Reusable]] = field(default_factory=dict)
     deferred: list[JournalEntry] = field(default_factory=list)
     known: dict[int, Known] = field(default_factory=dict)
     taken: int = 0
     returned: int = 0
 
-    def take(self, org: str, want: Callable[[Banked], bool], count: int = 1) -> list[Banked]:
+    def take(self, org: str, want: Callable[[Reusable], bool], count: int = 1) -> list[Reusable]:
         """Up to `count` free customers of `org` that `want` accepts, removed from the bank (oldest first)."""
         pool = self.free.get(org, [])
         picked = [b for b in pool if want(b)][:count]
@@ -60,7 +60,7 @@ class CustomerBank:
         self.taken += len(picked)
         return picked
 
-    def give(self, org: str, banked: Banked) -> None:
+    def give(self, org: str, banked: Reusable) -> None:
         """Put a customer back for later scenarios of `org`."""
         self.free.setdefault(org, []).append(banked)
         self.returned += 1

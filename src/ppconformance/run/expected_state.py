@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ppconformance.connection.client import Exchange
+from ppconformance.connection.profile import OrgProfile, Profile
 from ppconformance.contract.endpoints import endpoint
 from ppconformance.contract.matching import Sent, item_codes
 from ppconformance.contract.model import UNKNOWN, CustomerState, ProgramInfo, Row, StateModel, compare
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.cleanup import Known
-from ppconformance.target.client import Exchange
-from ppconformance.target.profile import OrgProfile, Profile
 
-__all__ = ["Observation", "StateLedger", "program_infos"]
+__all__ = ["Observation", "ExpectedState", "program_infos"]
 
 _UNTRACKED = ("MEMBERSHIP_RENEWAL_INITIATION",)
 """Update types whose effect (the membership end) the model does not follow: a customer they touched is not reused,
@@ -67,7 +67,7 @@ class Observation:
 
 
 @dataclass
-class StateLedger:
+class ExpectedState:
     """The model and the observations of one org's customers in a scenario.
 
     Arguments: `org` (its programs and timezone), `profile` (the stance of AMB-RESULT-ORDER, with which
@@ -95,7 +95,7 @@ class StateLedger:
         self.writes.setdefault(customer_id, 0)
 
     def adopt(self, customer_id: int, state: CustomerState, *, pristine: bool) -> None:
-        """A customer taken from the bank (`run.bank`) in the state the oracle last confirmed."""
+        """A customer taken from the bank (`run.customer_reuse`) in the state the oracle last confirmed."""
         self.model.customers[customer_id] = CustomerState(dict(state.programs))
         self.writes[customer_id] = 0
         self.confirmed[customer_id] = 0
@@ -156,7 +156,7 @@ class StateLedger:
 
     def reusable(self, customer_id: int) -> bool:
         """True when the customer can go back to the bank: confirmed by the oracle after its last write, nothing
-        unknown or pending, no write with an effect the model does not follow (see `run.bank`)."""
+        unknown or pending, no write with an effect the model does not follow (see `run.customer_reuse`)."""
         state = self.model.state(customer_id)
         if state is None or customer_id in self.untracked:
             return False

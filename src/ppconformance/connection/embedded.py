@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ppconformance.connection.client import PlainAnswer, TargetUnreachable, plain_request
 from ppconformance.resources import checkout
-from ppconformance.target.client import PlainAnswer, TargetUnreachable, plain_request
 
 __all__ = [
     "EMBEDDED_SECRET_VARS",
