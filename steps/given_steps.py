@@ -12,7 +12,7 @@ __all__ = ["queue_relink"]
 
 def _linked_external(world: World, count: int, position: str | None) -> None:
     """`count` customers linked to the external program only, at its lowest or highest tier (None: any tier; a
-    new link is at the middle one), each with a tier expiry and membership id of its own: the bank's first, new
+    new link is at the middle one), each with a tier expiry and membership id of its own: the first reused, new
     ones linked 50 to a request."""
     program = world.program("external", tiers=2)
     tier = None if position is None else program.tiers[0] if position == "lowest" else program.tiers[-1]

@@ -26,7 +26,6 @@ Budget: profile `fuzz` / `--fuzz` / `--fuzz-seed` (docs/fuzzing.md). A read-only
 from __future__ import annotations
 
 import time
-from collections import Counter
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,13 +42,13 @@ from schemathesis.specs.openapi import checks as builtin
 
 from ppconformance.connection.client import TargetBroken, TargetUnreachable
 from ppconformance.connection.dates import days_from_today
-from ppconformance.connection.profile import DEFAULT_PATHS, Profile
+from ppconformance.connection.profile import DEFAULT_PATHS, FuzzSettings, Profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.contract.endpoints import DELINK, LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint, by_path
 from ppconformance.contract.model import UNKNOWN
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.generation import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
-from ppconformance.fuzz.plugin import SUMMARY_LINES, StageFinding, current_settings, record_finding
+from ppconformance.fuzz.plugin import StageFinding, record_finding, record_summary, stage_settings
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
 from ppconformance.run.scenario import World
@@ -65,19 +64,17 @@ _BUILTIN = [
     builtin.status_code_conformance,
     builtin.content_type_conformance,
 ]
-CHECKS = _BUILTIN + list(fuzzchecks.CHECKS)
 _REQUIREMENT_OF_BUILTIN = {
     "status_code_conformance": "FUZZ-RESPONSE-CONFORMS",
     "content_type_conformance": "FUZZ-RESPONSE-CONFORMS",
 }
-_ATTACHED: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
 def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> Any:
     """The stage's target: 3 suite-provisioned customers of the profile's first org, auth headers, budget.
     At teardown every journaled link is undone and the stage's figures are printed."""
-    settings = current_settings()
+    settings = stage_settings(pytestconfig)
     if settings.mode == "off":
         pytest.skip(f"fuzz stage off (profile {profile.name}: fuzz.mode off)")
     if profile.paths != DEFAULT_PATHS:
@@ -109,19 +106,19 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
         journal_link=journal_link,
         settings=settings,
         secrets=client.secrets,
+        policy=fuzzchecks.Policy(frozenset(profile.strict)),
     )
     target.world = world  # type: ignore[attr-defined]
-    fuzzchecks.configure(profile.strict)
     _DEEPENER.append(Deepener(org, customers, profile))
     started = time.monotonic()
     yield target
     line = (
         f"fuzz stage: mode {settings.mode}, seed {settings.seed}, {target.sent} cases sent in "
         f"{time.monotonic() - started:.1f} s, {target.skipped} left unsent (time budget "
-        f"{settings.budget():.0f} s), {len(fuzzchecks.policy().notes)} notes"
+        f"{settings.budget():.0f} s), {len(target.policy.notes)} notes"
     )
-    SUMMARY_LINES.append(line)  # printed in the terminal summary (fuzz.plugin)
-    notes = fuzzchecks.policy().notes
+    record_summary(pytestconfig, line)  # printed in the terminal summary (fuzz.plugin)
+    notes = target.policy.notes
     if notes:
         allure.attach(
             "\n".join(notes[:200]), name="fuzz notes (default stances)", attachment_type=allure.attachment_type.TEXT
@@ -130,29 +127,36 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
     client.close()
 
 
-_SETTINGS = current_settings()
-assert _SETTINGS.seed is not None, "current_settings() always settles a seed"
 schema = schemathesis.openapi.from_path(str(SPEC)).include(path_regex="^/v2/partnerProgram/")
-schema.config.seed = _SETTINGS.seed
-# fast mode does not shrink a finding (shrinking regenerates bodies for minutes); deep mode does
-schema.config.generation.update(
-    max_examples=_SETTINGS.examples(),
-    database="none",
-    with_security_parameters=False,
-    no_shrink=_SETTINGS.mode != "deep",
-)
-_DEEPENER: list[Deepener] = []  # filled by the fuzz_target fixture before any case is generated
+
+
+def configure_stage(settings: FuzzSettings) -> None:
+    """Apply the run's fuzz settings (seed, examples per operation, shrinking) to `schema` before its tests are
+    built: `fuzz.plugin` calls this when pytest starts collecting the module. Fast mode does not shrink a finding
+    (shrinking regenerates bodies for minutes); deep mode does."""
+    schema.config.seed = settings.seed or 0
+    schema.config.generation.update(
+        max_examples=settings.examples(),
+        database="none",
+        with_security_parameters=False,
+        no_shrink=settings.mode != "deep",
+    )
+
+
+configure_stage(FuzzSettings(seed=0))  # the defaults, until the run's settings are applied
+_DEEPENER: list[Deepener] = []
+"""The deepener of the stage's target, filled by the fuzz_target fixture before any case is generated: a
+schemathesis hook sees only its operation, so this list is how `flatmap_body` reaches the run's programs."""
 
 
 @schema.hook
 def flatmap_body(ctx: Any, body: Any) -> Any:
     """Deep generation: rewrite the body over the profile's programs and the suite's customers."""
-    found = by_path(ctx.operation.path) if ctx.operation else None
-    endpoint = found.name if found else None
-    if endpoint is None or not _DEEPENER:
+    ep = by_path(ctx.operation.path) if ctx.operation else None
+    if ep is None or not _DEEPENER:
         return st.just(body)
     deepener = _DEEPENER[-1]
-    return st.randoms(use_true_random=False).map(lambda rnd: deepener.rewrite(endpoint, body, rnd))
+    return st.randoms(use_true_random=False).map(lambda rnd: deepener.rewrite(ep, body, rnd))
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +168,7 @@ def fuzz_schema(fuzz_target: FuzzTarget) -> Any:
 def _send(case: Any, target: FuzzTarget, timeout: float) -> tuple[Any, dict[str, str]]:
     """Send `case`; transport failures are errors of the run (TargetError), not findings."""
     headers = dict(target.auth_headers())
-    target.journal_case(target.endpoint(case.operation.path) or "", case.body)
+    target.journal_case(by_path(case.operation.path), case.body)
     try:
         response = case.call(base_url=target.base_url, headers=headers, timeout=timeout)
     except requests.Timeout:
@@ -181,7 +185,7 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
     """Run every check; a finding is re-raised as an AssertionError labelled with its requirement(s), with
     the redacted curl reproduction and the seed attached to the allure result."""
     try:
-        case.validate_response(response, checks=CHECKS, headers=headers)
+        case.validate_response(response, checks=[*_BUILTIN, *fuzzchecks.checks_for(target.policy)], headers=headers)
     except FailureGroup as group:
         requirements, names = [], []
         for failure in group.exceptions:
@@ -198,8 +202,8 @@ def _judge(case: Any, response: Any, headers: dict[str, str], target: FuzzTarget
         for req in dict.fromkeys(requirements):
             allure.dynamic.story(req)
         key = ",".join(sorted(set(requirements)))
-        if _ATTACHED[key] < 3:
-            _ATTACHED[key] += 1
+        if target.attached[key] < 3:
+            target.attached[key] += 1
             allure.attach(
                 f"{curl}\n\n# seed: --fuzz-seed {seed}\n# answer: HTTP {response.status_code}\n"
                 f"{target.redact(response.text[:4000])}",
@@ -235,7 +239,6 @@ def _judges(*ids: str) -> Any:
     "FUZZ-INVALID-ITEM",
     "FUZZ-VALID-BODY",
 )
-@pytest.mark.timeout(int(_SETTINGS.budget()) + 300)  # the budget stops sending; shrinking a finding may add
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None)
 def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile, request: pytest.FixtureRequest) -> None:
     """Generated linkCustomer / customerPartnerProgramUpdate / deLinkCustomer bodies, every answer checked; the
@@ -250,7 +253,9 @@ def test_fuzz_bodies(case: Any, fuzz_target: FuzzTarget, profile: Profile, reque
     try:
         _judge(case, response, headers, fuzz_target)
     except StageFinding as finding:
-        record_finding(request.node.nodeid, finding)  # keep generating: one finding must not hide another
+        record_finding(
+            request.config, request.node.nodeid, finding
+        )  # keep generating: one finding must not hide another
 
 
 def _lifecycle_case(schema: Any, path: str, body: dict[str, Any]) -> Any:
@@ -305,7 +310,7 @@ class _Lifecycle(RuleBasedStateMachine):
 
     # -- what the model says ------------------------------------------------------------------------------
     def _state(self) -> Any:
-        return self.world.ledger.model.state(self.cid)
+        return self.world.expected.model.state(self.cid)
 
     def _listed(self) -> list[str]:
         return sorted(self._state().listed() or [])
@@ -362,7 +367,7 @@ class _Lifecycle(RuleBasedStateMachine):
         case = _lifecycle_case(self.schema, ep.path, body)
         response, headers = _send(case, self.target, self.timeout)
         _judge(case, response, headers, self.target)
-        codes = self.world.ledger.record_answer(ep.name, [self.cid], body, response.status_code, _json(response))
+        codes = self.world.expected.record_answer(ep, [self.cid], body, response.status_code, _json(response))
         self.written = True
         self.writes += 1
         if codes[0][0] != 200:
@@ -442,7 +447,6 @@ class _Lifecycle(RuleBasedStateMachine):
 
 
 @_judges("FUZZ-LIFECYCLE")
-@pytest.mark.timeout(int(_SETTINGS.budget()) + 300)
 def test_fuzz_lifecycle(
     fuzz_target: FuzzTarget, fuzz_schema: Any, profile: Profile, judge: Judge, request: pytest.FixtureRequest
 ) -> None:

@@ -19,7 +19,7 @@ from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, StateComparison
 from ppconformance.run.scenario import Customer, World
 
-ENDPOINTS = {"link": LINK.name, "update": UPDATE.name, "delink": DELINK.name}
+ENDPOINTS = {"link": LINK, "update": UPDATE, "delink": DELINK}
 
 
 SUCCESS = frozenset({"LINK-SUCCESS", "UPDATE-SUCCESS", "DELINK-SUCCESS"})
@@ -51,7 +51,7 @@ def judged(
 
 
 def _action(world: World, action: str) -> Action:
-    if world.last is None or world.last.endpoint != ENDPOINTS[action]:
+    if world.last is None or world.last.endpoint is not ENDPOINTS[action]:
         raise LookupError(f"no {action} request was sent in this scenario")
     return world.last
 

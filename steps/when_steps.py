@@ -7,7 +7,7 @@ from typing import Any
 from pytest_bdd import parsers, when
 
 from ppconformance.connection.client import basic_auth_header
-from ppconformance.contract.endpoints import LINK
+from ppconformance.contract.endpoints import LINK, Endpoint
 from ppconformance.contract.endpoints import endpoint as endpoint_of
 from ppconformance.run.scenario import World
 
@@ -208,7 +208,7 @@ def _(world: World) -> None:
     program = world.program("external", tiers=2)
     each = []
     for customer in world.customers:
-        state = world.ledger.model.state(customer.id) if customer.id is not None else None
+        state = world.expected.model.state(customer.id) if customer.id is not None else None
         current = state.programs[program.name].tier.value if state and program.name in state.programs else None
         above = program.tiers.index(current) + 1 if current in program.tiers else len(program.tiers) - 1
         tier = program.tiers[min(above, len(program.tiers) - 1)]
@@ -358,10 +358,11 @@ def _(world: World) -> None:
         r"a (?P<malformation>body that is not JSON|body without its customer list|customer list of "
         r"the wrong type|body that is a JSON array|body of non-UTF-8 bytes) is sent to "
         r"(?P<endpoint>linkCustomer|customerPartnerProgramUpdate|deLinkCustomer)"
-    )
+    ),
+    converters={"endpoint": endpoint_of},
 )
-def _(world: World, malformation: str, endpoint: str) -> None:
-    key = endpoint_of(endpoint).request_key
+def _(world: World, malformation: str, endpoint: Endpoint) -> None:
+    key = endpoint.request_key
     content: bytes = {
         "body that is not JSON": b'{"' + key.encode() + b'": [',
         "body without its customer list": b'{"unexpected": []}',
@@ -369,7 +370,7 @@ def _(world: World, malformation: str, endpoint: str) -> None:
         "body that is a JSON array": b"[]",
         "body of non-UTF-8 bytes": b'\xff\xfe{"' + key.encode() + b'": []}',
     }[malformation]
-    world.last_exchange = world.client.send("POST", world.profile.paths[endpoint], content=content, harmless=True)
+    world.last_exchange = world.client.send("POST", world.profile.paths[endpoint.name], content=content, harmless=True)
 
 
 # -- tenant isolation: the profile's other org ---------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ppconformance.connection.profile import DEFAULT_PROFILE, ProgramProfile, load_profile
+from ppconformance.contract.endpoints import DELINK, LINK
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.provision import Customer, Provisioner
 
@@ -21,15 +22,15 @@ def _bodies(*strict: str) -> Bodies:
 
 def test_the_customer_object_follows_the_identification_stances():
     c = Customer(mobile="919900000001", email="a@b.invalid", external_id="x", id=7)
-    assert _bodies().customer_obj(c, "mobile", "deLinkCustomer") == {"mobile": "919900000001"}
+    assert _bodies().customer_obj(c, "mobile", DELINK) == {"mobile": "919900000001"}
     strict = _bodies("AMB-EMPTY-IDENTIFIERS", "AMB-DELINK-MOBILE-TYPE")
-    assert strict.customer_obj(c, "mobile", "deLinkCustomer") == {"mobile": 919900000001, "email": "", "externalId": ""}
-    assert strict.customer_obj(c, "id", "linkCustomer") == {"mobile": "", "email": "", "externalId": "", "id": 7}
+    assert strict.customer_obj(c, "mobile", DELINK) == {"mobile": 919900000001, "email": "", "externalId": ""}
+    assert strict.customer_obj(c, "id", LINK) == {"mobile": "", "email": "", "externalId": "", "id": 7}
 
 
 def test_a_pool_customer_without_the_identifier_asked_for_is_skipped_naming_its_entry():
     with pytest.raises(pytest.skip.Exception, match="customer_pool"):
-        _bodies().customer_obj(Customer(mobile="9199", email="", external_id="", id=3), "email", "linkCustomer")
+        _bodies().customer_obj(Customer(mobile="9199", email="", external_id="", id=3), "email", LINK)
 
 
 def test_link_items_carry_a_fresh_membership_id_of_the_run_and_a_tier_other_than_the_lowest():

@@ -173,14 +173,13 @@ def test_the_judge_and_the_fuzz_checks_pair_a_reordered_answer_alike():
     answer["warnings"] = []
     profile = load_profile(DEFAULT_PROFILE, env=ENV)
     judge = Judge(profile, ContractSchemas.load())
-    action = Action("linkCustomer", [{"mobile": "1"}, {"mobile": "2"}], [["A", "B"], []], _exchange(request, answer))
+    action = Action(LINK, [{"mobile": "1"}, {"mobile": "2"}], [["A", "B"], []], _exchange(request, answer))
     judged = {(0, r.item["partnerProgramName"]): r.status["code"] for r in judge.results("LINK-SUCCESS", action)[0]}
-    fuzzchecks.configure(profile.strict)
     case = SimpleNamespace(body=request, method="POST", operation=SimpleNamespace(path=LINK.path))
     response = SimpleNamespace(content=json.dumps(answer).encode())
     fuzzed = {
         (i, item["partnerProgramName"]): status["code"]
-        for i, _, _, item, status in fuzzchecks._pairs("linkCustomer", case, response)
+        for i, _, _, item, status in fuzzchecks._pairs(LINK, case, response, fuzzchecks.Policy(profile.strict))
     }
     assert judged == fuzzed == {(0, "A"): 200, (0, "B"): 2004}
 

@@ -23,6 +23,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from ppconformance.connection.profile import load_profile
+from ppconformance.contract import endpoints
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.checks import FuzzFinding
@@ -127,12 +128,6 @@ def _link_answer(*entries: tuple[dict[str, Any], list[tuple[str, int]]]) -> dict
     }
 
 
-@pytest.fixture(autouse=True)
-def _default_policy() -> Any:
-    yield fuzzchecks.configure()
-    fuzzchecks.configure()
-
-
 def test_batch_results_per_item() -> None:
     case = _case(LINK, _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}, {"partnerProgramName": "B"}])))
     fuzzchecks.batch_results_per_item(None, _response(_link_answer(({"mobile": "1"}, [("A", 200), ("B", 2006)]))), case)
@@ -142,9 +137,8 @@ def test_batch_results_per_item() -> None:
         fuzzchecks.batch_results_per_item(None, _response(_link_answer()), case)
     swapped = _response(_link_answer(({"mobile": "1"}, [("B", 2006), ("A", 200)])))
     fuzzchecks.batch_results_per_item(None, swapped, case)  # order is judged only when strict
-    fuzzchecks.configure({"AMB-RESULT-ORDER"})
     with pytest.raises(FuzzFinding, match="request order"):
-        fuzzchecks.batch_results_per_item(None, swapped, case)
+        fuzzchecks.batch_results_per_item(None, swapped, case, fuzzchecks.Policy(frozenset({"AMB-RESULT-ORDER"})))
 
 
 def test_identifierless_never_succeeds() -> None:
@@ -197,13 +191,14 @@ def test_item_codes_listed_notes_by_default_and_fails_when_strict() -> None:
     case = _case(LINK, _link_body(({"mobile": "1"}, [{"partnerProgramName": "A"}])))
     listed = _response(_link_answer(({"mobile": "1"}, [("A", 2006)])))
     odd = _response(_link_answer(({"mobile": "1"}, [("A", 4242)])))
-    fuzzchecks.item_codes_listed(None, listed, case)
-    fuzzchecks.item_codes_listed(None, odd, case)
-    assert any("4242" in n for n in fuzzchecks.policy().notes)
-    fuzzchecks.configure({"AMB-UNLISTED-ITEM-CODE"})
-    fuzzchecks.item_codes_listed(None, listed, case)
+    default = fuzzchecks.Policy()
+    fuzzchecks.item_codes_listed(None, listed, case, default)
+    fuzzchecks.item_codes_listed(None, odd, case, default)
+    assert any("4242" in n for n in default.notes)
+    strict = fuzzchecks.Policy(frozenset({"AMB-UNLISTED-ITEM-CODE"}))
+    fuzzchecks.item_codes_listed(None, listed, case, strict)
     with pytest.raises(FuzzFinding, match="FUZZ-ITEM-CODES"):
-        fuzzchecks.item_codes_listed(None, odd, case)
+        fuzzchecks.item_codes_listed(None, odd, case, strict)
 
 
 def test_invalid_item_never_succeeds() -> None:
@@ -242,14 +237,11 @@ def test_an_item_whose_only_fault_is_a_null_optional_member_is_judged_only_when_
         ],
         "warnings": [],
     }
-    fuzzchecks.configure()
     fuzzchecks.invalid_item_never_succeeds(None, _response(answer), _case(UPDATE, body))
-    fuzzchecks.configure({"AMB-NULL-AS-ABSENT"})
-    try:
-        with pytest.raises(FuzzFinding, match="FUZZ-INVALID-ITEM.*None is not of type 'string'"):
-            fuzzchecks.invalid_item_never_succeeds(None, _response(answer), _case(UPDATE, body))
-    finally:
-        fuzzchecks.configure()
+    with pytest.raises(FuzzFinding, match="FUZZ-INVALID-ITEM.*None is not of type 'string'"):
+        fuzzchecks.invalid_item_never_succeeds(
+            None, _response(answer), _case(UPDATE, body), fuzzchecks.Policy(frozenset({"AMB-NULL-AS-ABSENT"}))
+        )
 
 
 def test_valid_body_not_refused() -> None:
@@ -279,7 +271,7 @@ def test_deepener_never_sends_a_foreign_identifier() -> None:
         ({"id": 1, "mobile": "5550001", "email": "a@b.c", "externalId": "X"}, [{"partnerProgramName": "x"}])
     )
     for seed in range(30):
-        out = deepener.rewrite("linkCustomer", body, random.Random(seed))["linkCustomers"][0]["customer"]
+        out = deepener.rewrite(endpoints.LINK, body, random.Random(seed))["linkCustomers"][0]["customer"]
         assert out.get("id", -1) < 0
         assert out.get("mobile", profile.mobile_prefix).startswith(profile.mobile_prefix)
         assert out.get("email", "@" + profile.email_domain).endswith("@" + profile.email_domain)
@@ -386,7 +378,7 @@ def test_journal_case_ignores_generated_names_that_are_not_strings() -> None:
         "http://t", org, [customer], {}, lambda c, names: journaled.append((c.id, names)), FuzzSettings(seed=1), []
     )
     items = [{"partnerProgramName": {"x": 1}}, {"partnerProgramName": ["y"]}, {"partnerProgramName": declared}]
-    target.journal_case("linkCustomer", {"linkCustomers": [{"customer": {"id": 5}, "linkToPartnerPrograms": items}]})
+    target.journal_case(endpoints.LINK, {"linkCustomers": [{"customer": {"id": 5}, "linkToPartnerPrograms": items}]})
     assert journaled == [(5, [declared])]
 
 
@@ -403,9 +395,11 @@ def test_a_finding_does_not_end_the_stage_every_finding_is_reported(tmp_path: Pa
         "def test_cases(request, x):\n"
         "    SEEN.append(x)\n"
         "    if len(SEEN) == 1:\n"
-        "        record_finding(request.node.nodeid, StageFinding(['FUZZ-VALID-BODY'], 'a false one, first'))\n"
+        "        finding = StageFinding(['FUZZ-VALID-BODY'], 'a false one, first')\n"
+        "        record_finding(request.config, request.node.nodeid, finding)\n"
         "    if len(SEEN) == 20:\n"
-        "        record_finding(request.node.nodeid, StageFinding(['FUZZ-NO-SERVER-ERROR'], 'a real one, later'))\n"
+        "        finding = StageFinding(['FUZZ-NO-SERVER-ERROR'], 'a real one, later')\n"
+        "        record_finding(request.config, request.node.nodeid, finding)\n"
         "def test_all_examples_ran():\n"
         "    assert len(SEEN) >= 20\n",
         encoding="utf-8",
@@ -420,3 +414,18 @@ def test_a_finding_does_not_end_the_stage_every_finding_is_reported(tmp_path: Pa
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "1 failed, 1 passed" in out, out[-3000:]
     assert "2 fuzz finding(s)" in out and "[FUZZ-VALID-BODY]" in out and "[FUZZ-NO-SERVER-ERROR]" in out, out[-3000:]
+
+
+def test_each_generated_test_of_the_stage_has_its_own_node_id():
+    """Schemathesis names the body tests `test_fuzz_bodies[POST /v2/...]`, but under pytest 9's structured node ids
+    they shared the function's id; `fuzz.plugin.pytest_itemcollected` gives each its own (issue 22, item 7)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "fuzz", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ids = [line for line in proc.stdout.splitlines() if line.startswith("steps/test_fuzz.py::")]
+    assert len(ids) == 4 and len(set(ids)) == 4, proc.stdout[-2000:]
+    assert sum("test_fuzz_bodies[POST /v2/partnerProgram/" in i for i in ids) == 3, ids

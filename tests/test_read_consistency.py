@@ -20,7 +20,7 @@ from ppconformance.connection.client import PartnerProgramClient
 from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.judge.verdicts import Judge, NonConformance
-from ppconformance.plugin.core import settled_summary
+from ppconformance.plugin.report_hooks import settled_summary
 from ppconformance.run.scenario import World
 from ppreference import create_app, load_orgs
 
@@ -72,14 +72,14 @@ def test_a_target_that_reads_its_own_writes_is_read_once(secrets_env: None) -> N
     _link(world)
     world.linked_programs(world.customer)
     assert _reads(paths) == 1 and world.settled == []
-    assert not world.ledger.report(int(world.customer.id or 0))[0].mismatches
+    assert not world.expected.report(int(world.customer.id or 0))[0].mismatches
 
 
 def test_a_lagging_target_is_read_again_until_it_agrees_and_the_convergence_is_kept(secrets_env: None) -> None:
     world, paths = _world(variant="read-lag")
     _link(world)
     world.linked_programs(world.customer)
-    seen = world.ledger.report(int(world.customer.id or 0))
+    seen = world.expected.report(int(world.customer.id or 0))
     assert len(seen) == 1 and not seen[0].mismatches and seen[0].reads == _reads(paths) >= 2
     assert seen[0].first is not None  # the first read, which still showed the state from before the link
     (seconds, agreed), *_ = world.settled
@@ -107,14 +107,14 @@ def test_a_read_long_after_the_last_write_is_not_read_again(secrets_env: None) -
     _link(world)
     time.sleep(0.25)  # the window has passed
     world.linked_programs(world.customer)
-    assert _reads(paths) == 1 and world.ledger.report(int(world.customer.id or 0))[0].mismatches
+    assert _reads(paths) == 1 and world.expected.report(int(world.customer.id or 0))[0].mismatches
 
 
 def test_strict_read_consistency_judges_the_first_read(secrets_env: None) -> None:
     world, paths = _world(strict=("AMB-READ-CONSISTENCY",), variant="read-lag")
     _link(world)
     world.linked_programs(world.customer)
-    assert _reads(paths) == 1 and world.ledger.report(int(world.customer.id or 0))[0].mismatches
+    assert _reads(paths) == 1 and world.expected.report(int(world.customer.id or 0))[0].mismatches
 
 
 def test_the_summary_says_when_no_read_needed_a_second_look() -> None:

@@ -36,6 +36,7 @@ from pytest_bdd.steps import step_function_context_registry
 from ppconformance.connection.client import Exchange
 from ppconformance.connection.dates import day_boundary
 from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
+from ppconformance.contract.endpoints import DELINK, LINK
 from ppconformance.contract.events import check
 from ppconformance.contract.model import ProgramInfo, StateModel, compare
 from ppconformance.contract.schemas import ContractSchemas
@@ -61,16 +62,9 @@ DELINK_PATH = "/v2/partnerProgram/deLinkCustomer"
 ENVELOPE_400 = {"warnings": [], "errors": [{"status": False, "code": 400, "message": "no"}]}
 
 
-@pytest.fixture(autouse=True)
-def _default_fuzz_policy() -> Any:
-    """Every fuzz check here runs under the default stances."""
-    yield fuzzchecks.configure()
-    fuzzchecks.configure()
-
-
 @cache
 def judge() -> Judge:
-    """The Judge of a run under the default stances, built as plugin.core's `judge` fixture builds it (null read
+    """The Judge of a run under the default stances, built as plugin.fixtures' `judge` fixture builds it (null read
     as absent in answers: the default of AMB-NULL-AS-ABSENT; undocumented fields allowed)."""
     profile = load_profile(DEFAULT_PROFILE, env=ENV)
     schemas = ContractSchemas.load(
@@ -105,7 +99,7 @@ def delink_action(
     ]
     body = {results_key: [{"customer": {"mobile": "911", "status": FOUND}, programs_key: items}], "warnings": []}
     ex = Exchange("POST", f"http://t{DELINK_PATH}", {}, {}, http, JSON, "", body, 1.0)
-    return Action("deLinkCustomer", [{"mobile": "911"}], [sent], ex)
+    return Action(DELINK, [{"mobile": "911"}], [sent], ex)
 
 
 def fuzz_case(path: str, body: Any, method: str = "POST") -> Any:
@@ -542,8 +536,9 @@ def test_unlisted_item_code_neighbour() -> None:
     scenario whose requirement documents the code still wants that one."""
     case = fuzz_case(LINK_PATH, link_body([{"mobile": "1"}], ["A"]))
     odd = link_answer([({"mobile": "1"}, [{"partnerProgramName": "A", "partnerLinkStatus": err(4242)}])])
-    fuzzchecks.item_codes_listed(None, fuzz_response(odd, 201), case)
-    assert any("4242" in n for n in fuzzchecks.policy().notes)
+    default = fuzzchecks.Policy()  # every fuzz check here runs under the default stances
+    fuzzchecks.item_codes_listed(None, fuzz_response(odd, 201), case, default)
+    assert any("4242" in n for n in default.notes)
     odd["linkCustomers"][0]["linkToPartnerPrograms"][0]["partnerLinkStatus"]["code"] = "4242"
     with pytest.raises(FuzzFinding, match="FUZZ-RESPONSE-CONFORMS"):
         fuzzchecks.response_conforms(None, fuzz_response(odd, 201), case)
@@ -684,7 +679,7 @@ def test_empty_identifiers_neighbour() -> None:
     customer = Customer("919900000001", "c1@conformance.invalid", "X-1", id=5)
     bodies = Bodies(judge().profile, "r1")
     for by, value in (("mobile", "919900000001"), ("email", "c1@conformance.invalid"), ("id", 5)):
-        assert bodies.customer_obj(customer, by, "linkCustomer") == {by: value}
+        assert bodies.customer_obj(customer, by, LINK) == {by: value}
     empty = {"mobile": "", "email": "", "externalId": ""}
     case = fuzz_case(LINK_PATH, link_body([empty], ["A"]))
     answer = link_answer([({}, [{"partnerProgramName": "A", "partnerLinkStatus": OK}])])

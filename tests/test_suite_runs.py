@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -48,9 +49,7 @@ def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
         "no:cacheprovider",
         "-m",
         "not fuzz",
-        f"--reports-dir={reports}",
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
+        f"--reports-dir={reports}",  # JUnit, allure results and conformance.* go there together
         *args,
     ]
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_ENV)}
@@ -89,6 +88,28 @@ def test_suite_is_green_against_the_reference_server(tmp_path: Path, extra: list
     assert c["tests"] >= 70 and c["failures"] == 0 and c["errors"] == 0 and c["skipped"] == 0, c
     results = list((tmp_path / "reports" / "allure-results").glob("*-result.json"))
     assert len(results) == c["tests"]
+
+
+@pytest.mark.selftest_slow
+def test_pytest_junit_allure_and_the_conformance_report_count_the_same_tests(tmp_path: Path) -> None:
+    """Issue 22, item 7: every test of the fuzz stage (one per operation, and the lifecycle) has its own node id, so
+    the terminal's count, JUnit, allure-pytest and conformance.json agree (a 5-second, 2-example fuzz budget)."""
+    env = {"PP__FUZZ__MAX_EXAMPLES": "2", "PP__FUZZ__TIME_BUDGET_SECONDS": "5"}
+    code, out, junit = run_suite(tmp_path, "-m", "fuzz or LINK-2006", "--fuzz-seed=7", env=env)
+    assert code == 0, out[-3000:]
+    reports = tmp_path / "reports"
+    summary = re.search(r"(\d+) passed", out)
+    names = [case.get("name") for case in junit.iter("testcase")]
+    allure_results = list((reports / "allure-results").glob("*-result.json"))
+    report = json.loads((reports / "conformance.json").read_text(encoding="utf-8"))
+    figures = {
+        "pytest": int(summary.group(1)) if summary else -1,
+        "junit": counts(junit)["tests"],
+        "allure": len(allure_results),
+        "conformance.json": report["tests"]["total"],
+    }
+    assert len(set(figures.values())) == 1 and figures["junit"] >= 5, figures
+    assert sum("test_fuzz_bodies[" in str(n) for n in names) == 3, names
 
 
 @pytest.mark.selftest_slow

@@ -357,18 +357,19 @@ def _rate(limiter: object) -> tuple[int, int]:
 
 
 def test_limiter_is_shared_out_over_xdist_workers(monkeypatch: pytest.MonkeyPatch, fresh_limiters: dict) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    """The share comes from the run context's worker count (`RunContext.workers`), never from the environment."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "8")  # ignored
     assert client_module._limiter(None) is None
     assert _rate(client_module._limiter(100)) == (100, 60_000)
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
-    assert _rate(client_module._limiter(2)) == (1, 60_000)
-    assert _rate(client_module._limiter(100)) == (50, 60_000)
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "8")
-    assert _rate(client_module._limiter(3)) == (1, 60_000), "never below one request a minute"
+    assert _rate(client_module._limiter(2, workers=2)) == (1, 60_000)
+    assert _rate(client_module._limiter(100, workers=2)) == (50, 60_000)
+    assert _rate(client_module._limiter(3, workers=8)) == (1, 60_000), "never below one request a minute"
+    profile = _profile(rate_limit_per_minute=100)
+    two = PartnerProgramClient(URL, profile, profile.orgs[BASIC], http=httpx.Client(), workers=2)
+    assert _rate(two._limiter) == (50, 60_000)
 
 
-def test_clients_of_a_process_share_one_limiter(monkeypatch: pytest.MonkeyPatch, fresh_limiters: dict) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+def test_clients_of_a_process_share_one_limiter(fresh_limiters: dict) -> None:
     first = _client(Script(_ok()), rate_limit_per_minute=2)
     second = _client(Script(_ok()), org=OAUTH, rate_limit_per_minute=2)
     assert first._limiter is second._limiter is not None
@@ -376,7 +377,6 @@ def test_clients_of_a_process_share_one_limiter(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_third_request_within_a_minute_has_to_wait(monkeypatch: pytest.MonkeyPatch, fresh_limiters: dict) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     client = _client(Script(_ok()), rate_limit_per_minute=2)
     started = time.monotonic()
     client.send("GET", PROGRAMS)

@@ -10,6 +10,7 @@ import pytest
 from ppconformance.connection.client import Exchange
 from ppconformance.connection.profile import DEFAULT_PROFILE, load_profile
 from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.contract.endpoints import LINK, UPDATE
 from ppconformance.contract.schemas import ContractSchemas
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action, Judge, NonConformance
@@ -59,7 +60,7 @@ def link_action(
 
 def envelope_action(body: dict, http: int, customers: list[dict], programs: list[list[str]]) -> Action:
     ex = Exchange("POST", "http://t/v2/partnerProgram/linkCustomer", {}, {}, http, JSON, "", body, 1.0)
-    return Action("linkCustomer", customers, programs, ex)
+    return Action(LINK, customers, programs, ex)
 
 
 def test_documented_code_must_match() -> None:
@@ -219,7 +220,7 @@ def update_action(update_type: str, echoed: str | None) -> Action:
         ]
     }
     ex = Exchange("POST", "http://t/v2/partnerProgram/customerPartnerProgramUpdate", {}, sent, 200, JSON, "", body, 1.0)
-    return Action("customerPartnerProgramUpdate", [{"mobile": "911"}], [["P0"]], ex)
+    return Action(UPDATE, [{"mobile": "911"}], [["P0"]], ex)
 
 
 def test_an_update_result_echoes_its_update_type() -> None:

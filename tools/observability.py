@@ -6,7 +6,7 @@
     python -m tools.observability --check         # exit 1 when the matrix in docs/state-oracle.md is not current
 
 A run with `--scenario-traces DIR` writes, per scenario, what it wrote, read and judged as the state model sees it
-(`ppconformance.run.scenario.World.traced`): customers provisioned or taken from the bank, every write (endpoint,
+(`ppconformance.run.scenario.World.traced`): customers provisioned or reused, every write (endpoint,
 customer ids, the items sent per customer, the item codes read from the answer, whether a verdict held the answer
 to success or its first item to an error), every loyaltyDetails read, every webhook event judged, every run of the
 scheduler. The audit replays that run through `ppconformance.contract.model.StateModel` (the same transitions the
@@ -23,8 +23,8 @@ scenario sees it through a write to that endpoint. `UNOBSERVABLE` lists the pair
 unobservable, each with the reason; every other pair must be seen (tests/test_observability.py). The matrix goes
 into docs/state-oracle.md between the `observability-matrix` markers.
 
-The audit measures the default run (serial, fuzz off, default stances), with the customer bank as it goes: a wrong
-effect a scenario leaves on a customer the bank carries on is seen by the later scenario that reads it, and counts
+The audit measures the default run (serial, fuzz off, default stances), with the reusable customers as it goes: a wrong
+effect a scenario leaves on a customer carried on for reuse is seen by the later scenario that reads it, and counts
 for the scenario that wrote it. The tool never imports the reference server.
 """
 
@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, Endpoint, endpoint  # noqa: E402
 from ppconformance.contract.model import (  # noqa: E402
     UNKNOWN,
     CustomerState,
@@ -70,7 +71,6 @@ __all__ = [
     "render_matrix",
 ]
 
-LINK, UPDATE, DELINK = "linkCustomer", "customerPartnerProgramUpdate", "deLinkCustomer"
 ENDPOINTS = (LINK, UPDATE, DELINK)
 CANCEL = "MEMBERSHIP_RELINKING_CANCELLED"
 FAIL = -1
@@ -95,7 +95,7 @@ CLASSES: dict[str, str] = {
 }
 """The classes of wrong effect, each a mutation of the model (`_mutate`)."""
 
-UNOBSERVABLE: dict[tuple[str, str], str] = {
+UNOBSERVABLE: dict[tuple[Endpoint, str], str] = {
     (DELINK, "default-tier"): "a delink sends no tier",
     (DELINK, "default-expiry"): "a delink sends no tier expiry",
     (DELINK, "default-membership-id"): "a delink sends no membership id",
@@ -187,8 +187,8 @@ class World:
         return self.models[org].state(cid)
 
 
-def _apply(model: StateModel, endpoint: str, cid: int, items: list[dict[str, Any]], codes: list[Any]) -> None:
-    apply = {LINK: model.apply_link, UPDATE: model.apply_update, DELINK: model.apply_delink}[endpoint]
+def _apply(model: StateModel, ep: Endpoint, cid: int, items: list[dict[str, Any]], codes: list[Any]) -> None:
+    apply = {LINK: model.apply_link, UPDATE: model.apply_update, DELINK: model.apply_delink}[ep]
     apply(cid, items, codes)
 
 
@@ -201,7 +201,7 @@ def _is_relink(state: CustomerState | None, item: Mapping[str, Any]) -> bool:
 
 
 def _documented_code(
-    world: World, org: str, endpoint: str, cid: int, item: dict[str, Any], recorded: Any, supplementary: set[str]
+    world: World, org: str, ep: Endpoint, cid: int, item: dict[str, Any], recorded: Any, supplementary: set[str]
 ) -> Any:
     """The code the documents give `item` in `world` where they tie it to the customer's state (2005 already linked,
     2019 one supplementary at a time, 2004 not linked, 2027 nothing pending), else the code the right world got.
@@ -215,7 +215,7 @@ def _documented_code(
     listed = state.programs[name].listed.value
     if listed is UNKNOWN:
         return recorded
-    if endpoint == LINK:
+    if ep is LINK:
         if recorded not in (200, 2005, 2019):
             return recorded
         if _is_relink(state, item):  # a refused relink may be refused for its dates: only a success can turn
@@ -231,7 +231,7 @@ def _documented_code(
             if others or ("supplementary", org, cid) in world.blocks:
                 return 2019
         return 200
-    if endpoint == UPDATE:
+    if ep is UPDATE:
         update_type = str(item.get("updateType", "")).upper()
         if update_type == CANCEL:
             if recorded not in (200, 2027, 2004):
@@ -311,7 +311,7 @@ class Write:
     index: int
     scenario: int
     org: str
-    endpoint: str
+    endpoint: Endpoint
     entries: list[tuple[int | None, list[dict[str, Any]], list[Any]]]
     judged: str | None
 
@@ -377,7 +377,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
             _apply(model, write.endpoint, target, items, codes)
         return True
     if cls == "default-tier":
-        if write.endpoint == DELINK:
+        if write.endpoint is DELINK:
             return False
         changed = False
         for cid, items, codes in entries:
@@ -386,7 +386,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                 item = copy.deepcopy(item)
                 lowest = _lowest(model.programs.get(_name(item)))
                 if _success(code) and lowest is not None:
-                    if write.endpoint == LINK:
+                    if write.endpoint is LINK:
                         ref = _ref(item)
                         if ref.get("partnerTierName") not in (None, lowest) and not _is_relink(model.state(cid), item):
                             item["customerPartnerReference"] = {**ref, "partnerTierName": lowest}
@@ -400,7 +400,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
             _apply(model, write.endpoint, cid, new_items, codes)
         return changed
     if cls in ("default-expiry", "default-membership-id", "date-off-by-one"):
-        if write.endpoint == DELINK:
+        if write.endpoint is DELINK:
             return False
         changed = False
         for cid, items, codes in entries:
@@ -413,13 +413,13 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                 name = _name(item)
                 if not _success(code) or name not in state.programs or name in relinks:
                     continue
-                if write.endpoint == UPDATE and str(item.get("updateType", "")).upper() == CANCEL:
+                if write.endpoint is UPDATE and str(item.get("updateType", "")).upper() == CANCEL:
                     continue
                 program = state.programs[name]
                 if program.listed.value is not True:
                     continue
-                sent = _ref(item).get("partnerTierExpiryDate") if write.endpoint == LINK else None
-                if write.endpoint == UPDATE:
+                sent = _ref(item).get("partnerTierExpiryDate") if write.endpoint is LINK else None
+                if write.endpoint is UPDATE:
                     sent = _details(item).get("updatedTierExpiryDate")
                 if cls == "default-expiry" and program.tier_expiry.value not in (None, UNKNOWN):
                     state.programs[name] = _set(program, tier_expiry=None)
@@ -450,7 +450,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                     if other is None:
                         continue
                     state.programs[name] = old
-                    if write.endpoint == DELINK:
+                    if write.endpoint is DELINK:
                         state.programs[other] = ProgramState.absent("")
                     else:
                         state.programs[other] = _set(
@@ -463,7 +463,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                     changed = True
                 else:
                     for other in [n for n in state.programs if n != name and _listed(state, n)]:
-                        if write.endpoint == DELINK:
+                        if write.endpoint is DELINK:
                             state.programs[other] = ProgramState.absent("")
                         else:
                             state.programs[other] = _set(
@@ -483,19 +483,19 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                 for i, c in zip(items, codes, strict=False)
                 if _success(c)
                 and (
-                    (write.endpoint == LINK and _is_relink(before, i))
+                    (write.endpoint is LINK and _is_relink(before, i))
                     or (
-                        write.endpoint == UPDATE
+                        write.endpoint is UPDATE
                         and str(i.get("updateType", "")).upper() == CANCEL
                         and before is not None
                         and before.pending(_name(i))
                     )
                 )
             ]
-            if write.endpoint == UPDATE and due:
+            if write.endpoint is UPDATE and due:
                 model.activate_relinks(cid, date.max)  # the cancel applies the pending relink
             _apply(model, write.endpoint, cid, items, codes)
-            if write.endpoint == LINK and due:
+            if write.endpoint is LINK and due:
                 model.activate_relinks(cid, date.max)  # the relink applies at once
             changed = changed or bool(due)
         return changed
@@ -506,11 +506,11 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                 name = _name(item)
                 state = model.state(cid)
                 refused = isinstance(code, int) and code not in (200, FAIL)
-                if state is None or name not in state.programs or not refused or write.endpoint == DELINK:
+                if state is None or name not in state.programs or not refused or write.endpoint is DELINK:
                     _apply(model, write.endpoint, cid, [item], [code])
                     continue
                 program = state.programs[name]
-                if write.endpoint == LINK:
+                if write.endpoint is LINK:
                     if _is_relink(state, item):
                         continue  # a refused relink stored anyway is only queued: not observable until it starts
                     ref = _ref(item)
@@ -538,7 +538,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                         changed = True
         return changed
     if cls == "constraint-kept":
-        if write.endpoint == LINK:
+        if write.endpoint is LINK:
             return False
         normal()
         changed = False
@@ -547,7 +547,7 @@ def _mutate(world: World, write: Write, cls: str, supplementary: set[str]) -> bo
                 name = _name(item)
                 if not _success(code):
                     continue
-                if write.endpoint == DELINK:
+                if write.endpoint is DELINK:
                     world.blocks.add(("link", write.org, cid, name))
                     if name in supplementary:
                         world.blocks.add(("supplementary", write.org, cid))
@@ -567,10 +567,10 @@ class Audit:
 
     scenarios: list[Scenario]
     matrix: list[dict[str, str | None]]
-    pairs: dict[tuple[str, str], list[int]]
+    pairs: dict[tuple[Endpoint, str], list[int]]
     writes: int
 
-    def blind_pairs(self) -> list[tuple[str, str]]:
+    def blind_pairs(self) -> list[tuple[Endpoint, str]]:
         """The (endpoint, class) pairs the documents make observable that no scenario sees."""
         return [
             (ep, cls)
@@ -625,7 +625,7 @@ def audit(orgs: Mapping[str, Any], scenarios: list[Scenario]) -> Audit:
                 (cid, _items(items), list(codes))
                 for cid, items, codes in zip(op["customers"], op["items"], op["codes"], strict=False)
             ]
-            write = Write(k, s, org, op["endpoint"], entries, op.get("judged"))
+            write = Write(k, s, org, endpoint(op["endpoint"]), entries, op.get("judged"))
             writes.append(write)
             touched = [(org, cid) for cid, _, _ in entries if cid is not None]
             before[k] = right.copy(touched)
@@ -642,7 +642,7 @@ def audit(orgs: Mapping[str, Any], scenarios: list[Scenario]) -> Audit:
     for k, (s, _) in enumerate(ops):
         starts.setdefault(s, k)
     matrix: list[dict[str, str | None]] = [dict.fromkeys(CLASSES) for _ in scenarios]
-    pairs: dict[tuple[str, str], list[int]] = {}
+    pairs: dict[tuple[Endpoint, str], list[int]] = {}
     for write in writes:
         for cls in CLASSES:
             local = write.index - starts[write.scenario]
@@ -726,7 +726,7 @@ def _seen(
                     continue
                 items = _items(items)
                 got = [
-                    _documented_code(wrong, org, op["endpoint"], cid, it, c, supplementary)
+                    _documented_code(wrong, org, endpoint(op["endpoint"]), cid, it, c, supplementary)
                     for it, c in zip(items, codes, strict=False)
                 ]
                 judged = op.get("judged")
@@ -740,7 +740,7 @@ def _seen(
                 if judged == "error" and e == 0 and got and isinstance(codes[0], int) and not _success(codes[0]):
                     if _success(got[0]):
                         return True
-                _apply(wrong.models[org], op["endpoint"], cid, items, got)
+                _apply(wrong.models[org], endpoint(op["endpoint"]), cid, items, got)
         elif kind == "clock" and (org, op["customer"]) in watched:
             wrong.models[org].activate_relinks(op["customer"], date.fromisoformat(op["as_of"]))
         elif kind == "read" and (org, op["customer"]) in watched:

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ppconformance import __version__
 from ppconformance.connection.client import redact_text
-from ppconformance.resources import catalogue_dir, checkout, features_dir, schemas_dir
+from ppconformance.resources import catalogue_dir, features_dir, schemas_dir, steps_dir
 
 __all__ = ["BUNDLE_FORMAT", "REPORT_FILES", "BundleError", "VerifyResult", "main", "verify", "write_bundle"]
 
@@ -184,12 +184,7 @@ def _har(traffic_dir: Path, notes: list[str]) -> dict[str, Any]:
 
 def _sources(notes: list[str]) -> dict[str, Path]:
     """`{relative path: file}` of every schema, catalogue, feature and step file the suite runs with."""
-    roots = {"schemas": schemas_dir(), "catalogue": catalogue_dir(), "features": features_dir()}
-    root = checkout()
-    if root is not None:
-        roots["steps"] = root / "steps"
-    else:
-        notes.append("steps/ not available (installed package, no checkout): sources.sha256 omits the steps")
+    roots = {"schemas": schemas_dir(), "catalogue": catalogue_dir(), "features": features_dir(), "steps": steps_dir()}
     found: dict[str, Path] = {}
     for name, folder in roots.items():
         for path in folder.rglob("*"):

@@ -32,7 +32,6 @@ import base64
 import email.utils
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ import httpx
 from pyrate_limiter import Duration, Limiter, Rate
 
 from ppconformance.connection.profile import OrgProfile, Profile
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE
 
 __all__ = [
     "AuthFailed",
@@ -102,12 +102,12 @@ def _transport(retries: int) -> httpx.HTTPTransport:
 _MAX_429_ATTEMPTS = 5
 
 
-def _limiter(per_minute: int | None) -> Limiter | None:
-    """The process's limiter for `per_minute` requests per minute over the whole run: each of N xdist
-    workers (PYTEST_XDIST_WORKER_COUNT) gets a 1/N share, at least 1."""
+def _limiter(per_minute: int | None, workers: int = 1) -> Limiter | None:
+    """The process's limiter for `per_minute` requests per minute over the whole run: each of `workers` processes
+    (xdist workers, `RunContext.workers`) gets a 1/N share, at least 1."""
     if not per_minute:
         return None
-    share = max(1, per_minute // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)))
+    share = max(1, per_minute // max(1, workers))
     if share not in _LIMITERS:
         _LIMITERS[share] = Limiter(Rate(share, Duration.MINUTE))
     return _LIMITERS[share]
@@ -249,6 +249,7 @@ class PartnerProgramClient:
     - `profile`: the effective profile (paths, timeouts, limits, write permission, secrets for redaction).
     - `org`: the org whose credentials are sent.
     - `http`: an httpx client to use instead of the default (tests inject a MockTransport).
+    - `workers`: how many processes share the run's rate limit (`RunContext.workers`); this one gets 1/N of it.
 
     OAuth tokens are fetched from `/v3/oauth/token/generate` and reused until
     30 s before `ttlSeconds` runs out (capillary-facts#authentication). A 401
@@ -257,7 +258,9 @@ class PartnerProgramClient:
     retries and token requests included.
     """
 
-    def __init__(self, base_url: str, profile: Profile, org: OrgProfile, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, base_url: str, profile: Profile, org: OrgProfile, http: httpx.Client | None = None, workers: int = 1
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.org = org
@@ -265,7 +268,7 @@ class PartnerProgramClient:
         self.requests_sent = 0
         timeout = httpx.Timeout(profile.timeout_seconds, connect=profile.connect_timeout_seconds)
         self._http = http or httpx.Client(timeout=timeout, transport=_transport(profile.retries))
-        self._limiter = _limiter(profile.rate_limit_per_minute)
+        self._limiter = _limiter(profile.rate_limit_per_minute, workers)
         self._token: tuple[str, float] | None = None
         self._write_paths = {*profile.paths.values(), "/v2/customers"}
         # shared with every Exchange, so that a token learnt later is redacted everywhere
@@ -463,15 +466,15 @@ class PartnerProgramClient:
     # -- Partner Program endpoints ---------------------------------------------
     def link(self, body: Any, **kw: Any) -> Exchange:
         """POST linkCustomer with `body` ({"linkCustomers": [...]}) (link-customer)."""
-        return self.send("POST", self.profile.paths["linkCustomer"], json_body=body, **kw)
+        return self.send("POST", self.profile.paths[LINK.name], json_body=body, **kw)
 
     def update(self, body: Any, **kw: Any) -> Exchange:
         """POST customerPartnerProgramUpdate with `body` ({"customersPartnerUpdates": [...]})."""
-        return self.send("POST", self.profile.paths["customerPartnerProgramUpdate"], json_body=body, **kw)
+        return self.send("POST", self.profile.paths[UPDATE.name], json_body=body, **kw)
 
     def delink(self, body: Any, **kw: Any) -> Exchange:
         """POST deLinkCustomer with `body` ({"deLinkCustomers": [...]}) (delink-customer)."""
-        return self.send("POST", self.profile.paths["deLinkCustomer"], json_body=body, **kw)
+        return self.send("POST", self.profile.paths[DELINK.name], json_body=body, **kw)
 
     # -- supporting customer APIs (capillary-facts#customer-apis) --------------
     def add_customer(self, identifiers: dict[str, str], *, enrolled: bool = True) -> Exchange:

@@ -53,6 +53,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ProgramProfile",
+    "declared_base_url",
     "load_profile",
 ]
 
@@ -529,6 +530,22 @@ def _env_overrides(data: dict[str, Any], schema: dict[str, Any], env: dict[str, 
                 target = child
         applied.append(var)
     return applied
+
+
+def declared_base_url(path: Path | str, env: dict[str, str] | None = None) -> str | None:
+    """The base URL the profile at `path` declares: env `PP__BASE_URL` when set, else the file's `base_url`; None
+    when it declares none, or when the file cannot be read or is not a YAML mapping (`load_profile` then reports
+    the problem). It decides whether the run needs the embedded server before the profile can be loaded: the
+    embedded profile's credentials exist only once that server's are generated."""
+    env = dict(os.environ if env is None else env)
+    if env.get("PP__BASE_URL"):
+        return env["PP__BASE_URL"]
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    url = data.get("base_url") if isinstance(data, dict) else None
+    return str(url) if url else None
 
 
 def load_profile(

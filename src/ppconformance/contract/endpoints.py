@@ -78,6 +78,10 @@ class Endpoint:
     result_shapes: tuple[ResultShape, ...]
     source: str
 
+    def __str__(self) -> str:
+        """The catalogue's name: an endpoint prints as "linkCustomer" in messages, tables and traces."""
+        return self.name
+
     def request_body(self, entries: Iterable[tuple[Any, Sequence[Any]]]) -> dict[str, Any]:
         """The request body for `entries`, each (customer object, program items):
         `{request_key: [{"customer": customer, request_items_key: [items]}, ...]}`."""

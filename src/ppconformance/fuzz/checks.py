@@ -26,14 +26,15 @@ Checks, with the requirement each finding is labelled with:
 Results are matched to request items as the register says (AMB-RESULT-ORDER): by echoed customer
 identifiers and program name, or by position when that ambiguity is strict; an item without a
 matching result is left to `batch_results_per_item`, which reports missing or extra results.
-`configure(strict=...)` sets the ambiguities judged strictly (the profile's
-`strict`); without it every ambiguity keeps its default stance.
+`checks_for(policy)` binds the checks to a `Policy`: the ambiguities the run judges strictly (the profile's
+`strict`) and the notes of the default stances; registered for a plain schemathesis run, a check takes the
+default stance of every ambiguity.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -42,8 +43,7 @@ import schemathesis
 from jsonschema import Draft202012Validator
 
 from ppconformance.contract.catalogue import load_catalogue
-from ppconformance.contract.endpoints import CUSTOMER_KEY, DELINK, PROGRAM_NAME_KEY, by_path
-from ppconformance.contract.endpoints import endpoint as endpoint_of
+from ppconformance.contract.endpoints import CUSTOMER_KEY, DELINK, PROGRAM_NAME_KEY, Endpoint, by_path
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, identifiers, match_results, sent_from_request
 from ppconformance.contract.schemas import FORMAT_CHECKER, ContractSchemas
 from ppconformance.contract.stances import AmbiguityId, Stances
@@ -53,13 +53,12 @@ __all__ = [
     "FuzzFinding",
     "Policy",
     "batch_results_per_item",
-    "configure",
+    "checks_for",
     "identifierless_never_succeeds",
     "invalid_item_never_succeeds",
     "item_codes_listed",
     "listed_codes",
     "nameless_item_never_succeeds",
-    "policy",
     "valid_body_not_refused",
 ]
 
@@ -93,42 +92,42 @@ class Policy:
         return Stances(self.strict).strict(ambiguity)
 
 
-_POLICY = Policy()
+def _bound(check: Callable[..., bool | None], policy: Policy) -> Callable[[Any, Any, Any], bool | None]:
+    def bound(ctx: Any, response: Any, case: Any) -> bool | None:
+        return check(ctx, response, case, policy)
+
+    bound.__name__ = bound.__qualname__ = check.__name__  # schemathesis names a failure after its check
+    bound.__doc__ = check.__doc__
+    return bound
 
 
-def configure(strict: frozenset[str] | set[str] | tuple[str, ...] = ()) -> Policy:
-    """Set the ambiguities judged strictly (the profile's `strict`) and clear the notes; returns the policy."""
-    global _POLICY
-    _POLICY = Policy(frozenset(strict))
-    return _POLICY
-
-
-def policy() -> Policy:
-    """The policy in force."""
-    return _POLICY
+def checks_for(policy: Policy) -> tuple[Callable[[Any, Any, Any], bool | None], ...]:
+    """The custom checks (`CHECKS`, in order) bound to `policy`: the ambiguities the run judges strictly (the
+    profile's `strict`) and the list its default-stance notes go to. Each is a schemathesis check
+    `(ctx, response, case) -> True | None` raising `FuzzFinding`."""
+    return tuple(_bound(check, policy) for check in CHECKS)
 
 
 @cache
-def listed_codes(endpoint: str) -> frozenset[int]:
+def listed_codes(endpoint: Endpoint) -> frozenset[int]:
     """The item error codes the documents list for `endpoint`: the codes of its catalogue requirements, of
     the cross-cutting relinking/identification/batch requirements, and 8013/8015
     (capillary-facts#customer-identification). deLinkCustomer, whose page lists none (AMB-DELINK-ERROR-CODES),
     also gets 2002 for an empty name, as on the update page (update-partner-program#error-codes)."""
     reqs = load_catalogue().requirements.values()
     shared = {"relinking", "identification", "batch"}
-    codes = {r.code for r in reqs if r.code is not None and (r.endpoint == endpoint or r.endpoint in shared)}
-    if endpoint == "deLinkCustomer":
+    codes = {r.code for r in reqs if r.code is not None and (r.endpoint == endpoint.name or r.endpoint in shared)}
+    if endpoint is DELINK:
         codes.add(2002)
     return frozenset(codes | _IDENTIFICATION_CODES)
 
 
 # -- reading a case and its answer ---------------------------------------------------------
-def _endpoint(case: Any) -> str | None:
+def _endpoint(case: Any) -> Endpoint | None:
     """The endpoint of a POST case to a Partner Program path (other methods are answered 405: not ours)."""
     if str(getattr(case, "method", "")).upper() != "POST":
         return None
-    found = by_path(getattr(case.operation, "path", ""))
-    return found.name if found else None
+    return by_path(getattr(case.operation, "path", ""))
 
 
 def _json(response: Any) -> Any:
@@ -148,9 +147,9 @@ def _request_body(case: Any) -> Any:
     return body
 
 
-def _results(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
+def _results(endpoint: Endpoint, body: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(customer result, [item status objects])] of an item-level answer, or None when `body` is not one."""
-    shape = endpoint_of(endpoint).result_shape_of(body)
+    shape = endpoint.result_shape_of(body)
     if shape is None:
         return None
     out = []
@@ -162,9 +161,9 @@ def _results(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
     return out
 
 
-def _requested(endpoint: str, body: Any) -> list[tuple[Any, list[Any]]] | None:
+def _requested(endpoint: Endpoint, body: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(request entry, [program items])] of a request body, or None when its top level has no entry list."""
-    ep = endpoint_of(endpoint)
+    ep = endpoint
     if not isinstance(body, dict) or not isinstance(body.get(ep.request_key), list):
         return None
     out = []
@@ -182,17 +181,17 @@ def _identifiers(customer: Any) -> set[tuple[str, str]]:
     return identifiers(customer)
 
 
-def _pairs(endpoint: str, case: Any, response: Any) -> Iterator[tuple[int, int, Any, Any, Any]]:
+def _pairs(endpoint: Endpoint, case: Any, response: Any, policy: Policy) -> Iterator[tuple[int, int, Any, Any, Any]]:
     """(customer index, item index, request entry, request item, item status) of the request's items that have
     a result, as the one result matcher (`contract.matching`, AMB-RESULT-ORDER) pairs them; an unmatched or
     ambiguous item yields nothing (`batch_results_per_item` reports missing results)."""
-    ep = endpoint_of(endpoint)
+    ep = endpoint
     body = _request_body(case)
     sent = sent_from_request(ep, body)
     raw = _requested(endpoint, body)
     if sent is None or raw is None:
         return
-    matching = match_results(ep, sent, _json(response), strict_order=_POLICY.is_strict(AmbiguityId.RESULT_ORDER))
+    matching = match_results(ep, sent, _json(response), strict_order=policy.is_strict(AmbiguityId.RESULT_ORDER))
     if matching.shape is None:
         return
     for i, ((entry, items), cm) in enumerate(zip(raw, matching.customers, strict=True)):
@@ -213,9 +212,10 @@ def _has_identifier(customer: Any) -> bool:
 
 # -- the checks ---------------------------------------------------------------------------------------
 @schemathesis.check
-def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
+def batch_results_per_item(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """RESULT-ORDER: an item-level answer has one result per requested customer and, per customer, one per
     program item; under strict AMB-RESULT-ORDER the program names follow the request order."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     got = _results(endpoint, _json(response)) if endpoint else None
     sent = _requested(endpoint, _request_body(case)) if endpoint else None
@@ -227,9 +227,9 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
             "batch_results_per_item",
             f"{len(sent)} customers requested, {len(got)} customer results answered",
         )
-    strict = _POLICY.is_strict(AmbiguityId.RESULT_ORDER)
-    entries = sent_from_request(endpoint_of(endpoint), _request_body(case)) or []
-    matching = match_results(endpoint_of(endpoint), entries, _json(response), strict_order=strict)
+    strict = policy.is_strict(AmbiguityId.RESULT_ORDER)
+    entries = sent_from_request(endpoint, _request_body(case)) or []
+    matching = match_results(endpoint, entries, _json(response), strict_order=strict)
     for i, cm in enumerate(matching.customers):
         if isinstance(cm, CustomerMatch) and cm.foreign is not None:
             raise FuzzFinding(
@@ -253,7 +253,7 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
                     f"{'no program' if echoed is None else repr(echoed)}"
                     + (" (not in request order: strict AMB-RESULT-ORDER)" if strict else ""),
                 )
-    shape = endpoint_of(endpoint).result_shape_of(_json(response))
+    shape = endpoint.result_shape_of(_json(response))
     pkey = shape.programs_key if shape else ""
     if not strict:  # results in any order: the numbers of program results must match as a multiset
         asked, answered = sorted(len(items) for _, items in sent), sorted(len(st) for _, st in got)
@@ -283,13 +283,14 @@ def batch_results_per_item(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 @schemathesis.check
-def identifierless_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+def identifierless_never_succeeds(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """IDENT-MISSING: a customer entry without any non-empty identifier (id, mobile, email, externalId)
     never gets item code 200 (link-customer#body-parameters; AMB-EMPTY-IDENTIFIERS)."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     if endpoint is None:
         return None
-    for i, j, entry, _, status in _pairs(endpoint, case, response):
+    for i, j, entry, _, status in _pairs(endpoint, case, response, policy):
         customer = entry.get(CUSTOMER_KEY) if isinstance(entry, dict) else None
         if not _has_identifier(customer) and _code(status) == _SUCCESS:
             raise FuzzFinding(
@@ -301,13 +302,14 @@ def identifierless_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | 
 
 
 @schemathesis.check
-def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-ITEM-NAME: a program item whose partnerProgramName is missing, null, empty or not a string never
     gets item code 200 (link-customer#error-codes 2002, update-partner-program#error-codes 2002)."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     if endpoint is None:
         return None
-    for i, j, _, item, status in _pairs(endpoint, case, response):
+    for i, j, _, item, status in _pairs(endpoint, case, response, policy):
         name = item.get(PROGRAM_NAME_KEY) if isinstance(item, dict) else None
         if not (isinstance(name, str) and name) and _code(status) == _SUCCESS:
             raise FuzzFinding(
@@ -319,16 +321,17 @@ def nameless_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | N
 
 
 @schemathesis.check
-def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
+def item_codes_listed(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-ITEM-CODES: every item status code is 200 or one the documents list for the endpoint
     (`listed_codes`). AMB-UNLISTED-ITEM-CODE: by default an unlisted code is only noted
-    (`policy().notes`); strict, it is a failure. deLinkCustomer is judged only when AMB-DELINK-ERROR-CODES
+    (`Policy.notes`); strict, it is a failure. deLinkCustomer is judged only when AMB-DELINK-ERROR-CODES
     is strict too (its page lists no codes)."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     got = _results(endpoint, _json(response)) if endpoint else None
     if endpoint is None or got is None:
         return None
-    if endpoint == "deLinkCustomer" and not _POLICY.is_strict(AmbiguityId.DELINK_ERROR_CODES):
+    if endpoint is DELINK and not policy.is_strict(AmbiguityId.DELINK_ERROR_CODES):
         return True
     listed = listed_codes(endpoint)
     for i, (_, statuses) in enumerate(got):
@@ -337,18 +340,18 @@ def item_codes_listed(ctx: Any, response: Any, case: Any) -> bool | None:
             if code == _SUCCESS or code in listed:
                 continue
             message = f"customer {i} item {j}: code {code!r} is not listed for {endpoint} ({sorted(listed)})"
-            if _POLICY.is_strict(AmbiguityId.UNLISTED_ITEM_CODE):
+            if policy.is_strict(AmbiguityId.UNLISTED_ITEM_CODE):
                 raise FuzzFinding("FUZZ-ITEM-CODES", "item_codes_listed", message)
-            _POLICY.notes.append(f"[FUZZ-ITEM-CODES, AMB-UNLISTED-ITEM-CODE default stance: noted] {message}")
+            policy.notes.append(f"[FUZZ-ITEM-CODES, AMB-UNLISTED-ITEM-CODE default stance: noted] {message}")
     return True
 
 
 @cache
-def _validators(endpoint: str, null_as_absent: bool = False) -> tuple[Draft202012Validator, Draft202012Validator]:
+def _validators(endpoint: Endpoint, null_as_absent: bool = False) -> tuple[Draft202012Validator, Draft202012Validator]:
     """(whole body validator, one-entry validator) over the suite's request schema of `endpoint`; with
     `null_as_absent` an optional member may be null (`contract.schemas.nullable_optionals`)."""
     schemas = ContractSchemas.load(null_as_absent=null_as_absent)
-    ep = endpoint_of(endpoint)
+    ep = endpoint
     top, name = ep.request_key, ep.request_schema
     root = schemas.schema(name)
     sid = root["$id"]
@@ -358,17 +361,17 @@ def _validators(endpoint: str, null_as_absent: bool = False) -> tuple[Draft20201
 
 
 @cache
-def _typed_validator(endpoint: str) -> Draft202012Validator:
+def _typed_validator(endpoint: Endpoint) -> Draft202012Validator:
     """The request schema of `endpoint` with format checking on (real calendar dates and date-times)."""
     schemas = ContractSchemas.load()
-    sid = schemas.schema(endpoint_of(endpoint).request_schema)["$id"]
+    sid = schemas.schema(endpoint.request_schema)["$id"]
     return Draft202012Validator({"$ref": sid}, registry=schemas.registry, format_checker=FORMAT_CHECKER)
 
 
-def _top_level_valid(endpoint: str, body: Any) -> bool:
+def _top_level_valid(endpoint: Endpoint, body: Any) -> bool:
     """True when the body's errors, if any, all lie inside its entries (the top level itself is well formed)."""
     validator, _ = _validators(endpoint)
-    top = endpoint_of(endpoint).request_key
+    top = endpoint.request_key
     for error in validator.iter_errors(body):
         path = list(error.absolute_path)
         if len(path) < 2 or path[0] != top:
@@ -377,7 +380,7 @@ def _top_level_valid(endpoint: str, body: Any) -> bool:
 
 
 @schemathesis.check
-def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | None:
+def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-INVALID-ITEM: when the request schema (schemas/*.request.schema.json) refuses the body, no item
     it makes invalid gets code 200: with an ill-formed top level (not an object, no entry list, more than
     50 entries) no item at all; else the item (i, j) whose entry, with item j as its only program item,
@@ -385,15 +388,16 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
     per item, with HTTP 200/201 (AMB-ITEM-FAILURE-HTTP-STATUS). An item whose only fault is an optional member
     sent as null is not judged unless AMB-NULL-AS-ABSENT is strict: a target may read null as absent, as the
     answers may write it."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     if endpoint is None:
         return None
     body = _request_body(case)
     validator, _ = _validators(endpoint)
-    _, entry_validator = _validators(endpoint, not _POLICY.is_strict(AmbiguityId.NULL_AS_ABSENT))
+    _, entry_validator = _validators(endpoint, not policy.is_strict(AmbiguityId.NULL_AS_ABSENT))
     if validator.is_valid(body):
         return True
-    items_key = endpoint_of(endpoint).request_items_key
+    items_key = endpoint.request_items_key
     if not _top_level_valid(endpoint, body):
         for i, (_, statuses) in enumerate(_results(endpoint, _json(response)) or []):
             for j, status in enumerate(statuses):
@@ -405,7 +409,7 @@ def invalid_item_never_succeeds(ctx: Any, response: Any, case: Any) -> bool | No
                         f"item {j} answered code 200",
                     )
         return True
-    for i, j, entry, item, status in _pairs(endpoint, case, response):
+    for i, j, entry, item, status in _pairs(endpoint, case, response, policy):
         if _code(status) != _SUCCESS:
             continue
         alone = {**entry, items_key: [item]} if isinstance(entry, dict) else entry
@@ -429,20 +433,20 @@ def _sent_as_json(case: Any) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-def _mobile_reading_dependent(endpoint: str, body: Any) -> bool:
+def _mobile_reading_dependent(endpoint: Endpoint, body: Any, policy: Policy) -> bool:
     """True when a delink body is valid under one reading of AMB-DELINK-MOBILE-TYPE only: by default any
     customer mobile (the delink page types it integer, the other pages string: each reading refuses the
     other type); strict (integer, as the delink page) a string mobile only."""
-    if endpoint != DELINK.name:
+    if endpoint is not DELINK:
         return False
     mobiles = [c.get("mobile") for c, _ in DELINK.request_entries(body) if isinstance(c, dict) and "mobile" in c]
-    if _POLICY.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
+    if policy.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
         return any(isinstance(m, str) for m in mobiles)
     return any(m not in (None, "") for m in mobiles)
 
 
 @schemathesis.check
-def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+def valid_body_not_refused(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-VALID-BODY: a valid request is answered per item (any item codes), never refused as a whole with
     a 4xx error envelope (401 and 429 excepted: credentials and rate limits are the run's business).
     Schemathesis' positive_data_acceptance, adapted to item-level business errors. Valid means: a POST sent
@@ -450,6 +454,7 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     (the format checker of `contract.schemas.FORMAT_CHECKER`: "0000-00-00" is no date, link-customer#body-
     parameters types them as dates), and valid under every reading (a delink mobile is not:
     `_mobile_reading_dependent`)."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     if endpoint is None or not 400 <= response.status_code < 500 or response.status_code in (401, 429):
         return None
@@ -461,7 +466,7 @@ def valid_body_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
         return True
     if _results(endpoint, _json(response)) is not None:
         return True  # item-level answer with a 4xx status: AMB-ITEM-FAILURE-HTTP-STATUS
-    if _mobile_reading_dependent(endpoint, body):
+    if _mobile_reading_dependent(endpoint, body, policy):
         return True
     answer = response.content[:300].decode("utf-8", errors="replace")
     raise FuzzFinding(
@@ -477,14 +482,15 @@ UNDEFINED_METHOD_STATUSES = frozenset({405, 501})
 
 
 @schemathesis.check
-def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
+def no_server_error(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-NO-SERVER-ERROR: no generated request is answered 5xx (capillary-facts#http-status-conventions),
     except 501 Not Implemented to a method the documents do not define (`UNDEFINED_METHOD_STATUSES`)."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     status = response.status_code
     if status < 500:
         return None
     undefined = str(getattr(case, "method", "")).upper() != "POST"
-    if status in UNDEFINED_METHOD_STATUSES and undefined and not _POLICY.is_strict(AmbiguityId.UNDEFINED_REQUESTS):
+    if status in UNDEFINED_METHOD_STATUSES and undefined and not policy.is_strict(AmbiguityId.UNDEFINED_REQUESTS):
         return True  # strict AMB-UNDEFINED-REQUESTS: 405 only
     raise FuzzFinding(
         "FUZZ-NO-SERVER-ERROR",
@@ -494,27 +500,28 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 @schemathesis.check
-def response_conforms(ctx: Any, response: Any, case: Any) -> bool | None:
+def response_conforms(ctx: Any, response: Any, case: Any, policy: Policy | None = None) -> bool | None:
     """FUZZ-RESPONSE-CONFORMS: a JSON answer to a Partner Program POST has the documented shape: per-item
     results (HTTP 200/201, or 400 under AMB-ITEM-FAILURE-HTTP-STATUS) against the endpoint's response schema,
     any other 4xx against the error envelope (link-customer#response-parameters, capillary-facts#http-status-
     conventions). Null members count as absent unless AMB-NULL-AS-ABSENT is strict; undocumented fields fail
     only under strict AMB-EXTRA-FIELDS; a delink answer must use the current shape only under strict
     AMB-DELINK-RESPONSE-SHAPE. A body that is not JSON is content_type_conformance's business."""
+    policy = policy or Policy()  # a plain schemathesis run (the CLI): every default stance
     endpoint = _endpoint(case)
     status = response.status_code
     body = _json(response)
     if endpoint is None or status >= 500 or body is None:
         return None
-    ep = endpoint_of(endpoint)
+    ep = endpoint
     schemas = _response_schemas(
-        _POLICY.is_strict(AmbiguityId.EXTRA_FIELDS), not _POLICY.is_strict(AmbiguityId.NULL_AS_ABSENT)
+        policy.is_strict(AmbiguityId.EXTRA_FIELDS), not policy.is_strict(AmbiguityId.NULL_AS_ABSENT)
     )
     shape = ep.result_shape_of(body)
     if shape is not None:  # AMB-ITEM-FAILURE-HTTP-STATUS: an item-level answer's HTTP status
         codes = [_code(st) for _, statuses in (_results(endpoint, body) or []) for st in statuses]
         allowed = {200} if codes and all(c == _SUCCESS for c in codes) else {201}
-        if not _POLICY.is_strict(AmbiguityId.ITEM_FAILURE_HTTP_STATUS) and allowed == {201}:
+        if not policy.is_strict(AmbiguityId.ITEM_FAILURE_HTTP_STATUS) and allowed == {201}:
             allowed = {200, 201, 400}
         if status not in allowed:
             raise FuzzFinding(
@@ -523,7 +530,7 @@ def response_conforms(ctx: Any, response: Any, case: Any) -> bool | None:
                 f"HTTP {status} for an item-level answer; expected {sorted(allowed)} (AMB-ITEM-FAILURE-HTTP-STATUS)",
             )
     if shape is not None or status in (200, 201):
-        definition = "current" if ep is DELINK and _POLICY.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE) else None
+        definition = "current" if ep is DELINK and policy.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE) else None
         name = ep.response_schema
         errors = schemas.errors(name, body, definition=definition)
     else:

@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ppconformance.connection.client import redact_text
 from ppconformance.connection.dates import days_from_today
 from ppconformance.connection.profile import FuzzSettings, OrgProfile, Profile
-from ppconformance.contract.endpoints import LINK, PROGRAM_NAME_KEY, by_path
-from ppconformance.contract.endpoints import endpoint as endpoint_of
+from ppconformance.contract.endpoints import LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint
+from ppconformance.fuzz.checks import Policy
 from ppconformance.resources import schemas_dir
 
 __all__ = ["SPEC", "Deepener", "FuzzTarget", "effective_settings", "redacted_curl"]
@@ -82,9 +83,8 @@ class Deepener:
     def __post_init__(self) -> None:
         self.customers = list(self.customers)  # a snapshot: generation must not depend on later additions
 
-    def rewrite(self, endpoint: str, body: Any, rnd: random.Random) -> Any:
-        """A rewritten copy of `body` (a request body of `endpoint`); non-object parts are left as generated."""
-        ep = endpoint_of(endpoint)
+    def rewrite(self, ep: Endpoint, body: Any, rnd: random.Random) -> Any:
+        """A rewritten copy of `body` (a request body of `ep`); non-object parts are left as generated."""
         top, items_key = ep.request_key, ep.request_items_key
         if not isinstance(body, dict) or not isinstance(body.get(top), list):
             return body
@@ -96,9 +96,7 @@ class Deepener:
                 entry["customer"] = self._customer(entry["customer"], rnd)
             items = entry.get(items_key)
             if isinstance(items, list):
-                entry[items_key] = [
-                    self._item(endpoint, item, rnd) if isinstance(item, dict) else item for item in items
-                ]
+                entry[items_key] = [self._item(ep, item, rnd) if isinstance(item, dict) else item for item in items]
         return body
 
     def _hit(self, rnd: random.Random) -> bool:
@@ -134,7 +132,7 @@ class Deepener:
         days = rnd.choice([-30, -1, 0, 0, 1, 7, 30, 400])
         return days_from_today(days, self.org.timezone)
 
-    def _item(self, endpoint: str, item: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
+    def _item(self, ep: Endpoint, item: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
         programs = list(self.org.programs.values())
         program = rnd.choice(programs) if programs else None
         if program is not None and "partnerProgramName" in item and self._hit(rnd):
@@ -142,7 +140,7 @@ class Deepener:
         else:
             program = next((p for p in programs if p.name == item.get("partnerProgramName")), None)
         tiers = list(program.tiers) if program else []
-        if endpoint == "linkCustomer":
+        if ep is LINK:
             if "customerPartnerReference" not in item and program is not None and self._hit(rnd):
                 item["customerPartnerReference"] = {"partnerMembershipId": ""}  # a new enrollment needs one
             ref = item.get("customerPartnerReference")
@@ -154,7 +152,7 @@ class Deepener:
                 for key in ("partnerTierExpiryDate", "membershipStartDate"):
                     if key in ref and self._hit(rnd):
                         ref[key] = self._date(rnd)
-        elif endpoint == "customerPartnerProgramUpdate":
+        elif ep is UPDATE:
             if "updateType" in item and self._hit(rnd):
                 item["updateType"] = rnd.choice(_UPDATE_TYPES)
             details = item.get("updateDetails")
@@ -182,10 +180,14 @@ class FuzzTarget:
     journal_link: Any
     settings: FuzzSettings
     secrets: list[str]
+    policy: Policy = field(default_factory=Policy)
+    """The ambiguities judged strictly and the default-stance notes of the checks (`fuzz.checks.checks_for`)."""
     deadline: float = 0.0
     sent: int = 0
     skipped: int = 0
     journaled: set[tuple[Any, str]] = field(default_factory=set)
+    attached: Counter[str] = field(default_factory=Counter)
+    """Reproductions attached to allure so far, per requirement key (at most 3 each)."""
 
     def start(self) -> None:
         """Start the stage's clock (the budget runs from the first fuzz test)."""
@@ -196,14 +198,9 @@ class FuzzTarget:
         """True once the stage's time budget is spent."""
         return bool(self.deadline) and time.monotonic() > self.deadline
 
-    def endpoint(self, path: str) -> str | None:
-        """The Partner Program endpoint at `path`, or None."""
-        found = by_path(path)
-        return found.name if found else None
-
-    def journal_case(self, endpoint: str, body: Any) -> None:
+    def journal_case(self, ep: Endpoint | None, body: Any) -> None:
         """Before a linkCustomer case is sent: journal each (suite customer, declared program) it names."""
-        if endpoint != LINK.name:
+        if ep is not LINK:
             return
         declared = {p.name for p in self.org.programs.values()}
         for ident, items in LINK.request_entries(body):

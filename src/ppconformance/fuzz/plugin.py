@@ -8,6 +8,13 @@ included, never ends the stage before the others were looked for.
 `--fuzz=fast|deep|off` overrides the profile's `fuzz.mode`; `off` skips every test marked
 `fuzz` with the reason (like `-m "not fuzz"`, but the skip is reported). `--fuzz-seed N`
 overrides `fuzz.seed`. See docs/fuzzing.md.
+
+The stage's run state (its settings, findings and figures) lives in the process's `ProcessState`
+(`plugin.runcontext`), like the rest of the run's. The stage's test module gets the settings before its tests are
+built: when pytest starts collecting it, `pytest_collectstart` calls the module's `configure_stage(settings)`
+(schemathesis reads the seed and the number of examples as it builds each operation's test). Every test of the
+stage gets its own node id (`pytest_itemcollected`), so pytest, JUnit, allure and conformance.* count the same
+tests.
 """
 
 from __future__ import annotations
@@ -20,11 +27,10 @@ import pytest
 from ppconformance.connection.profile import FuzzSettings
 from ppconformance.plugin import runcontext
 
-__all__ = ["SUMMARY_LINES", "StageFinding", "current_settings", "fuzz_mode", "fuzz_seed", "record_finding"]
+__all__ = ["StageFinding", "fuzz_mode", "fuzz_seed", "record_finding", "record_summary", "stage_settings"]
 
-_SETTINGS: FuzzSettings | None = None
-SUMMARY_LINES: list[str] = []
-"""Figures of the stage (cases, seconds, seed), printed in the terminal summary of this process."""
+STAGE_MODULE = ("steps", "test_fuzz.py")
+"""The stage's test module (folder, file name) in the suite."""
 
 
 class StageFinding(AssertionError):
@@ -37,12 +43,14 @@ class StageFinding(AssertionError):
         self.message = message
 
 
-_FINDINGS: dict[str, list[StageFinding]] = {}
-
-
-def record_finding(nodeid: str, finding: StageFinding) -> None:
+def record_finding(config: pytest.Config, nodeid: str, finding: StageFinding) -> None:
     """Keep `finding` for the test `nodeid`; it fails after its last example (see the module docstring)."""
-    _FINDINGS.setdefault(nodeid, []).append(finding)
+    runcontext.state(config).fuzz_findings.setdefault(nodeid, []).append(finding)
+
+
+def record_summary(config: pytest.Config, line: str) -> None:
+    """Keep a line of the stage's figures (mode, seed, cases sent, seconds) for the terminal summary."""
+    runcontext.state(config).fuzz_summary.append(line)
 
 
 def _summary(found: list[StageFinding]) -> str:
@@ -59,14 +67,14 @@ def _summary(found: list[StageFinding]) -> str:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     """After a test of the stage ran all its examples: fail it with every finding it recorded."""
     result = yield
-    found = _FINDINGS.pop(pyfuncitem.nodeid, [])
+    found = runcontext.state(pyfuncitem.config).fuzz_findings.pop(pyfuncitem.nodeid, [])
     if found:
         raise AssertionError(_summary(found))
     return result
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("partner-program")
+    group = parser.getgroup("partner-program", "Partner Program conformance")
     group.addoption(
         "--fuzz",
         choices=("fast", "deep", "off"),
@@ -102,7 +110,6 @@ def fuzz_seed(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     """Settle the stage's settings once per process (profile < env < command line); the controller draws a
     missing seed and hands it to xdist workers in the run context (`RunContext.fuzz_seed`)."""
-    global _SETTINGS
     ctx = runcontext.usable(config)
     if ctx is None:
         return
@@ -112,14 +119,49 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = fuzz_seed(config)
     if seed is None:
         seed = ctx.fuzz_seed
-    _SETTINGS = effective_settings(profile, fuzz_mode(config), seed)
+    settings = effective_settings(profile, fuzz_mode(config), seed)
+    runcontext.state(config).fuzz_settings = settings
     if not hasattr(config, "workerinput"):
-        runcontext.update(config, fuzz_seed=_SETTINGS.seed)
+        runcontext.update(config, fuzz_seed=settings.seed)
 
 
-def current_settings() -> FuzzSettings:
-    """The run's fuzz settings (defaults when no scenario run configured them, e.g. at --collect-only)."""
-    return _SETTINGS or FuzzSettings(seed=0)
+def stage_settings(config: pytest.Config) -> FuzzSettings:
+    """The run's fuzz settings (defaults, seed 0, when no conformance run settled them, e.g. at --collect-only)."""
+    settings: FuzzSettings | None = runcontext.state(config).fuzz_settings
+    return settings or FuzzSettings(seed=0)
+
+
+def _is_stage_module(path: Path) -> bool:
+    return (path.parent.name, path.name) == STAGE_MODULE
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Before the stage's module is collected: hand it the run's settings (`configure_stage`), which schemathesis
+    reads as it builds each operation's test. An import error is left to pytest's collection to report."""
+    if not isinstance(collector, pytest.Module) or not _is_stage_module(collector.path):
+        return
+    try:
+        module = collector.obj
+    except Exception:  # noqa: BLE001  (collect() imports it again and reports the error as pytest does)
+        return
+    configure = getattr(module, "configure_stage", None)
+    if configure is not None:
+        configure(stage_settings(collector.config))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Give each generated test of the stage its own node id: schemathesis (4.32) names them
+    `test_fuzz_bodies[POST /v2/...]` but, under pytest 9's structured node ids, they all get the id of the
+    function (`...::test_fuzz_bodies`), so JUnit, allure and conformance.* counted three tests as one."""
+    name, original = item.name, getattr(item, "originalname", item.name)
+    if name == original or not name.startswith(original + "[") or not name.endswith("]"):
+        return
+    if item.nodeid.endswith("]"):
+        return  # parametrized the usual way: pytest named it already
+    params = name[len(original) + 1 : -1]
+    parent_id = item.parent.id if item.parent is not None else None
+    if parent_id is not None:
+        item._id = parent_id.child(original).with_params(params)  # type: ignore[attr-defined]
 
 
 FUZZ_MARKERS = (
@@ -133,7 +175,7 @@ FUZZ_MARKERS = (
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Do not collect the fuzz stage's module when the `-m` expression deselects every one of its tests: building
     its schemathesis tests costs seconds at collection (nothing else changes: they would be deselected)."""
-    if collection_path.name != "test_fuzz.py" or collection_path.parent.name != "steps":
+    if not _is_stage_module(collection_path) or runcontext.get(config) is None:
         return None
     expression = config.option.markexpr
     if not expression:
@@ -155,16 +197,18 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--fuzz=off`: skip the fuzz stage, saying why."""
-    if fuzz_mode(config) != "off":
+    """Give each test of the stage the time limit of its budget (plus 300 s: shrinking a finding may add to it);
+    `--fuzz=off`: skip the stage, saying why."""
+    if runcontext.get(config) is None:
         return
-    skip = pytest.mark.skip(reason="fuzz stage off (--fuzz=off)")
+    timeout = pytest.mark.timeout(int(stage_settings(config).budget()) + 300)
+    skip = pytest.mark.skip(reason="fuzz stage off (--fuzz=off)") if fuzz_mode(config) == "off" else None
     for item in items:
         if item.get_closest_marker("fuzz") is not None:
-            item.add_marker(skip)
+            item.add_marker(skip or timeout)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Print the stage's figures (mode, seed, cases sent, seconds)."""
-    for line in SUMMARY_LINES:
+    for line in runcontext.state(config).fuzz_summary:
         terminalreporter.write_line(f"partner-program {line}")

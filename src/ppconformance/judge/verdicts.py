@@ -5,8 +5,8 @@ message names the requirement, says what broke, and shows the redacted
 exchange. Stances are looked up by `contract.stances.AmbiguityId` through
 `Profile.is_strict` (docs/architecture.md lists every module that applies one).
 
-Endpoints are named as in the catalogue: "linkCustomer",
-"customerPartnerProgramUpdate", "deLinkCustomer".
+Endpoints are `contract.endpoints.Endpoint` objects (`LINK`, `UPDATE`, `DELINK`); they print as the
+catalogue's names ("linkCustomer", ...).
 
 Besides each requirement's own rule, every judged answer must be labelled
 JSON (`Content-Type: application/json` or a `+json` type, as the pages'
@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from ppconformance.connection.client import Exchange
 from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import Requirement, load_catalogue
-from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, endpoint
+from ppconformance.contract.endpoints import DELINK, PROGRAM_NAME_KEY, RESULTS_KEYS, UPDATE, Endpoint
 from ppconformance.contract.matching import CustomerMatch, ItemMatch, Sent, match_results
 from ppconformance.contract.model import Row
 from ppconformance.contract.schemas import ContractSchemas
@@ -48,7 +48,7 @@ class Action:
     observability audit which answers the suite holds to what.
     """
 
-    endpoint: str
+    endpoint: Endpoint
     customers: list[dict[str, Any]]
     programs: list[list[str]]
     exchange: Exchange
@@ -145,9 +145,9 @@ class Judge:
         Under strict AMB-DELINK-RESPONSE-SHAPE a delink answer must use the current shape.
         """
         definition = None
-        if action.endpoint == "deLinkCustomer" and self.profile.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE):
+        if action.endpoint is DELINK and self.profile.is_strict(AmbiguityId.DELINK_RESPONSE_SHAPE):
             definition = "current"
-        schema = endpoint(action.endpoint).response_schema
+        schema = action.endpoint.response_schema
         errors = self.schemas.errors(schema, action.exchange.response_json, definition=definition)
         if errors:
             self.fail(
@@ -180,7 +180,7 @@ class Judge:
         self.check_json_content_type(req, action.exchange)
         self.check_shape(req, action)
         body = ex.response_json
-        ep = endpoint(action.endpoint)
+        ep = action.endpoint
         shape = ep.result_shape_of(body)
         if shape is None:
             self.fail(req, f"the answer carries no per-item results ({ep.result_shapes[0].results_key})", ex)

@@ -1,12 +1,18 @@
-"""The run context: what the xdist controller settles once per run and every process reads.
+"""The run context: what the xdist controller settles once per run and every process reads, and the state each
+process keeps of its own part of the run.
 
 Invariants (enforced by `tests/test_invariants.py`):
 
 - run state travels only through `RunContext`: in every process it lives in
   `config.stash[RUN_CONTEXT]`; the controller hands it to each xdist worker in
-  `node.workerinput["pp_run"]` (hook `pytest_configure_node` of `ppconformance.plugin.core`),
+  `node.workerinput["pp_run"]` (hook `pytest_configure_node` of `ppconformance.plugin.run_setup`),
   and the worker rebuilds it in its own `pytest_configure`. No environment variable
-  carries run state (no `PP_RUN_ID`, `PP_DISCOVERY`, `PYTEST_BASE_URL` set by the suite);
+  carries run state (no `PP_RUN_ID`, `PP_DISCOVERY`, `PYTEST_BASE_URL` set by the suite); the target's base
+  URL, the reports folder, the profile's path and the number of workers are settled once, here
+  (`RunContext.base_url`, `reports_dir`, `profile_path`, `workers`), and `config.option.base_url` is never
+  written (the one option the suite sets is where JUnit and allure-pytest write, `plugin.options`);
+- what one process counts and keeps (its outcome tracker, reporter, preflight, request count, convergence
+  figures, the fuzz stage's settings, findings and figures) lives in its `ProcessState` (`state`);
 - the plugins ask this module, not each other's private helpers, whether the run
   collects conformance scenarios (`runs_scenarios`) and for the run's profile (`run_profile`).
 
@@ -28,13 +34,21 @@ import pytest
 from ppconformance.connection.profile import Profile, ProfileError, load_profile
 
 __all__ = [
+    "INI_KEY",
     "RUN_CONTEXT",
+    "SUITE_PLUGIN",
     "WORKERINPUT_KEY",
+    "ProcessState",
     "RunContext",
+    "RunOptions",
+    "asked",
     "get",
+    "load_run_profile",
+    "options",
     "profile_environment",
     "require",
     "run_profile",
+    "state",
     "runs_scenarios",
     "update",
     "usable",
@@ -49,7 +63,12 @@ class RunContext:
     """The run's state, settled by the controller.
 
     - `run_id`: 6 hex digits naming this run in the journal, customer data and the webhook's name;
-    - `base_url`: the target's base URL (the embedded server's when `ephemeral`);
+    - `base_url`: the target's base URL (the embedded server's when `ephemeral`): `--base-url` (or
+      `PYTEST_BASE_URL`), else the profile's `base_url`, else the embedded server's; the one place it lives;
+    - `reports_dir`: where every report of the run goes (JUnit, allure results, conformance.*, deliveries...):
+      `--reports-dir`, default `./reports` of the directory the run started in;
+    - `profile_path`: the profile file (`--profile`, env PP_PROFILE, else the embedded profile);
+    - `workers`: how many processes run scenarios (xdist workers, or 1): the client's rate limit is shared out;
     - `ephemeral`: True when the target is the embedded reference server this run started;
     - `reference_target`: True when the target is this project's reference server (the embedded one, or
       `--reference-target`): only then may the suite use its `/__reference__/` admin API (clock, webhooks);
@@ -63,12 +82,15 @@ class RunContext:
       scenario comes first registers the webhook with it); secret, never repr'd;
     - `run_error`: why the run cannot judge anything ({"name", "message", "exit_code"}: the profile is unusable,
       or the target is unreachable or broken at the probe or discovery), {} when it can. Every process then
-      collects one test of that name, which errors with the message (`plugin.core.RunErrorItem`): pytest and
+      collects one test of that name, which errors with the message (`plugin.run_setup.RunErrorItem`): pytest and
       allure-pytest report it, and the exit code is `exit_code`.
     """
 
     run_id: str
     base_url: str
+    reports_dir: str = "reports"
+    profile_path: str = ""
+    workers: int = 1
     ephemeral: bool = False
     reference_target: bool = False
     embedded_env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -95,6 +117,40 @@ class RunContext:
 
 RUN_CONTEXT = pytest.StashKey[RunContext]()
 _PROFILE = pytest.StashKey[Profile]()
+
+
+@dataclass
+class ProcessState:
+    """What one process (the controller, an xdist worker, or the only process) keeps of its part of the run.
+
+    - `tracker`, `reporter`, `preflight`: the outcome tracker (`run.outcomes.OutcomeTracker`), the conformance
+      reporter (`plugin.reporting.ConformanceReporter`) and, on the controller, the preflight (None until set);
+    - `requests`: HTTP requests this process sent; `settled`: per re-read state read, [seconds, agreed];
+    - `fuzz_settings`: the fuzz stage's settings (`connection.profile.FuzzSettings`), None before `fuzz.plugin`
+      settled them; `fuzz_findings`: per test node id, its findings; `fuzz_summary`: the stage's figures;
+    - `check_config`: with `--check-config`, the configuration check's report and exit code (0, or 12 on drift),
+      once the preflight made it: the run then collects nothing and ends with them.
+    """
+
+    tracker: Any = None
+    reporter: Any = None
+    preflight: Any = None
+    requests: int = 0
+    settled: list[list[Any]] = field(default_factory=list)
+    fuzz_settings: Any = None
+    fuzz_findings: dict[str, list[Any]] = field(default_factory=dict)
+    fuzz_summary: list[str] = field(default_factory=list)
+    check_config: tuple[str, int] | None = None
+
+
+_STATE = pytest.StashKey[ProcessState]()
+
+
+def state(config: pytest.Config) -> ProcessState:
+    """This process's `ProcessState` (created on first use)."""
+    if _STATE not in config.stash:
+        config.stash[_STATE] = ProcessState()
+    return config.stash[_STATE]
 
 
 def get(config: pytest.Config) -> RunContext | None:
@@ -125,22 +181,125 @@ def update(config: pytest.Config, **changes: Any) -> RunContext:
     return ctx
 
 
+INI_KEY = "pp_conformance"
+"""The ini setting (`pp_conformance = true`) that makes a project's own `pytest` a conformance run: this
+repository's pyproject.toml sets it, and so does the packaged suite's pytest.ini that `pp-conformance` runs."""
+
+SUITE_PLUGIN = "ppconformance.plugin.fixtures"
+"""The plugin the suite's root conftest.py loads (`pytest_plugins`): registered only where the suite's scenarios
+and step definitions are (this repository, or the packaged suite)."""
+
+
+def asked(config: pytest.Config) -> bool:
+    """True when the run asks for the conformance suite: the ini setting `pp_conformance` of the project being run,
+    or `--profile` or `--base-url` on the command line."""
+    explicit = config.getoption("profile", None) is not None or config.getoption("base_url", None) is not None
+    return bool(config.getini(INI_KEY)) or explicit
+
+
 def runs_scenarios(config: pytest.Config) -> bool:
-    """False for --help, --collect-only and runs that only touch the project's own `tests/`.
+    """True when this run is a conformance run, which starts the embedded server, the webhook sink, the preflight
+    and the reports. All of:
 
-    Only a run that collects conformance scenarios starts the embedded server, the webhook sink
-    and the preflight; the plugin is otherwise inert (it only registers its options and markers)."""
-    if config.getoption("help", False) or config.getoption("collectonly", False):
+    - it asks for the suite (`asked`);
+    - it has the suite: its root conftest loaded `SUITE_PLUGIN` (another project with `--base-url` of its own, or
+      with this package merely installed, has not);
+    - it is not `--help`, `--collect-only`, `--markers` or `--fixtures`;
+    - it runs the suite's scenarios: no path given (pytest takes `testpaths`), or one inside a `testpaths` folder
+      (so `pytest tests` of this repository is not one, nor a run elsewhere collecting its own directory).
+
+    Otherwise the plugins stay inert: they register their options and markers, nothing else."""
+    option = config.option
+    if any(getattr(option, name, False) for name in ("help", "collectonly", "showmarkers", "showfixtures")):
         return False
-    tests_dir = config.rootpath / "tests"
+    if not asked(config) or not config.pluginmanager.has_plugin(SUITE_PLUGIN):
+        return False
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    scenario_dirs = [(config.rootpath / p).resolve() for p in config.getini("testpaths")] or [config.rootpath]
     paths = [Path(a.split("::")[0]).resolve() for a in config.args]
-    return not paths or not all(p == tests_dir or tests_dir in p.parents for p in paths)
+    return any(p == d or d in p.parents or p in d.parents for p in paths for d in scenario_dirs)
 
 
-def profile_environment(config: pytest.Config) -> dict[str, str]:
+@dataclass(frozen=True)
+class RunOptions:
+    """Every command-line option and ini value the run's set-up reads, read once per process (`options`), so that
+    the set-up passes plain values on, not `config`.
+
+    - `profile_path`: `--profile`, else env PP_PROFILE, else the embedded profile;
+    - `reports_dir`: `--reports-dir`, else `reports/` of the directory the run started in (an xdist worker takes
+      the controller's, from the run context);
+    - `allure_dir`: `--alluredir`, else `<reports_dir>/allure-results` (`plugin.options` points allure-pytest there);
+    - `base_url`: `--base-url` (or env PYTEST_BASE_URL), None when not given;
+    - `strict`: the ambiguity ids of `--strict-ambiguity` (repeatable; "all" for every one);
+    - `allow_writes`, `rate_limit`: `--allow-writes`/`--read-only` and `--rate-limit`, None when not given;
+    - `reference_target`, `check_config`, `write_profile`, `waivers`, `baseline`, `evidence`: those options;
+    - `worker`: the xdist worker id ("gw0", ...) or "main"; `workerinput`: the controller's run context as plain
+      data on an xdist worker (`RunContext.to_workerinput`), None on the controller or without xdist.
+    """
+
+    profile_path: str
+    reports_dir: Path
+    allure_dir: Path
+    base_url: str | None = None
+    strict: tuple[str, ...] = ()
+    allow_writes: bool | None = None
+    rate_limit: int | None = None
+    reference_target: bool = False
+    check_config: bool = False
+    write_profile: str | None = None
+    waivers: str | None = None
+    baseline: str | None = None
+    evidence: str | None = None
+    worker: str = "main"
+    workerinput: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> RunOptions:
+        """Read them from `config` (options, env PP_PROFILE, the xdist worker's input)."""
+        from ppconformance.connection.profile import DEFAULT_PROFILE
+
+        get_option = config.getoption
+        xdist = getattr(config, "workerinput", {})
+        workerinput = xdist.get(WORKERINPUT_KEY)
+        given = get_option("reports_dir", None)
+        if workerinput is not None:
+            reports = Path(workerinput["reports_dir"])
+        else:
+            reports = Path(given) if given else config.invocation_params.dir / "reports"
+        allure = get_option("allure_report_dir", None)
+        return cls(
+            profile_path=str(get_option("profile", None) or os.environ.get("PP_PROFILE") or DEFAULT_PROFILE),
+            reports_dir=reports,
+            allure_dir=Path(allure) if allure else reports / "allure-results",
+            base_url=get_option("base_url", None) or None,
+            strict=tuple(s.strip() for s in get_option("strict_ambiguity", None) or () if s.strip()),
+            allow_writes=get_option("allow_writes", None),
+            rate_limit=get_option("rate_limit", None),
+            reference_target=bool(get_option("reference_target", False)),
+            check_config=bool(get_option("check_config", False)),
+            write_profile=get_option("write_profile", None),
+            waivers=get_option("waivers", None),
+            baseline=get_option("baseline", None),
+            evidence=get_option("evidence", None),
+            worker=str(xdist.get("workerid", "main")),
+            workerinput=workerinput,
+        )
+
+
+_OPTIONS = pytest.StashKey[RunOptions]()
+
+
+def options(config: pytest.Config) -> RunOptions:
+    """This process's `RunOptions`, read on first use and kept in the stash."""
+    if _OPTIONS not in config.stash:
+        config.stash[_OPTIONS] = RunOptions.of(config)
+    return config.stash[_OPTIONS]
+
+
+def profile_environment(ctx: RunContext | None) -> dict[str, str]:
     """The environment `${VAR}` references and `PP__KEY` overrides of the profile are read from:
     the process environment, with the embedded server's generated credentials (if any) where unset."""
-    ctx = get(config)
     env = dict(os.environ)
     if ctx is not None:
         for name, value in ctx.embedded_env.items():
@@ -148,34 +307,35 @@ def profile_environment(config: pytest.Config) -> dict[str, str]:
     return env
 
 
-def strict_ids(config: pytest.Config) -> list[str]:
-    """The ambiguity ids given with `--strict-ambiguity` (repeatable; `all` for every one)."""
-    return [s.strip() for s in config.getoption("strict_ambiguity") if s.strip()]
+def load_run_profile(opts: RunOptions, ctx: RunContext | None) -> Profile:
+    """The run's profile: `opts.profile_path` with the command line's overrides, the base URL of `ctx` (once
+    settled) and its environment (`profile_environment`). Raises `ProfileError` whose message says what is wrong
+    and, for `--base-url` without `--profile`, what a profile is (`NO_PROFILE_HELP`)."""
+    from ppconformance.connection.profile import DEFAULT_PROFILE
+
+    try:
+        return load_profile(
+            ctx.profile_path if ctx else opts.profile_path,
+            base_url=ctx.base_url if ctx else None,
+            strict=list(opts.strict),
+            allow_writes=opts.allow_writes,
+            rate_limit_per_minute=opts.rate_limit,
+            env=profile_environment(ctx),
+        )
+    except ProfileError as exc:
+        message = f"profile error: {exc}"
+        explicit = opts.profile_path != str(DEFAULT_PROFILE)
+        if not explicit and "PP_EMBEDDED_" in str(exc) and "is not set" in str(exc):
+            message += "\n" + NO_PROFILE_HELP
+        raise ProfileError(message) from exc
 
 
 def run_profile(config: pytest.Config) -> Profile:
-    """The run's profile, loaded once per process (after the base URL is settled) and kept in the stash.
-
-    Raises `ProfileError` whose message (`profile_error_message`) says what is wrong and, for `--base-url`
-    without `--profile`, what a profile is."""
-    if _PROFILE in config.stash:
-        return config.stash[_PROFILE]
-    ctx = get(config)
-    try:
-        config.stash[_PROFILE] = load_profile(
-            config.getoption("profile"),
-            base_url=(ctx.base_url if ctx else None) or config.option.base_url,
-            strict=strict_ids(config),
-            allow_writes=config.getoption("allow_writes"),
-            rate_limit_per_minute=config.getoption("rate_limit"),
-            env=profile_environment(config),
-        )
-        return config.stash[_PROFILE]
-    except ProfileError as exc:
-        message = f"profile error: {exc}"
-        if _missing_embedded_secret(config, str(exc)):
-            message += "\n" + NO_PROFILE_HELP
-        raise ProfileError(message) from exc
+    """The run's profile (`load_run_profile`), loaded once per process after the base URL is settled and kept in
+    the stash. Raises `ProfileError`."""
+    if _PROFILE not in config.stash:
+        config.stash[_PROFILE] = load_run_profile(options(config), get(config))
+    return config.stash[_PROFILE]
 
 
 NO_PROFILE_HELP = """\
@@ -189,10 +349,3 @@ Start from profiles/staging-eu.example.yaml (every key is described in docs/prof
 `--check-config --write-profile=FILE` writes the programs and tiers discovery finds into a copy of it."""
 """What a vendor is told when `--base-url` is given without `--profile` and the embedded profile's
 credentials are therefore missing (the profile error names the unset variable first)."""
-
-
-def _missing_embedded_secret(config: pytest.Config, message: str) -> bool:
-    from ppconformance.connection.profile import DEFAULT_PROFILE
-
-    explicit = config.getoption("profile") != str(DEFAULT_PROFILE)
-    return not explicit and "PP_EMBEDDED_" in message and "is not set" in message

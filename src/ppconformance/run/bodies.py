@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ppconformance.connection.profile import Profile, ProgramProfile
-from ppconformance.contract.endpoints import PROGRAM_NAME_KEY
+from ppconformance.contract.endpoints import DELINK, PROGRAM_NAME_KEY, Endpoint
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.run.provision import Customer
 
@@ -29,7 +29,7 @@ class Bodies:
     profile: Profile
     run_id: str
 
-    def customer_obj(self, customer: Customer, by: str, endpoint: str) -> dict[str, Any]:
+    def customer_obj(self, customer: Customer, by: str, ep: Endpoint) -> dict[str, Any]:
         """The `customer` object identifying `customer` by `by` (id, mobile, email, externalId) in a request to
         `endpoint`; strict AMB-EMPTY-IDENTIFIERS adds the other identifiers empty, strict AMB-DELINK-MOBILE-TYPE
         sends a delink's mobile as a number. Skips, naming the pool entry, when a pool customer lacks `by`."""
@@ -41,7 +41,7 @@ class Bodies:
             )
         if self.profile.is_strict(AmbiguityId.EMPTY_IDENTIFIERS):
             obj = {"mobile": "", "email": "", "externalId": "", **obj}
-        if endpoint == "deLinkCustomer" and by == "mobile" and self.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
+        if ep is DELINK and by == "mobile" and self.profile.is_strict(AmbiguityId.DELINK_MOBILE_TYPE):
             obj["mobile"] = int(customer.mobile)
         return obj
 

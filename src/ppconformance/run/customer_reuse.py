@@ -1,7 +1,7 @@
-"""The customer bank of one process (the run, or one xdist worker): provisioned customers carried from scenario to
-scenario, and the cleanup deferred to the end of the process.
+"""The reusable customers of one process (the run, or one xdist worker): provisioned customers carried from
+scenario to scenario, and the cleanup deferred to the end of the process.
 
-A scenario's customer goes back to the bank when the state oracle saw every field of it as documented after the
+A scenario's customer is kept for reuse when the state oracle saw every field of it as documented after the
 scenario's last write (so the model's state is the target's), nothing of it is unknown, no relink is pending and no
 write with an effect the model does not follow (a renewal initiation's membership end, a relink's start) touched it.
 The next scenario that needs a customer in that state (enrolled and never linked; linked to the external program at
@@ -32,7 +32,7 @@ __all__ = ["Reusable", "ReusableCustomers"]
 
 @dataclass
 class Reusable:
-    """A customer in the bank: the customer, its modelled state as the oracle last confirmed it, and whether it
+    """A customer kept for reuse: the customer, its modelled state as the oracle last confirmed it, and whether it
     was ever linked to any program (`pristine` customers serve "a customer enrolled in the loyalty program")."""
 
     customer: Customer
@@ -42,8 +42,8 @@ class Reusable:
 
 @dataclass
 class ReusableCustomers:
-    """The bank of one process (see the module docstring): free customers per org, the journal entries whose
-    cleanup is deferred, and what is known of each customer for that cleanup (`Known`, by customer id)."""
+    """The reusable customers of one process (see the module docstring): free customers per org, the journal
+    entries whose cleanup is deferred, and what is known of each customer for that cleanup (`Known`, by customer id)."""
 
     free: dict[str, list[Reusable]] = field(default_factory=dict)
     deferred: list[JournalEntry] = field(default_factory=list)
@@ -52,7 +52,7 @@ class ReusableCustomers:
     returned: int = 0
 
     def take(self, org: str, want: Callable[[Reusable], bool], count: int = 1) -> list[Reusable]:
-        """Up to `count` free customers of `org` that `want` accepts, removed from the bank (oldest first)."""
+        """Up to `count` free customers of `org` that `want` accepts, taken out (oldest first)."""
         pool = self.free.get(org, [])
         picked = [b for b in pool if want(b)][:count]
         for b in picked:
@@ -60,9 +60,9 @@ class ReusableCustomers:
         self.taken += len(picked)
         return picked
 
-    def give(self, org: str, banked: Reusable) -> None:
+    def give(self, org: str, kept: Reusable) -> None:
         """Put a customer back for later scenarios of `org`."""
-        self.free.setdefault(org, []).append(banked)
+        self.free.setdefault(org, []).append(kept)
         self.returned += 1
 
     def defer(self, entries: list[JournalEntry], known: dict[int, Known]) -> None:

@@ -1,4 +1,4 @@
-"""The state ledger of a scenario: the documented model of every customer it touched, fed by every write's
+"""The expected state of a scenario: the documented model of every customer it touched, fed by every write's
 answer, and what was last observed of each customer through loyaltyDetails.
 
 `World` records each Partner Program action here (`record`): the answer's item codes (the one result matcher,
@@ -20,7 +20,7 @@ from typing import Any
 
 from ppconformance.connection.client import Exchange
 from ppconformance.connection.profile import OrgProfile, Profile
-from ppconformance.contract.endpoints import endpoint
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, Endpoint
 from ppconformance.contract.matching import Sent, item_codes
 from ppconformance.contract.model import UNKNOWN, CustomerState, ProgramInfo, Row, StateModel, compare
 from ppconformance.contract.stances import AmbiguityId
@@ -95,36 +95,29 @@ class ExpectedState:
         self.writes.setdefault(customer_id, 0)
 
     def adopt(self, customer_id: int, state: CustomerState, *, pristine: bool) -> None:
-        """A customer taken from the bank (`run.customer_reuse`) in the state the oracle last confirmed."""
+        """A reused customer (`run.customer_reuse`) in the state the oracle last confirmed."""
         self.model.customers[customer_id] = CustomerState(dict(state.programs))
         self.writes[customer_id] = 0
         self.confirmed[customer_id] = 0
         if not pristine:
             self.linked_once.add(customer_id)
 
-    def record(self, endpoint_name: str, customer_ids: Sequence[int | None], exchange: Exchange) -> list[list[Any]]:
+    def record(self, ep: Endpoint, customer_ids: Sequence[int | None], exchange: Exchange) -> list[list[Any]]:
         """A Partner Program request was answered: `customer_ids[i]` is the id of the customer of request entry
-        i (None: not one the ledger models). Applies each entry's transitions to the model; returns the item
+        i (None: not one modelled here). Applies each entry's transitions to the model; returns the item
         codes (`record_answer`)."""
-        return self.record_answer(
-            endpoint_name, customer_ids, exchange.request_body, exchange.status, exchange.response_json
-        )
+        return self.record_answer(ep, customer_ids, exchange.request_body, exchange.status, exchange.response_json)
 
     def record_answer(
-        self, endpoint_name: str, customer_ids: Sequence[int | None], request_body: Any, status: int, answer: Any
+        self, ep: Endpoint, customer_ids: Sequence[int | None], request_body: Any, status: int, answer: Any
     ) -> list[list[Any]]:
         """`record` for a request sent by another client (the fuzz stage's): its body, the HTTP status and the
         parsed answer (None when not JSON). Returns the item codes, per entry and item (`item_codes`)."""
-        ep = endpoint(endpoint_name)
         entries = ep.request_entries(request_body) or []
         sent = [Sent(c, items) for c, items in entries]
         strict = self.profile.is_strict(AmbiguityId.RESULT_ORDER)
         codes = item_codes(ep, sent, status, answer, strict_order=strict)
-        apply = {
-            "linkCustomer": self.model.apply_link,
-            "customerPartnerProgramUpdate": self.model.apply_update,
-            "deLinkCustomer": self.model.apply_delink,
-        }[ep.name]
+        apply = {LINK: self.model.apply_link, UPDATE: self.model.apply_update, DELINK: self.model.apply_delink}[ep]
         for cid, s, entry_codes in zip(customer_ids, sent, codes, strict=False):
             if cid is None or self.model.state(cid) is None:
                 continue
@@ -132,7 +125,7 @@ class ExpectedState:
             self.writes[cid] = self.writes.get(cid, 0) + 1
             self.written_at[cid] = time.monotonic()
             ok = [item for item, code in zip(s.items, entry_codes, strict=False) if code == 200]
-            if ep.name == "linkCustomer" and ok:
+            if ep is LINK and ok:
                 self.linked_once.add(cid)
             if any(isinstance(i, dict) and str(i.get("updateType", "")).upper() in _UNTRACKED for i in ok):
                 self.untracked.add(cid)
@@ -155,7 +148,7 @@ class ExpectedState:
             self.confirmed.pop(customer_id, None)
 
     def reusable(self, customer_id: int) -> bool:
-        """True when the customer can go back to the bank: confirmed by the oracle after its last write, nothing
+        """True when the customer can be kept for reuse: confirmed by the oracle after its last write, nothing
         unknown or pending, no write with an effect the model does not follow (see `run.customer_reuse`)."""
         state = self.model.state(customer_id)
         if state is None or customer_id in self.untracked:

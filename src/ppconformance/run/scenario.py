@@ -30,7 +30,7 @@ import pytest
 from ppconformance.connection.client import Exchange, PartnerProgramClient
 from ppconformance.connection.dates import day_boundary, days_from_today
 from ppconformance.connection.profile import MembershipPeriod, OrgProfile, Profile, ProgramProfile
-from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, endpoint
+from ppconformance.contract.endpoints import DELINK, LINK, UPDATE, Endpoint
 from ppconformance.contract.model import CustomerState
 from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
@@ -46,12 +46,12 @@ __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "StateSeen", "World
 
 @dataclass(frozen=True)
 class StateSeen:
-    """One customer the oracle reports: the customer, the model's ledger of its org, its modelled state, and its
+    """One customer the oracle reports: the customer, the expected state of its org, its modelled state, and its
     loyaltyDetails reads not reported yet, each compared with the model when it was made (the last one made after
     the customer's last write)."""
 
     customer: Customer
-    ledger: ExpectedState
+    expected: ExpectedState
     state: CustomerState
     observations: list[Observation]
 
@@ -64,14 +64,15 @@ class World:
     - `profile`: the effective profile.
     - `base_url`: the target.
     - `run_id`: short id of this run, part of every test identity.
-    - `bank`: the process's customer bank (`run.customer_reuse`): customers carried on from earlier scenarios, and the
-      cleanup deferred to the end of the process; None (pool provisioning, read-only runs, unit tests): every
-      customer is the scenario's own and its links are undone at teardown.
+    - `reusable`: the process's reusable customers (`run.customer_reuse`): customers carried on from earlier
+      scenarios, and the cleanup deferred to the end of the process; None (pool provisioning, read-only runs,
+      unit tests): every customer is the scenario's own and its links are undone at teardown.
     - `clients`: the HTTP clients by org, shared by the process's scenarios (one connection pool and one OAuth
       token per org); each scenario's exchanges are cleared at its teardown.
-    - `listens`: the scenario judges webhook events: it takes from the bank only customers never linked, so
-      every event of its customer's programs comes from its own writes (a link made before the suite's webhook
+    - `listens`: the scenario judges webhook events: it reuses only customers never linked, so every event of
+      its customer's programs comes from its own writes (a link made before the suite's webhook
       was registered is announced to nobody).
+    - `workers`: how many processes share the run's rate limit (`RunContext.workers`), for the clients it creates.
     """
 
     profile: Profile
@@ -79,8 +80,9 @@ class World:
     run_id: str
     journal: Journal | None = None
     pool: CustomerPool | None = None
-    bank: ReusableCustomers | None = None
+    reusable: ReusableCustomers | None = None
     listens: bool = False
+    workers: int = 1
     org: OrgProfile | None = None
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
     customers: list[Customer] = field(default_factory=list)
@@ -90,7 +92,7 @@ class World:
     settled: list[tuple[float, bool]] = field(default_factory=list)
     """Per read the target needed re-reading for: seconds from the write's answer to the last read, and whether it
     then agreed with the model (the run's convergence figures)."""
-    ledgers: dict[str, ExpectedState] = field(default_factory=dict)
+    expected_states: dict[str, ExpectedState] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
     _dates: int = field(default=0, repr=False)
     provisioner: Provisioner = field(init=False)
@@ -134,7 +136,7 @@ class World:
 
     @contextmanager
     def in_org(self, org: OrgProfile) -> Iterator[None]:
-        """Send this block's requests with `org`'s credentials (its client, ledger and journal), then select the
+        """Send this block's requests with `org`'s credentials (its client, expected state and journal), then select the
         scenario's org again."""
         before = self.org or self.use_org()
         self.org = org
@@ -151,7 +153,8 @@ class World:
     def client_for(self, org_name: str) -> PartnerProgramClient:
         """The client of the org called `org_name` (KeyError when the profile has none)."""
         if org_name not in self.clients:
-            self.clients[org_name] = PartnerProgramClient(self.base_url, self.profile, self.profile.org(org_name))
+            org = self.profile.org(org_name)
+            self.clients[org_name] = PartnerProgramClient(self.base_url, self.profile, org, workers=self.workers)
         return self.clients[org_name]
 
     def program(self, role: str, *, tiers: int = 0, period: bool = False) -> ProgramProfile:
@@ -206,7 +209,7 @@ class World:
 
     def register_customer(self, *, enrolled: bool = True) -> Customer:
         """A customer enrolled (or not) in the loyalty program and never linked, remembered by the scenario: one
-        from the bank when it has one, else registered on the target (or borrowed from the pool); see
+        from the reusable customers when there are, else registered on the target (or borrowed from the pool); see
         `Provisioner.register` for what it raises or skips."""
         if enrolled:
             reused = self.reuse(1, {})
@@ -215,42 +218,42 @@ class World:
         customer = self.provisioner.register(self.client, self.org or self.use_org(), enrolled=enrolled)
         self.customers.append(customer)
         if customer.id is not None:
-            self.ledger.add(customer.id, customer.uncertain)
+            self.expected.add(customer.id, customer.uncertain)
             self._note("customer", customer=customer.id, enrolled=enrolled, unknown=list(customer.uncertain))
         return customer
 
     def reuse(self, count: int, listed: dict[str, str | None]) -> list[Customer]:
-        """Up to `count` customers from the bank whose programs are exactly `listed` (program name -> its tier, or
+        """Up to `count` reusable customers whose programs are exactly `listed` (program name -> its tier, or
         None for any tier; `{}`: enrolled and never linked), taken by this scenario with their modelled state.
-        [] without a bank."""
-        if self.bank is None or (self.listens and listed):
+        [] without reusable customers."""
+        if self.reusable is None or (self.listens and listed):
             return []
         org = self.org or self.use_org()
 
-        def fits(banked: Reusable) -> bool:
-            programs = banked.state.programs
+        def fits(kept: Reusable) -> bool:
+            programs = kept.state.programs
             shown = {name for name, p in programs.items() if p.listed.value is True}
-            if not banked.customer.enrolled or (not listed and not banked.pristine):
+            if not kept.customer.enrolled or (not listed and not kept.pristine):
                 return False
             return shown == set(listed) and all(
                 tier is None or programs[name].tier.value == tier for name, tier in listed.items()
             )
 
-        taken = self.bank.take(org.name, fits, count)
-        for banked in taken:
-            self.customers.append(banked.customer)
-            self.ledger.adopt(int(banked.customer.id or 0), banked.state, pristine=banked.pristine)
-            self._note("reuse", customer=banked.customer.id)
+        taken = self.reusable.take(org.name, fits, count)
+        for kept in taken:
+            self.customers.append(kept.customer)
+            self.expected.adopt(int(kept.customer.id or 0), kept.state, pristine=kept.pristine)
+            self._note("reuse", customer=kept.customer.id)
         return [b.customer for b in taken]
 
     @property
-    def ledger(self) -> ExpectedState:
-        """The state ledger of the selected org (`run.expected_state`): the documented model of the scenario's customers
-        and what was last observed of them."""
+    def expected(self) -> ExpectedState:
+        """The expected state of the selected org (`run.expected_state`): the documented model of the scenario's
+        customers and what was last observed of them."""
         org = self.org or self.use_org()
-        if org.name not in self.ledgers:
-            self.ledgers[org.name] = ExpectedState(org, self.profile)
-        return self.ledgers[org.name]
+        if org.name not in self.expected_states:
+            self.expected_states[org.name] = ExpectedState(org, self.profile)
+        return self.expected_states[org.name]
 
     @property
     def customer(self) -> Customer:
@@ -294,7 +297,7 @@ class World:
         values of their own, and a swap between them shows). `customer_objs` overrides the `customer` objects
         sent (for unusual identification).
         """
-        objs = customer_objs or [self.bodies.customer_obj(c, by, "linkCustomer") for c in customers]
+        objs = customer_objs or [self.bodies.customer_obj(c, by, LINK) for c in customers]
         per = self._per_customer(len(objs), programs, each)
         body = LINK.request_body(zip(objs, per, strict=True))
         names = list(dict.fromkeys(p.get("partnerProgramName") for items in per for p in items))
@@ -303,7 +306,7 @@ class World:
             org = self.org or self.use_org()
             self.provisioner.journal_link(org, customers or [], objs if not customers else [], names)
         ex = self.client.link(body, harmless=harmless)
-        return self._act("linkCustomer", objs, per, ex, customers if customer_objs is None else [])
+        return self._act(LINK, objs, per, ex, customers if customer_objs is None else [])
 
     def update(
         self,
@@ -315,12 +318,12 @@ class World:
     ) -> Action:
         """POST customerPartnerProgramUpdate applying every update item to every customer (`each`: one list of
         update items per customer instead)."""
-        objs = [self.bodies.customer_obj(c, by, "customerPartnerProgramUpdate") for c in customers]
+        objs = [self.bodies.customer_obj(c, by, UPDATE) for c in customers]
         per = self._per_customer(len(objs), updates, each)
         body = UPDATE.request_body(zip(objs, per, strict=True))
         harmless = self._harmless(customers, [u.get("partnerProgramName") for items in per for u in items])
         ex = self.client.update(body, harmless=harmless)
-        return self._act("customerPartnerProgramUpdate", objs, per, ex, customers)
+        return self._act(UPDATE, objs, per, ex, customers)
 
     def delink(
         self,
@@ -332,30 +335,31 @@ class World:
     ) -> Action:
         """POST deLinkCustomer removing every customer from the named programs (`each`: one list of program names
         per customer instead)."""
-        objs = [self.bodies.customer_obj(c, by, "deLinkCustomer") for c in customers]
+        objs = [self.bodies.customer_obj(c, by, DELINK) for c in customers]
         per_names = each if each is not None else [list(names or []) for _ in objs]
         per = self._per_customer(len(objs), None, [self.bodies.delink_items(n) for n in per_names])
         body = DELINK.request_body(zip(objs, per, strict=True))
         harmless = self._harmless(customers, [n for ns in per_names for n in ns])
         retry = any(c.id is not None for c in customers)  # an unregistered customer is never identified
         ex = send_delink(self.client, body, harmless=harmless, retry=retry)
-        return self._act("deLinkCustomer", objs, per, ex, customers)
+        return self._act(DELINK, objs, per, ex, customers)
 
     def cleanup(self, *, contact_target: bool = True) -> CleanupReport:
         """Undo the scenario's links and give back pool customers (`Provisioner.cleanup`), skipping what the
-        ledgers know needs no request (`ExpectedState.known`); with a bank, the customers the oracle confirmed go
-        back to it and the cleanup is deferred to the end of the process (`ReusableCustomers.flush`). Never raises."""
+        expected states know needs no request (`ExpectedState.known`); with reusable customers, the customers the
+        oracle confirmed are kept and the cleanup is deferred to the end of the process (`ReusableCustomers.flush`).
+        Never raises."""
         known: dict[int, Known] = {}
-        for ledger in self.ledgers.values():
-            known.update(ledger.known())
-        if self.bank is not None and contact_target:
-            for org_name, ledger in self.ledgers.items():
+        for expected in self.expected_states.values():
+            known.update(expected.known())
+        if self.reusable is not None and contact_target:
+            for org_name, expected in self.expected_states.items():
                 for customer in self.customers:
                     cid = customer.id
-                    state = ledger.model.state(cid) if cid is not None else None
-                    if cid is not None and state is not None and ledger.reusable(cid):
-                        self.bank.give(org_name, Reusable(customer, state, cid not in ledger.linked_once))
-            self.bank.defer(self.provisioner.entries, known)
+                    state = expected.model.state(cid) if cid is not None else None
+                    if cid is not None and state is not None and expected.reusable(cid):
+                        self.reusable.give(org_name, Reusable(customer, state, cid not in expected.linked_once))
+            self.reusable.defer(self.provisioner.entries, known)
             self.provisioner.entries = []
         return self.provisioner.cleanup(self.client_for, contact_target=contact_target, known=known)
 
@@ -368,16 +372,16 @@ class World:
         loyaltyDetails reads not reported yet, the last made after its last write (a Then step's read is reused;
         it is read again otherwise). Raises PreconditionFailed when a read fails, TargetBroken on a 5xx."""
         seen = []
-        ledger = self.ledger
+        expected = self.expected
         for customer in self.customers if customers is None else customers:
-            state = ledger.model.state(customer.id) if customer.id is not None else None
+            state = expected.model.state(customer.id) if customer.id is not None else None
             if customer.id is None or state is None:
                 continue
-            if ledger.fresh(customer.id) is None:
+            if expected.fresh(customer.id) is None:
                 self.linked_programs(customer)
-            observations = ledger.report(customer.id)
+            observations = expected.report(customer.id)
             if observations:
-                seen.append(StateSeen(customer, ledger, state, observations))
+                seen.append(StateSeen(customer, expected, state, observations))
         return seen
 
     def read_elsewhere(self, customer: Customer) -> list[Exchange]:
@@ -390,8 +394,8 @@ class World:
     def scheduler_ran(self, customer: Customer, as_of: date) -> None:
         """The target's scheduler ran for `customer` as of `as_of` (the reference clock): relinks due start."""
         if customer.id is not None:
-            self.ledger.model.activate_relinks(customer.id, as_of)
-            self.ledger.scheduled(customer.id)
+            self.expected.model.activate_relinks(customer.id, as_of)
+            self.expected.scheduled(customer.id)
             self._note("clock", customer=customer.id, as_of=as_of.isoformat())
 
     # -- the scenario trace (the observability audit's input, docs/state-oracle.md) --------------------------
@@ -414,7 +418,7 @@ class World:
         left out), and the org's timezone."""
         org = self.org or self.use_org()
         out: dict[str, Any] = {"tz": org.timezone}
-        state = self.ledger.model.state(customer.id) if customer.id is not None else None
+        state = self.expected.model.state(customer.id) if customer.id is not None else None
         program = state.programs.get(program_name) if state else None
         if program is None or program.listed.value is not True:
             return out
@@ -430,7 +434,7 @@ class World:
         return out
 
     def traced(self) -> list[dict[str, Any]]:
-        """The scenario trace as JSON-ready entries: every customer provisioned or taken from the bank, every write
+        """The scenario trace as JSON-ready entries: every customer provisioned or reused, every write
         (endpoint, the customer id of each entry, the items sent per entry, the item codes the model took from the
         answer, and whether a verdict held every item to success), every loyaltyDetails read, every event judged
         and every run of the scheduler, in order. What the audit (`python -m tools.observability`) replays."""
@@ -471,7 +475,7 @@ class World:
         strict AMB-RELINK-ACTIVATION-STATE no tier and no tier expiry, so what a started relink keeps of them is
         judged."""
         org = self.org or self.use_org()
-        state = self.ledger.model.state(self.customer.id) if self.customer.id is not None else None
+        state = self.expected.model.state(self.customer.id) if self.customer.id is not None else None
         current = state.programs[program.name].tier.value if state and program.name in state.programs else None
         tier = next((t for t in program.tiers if t != current), None)
         period = program.membership_period.approx_days() if program.membership_period else 0
@@ -502,7 +506,7 @@ class World:
 
     def _act(
         self,
-        endpoint: str,
+        ep: Endpoint,
         objs: list[dict[str, Any]],
         per: list[list[dict[str, Any]]],
         ex: Exchange,
@@ -511,10 +515,10 @@ class World:
         # "" for an item sent without a name (nothing to echo: AMB-NULL-AS-ABSENT)
         names = [[n if isinstance(n := i.get("partnerProgramName"), str) else "" for i in items] for items in per]
         ids = [c.id for c in customers] if len(customers) == len(objs) else [None] * len(objs)
-        codes = self.ledger.record(endpoint, ids, ex)
-        self.last = Action(endpoint, objs, names, ex)
+        codes = self.expected.record(ep, ids, ex)
+        self.last = Action(ep, objs, names, ex)
         self.last_exchange = ex
-        index = self._note("write", endpoint=endpoint, customers=ids, items=per, codes=codes, status=ex.status)
+        index = self._note("write", endpoint=ep.name, customers=ids, items=per, codes=codes, status=ex.status)
         self._traced.append((index, self.last))
         return self.last
 
@@ -524,7 +528,7 @@ class World:
         body = setup_answer(action.exchange, f"setting up '{what}'")
         ok = action.exchange.status == 200
         if ok:
-            for shape in endpoint(action.endpoint).result_shapes:
+            for shape in action.endpoint.result_shapes:
                 for entry in body.get(shape.results_key, []):
                     items = entry.get(shape.programs_key, [])
                     ok = ok and all((i.get(shape.status_key) or {}).get("code") == 200 for i in items)
@@ -559,21 +563,21 @@ class World:
         counts, and a mismatch shows the first one beside it. A target that reads its own writes is read once."""
         programs, ex = self._read_details(customer)
         cid = customer.id
-        if cid is None or self.ledger.model.state(cid) is None:
+        if cid is None or self.expected.model.state(cid) is None:
             return programs
-        ledger = self.ledger
-        seen = ledger.observe(cid, programs, ex)
+        expected = self.expected
+        seen = expected.observe(cid, programs, ex)
         window = (
             0.0 if self.profile.is_strict(AmbiguityId.READ_CONSISTENCY) else self.profile.state.read_consistency_seconds
         )
-        deadline = ledger.written_at.get(cid, float("-inf")) + window
+        deadline = expected.written_at.get(cid, float("-inf")) + window
         delay = 0.1
         while seen.mismatches and (now := time.monotonic()) < deadline:
             time.sleep(min(delay, deadline - now))
             delay *= 2
             programs, ex = self._read_details(customer)
-            seen = ledger.observe(cid, programs, ex, again=seen)
+            seen = expected.observe(cid, programs, ex, again=seen)
         if seen.reads > 1:
-            self.settled.append((time.monotonic() - ledger.written_at[cid], not seen.mismatches))
+            self.settled.append((time.monotonic() - expected.written_at[cid], not seen.mismatches))
         self._note("read", customer=cid)
         return programs

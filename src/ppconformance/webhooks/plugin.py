@@ -59,7 +59,7 @@ _STEP_START = pytest.StashKey[tuple]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("partner-program")
+    group = parser.getgroup("partner-program", "Partner Program conformance")
     group.addoption(
         "--webhook-listen",
         default=None,
@@ -194,9 +194,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def _setup(config: pytest.Config) -> WebhookRun:
     profile = runcontext.run_profile(config)
     settings = profile.webhooks
-    base_url = config.option.base_url
+    base_url = runcontext.require(config).base_url
     if settings.mode == "off":
         return WebhookRun(False, f"profile {profile.name}: webhooks.mode is off")
+    if runcontext.options(config).check_config:
+        return WebhookRun(False, "--check-config runs no scenario")
     if not profile.allow_writes:
         return WebhookRun(False, "read-only run: webhook scenarios change state")
     listen = config.getoption("webhook_listen") or settings.listen or "127.0.0.1:0"
@@ -229,7 +231,8 @@ def _setup(config: pytest.Config) -> WebhookRun:
 
 def _registration_state(config: pytest.Config) -> Path:
     """The run's file recording the lazy registration (`ensure_registered`): {"orgs", "problem", "broken"}."""
-    return Path(config.getoption("reports_dir")) / f".webhook-registration-{runcontext.require(config).run_id}.json"
+    ctx = runcontext.require(config)
+    return Path(ctx.reports_dir) / f".webhook-registration-{ctx.run_id}.json"
 
 
 def _read_state(path: Path, *, drop: bool = False) -> list[str]:
@@ -303,7 +306,7 @@ def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: 
 
 def _finish(config: pytest.Config, sink: WebhookSink) -> None:
     sink.stop()
-    out = Path(config.getoption("reports_dir"))
+    out = Path(runcontext.require(config).reports_dir)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "webhook-deliveries.jsonl").open("w", encoding="utf-8") as f:
         for d in sink.deliveries:
@@ -329,7 +332,7 @@ def latency_summary(sink: WebhookSink) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     sink = config.stash.get(_SINK, None)
-    if sink is not None:
+    if sink is not None and runcontext.usable(config) is not None:
         terminalreporter.write_line("partner-program " + latency_summary(sink))
 
 
