@@ -3,8 +3,10 @@
 //   npm ci && npm run allure:report          # reports/allure-results -> reports/allure-report/index.html
 //   PP_ALLURE_RESULTS=DIR PP_ALLURE_REPORT=OUT npm run allure:report    # other directories
 //
-// `npm run allure:report` is `allure generate --config allurerc.mjs && node allurerc.mjs`: the first command
-// renders with this configuration, the second (this file run as a script) strips the Google Analytics tag that
+// `npm run allure:report` is `node allurerc.mjs --check-results && allure generate --config allurerc.mjs &&
+// node allurerc.mjs`: the first command refuses a results folder without a single test result (an empty folder
+// renders an empty, green report), the second renders with this configuration, the third strips the Google
+// Analytics tag that
 // Allure 3.18 always writes into the page (not configurable yet: allure-framework/allure3#476), so the report
 // opens from file:// without contacting anything.
 //
@@ -16,7 +18,7 @@
 // - environment: Allure 3 reads <results>/environment.properties itself (the overview's Environment widget).
 //
 // No `import { defineConfig } from "allure"`: importing the package runs its command line.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -74,7 +76,23 @@ function stripAnalytics(file) {
   console.log(`offline report: ${file}`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// `node allurerc.mjs --check-results`: exit 1, saying why, when the results folder holds no test result.
+function checkResults() {
+  const results = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith("-result.json")) : [];
+  if (results.length === 0) {
+    console.error(
+      `allure:report: ${resultsDir} holds no test result (${existsSync(resultsDir) ? "empty" : "missing"}): ` +
+        "run the conformance suite first (pytest, or pp-conformance; its --reports-dir names the folder: " +
+        "PP_ALLURE_RESULTS=<reports>/allure-results npm run allure:report)",
+    );
+    process.exit(1);
+  }
+  console.log(`allure:report: ${results.length} test results in ${resultsDir}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === "--check-results") {
+  checkResults();
+} else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const index = join(output, "index.html");
   if (!existsSync(index)) {
     console.error(`allurerc.mjs: ${index} not found (run allure generate --config allurerc.mjs first)`);
