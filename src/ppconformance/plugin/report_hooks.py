@@ -35,8 +35,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput["pp_settled"] = state.settled
         return
     preflight, tracker, reporter = state.preflight, state.tracker, state.reporter
-    if state.check_config is not None and preflight is not None:
-        preflight.finish()
+    if state.check_config is not None:
+        if preflight is not None:
+            preflight.finish()
         session.exitstatus = state.check_config[1]
         return
     if tracker is not None and preflight is None:

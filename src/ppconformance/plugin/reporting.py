@@ -35,7 +35,7 @@ from ppconformance.report.render import render_html, render_markdown
 from ppconformance.report.waivers import Waivers
 from ppconformance.resources import checkout
 from ppconformance.run.expected_state import program_infos
-from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker
+from ppconformance.run.outcomes import EXIT_FAILED, EXIT_OK, EXIT_TARGET_ERROR, OutcomeTracker, is_run_error
 
 __all__ = ["ConformanceReporter", "git_revision"]
 
@@ -60,6 +60,16 @@ def git_revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return rev + ("-dirty" if dirty else "")
+
+
+def _first_line(call: pytest.CallInfo[None], report: pytest.TestReport) -> str:
+    """The first line of what went wrong, the suite's own message first (not a traceback location)."""
+    if call.excinfo is not None:
+        text = str(call.excinfo.value).strip()
+        if text:
+            return text.splitlines()[0]
+    lines = str(report.longreprtext or "").strip().splitlines()
+    return next((line.strip() for line in lines if line.strip().startswith("E ")), lines[0] if lines else "")
 
 
 def _now() -> str:
@@ -126,9 +136,9 @@ class ConformanceReporter:
         elif report.skipped:
             record.reason = _skip_reason(report)
             record.outcome = _NOT_JUDGED if record.reason.startswith(_NOT_JUDGED) else "skipped"
-        elif getattr(report, "pp_outcome", None) == "error" or report.when != "call":
+        elif report.when != "call" or is_run_error(call.excinfo):  # the tracker's rule: it may wrap this hook
             record.outcome = "error"
-            record.reason = str(report.longreprtext).strip().splitlines()[0] if report.longreprtext else "error"
+            record.reason = _first_line(call, report) or "error"
         else:
             message = str(call.excinfo.value) if call.excinfo is not None else str(report.longreprtext)
             message = redact_text(message, self.profile.secrets())

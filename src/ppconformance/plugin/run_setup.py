@@ -39,6 +39,7 @@ from ppconformance.plugin.allure_meta import write_allure_metadata
 from ppconformance.plugin.reporting import ConformanceReporter
 from ppconformance.report.baseline import BaselineError, load_baseline
 from ppconformance.report.waivers import WaiverError, Waivers, load_waivers
+from ppconformance.run.discovery import NotThePartnerProgramApi
 from ppconformance.run.outcomes import EXIT_DRIFT, EXIT_PROFILE_ERROR, EXIT_TARGET_ERROR, OutcomeTracker
 from ppconformance.run.preflight import Preflight, apply_discovery, run_preflight, starter_profile
 
@@ -150,12 +151,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
     except TargetError as exc:
         what = "is unreachable" if isinstance(exc, TargetUnreachable) else "could not be used"
-        message = f"ERROR (not a conformance failure): target {ctx.base_url} {what}: {exc}"
+        cause = str(exc) if isinstance(exc, NotThePartnerProgramApi) else f"target {ctx.base_url} {what}: {exc}"
+        message = f"ERROR (not a conformance failure): {cause}"
         if opts.check_config:
-            pytest.exit(message, returncode=EXIT_TARGET_ERROR)
-        failed = _cannot_judge(
-            ctx, "the target is usable (reachability probe and discovery)", message, EXIT_TARGET_ERROR
+            runcontext.state(config).check_config = (message, EXIT_TARGET_ERROR)
+            return
+        name = (
+            "the target answers as the Partner Program API"
+            if isinstance(exc, NotThePartnerProgramApi)
+            else "the target is usable (reachability probe and discovery)"
         )
+        failed = _cannot_judge(ctx, name, message, EXIT_TARGET_ERROR)
         config.stash[runcontext.RUN_CONTEXT] = failed.ctx
         runcontext.state(config).tracker.run_error_code = EXIT_TARGET_ERROR
         return
@@ -261,7 +267,8 @@ def _write_effective_profile(opts: runcontext.RunOptions, ctx: runcontext.RunCon
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)  # after -m/-k deselected: a run that cannot judge reports why whatever was selected
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """The write guard: in a read-only run, every scenario not tagged `read_only` is skipped with the reason.
     A run that cannot judge (`RunContext.run_error`) collects only its `RunErrorItem`."""
     ctx = runcontext.get(config)
@@ -272,13 +279,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = []
         return
     if ctx.run_error:
-        config.hook.pytest_deselected(items=list(items))
-        session = items[0].session if items else None
-        items[:] = (
-            [RunErrorItem.from_parent(session, name=ctx.run_error["name"], message=ctx.run_error["message"])]
-            if session is not None
-            else []
-        )
+        if items:
+            config.hook.pytest_deselected(items=list(items))
+        items[:] = [RunErrorItem.from_parent(session, name=ctx.run_error["name"], message=ctx.run_error["message"])]
         return
     profile = runcontext.run_profile(config)
     if profile.allow_writes:

@@ -1,7 +1,9 @@
 """Discovery: what a target says about its own configuration, and where the profile disagrees.
 
-Two probes, each a single request through `PartnerProgramClient`:
+Three probes, each through `PartnerProgramClient`:
 
+- `speaks_the_api` tells whether the target answers as the Partner Program API at all (a wrong base URL, a
+  web server, another service: `NotThePartnerProgramApi`, an error of the run, before any scenario);
 - `discover_programs` lists an org's partner programs with
   `GET /v2/organization/programs` (capillary-facts#customer-apis);
 - `probe_relinking` tells whether ALLOW_MEMBERSHIP_RELINKING is enabled from the
@@ -22,18 +24,20 @@ from typing import Any
 
 from ppconformance.connection.client import AuthFailed, Exchange, PartnerProgramClient, TargetError
 from ppconformance.connection.profile import MembershipPeriod, OrgProfile, ProgramProfile
-from ppconformance.contract.endpoints import PROGRAM_NAME_KEY, UPDATE
+from ppconformance.contract.endpoints import ENDPOINTS, PROGRAM_NAME_KEY, UPDATE
 
 __all__ = [
     "PROGRAMS_PATH",
     "ROLE_TYPES",
     "DiscoveredProgram",
     "Drift",
+    "NotThePartnerProgramApi",
     "discover_programs",
     "drift",
     "fill_from_discovery",
     "probe_relinking",
     "render_drift",
+    "speaks_the_api",
 ]
 
 PROGRAMS_PATH = "/v2/organization/programs"
@@ -45,6 +49,47 @@ _NOT_OFFERED = (404, 405, 501)
 _RELINKING_DISABLED = 2026
 _NOTHING_PENDING = 2027
 _NOT_LINKED = 2004
+
+
+class NotThePartnerProgramApi(TargetError):
+    """The target does not answer as the Partner Program API on any of its documented paths (`speaks_the_api`):
+    an error of the run, never a conformance failure. The message starts "<base URL> does not answer as the
+    Partner Program API:" and says what each path answered and what to check."""
+
+
+def _not_the_api(exchange: Exchange) -> str | None:
+    """Why `exchange` (a POST of `{}` to a documented path) is no answer of the Partner Program API, or None when
+    it may be one: any answer whose body parses as JSON, whatever its status or Content-Type (a wrong status or
+    label is a conformance question the scenarios judge), except 404, 405 and 501 (the path is not there)."""
+    kind = (exchange.response_headers.get("content-type") or "no Content-Type").split(";")[0]
+    if exchange.status in _NOT_OFFERED:
+        return f"HTTP {exchange.status} ({kind}): the path is not there"
+    if exchange.response_json is None:
+        return f"HTTP {exchange.status} ({kind}): the body is not JSON"
+    return None
+
+
+def speaks_the_api(client: PartnerProgramClient) -> None:
+    """Check that the target answers as the Partner Program API: `POST {}` (no customer list: harmless, sent in a
+    read-only run too) to the documented paths of linkCustomer, customerPartnerProgramUpdate and deLinkCustomer
+    (the profile's `paths`), in that order, until one answers as the API would (`_not_the_api`: JSON, not
+    404/405/501). One request against a conforming target; three when none answers.
+
+    Raises `NotThePartnerProgramApi` when none does (an HTML page, a web server's 501, another service's 404),
+    `AuthFailed` when the org's credentials are refused, `TargetUnreachable` on a transport failure."""
+    seen = []
+    for ep in ENDPOINTS.values():
+        path = client.profile.paths[ep.name]
+        exchange = client.send("POST", path, json_body={}, harmless=True)
+        why = _not_the_api(exchange)
+        if why is None:
+            return
+        seen.append(f"POST {path} answered {why}")
+    raise NotThePartnerProgramApi(
+        f"{client.base_url} does not answer as the Partner Program API: " + "; ".join(seen) + ". Check the base "
+        "URL (--base-url or the profile's base_url: the cluster's API host, e.g. https://eu.api.capillarytech.com, "
+        "with no path) and the profile's paths."
+    )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ __all__ = [
     "EXIT_TARGET_ERROR",
     "OutcomeTracker",
     "RunStopped",
+    "is_run_error",
 ]
 
 EXIT_OK = 0
@@ -51,6 +52,13 @@ EXIT_FAILED = 1
 EXIT_TARGET_ERROR = 10
 EXIT_PROFILE_ERROR = 11
 EXIT_DRIFT = 12
+
+
+def is_run_error(excinfo: Any) -> bool:
+    """True when `excinfo` (a pytest `ExceptionInfo`, or None) is an error of the run, not a conformance failure:
+    a `TargetError` (unreachable, timed out, broken, credentials refused, stopped) or a suite-side `WriteRefused`.
+    The one rule the outcome tracker and the conformance reporter both classify by."""
+    return excinfo is not None and bool(excinfo.errisinstance((TargetError, WriteRefused)))
 
 
 class RunStopped(TargetError):
@@ -90,7 +98,7 @@ class OutcomeTracker:
             if report.when == "call" and report.passed:
                 self.consecutive_transport = 0
             return
-        if excinfo.errisinstance((TargetError, WriteRefused)):
+        if is_run_error(excinfo):
             # an error of the run, not a conformance failure: report it as pytest reports errors, with the
             # (redacted) message only — a traceback would print the client's arguments, credentials included
             report.when = "setup"

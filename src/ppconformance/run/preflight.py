@@ -2,13 +2,16 @@
 
 `run_preflight` runs once per run on the controller, after the target answered:
 
-1. marks the run live in the journal directory (`journal.RunMarker`);
-2. per org, when the profile's `discovery` is on: lists the org's programs
+1. marks the run live in the journal directory (`link_journal.RunMarker`);
+2. checks that the target answers as the Partner Program API at all (`discovery.speaks_the_api`: one harmless
+   request against a conforming target); a web server, a wrong base URL or another service ends the run as
+   an error, before any scenario;
+3. per org, when the profile's `discovery` is on: lists the org's programs
    (`discovery.discover_programs`) and, when `probe_relinking` is on and a
    customer can be had (writes allowed, or a pool customer), probes
    ALLOW_MEMBERSHIP_RELINKING by behaviour; compares both with the profile
    (`discovery.drift`) and writes `reports/discovery.json` and `reports/drift.txt`;
-3. cleans the links an earlier run left open in the journal (a killed run),
+4. cleans the links an earlier run left open in the journal (a killed run),
    unless that run is still live; a read-only run only reports them.
 
 `apply_discovery` completes a profile from the JSON the controller hands to
@@ -36,6 +39,7 @@ from ppconformance.run.discovery import (
     fill_from_discovery,
     probe_relinking,
     render_drift,
+    speaks_the_api,
 )
 from ppconformance.run.link_journal import Journal, RunMarker, open_entries, remove_target
 
@@ -130,8 +134,19 @@ class Preflight:
             relink = {True: "enabled", False: "disabled", None: "not probed"}[d.relinking]
             lines.append(f"  org {org}: programs: {progs}; ALLOW_MEMBERSHIP_RELINKING by behaviour: {relink}")
             lines += [f"    note: {n}" for n in d.notes]
-        lines.append(render_drift(self.drift))
+        if not self.drift and not self.compared():
+            lines.append(
+                "not checked: discovery found nothing to compare with the profile (no org's programs were listed and "
+                "relinking was not probed; see the notes above)"
+            )
+        else:
+            lines.append(render_drift(self.drift))
         return "\n".join(lines)
+
+    def compared(self) -> bool:
+        """True when discovery found something to hold against the profile: some org's programs, or its probed
+        relinking setting. Without it "no drift" would claim a check that was not made."""
+        return any(d.programs is not None or d.relinking is not None for d in self.discovered.values())
 
     def summary_lines(self) -> list[str]:
         """Terminal summary lines: drift and the start-of-run cleanup."""
@@ -179,12 +194,14 @@ def _probe_customer(
 
 
 def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bool, reports_dir: Path) -> Preflight:
-    """Discovery, drift and the start-of-run cleanup (module docstring). Raises `TargetError` when the
-    target fails a discovery request (an error of the run)."""
+    """Discovery, drift and the start-of-run cleanup (module docstring). Raises `NotThePartnerProgramApi` when the
+    target does not answer as the Partner Program API (`discovery.speaks_the_api`), `TargetError` when it fails a
+    discovery request (errors of the run)."""
     pre = Preflight(profile, base_url, run_id, ephemeral)
     journal_root = Path(profile.journal_dir)
     _drop_stale_ephemeral(journal_root)
     RunMarker(profile.journal_dir, base_url, run_id).create()
+    speaks_the_api(pre.client_for(profile.orgs[0].name))
     for org in profile.orgs:
         found = OrgDiscovery()
         pre.discovered[org.name] = found
