@@ -20,8 +20,16 @@ import pytest
 
 from .test_suite_runs import DROPPED_ENV, ROOT
 
-LEFT_OUT = (".git", ".venv", "venv", "node_modules", "reports", "build", "dist", "*.egg-info", "__pycache__")
-LEFT_OUT += (".pp-journal", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".schemathesis")
+LEFT_OUT: tuple[str, ...] = (".git", ".venv", "venv", "node_modules", "reports", "build", "dist", "*.egg-info")
+LEFT_OUT += (
+    "__pycache__",
+    ".pp-journal",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".schemathesis",
+)
 
 
 def _run(
