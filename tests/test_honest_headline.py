@@ -15,12 +15,14 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from ppconformance.run.outcomes import EXIT_TARGET_ERROR
 
+from .refserver import start_reference_server
 from .test_suite_runs import ROOT, counts, run_suite
 
 HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -128,3 +130,88 @@ def test_check_config_says_not_checked_when_discovery_found_nothing_to_compare(t
         tmp_path, f"--base-url={base_url}", f"--profile={profile}", "--check-config", "--read-only"
     )
     assert code == 0 and "not checked: discovery found nothing to compare" in out and "no drift" not in out, out[-3000:]
+
+
+def _report(tmp_path: Path) -> tuple[dict[str, object], str, str]:
+    reports = tmp_path / "reports"
+    data = json.loads((reports / "conformance.json").read_text(encoding="utf-8"))
+    md = (reports / "conformance.md").read_text(encoding="utf-8")
+    html = (reports / "conformance.html").read_text(encoding="utf-8")
+    return data, md, html
+
+
+def _agree(data: dict[str, Any], md: str, html: str, code: int) -> None:
+    """The headline, the totals and the exit code tell one story (issue 23, item 1)."""
+    assert data["exitCode"] == code, (data["exitCode"], code)
+    assert md.splitlines()[0] == f"## Partner Program conformance: {data['headline']} (exit {code})"
+    assert f"Partner Program conformance: {data['headline']} (exit {code})" in html
+    by = data["totals"]["byOutcome"]
+    verdict = {0: "conforms", 1: "does not conform", 10: "could not judge", 11: "profile error", 13: "incomplete"}
+    assert data["verdict"] == verdict[code] and data["headline"].startswith(verdict[code])
+    assert (by["failed"] > 0) == (code == 1), by
+    if code == 10:
+        assert by["error"] > 0 or data["cause"], by
+
+
+def test_a_partial_run_says_it_is_partial_and_require_complete_refuses_it(tmp_path: Path) -> None:
+    code, out, _ = run_suite(tmp_path, "-m", "LINK-2003")
+    data, md, html = _report(tmp_path)
+    _agree(data, md, html, 0)
+    coverage = data["coverage"]
+    assert not coverage["complete"] and 1 <= coverage["judged"] <= 5 and coverage["notJudged"] > 60, coverage
+    assert data["headline"] == (
+        f"conforms on {coverage['judged']} of {coverage['testable']} requirements; {coverage['notJudged']} not "
+        "judged (deselected (-m 'LINK-2003'))"
+    ), data["headline"]
+    assert f"({data['headline']})" in out
+    code, out, _ = run_suite(tmp_path / "complete", "-m", "LINK-2003", "--require-complete")
+    data, md, html = _report(tmp_path / "complete")
+    assert code == 13, out[-2000:]
+    _agree(data, md, html, 13)
+
+
+def test_a_read_only_run_is_partial_and_its_skips_name_what_made_it_read_only(tmp_path: Path) -> None:
+    code, out, junit = run_suite(tmp_path, "-m", "LINK-2006 or LINK-2003", "--read-only")
+    data, md, html = _report(tmp_path)
+    _agree(data, md, html, 0)
+    reasons = [s.get("message", "") for s in junit.iter("skipped") if "read-only run" in s.get("message", "")]
+    assert reasons and all("--read-only was given" in r for r in reasons), reasons
+    assert "allow_writes: false" not in " ".join(reasons)  # the embedded profile sets it true
+    link_2003 = next(r for r in data["requirements"] if r["id"] == "LINK-2003")
+    assert link_2003["outcome"] == "not judged" and "read-only run" in link_2003["reason"], link_2003
+    assert "read-only run" in data["headline"], data["headline"]
+
+
+def test_an_unreachable_target_says_why_first_and_names_what_was_not_reached(tmp_path: Path) -> None:
+    code, out, _ = run_suite(
+        tmp_path, "--base-url=http://127.0.0.1:9", f"--profile={ROOT / 'profiles' / 'embedded.yaml'}"
+    )
+    data, md, html = _report(tmp_path)
+    _agree(data, md, html, EXIT_TARGET_ERROR)
+    cause = data["cause"]
+    assert cause and "unreachable" in cause["cause"] and "127.0.0.1:9" in cause["cause"], cause
+    assert "reachable from here" in cause["check"], cause
+    assert md.splitlines()[2].startswith("**Could not judge:** ") and "data-cause" in html
+    assert "COULD NOT JUDGE" in out and out.index("COULD NOT JUDGE") < out.index("partner-program outcome")
+    never = [r for r in data["requirements"] if r["outcome"] == "not judged"]
+    assert never and all("unreachable" in r["reason"] for r in never), never[0]
+
+
+def test_a_profile_error_and_a_failure_keep_their_own_headline(tmp_path: Path) -> None:
+    code, out, _ = run_suite(tmp_path, f"--profile={tmp_path / 'missing.yaml'}")
+    assert code == 11 and "profile error" in out, out[-2000:]  # no profile: no conformance report to write
+    base_url, stop = start_reference_server("--fault", "link-2003-as-2025", log_path=tmp_path / "ref.log")
+    try:
+        code, out, _ = run_suite(
+            tmp_path / "fault",
+            "-m",
+            "LINK-2003",
+            f"--base-url={base_url}",
+            "--reference-target",
+            f"--profile={ROOT / 'profiles' / 'embedded.yaml'}",
+        )
+    finally:
+        stop()
+    data, md, html = _report(tmp_path / "fault")
+    _agree(data, md, html, 1)
+    assert data["headline"].startswith("does not conform: 1 of 1 judged requirements failed"), data["headline"]

@@ -100,6 +100,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "without it nothing under /__reference__/ is ever sent to a target",
     )
     group.addoption(
+        "--require-complete",
+        action="store_true",
+        default=False,
+        dest="require_complete",
+        help="a run that finds no failure but judged not every requirement the profile makes testable (a selection "
+        "with -m, a read-only run, the fuzz stage off) exits 13 (incomplete) instead of 0: for acceptance evidence",
+    )
+    group.addoption(
         "--check-config",
         action="store_true",
         default=False,

@@ -40,10 +40,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             preflight.finish()
         session.exitstatus = state.check_config[1]
         return
+    ctx = runcontext.get(config)
+    run_error = str((ctx.run_error if ctx else {}).get("message", ""))
     if tracker is not None and preflight is None:
         session.exitstatus = tracker.exit_code(int(session.exitstatus))
         if reporter is not None:
-            session.exitstatus = reporter.finish(int(session.exitstatus))
+            session.exitstatus = reporter.finish(int(session.exitstatus), run_error)
         return
     if preflight is None or tracker is None:
         return
@@ -66,7 +68,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     preflight.finish()
     session.exitstatus = tracker.exit_code(int(session.exitstatus))
     if reporter is not None:
-        session.exitstatus = reporter.finish(int(session.exitstatus))
+        session.exitstatus = reporter.finish(int(session.exitstatus), run_error)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -106,6 +108,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for line in state.check_config[0].splitlines():
             terminalreporter.write_line(line)
         return
+    for line in state.reporter.cause_lines if state.reporter is not None else []:
+        terminalreporter.write_line(line)  # why the run could not judge comes first
     if state.preflight is not None:
         for line in state.preflight.summary_lines():
             terminalreporter.write_line(line)

@@ -30,7 +30,7 @@ from ppconformance.connection.client import Exchange, redact_text
 from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import load_catalogue
 from ppconformance.report.baseline import load_baseline, render_diff
-from ppconformance.report.conformance import TestRecord, build_report, named_requirements
+from ppconformance.report.conformance import TestRecord, build_report, describe_cause, named_requirements
 from ppconformance.report.render import render_html, render_markdown
 from ppconformance.report.waivers import Waivers
 from ppconformance.resources import checkout
@@ -104,7 +104,12 @@ class ConformanceReporter:
         evidence: str | None,
         tracker: OutcomeTracker,
         worker: str = "main",
+        selection: str = "",
+        require_complete: bool = False,
     ) -> None:
+        self.selection = selection
+        self.require_complete = require_complete
+        self.cause_lines: list[str] = []
         self.profile = profile
         self.target = target
         self.reports_dir = reports_dir
@@ -170,13 +175,25 @@ class ConformanceReporter:
         if old is None or old.outcome == "passed":
             self.records[report.nodeid] = new
 
-    def finish(self, exit_code: int) -> int:
+    def finish(self, exit_code: int, run_error: str = "") -> int:
         """Write the reports (controller, after the exit code is settled); returns the exit code, made 1 by an
-        expired waiver."""
+        expired waiver, 13 by `--require-complete` on a partial run. `run_error`: why the run judged nothing."""
         expired = self.waivers.expired() if self.waivers else []
         if expired and exit_code in (EXIT_OK, EXIT_TARGET_ERROR):
             exit_code = EXIT_FAILED
         tracker = self.tracker
+        cause = (
+            describe_cause(run_error=run_error, stopped=tracker.stopped, errors=tracker.errors, target=self.target)
+            if exit_code == EXIT_TARGET_ERROR or run_error
+            else None
+        )
+        not_judged = (
+            cause["cause"]
+            if cause and (run_error or tracker.stopped)
+            else f"deselected ({self.selection})"
+            if self.selection
+            else "no test of this run judged it (not collected)"
+        )
         report = build_report(
             catalogue=self.catalogue,
             tests=list(self.records.values()),
@@ -189,6 +206,9 @@ class ConformanceReporter:
                 "finished": _now(),
             },
             exit_code=exit_code,
+            not_judged=not_judged,
+            cause=cause,
+            require_complete=self.require_complete,
             waivers=self.waivers,
             run={
                 "leftovers": list(tracker.leftovers),
@@ -203,7 +223,13 @@ class ConformanceReporter:
         (out / "conformance.json").write_text(redact_text(json.dumps(report, indent=1), secrets) + "\n", "utf-8")
         (out / "conformance.md").write_text(redact_text(render_markdown(report), secrets), "utf-8")
         (out / "conformance.html").write_text(redact_text(render_html(report), secrets), "utf-8")
-        self.summary = [f"partner-program report: {out}/conformance.{{json,md,html}} ({report['verdict']})"]
+        exit_code = report["exitCode"]
+        self.summary = [f"partner-program report: {out}/conformance.{{json,md,html}} ({report['headline']})"]
+        if cause:
+            self.cause_lines = [
+                f"partner-program: COULD NOT JUDGE: {cause['cause']}",
+                f"partner-program: check next: {cause['check']}",
+            ]
         for r in report["requirements"]:
             if r["outcome"] == "waived":
                 self.summary.append(f"partner-program WAIVED {r['waiver']['requirement']}: {r['waiver']['reason']}")

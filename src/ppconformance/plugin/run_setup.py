@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -210,6 +211,8 @@ def _reporter(
         evidence=opts.evidence,
         tracker=tracker,
         worker=opts.worker,
+        selection=opts.selection,
+        require_complete=opts.require_complete,
     )
 
 
@@ -286,13 +289,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     profile = runcontext.run_profile(config)
     if profile.allow_writes:
         return
-    skip = pytest.mark.skip(
-        reason=f"read-only run: profile {profile.name} does not allow writes "
-        "(allow_writes: false); pass --allow-writes to run this scenario"
-    )
+    skip = pytest.mark.skip(reason=f"read-only run ({_read_only_because(runcontext.options(config), profile)})")
     for item in items:
         if item.get_closest_marker("read_only") is None:
             item.add_marker(skip)
+
+
+def _read_only_because(opts: runcontext.RunOptions, profile: Profile) -> str:
+    """What made the run read-only, for the skip reason: the command line, the environment or the profile."""
+    if opts.allow_writes is False:
+        return "--read-only was given; without it the profile's allow_writes decides"
+    if "PP__ALLOW_WRITES" in os.environ:
+        return f"PP__ALLOW_WRITES={os.environ['PP__ALLOW_WRITES']} in the environment; pass --allow-writes to write"
+    return f"profile {profile.name} does not allow writes (allow_writes: false); pass --allow-writes to write"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

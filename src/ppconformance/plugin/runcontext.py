@@ -233,7 +233,8 @@ class RunOptions:
     - `base_url`: `--base-url` (or env PYTEST_BASE_URL), None when not given;
     - `strict`: the ambiguity ids of `--strict-ambiguity` (repeatable; "all" for every one);
     - `allow_writes`, `rate_limit`: `--allow-writes`/`--read-only` and `--rate-limit`, None when not given;
-    - `reference_target`, `check_config`, `write_profile`, `waivers`, `baseline`, `evidence`: those options;
+    - `reference_target`, `check_config`, `write_profile`, `waivers`, `baseline`, `evidence`, `require_complete`:
+      those options; `selection`: how the run narrowed the suite ("-m 'LINK-2003'", paths), "" for all of it;
     - `worker`: the xdist worker id ("gw0", ...) or "main"; `workerinput`: the controller's run context as plain
       data on an xdist worker (`RunContext.to_workerinput`), None on the controller or without xdist.
     """
@@ -251,6 +252,8 @@ class RunOptions:
     waivers: str | None = None
     baseline: str | None = None
     evidence: str | None = None
+    require_complete: bool = False
+    selection: str = ""
     worker: str = "main"
     workerinput: Mapping[str, Any] | None = None
 
@@ -282,9 +285,26 @@ class RunOptions:
             waivers=get_option("waivers", None),
             baseline=get_option("baseline", None),
             evidence=get_option("evidence", None),
+            require_complete=bool(get_option("require_complete", False)),
+            selection=_selection(config),
             worker=str(xdist.get("workerid", "main")),
             workerinput=workerinput,
         )
+
+
+def _selection(config: pytest.Config) -> str:
+    """How the run narrowed the suite, for "not judged" reasons: "-m EXPR", "-k EXPR", the paths given; "" for
+    the whole suite."""
+    parts = []
+    if config.option.markexpr:
+        parts.append(f"-m {config.option.markexpr!r}")
+    if config.option.keyword:
+        parts.append(f"-k {config.option.keyword!r}")
+    suite_dirs = {(config.rootpath / p).resolve() for p in config.getini("testpaths")}
+    given = [a for a in config.args if Path(a.split("::")[0]).resolve() not in suite_dirs]
+    if config.args_source == pytest.Config.ArgsSource.ARGS and given:
+        parts.append("only " + " ".join(given))
+    return " ".join(parts)
 
 
 _OPTIONS = pytest.StashKey[RunOptions]()

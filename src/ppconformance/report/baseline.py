@@ -66,9 +66,15 @@ def render_diff(before: dict[str, Any], now: dict[str, Any], baseline_name: str)
         "| requirement | before | now | reason now |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {rid} | {a} | **{b}** | {_cell(reason)} |" for rid, a, b, reason in changes]
+    lines += [f"| {rid} | {a} | **{b}** | {_cell(reason, rid)} |" for rid, a, b, reason in changes]
     return "\n".join([*lines, ""])
 
 
-def _cell(text: str) -> str:
-    return (text or "").splitlines()[0][:200].replace("|", "\\|") if text else ""
+def _cell(text: str, rid: str = "", limit: int = 200) -> str:
+    """The reason's first line for a table cell: cut at a word boundary within `limit` characters, then a link to
+    the requirement's row in conformance.html, where the whole reason is."""
+    first = (text or "").splitlines()[0] if text else ""
+    if len(first) > limit:
+        cut = first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+        first = f"{cut} … [full reason](conformance.html#{rid})" if rid else f"{cut} …"
+    return first.replace("|", "\\|")

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ppconformance.report.conformance import OUTCOMES
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = ["coverage_line", "render_html", "render_markdown", "without_own_id"]
 
 _ICON = {
     "passed": "✅",
@@ -22,10 +22,30 @@ _ICON = {
 }
 
 
+def without_own_id(reason: str, rid: str) -> str:
+    """`reason` without a leading "[RID (source)] " or "[RID] " naming the requirement the row already names (a
+    message names its requirement once)."""
+    text = (reason or "").strip()
+    if text.startswith(f"[{rid} ") or text.startswith(f"[{rid}]"):
+        end = text.find("]")
+        return text[end + 1 :].strip() if end != -1 else text
+    return text
+
+
 def _line(text: str, limit: int = 160) -> str:
     first = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     first = first.replace("|", "\\|")
     return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def coverage_line(coverage: dict[str, Any]) -> str:
+    """One sentence: what was judged of what the profile makes testable, and why the rest was not."""
+    text = f"Judged {coverage['judged']} of the {coverage['testable']} requirements the profile makes testable"
+    if coverage["notJudged"]:
+        why = "; ".join(f"{b['reason']}: {b['requirements']}" for b in coverage["notJudgedBecause"][:3])
+        text += f"; {coverage['notJudged']} not judged ({why})"
+    text += f". Skipped for what the profile lacks: {coverage['skipped']}; untestable: {coverage['untestable']}."
+    return text
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -33,11 +53,15 @@ def render_markdown(report: dict[str, Any]) -> str:
     errors, waivers, expired waivers, and the totals per outcome and per endpoint."""
     reqs = report["requirements"]
     t = report["tests"]
-    out = [
-        f"## Partner Program conformance: {report['verdict']} (exit {report['exitCode']})",
-        "",
+    out = [f"## Partner Program conformance: {report['headline']} (exit {report['exitCode']})", ""]
+    cause = report.get("cause")
+    if cause:
+        out += [f"**Could not judge:** {cause['cause']}. **Check next:** {cause['check']}.", ""]
+    out += [
         f"Target `{report['target']}` · profile `{report['profile']}` · suite {report['suite'].get('version', '?')}"
         f" · strict stances: {', '.join(report['stances']['strict']) or 'none'}",
+        "",
+        coverage_line(report["coverage"]),
         "",
         f"Tests: {t['passed']} passed, {t['failed']} failed, {t['error']} errors, {t['skipped']} skipped.",
         "",
@@ -56,7 +80,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             reason = r["reason"]
             if outcome == "waived" and r["waiver"]:
                 reason = f"{r['waiver']['ticket']}, until {r['waiver']['expires']}: {r['waiver']['reason']}"
-            out.append(f"- {_ICON[outcome]} **{r['id']}** ({r['source']}): {_line(reason)}")
+            out.append(f"- {_ICON[outcome]} **{r['id']}** ({r['source']}): {_line(without_own_id(reason, r['id']))}")
         out.append("")
     expired = [w for w in report["waivers"] if w["status"] == "expired"]
     if expired:
@@ -94,8 +118,13 @@ def render_markdown(report: dict[str, Any]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     """The standalone HTML report (see templates/conformance.html.j2 for the elements tests look for)."""
     env = Environment(loader=PackageLoader("ppconformance.report", "templates"), autoescape=select_autoescape())
+    env.filters["own"] = without_own_id
     order = {k: n for n, k in enumerate(("failed", "error", "waived", "not judged", "skipped", "passed", "untestable"))}
     rows = sorted(report["requirements"], key=lambda r: order[r["outcome"]])
     return env.get_template("conformance.html.j2").render(
-        report=report, rows=rows, outcomes=OUTCOMES, endpoints=sorted(report["totals"]["byEndpoint"])
+        report=report,
+        rows=rows,
+        outcomes=OUTCOMES,
+        endpoints=sorted(report["totals"]["byEndpoint"]),
+        coverage=coverage_line(report["coverage"]),
     )
