@@ -132,7 +132,7 @@ def test_check_config_says_not_checked_when_discovery_found_nothing_to_compare(t
     assert code == 0 and "not checked: discovery found nothing to compare" in out and "no drift" not in out, out[-3000:]
 
 
-def _report(tmp_path: Path) -> tuple[dict[str, object], str, str]:
+def _report(tmp_path: Path) -> tuple[dict[str, Any], str, str]:
     reports = tmp_path / "reports"
     data = json.loads((reports / "conformance.json").read_text(encoding="utf-8"))
     md = (reports / "conformance.md").read_text(encoding="utf-8")
