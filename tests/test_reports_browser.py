@@ -261,3 +261,97 @@ def test_the_allure_report_opens_offline_with_the_junit_counts_and_the_failed_ex
         view.check_offline_and_clean()
     finally:
         view.close()
+
+
+def _small_run(work: Path, *args: str) -> Path:
+    """A small suite run (fuzz stage off) with reports under `work`; returns its conformance.html."""
+    run_suite(work, "-p", "no:schemathesis", "-p", "no:hypothesispytest", *args)
+    return work / "reports" / "conformance.html"
+
+
+def _check_headline_and_columns(view: OfflinePage, html: Path, headline: str) -> Any:
+    """The page opens offline, shows `headline` first, and neither wraps a requirement id or an endpoint nor cuts
+    a column header (issue 23, item 6)."""
+    page = view.open(html)
+    page.wait_for_selector("[data-headline]")
+    assert headline in page.inner_text("[data-headline]"), page.inner_text("[data-headline]")
+    wrapped = page.evaluate(
+        """() => [...document.querySelectorAll('#matrix td.id, #matrix td.ep')]
+            .filter(td => td.offsetParent !== null)
+            .filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+                            return r.getClientRects().length > 1 || td.scrollWidth > td.clientWidth + 1; })
+            .map(td => td.textContent)"""
+    )
+    assert not wrapped, f"wrapped or cut cells: {wrapped[:5]}"
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('#matrix thead th')]
+            .filter(th => th.scrollWidth > th.clientWidth + 1).map(th => th.textContent)"""
+    )
+    assert not cut, f"cut column headers: {cut}"
+    return page
+
+
+def test_the_headline_tells_a_failed_an_errored_a_partial_and_an_unreachable_run_apart(
+    browser: Any, run: SuiteRun, tmp_path: Path
+) -> None:
+    """Four runs, four headlines, each screenshot kept (reports/screenshots/conformance-{failed,errored,partial,
+    unreachable}.png): the failed run of the module fixture, a run whose target answered HTML to every request
+    (errors, never failures), a partial run (-m LINK-2003) and a run against a closed port (the cause first)."""
+    profile = ROOT / "profiles" / "embedded.yaml"
+    gateway = _gateway()
+    try:
+        errored = _small_run(
+            tmp_path / "errored", "-m", "LINK-2006", f"--base-url={gateway[0]}", f"--profile={_one_org(tmp_path)}"
+        )
+    finally:
+        gateway[1]()
+    cases = [
+        ("failed", run.reports / "conformance.html", "does not conform"),
+        ("errored", errored, "could not judge"),
+        ("partial", _small_run(tmp_path / "partial", "-m", "LINK-2003"), "conforms on "),
+        (
+            "unreachable",
+            _small_run(tmp_path / "unreachable", "--base-url=http://127.0.0.1:9", f"--profile={profile}"),
+            "could not judge: target http://127.0.0.1:9 is unreachable",
+        ),
+    ]
+    for name, html, headline in cases:
+        view = OfflinePage(browser)
+        try:
+            page = _check_headline_and_columns(view, html, headline)
+            if name == "unreachable":
+                assert page.locator("[data-cause]").is_visible() and "Check next" in page.inner_text("[data-cause]")
+            if name == "errored":
+                assert page.locator('tr[data-outcome="failed"]').count() == 0
+                assert page.locator('tr[data-requirement="LINK-2006"]').get_attribute("data-outcome") == "error"
+            view.screenshot(tmp_path, f"conformance-{name}.png", full_page=False)
+            view.check_offline_and_clean()
+        finally:
+            view.close()
+
+
+def _one_org(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))
+    data["orgs"] = data["orgs"][:1]
+    data.pop("base_url", None)
+    path = tmp_path / "one-org-no-url.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _gateway() -> tuple[str, Any]:
+    """A target that answers as the API to the preflight's check and an HTML 502 to everything else
+    (`tests/test_honest_headline.py`)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from .test_honest_headline import _Handler
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}", stop
