@@ -1,5 +1,5 @@
-"""A built wheel carries the suite's data (schemas, catalogue, profiles, features) and finds it through
-importlib.resources, without the checkout (marked selftest_slow: it builds a wheel)."""
+"""A built wheel carries the suite (schemas, catalogue, profiles, features, steps, conftest.py, its pytest.ini)
+and finds it through importlib.resources, without the checkout (marked selftest_slow: it builds a wheel)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,12 @@ def test_a_wheel_install_finds_its_package_data(tmp_path: Path):
         ("catalogue", "requirements.yaml"),
         ("profiles", "embedded.yaml"),
         ("features", "link_customer.feature"),
+        ("steps", "then_steps.py"),
+        ("", "conftest.py"),
+        ("", "pytest.ini"),
     ):
-        assert f"ppconformance/_data/{folder}/{sample}" in names, folder
+        assert f"ppconformance/suite/{folder}/{sample}".replace("//", "/") in names, (folder, sample)
+    assert not any("/_data/" in n for n in names)
     target = tmp_path / "site"
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],

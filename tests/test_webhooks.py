@@ -323,9 +323,10 @@ def test_the_webhook_scenarios_pass_the_wrapped_form_and_skip_on_a_target_withou
     feature = (Path(__file__).resolve().parents[1] / "features" / "webhook_events.feature").read_text(encoding="utf-8")
     scenarios = sum(line.strip().startswith("Scenario:") for line in feature.splitlines())
     assert scenarios >= 9, "the walk over the feature file is broken"
-    assert code == 0 and counts(junit)["tests"] == scenarios and counts(junit)["skipped"] == 0, out[-3000:]
+    webhook_tests = counts(junit)["tests"]  # the event scenarios, and those of other features tagged webhook
+    assert code == 0 and webhook_tests >= scenarios and counts(junit)["skipped"] == 0, out[-3000:]
     code, out, junit = run_suite(tmp_path / "off", "-m", "webhook", env={"PP__WEBHOOKS__MODE": "off"})
-    assert code == 0 and counts(junit)["skipped"] == scenarios, out[-3000:]
+    assert code == 0 and counts(junit)["skipped"] == webhook_tests, out[-3000:]
     assert "webhooks.mode is off" in (tmp_path / "off" / "reports" / "junit.xml").read_text(encoding="utf-8")
 
 
