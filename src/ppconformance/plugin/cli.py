@@ -124,6 +124,7 @@ Target and profile:
   --rate-limit=PER_MINUTE   client-side limit on requests per minute over the whole run
   --reference-target        the target is this project's reference server (python -m ppreference)
   --check-config            only discover the target's programs, tiers and relinking setting; report drift, exit
+  --require-complete        a run that judged not every requirement the profile makes testable exits 13
   --write-profile=FILE      with --check-config: also write a starter profile completed from what was discovered
 Judging:
   --strict-ambiguity=ID     judge a register entry strictly (repeatable; "all" for every one); default: never
@@ -143,8 +144,9 @@ Reports:
   -h, --help                this help
 
 Exit codes:
-  0 conforms   1 conformance failures   10 error of the run (unreachable, 5xx, auth refused: nothing judged)
-  11 profile error   12 drift (--check-config)   2 interrupted   4 usage error   5 nothing selected
+  0 conforms   1 conformance failures   10 error of the run (unreachable, not this API, 5xx, auth refused)
+  11 profile error   12 drift (--check-config)   13 incomplete (--require-complete)   2 interrupted
+  4 usage error   5 nothing selected
 
 Examples:
   pp-conformance                                         # try it: the embedded reference server, reports in ./reports
