@@ -9,7 +9,7 @@ also come from the environment (`PP_REFERENCE_RATE_LIMIT`, `PP_REFERENCE_TOKEN_T
 a command-line option wins over its variable.
 
 `--fault NAME` injects one named deviation and `--variant NAME` one conforming
-alternative (`ppreference.faults`; the sweep `python -m tools.sweep` uses
+alternative (`ppreference.faults`, `ppreference.variants`; the sweep `python -m tools.sweep` uses
 them). `--list-faults` / `--list-variants` print one JSON object per line
 (`{"name", "requirement", "kind", "description"}` / `{"name", "ambiguity",
 "description"}`) and exit 0. An unknown name exits 2 listing the known ones.
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from .auth import TOKEN_TTL_SECONDS
 from .config import ConfigError, default_orgs_dir, load_orgs
-from .faults import FAULTS, VARIANTS
+from .faults import FAULTS
+from .variants import VARIANTS
 
 __all__ = ["RATE_LIMIT_ENV", "TOKEN_TTL_ENV", "ServerOptions", "build_parser", "main", "server_options"]
 

@@ -23,8 +23,11 @@ unexpected exception answers 500 (a bug: no known input reaches it). Bodies are
 read as raw bytes and parsed here, so the Content-Type header is not checked.
 
 `create_app(..., fault=NAME, variant=NAME)` injects one named fault and/or one
-conforming variant (`ppreference.faults`); the Partner Program answers and
-the error envelopes then pass through `faults.shape_items` / `faults.shape_error`.
+conforming variant (`ppreference.faults`, `ppreference.variants`): the rules run are
+`inject.rules_for(behaviour)`, the documented rules with the fault's seams applied;
+the Partner Program answers and the error envelopes pass through
+`shaping.shape_items` / `shaping.shape_error`; the few hooks here are named seams
+"app.decode", "app.http", "app.loyalty-details" and "app.read-lag".
 """
 
 from __future__ import annotations
@@ -50,10 +53,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import TOKEN_TTL_SECONDS, Authenticator
+from .behaviour import CONFORMING, Behaviour
+from .cases import add_period
 from .config import OrgConfig
 from .effects import Memory, Run, around, find_elsewhere
 from .events import EventHub, WebhookError
-from .faults import CONFORMING, Behaviour, Shaped, shape_error, shape_items, shape_json
+from .inject import rules_for
 from .payloads import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -65,7 +70,8 @@ from .payloads import (
     parse_update_request,
 )
 from .ratelimit import RateLimiter
-from .rules import add_period, resolve_customer, run_delink, run_link, run_update
+from .rules import resolve_customer, run_delink, run_link, run_update
+from .shaping import Shaped, shape_error, shape_items, shape_json
 from .state import IDENTIFIER_KINDS, DuplicateIdentifierError, Link, OrgState, Store
 
 __all__ = ["create_app", "envelope"]
@@ -295,6 +301,7 @@ class _Server:
         self.events = EventHub(event_form, behaviour)
         self.store = Store(self.orgs)
         self.fx = behaviour
+        self.rules = rules_for(behaviour)
         self.memory = Memory()
         self.lagging = ReadLag() if behaviour.varies("read-lag") else None
         self.auth = Authenticator(orgs, self.now, token_ttl_seconds, behaviour)
@@ -312,7 +319,7 @@ class _Server:
     def error(
         self, endpoint: str | None, http_status: int, code: int, message: str, headers: Mapping[str, str] | None = None
     ) -> Response:
-        """The request-level error envelope, after the fault/variant (`faults.shape_error`)."""
+        """The request-level error envelope, after the fault/variant (`shaping.shape_error`)."""
         return self._send(shape_error(self.fx, endpoint, http_status, code, message), headers)
 
     async def json_body(self, request: Request) -> Any:
@@ -406,7 +413,7 @@ class _Server:
             request_id = uuid.uuid4().hex
             headers[REQUEST_ID_HEADER] = request_id
             self.events.after_items(endpoint, org, self.store.org(org.org_id), body, self.now(), request_id)
-        # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS); see faults.shape_items
+        # 200 when every item succeeded, 201 otherwise (AMB-ITEM-FAILURE-HTTP-STATUS); see shaping.shape_items
         return self._send(shape_items(self.fx, endpoint, body, all_ok), headers)
 
     def _run(
@@ -446,7 +453,7 @@ class _Server:
             empty_is_value=self.fx.varies("empty-identifier-is-a-value"),
         )
         return self._items(
-            LINK, self._run(request, LINK, org, batches, lambda o, s, b: run_link(o, s, b, self.now(), self.fx)), org
+            LINK, self._run(request, LINK, org, batches, lambda o, s, b: run_link(o, s, b, self.now(), self.rules)), org
         )
 
     async def update(self, request: Request, org: OrgConfig) -> Response:
@@ -457,7 +464,7 @@ class _Server:
         )
         return self._items(
             UPDATE,
-            self._run(request, UPDATE, org, batches, lambda o, s, b: run_update(o, s, b, self.now(), self.fx)),
+            self._run(request, UPDATE, org, batches, lambda o, s, b: run_update(o, s, b, self.now(), self.rules)),
             org,
         )
 
@@ -471,7 +478,9 @@ class _Server:
             body, self.fx.batch_limit(DELINK, MAX_BATCH), empty_is_value=self.fx.varies("empty-identifier-is-a-value")
         )
         return self._items(
-            DELINK, self._run(request, DELINK, org, batches, lambda o, s, b: run_delink(o, s, b, self.fx)), org
+            DELINK,
+            self._run(request, DELINK, org, batches, lambda o, s, b: run_delink(o, s, b, self.now(), self.rules)),
+            org,
         )
 
     # supporting endpoints (capillary-facts) -------------------------------------------------

@@ -8,7 +8,7 @@
   `CAP-API-ACCESS-TOKEN` (AMB-OAUTH-HEADER). Expired or unknown tokens fail.
 
 The auth faults of `ppreference.faults` (auth-none-required,
-auth-wrong-password-accepted, auth-forged-token-accepted) are hooked in here.
+auth-wrong-password-accepted, auth-forged-token-accepted) are hooked in here (seam "auth").
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from .behaviour import CONFORMING, Behaviour
 from .config import OrgConfig
-from .faults import CONFORMING, Behaviour
 
 __all__ = ["OAUTH_HEADERS", "TOKEN_TTL_SECONDS", "Authenticator"]
 

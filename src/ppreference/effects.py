@@ -2,7 +2,8 @@
 
 The rules decide each item and store what the documents say. The faults here wrap a whole request instead, the way
 a wrong implementation goes wrong around correct rules, and every answer stays exactly as documented, so only the
-stored state (the state oracle), a later answer or another tenant shows them:
+stored state (the state oracle), a later answer or another tenant shows them (one exception: `delink-batch-500`
+refuses a batch delink with an unhandled error, HTTP 500, before the rules run):
 
 - `around` runs a Partner Program request: a batch whose customers get each other's items (a rotation); items a
   constraint that should have lifted still refuses; customers resolved in another org (tenant faults); and, after
@@ -23,11 +24,12 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from .behaviour import Behaviour
 from .config import OrgConfig
-from .faults import Behaviour
 from .payloads import CustomerBatch, LinkItem, UpdateItem
-from .rules import ALREADY_LINKED, CANCEL, ONE_SUPPLEMENTARY, Status, resolve_customer
+from .rules import CANCEL, resolve_customer
 from .state import Customer, Link, OrgState, Store
+from .statuses import ALREADY_LINKED, ONE_SUPPLEMENTARY, Status
 
 __all__ = ["Memory", "around", "find_elsewhere"]
 
@@ -95,6 +97,8 @@ def around(
     the wrong effects of `fx` (see the module docstring). Conforming: exactly `run(org, state, batches)`."""
     state = store.org(org.org_id)
     top, items_key, status_key = KEYS[endpoint]
+    if fx.fault == "delink-batch-500" and endpoint == DELINK and len(batches) > 1:
+        raise RuntimeError("batch delink is not implemented")  # an unhandled error: HTTP 500
     if fx.fault == ANY_ORG.get(endpoint):
         return _any_org(endpoint, org, store, orgs, batches, run)
     rotated = fx.fault == ROTATED.get(endpoint) and len(batches) > 1

@@ -20,6 +20,10 @@ Capillary's 7 days); any other 4xx is not retried. A webhook whose receiver cann
 `attempts` logs every try (admin GET
 /__reference__/webhooks).
 
+Faults and variants: an event's data is built as documented, then shaped by the active transforms of
+`EVENT_SHAPES` (seam "events"); the envelope form, the delivery (`_deliver`, `_static_headers`, `_retry_delay`,
+`_send`: seam "events.delivery") and the scheduler ask `Behaviour` by name where they vary.
+
 Clock: `run_scheduler(as_of, customer_ids)` runs the daily jobs as of a date for the given customers only
 (so parallel scenarios are not disturbed): a pending relink whose start date is due becomes the link
 (partnerProgramLinked), and a supplementary membership ending within `REMINDER_DAYS` days after `as_of`
@@ -34,7 +38,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
@@ -42,9 +46,9 @@ from typing import Any
 
 import httpx
 
+from .behaviour import CONFORMING, Behaviour
 from .config import OrgConfig
-from .faults import CONFORMING, Behaviour
-from .state import Link, OrgState
+from .state import Customer, Link, OrgState
 
 __all__ = ["EVENT_FORMS", "LATE_RETRY_SECONDS", "REMINDER_DAYS", "EventHub", "Webhook", "WebhookError"]
 
@@ -229,27 +233,21 @@ class EventHub:
         customer = state.customers[customer_id]
         if program is None:
             return
-        shown_id = customer_id + 1_000_000 if self.fx.fault == "event-wrong-customer-id" else customer_id
-        nulls = self.fx.varies("null-for-absent")  # a serialiser that writes absent values as null
         instore = {
             k: v
             for k, v in (("mobile", customer.mobile), ("email", customer.email), ("externalId", customer.external_id))
-            if v is not None or nulls
+            if v is not None
         }
         data: dict[str, Any] = {
-            "customerIdentifiers": {"customerId": shown_id, "instore": instore},
-            "entityInformation": {"entityType": "USER", "entityId": shown_id},
+            "customerIdentifiers": {"customerId": customer_id, "instore": instore},
+            "entityInformation": {"entityType": "USER", "entityId": customer_id},
             "loyaltyProgramId": org.loyalty_program_id,
             "partnerProgramId": program.id,
-            "partnerProgramName": program.name + (" " if self.fx.varies("event-name-padded") else ""),
+            "partnerProgramName": program.name,
         }
         if name != REMINDER:
             data["partnerProgramType"] = program.type
-            if self.fx.faulty("event-wrong-program-type"):  # the type of a program of the other kind
-                data["partnerProgramType"] = "SUPPLEMENTARY" if program.type == "EXTERNAL" else "EXTERNAL"
         data.update(extra or {})
-        if name == UPDATED and self.fx.fault == "event-update-type-omitted":
-            data.pop("updateType", None)
         if link is not None and name != REMINDER:
             details: dict[str, Any] = {"membershipNumber": link.membership_id}
             if link.tier_name is not None:
@@ -260,17 +258,11 @@ class EventHub:
                 details["partnerTierExpiryDate"] = link.tier_expiry.astimezone(org.timezone).date().isoformat()
             if link.membership_end is not None and link.membership_end.year < 9999:
                 details["membershipExpiryDate"] = link.membership_end.astimezone(org.timezone).date().isoformat()
-            if nulls:
-                for key in ("partnerTierNumber", "partnerTierExpiryDate", "membershipExpiryDate"):
-                    details.setdefault(key, None)
-            if self.fx.varies("event-expiry-date-time"):  # a date-time where the samples show a date
-                if link.tier_expiry is not None:
-                    details["partnerTierExpiryDate"] = link.tier_expiry.astimezone(org.timezone).isoformat()
-                if "membershipExpiryDate" in details and link.membership_end is not None:
-                    details["membershipExpiryDate"] = link.membership_end.astimezone(org.timezone).isoformat()
-            if self.fx.varies("events-without-details"):  # as the enriched partnerProgramLinked sample
-                details = {k: v for k, v in details.items() if k == "membershipExpiryDate"}
             data["customerPartnerProgramDetails"] = details
+        event = Event(name, data, org, customer, link)
+        for shape, transform in EVENT_SHAPES:
+            if self.fx.active(shape):
+                transform(event)
         self._send(org.org_id, name, self._envelope(org.org_id, name, data, now, request_id))
 
     def _envelope(self, org_id: int, name: str, data: dict[str, Any], now: datetime, request_id: str) -> dict[str, Any]:
@@ -446,3 +438,81 @@ class EventHub:
                         {"scheduledExpiryDate": end.isoformat()},
                     )
         return {"activated": activated, "reminders": reminders}
+
+
+@dataclass
+class Event:
+    """An event's `data` being shaped, with what it was built from (its `name`, `org`, `customer`, `link`)."""
+
+    name: str
+    data: dict[str, Any]
+    org: OrgConfig
+    customer: Customer
+    link: Link | None
+
+    @property
+    def details(self) -> dict[str, Any] | None:
+        """customerPartnerProgramDetails, when the event carries them."""
+        details: dict[str, Any] | None = self.data.get("customerPartnerProgramDetails")
+        return details
+
+
+def _wrong_customer_id(event: Event) -> None:
+    event.data["customerIdentifiers"]["customerId"] += 1_000_000
+    event.data["entityInformation"]["entityId"] += 1_000_000
+
+
+def _null_for_absent(event: Event) -> None:
+    """A serialiser that writes absent values as null (AMB-NULL-AS-ABSENT)."""
+    c = event.customer
+    event.data["customerIdentifiers"]["instore"] = {"mobile": c.mobile, "email": c.email, "externalId": c.external_id}
+    if event.details is not None:
+        for key in ("partnerTierNumber", "partnerTierExpiryDate", "membershipExpiryDate"):
+            event.details.setdefault(key, None)
+
+
+def _name_padded(event: Event) -> None:
+    event.data["partnerProgramName"] += " "  # as the samples' 'Drivers '
+
+
+def _wrong_program_type(event: Event) -> None:
+    if "partnerProgramType" in event.data:  # the type of a program of the other kind
+        event.data["partnerProgramType"] = (
+            "SUPPLEMENTARY" if event.data["partnerProgramType"] == "EXTERNAL" else "EXTERNAL"
+        )
+
+
+def _update_type_omitted(event: Event) -> None:
+    if event.name == UPDATED:
+        event.data.pop("updateType", None)
+
+
+def _dates_as_date_times(event: Event) -> None:
+    """A date-time where the samples show a date (AMB-EVENT-DATE-FORMAT)."""
+    details, link, tz = event.details, event.link, event.org.timezone
+    if details is None or link is None:
+        return
+    if link.tier_expiry is not None:
+        details["partnerTierExpiryDate"] = link.tier_expiry.astimezone(tz).isoformat()
+    if "membershipExpiryDate" in details and link.membership_end is not None:
+        details["membershipExpiryDate"] = link.membership_end.astimezone(tz).isoformat()
+
+
+def _without_details(event: Event) -> None:
+    """As the enriched partnerProgramLinked sample: membershipExpiryDate only (AMB-EVENT-DETAILS)."""
+    if event.details is not None:
+        event.data["customerPartnerProgramDetails"] = {
+            k: v for k, v in event.details.items() if k == "membershipExpiryDate"
+        }
+
+
+EVENT_SHAPES: tuple[tuple[str, Callable[[Event], None]], ...] = (
+    ("event-wrong-customer-id", _wrong_customer_id),
+    ("null-for-absent", _null_for_absent),
+    ("event-name-padded", _name_padded),
+    ("event-wrong-program-type", _wrong_program_type),
+    ("event-update-type-omitted", _update_type_omitted),
+    ("event-expiry-date-time", _dates_as_date_times),
+    ("events-without-details", _without_details),
+)
+"""The faults and variants of an event's data (seam "events"): (name, transform), in the order they apply."""

@@ -1,47 +1,34 @@
-"""Named faults and conforming variants of the reference server (`--fault NAME`, `--variant NAME`).
+"""The fault catalogue of the reference server (`--fault NAME`): data only.
 
-A **fault** is one realistic deviation from one catalogue requirement
-(`catalogue/requirements.yaml`) under the suite's default stance: a conformance
-suite worth its name must fail a server running it, in a scenario tagged with
-that requirement (`python -m tools.sweep` checks this). A **variant** is
-a behaviour the ambiguity register (`catalogue/ambiguities.yaml`) lets an
-implementation choose: the suite in its default stance must pass it.
+A **fault** is one realistic deviation from one catalogue requirement (`catalogue/requirements.yaml`) under the
+suite's default stance: a conformance suite worth its name must fail a server running it, in a scenario tagged
+with that requirement (`python -m tools.sweep` checks this). Each row names the fault, the requirement it breaks,
+its kind (`KINDS`), what it does, and the seam(s) it acts on (`ppreference.seams`): inside the rules a check it
+skips or answers with another code, a boundary it shifts, a step it skips or wraps; outside them the hook that
+asks for it (response shaping, effects around the rules, events, auth, the app). A fault of kind `strict`
+(`STRICT_FAULTS`) has no seam of its own: it switches on its `reading`, a variant (`ppreference.variants`).
 
-At most one fault and one variant are active at a time; none means the
-conforming server of `docs/reference-behaviour.md`. The hooks live where a real
-implementation would go wrong (a condition in `rules.py`, the batch limit in
-`payloads.py`, credentials in `auth.py`, a post-processing step for response
-shapes and transport in `app.py` via `shape_items` / `shape_error`).
-
-    behaviour = Behaviour(fault="link-2006-as-2004")     # ValueError for an unknown name
-    behaviour.faulty("link-2006-as-2004")                 # True
-    behaviour.swap("link-2006-as-2004", right, wrong)     # wrong
-
-`FAULTS` and `VARIANTS` map names to their descriptions (`Fault`, `Variant`);
-docs/fault-sweep.md lists them.
+At most one fault and one variant are active at a time (`ppreference.behaviour.Behaviour`); none means the
+conforming server of `docs/reference-behaviour.md`. docs/fault-sweep.md lists them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-__all__ = [
-    "CONFORMING",
-    "FAULTS",
-    "STRICT_FAULTS",
-    "KINDS",
-    "VARIANTS",
-    "Behaviour",
-    "Fault",
-    "Shaped",
-    "Variant",
-    "shape_error",
-    "shape_items",
-    "shape_json",
-]
+from .seams import Answer, BatchLimit, Hook, Ignore, Insert, Seam, Shift, Skip, Wrap
+from .statuses import (
+    ALREADY_LINKED,
+    NO_IDENTIFIER,
+    NOT_FOUND,
+    NOT_LINKED,
+    PAST_START,
+    PROGRAM_NOT_FOUND,
+    RELINKING_DISABLED,
+    SUCCESS,
+)
 
-T = TypeVar("T")
+__all__ = ["FAULTS", "KINDS", "STRICT_FAULTS", "Fault"]
 
 #: The kinds of fault: what part of an implementation goes wrong.
 KINDS = {
@@ -80,8 +67,11 @@ class Fault:
     reading: str | None = None
     """For a fault of the strict stance (`strict` set): the variant whose behaviour it switches on, the reading the
     register lets an implementation take by default and that entry's strict stance refuses."""
+    seams: tuple[Seam, ...] = ()
+    """Where it acts (`ppreference.seams`); none for a fault of the strict stance (its `reading` acts)."""
 
     def to_json(self) -> dict[str, str]:
+        """The `--list-faults` line: name, requirement, kind, description and the optional members set."""
         out = {"name": self.name, "requirement": self.requirement, "kind": self.kind, "description": self.description}
         if self.stage:
             out["stage"] = self.stage
@@ -94,20 +84,15 @@ class Fault:
         return out
 
 
-@dataclass(frozen=True)
-class Variant:
-    """A conforming alternative: `ambiguity` is the register entry that allows it."""
-
-    name: str
-    ambiguity: str
-    description: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "ambiguity": self.ambiguity, "description": self.description}
-
-
-def _faults(*rows: tuple[str, ...]) -> dict[str, Fault]:
-    return {row[0]: Fault(*row) for row in rows}
+def _faults(*rows: tuple[str | Seam, ...]) -> dict[str, Fault]:
+    """Rows `(name, requirement, kind, description[, stage, strict, select], *seams)` by name."""
+    out = {}
+    for row in rows:
+        name, requirement, kind, description, *more = [value for value in row if isinstance(value, str)]
+        stage, strict, select = (*more, None, None, None)[:3]
+        seams = tuple(value for value in row if not isinstance(value, str))
+        out[name] = Fault(name, requirement, kind, description, stage, strict, select, seams=seams)
+    return out
 
 
 def _strict(name: str, requirement: str, strict: str, reading: str, stage: str = "", select: str = "") -> Fault:
@@ -190,48 +175,56 @@ FAULTS: dict[str, Fault] = _faults(
         "LINK-2002",
         "wrong-code",
         "An empty partnerProgramName is looked up like any name and answered 2006 (not found) instead of 2002.",
+        Answer("link.name-given", PROGRAM_NOT_FOUND),
     ),
     (
         "link-2003-as-2025",
         "LINK-2003",
         "wrong-code",
         "A partnerTierExpiryDate before today is answered with the start-date code 2025 instead of 2003.",
+        Answer("link.tier-expiry-not-past", PAST_START),
     ),
     (
         "link-2006-as-2004",
         "LINK-2006",
         "wrong-code",
         "An unknown partnerProgramName is answered 2004 (not linked) instead of 2006.",
+        Answer("link.program-known", NOT_LINKED),
     ),
     (
         "link-2019-as-2005",
         "LINK-2019",
         "wrong-code",
         "A second supplementary program is answered 2005 (already linked) instead of 2019.",
+        Answer("link.one-supplementary", ALREADY_LINKED),
     ),
     (
         "link-2008-as-2002",
         "LINK-2008",
         "wrong-code",
         "51 customers in one linkCustomer request are refused with code 2002 instead of 2008.",
+        Hook("shape.error"),
     ),
     (
         "update-2004-as-2006",
         "UPDATE-2004",
         "wrong-code",
         "Updating a program the customer is not linked to is answered 2006 instead of 2004.",
+        Answer("update.linked", PROGRAM_NOT_FOUND),
     ),
     (
         "update-2006-as-2004",
         "UPDATE-2006",
         "wrong-code",
         "Updating an unknown program is answered 2004 instead of 2006.",
+        Answer("update.program-known", NOT_LINKED),
     ),
     (
         "update-2007-as-2006",
         "UPDATE-2007",
         "wrong-code",
         "An unknown updatedTierName is answered 2006 instead of 2007.",
+        Answer("update.tier-known", PROGRAM_NOT_FOUND),
     ),
     (
         "update-2026-as-2027",
@@ -239,24 +232,28 @@ FAULTS: dict[str, Fault] = _faults(
         "wrong-code",
         "MEMBERSHIP_RELINKING_CANCELLED skips the relinking setting: with relinking disabled it answers 2027 "
         "(nothing pending) instead of 2026.",
+        Skip("update.cancel-relinking-enabled"),
     ),
     (
         "update-2027-as-2004",
         "UPDATE-2027",
         "wrong-code",
         "Cancelling when no relink is pending is answered 2004 instead of 2027.",
+        Answer("update.cancel-pending", NOT_LINKED),
     ),
     (
         "update-2028-as-2026",
         "UPDATE-2028",
         "wrong-code",
         "MEMBERSHIP_RENEWAL_INITIATION with relinking enabled is answered 2026 instead of 2028.",
+        Answer("update.renewal-without-relinking", RELINKING_DISABLED),
     ),
     (
         "update-lowercase-type-as-2002",
         "UPDATE-UPDATETYPE-CASE",
         "wrong-code",
         "A lower-case updateType is answered 2002 (required field empty): neither applied nor rejected with 2009.",
+        Wrap("update.update-type-known"),
     ),
     # -- missing error: the rule is not enforced -------------------------------------------------
     (
@@ -264,54 +261,63 @@ FAULTS: dict[str, Fault] = _faults(
         "LINK-2002-MEMBERSHIP-ID",
         "missing-error",
         "A new enrollment without partnerMembershipId is linked.",
+        Skip("link.membership-id-given"),
     ),
     (
         "link-enrolment-not-checked",
         "LINK-2005-NOT-ENROLLED",
         "missing-error",
         "A customer not enrolled in the loyalty program is linked.",
+        Skip("link.enrolled"),
     ),
     (
         "link-tier-not-checked",
         "LINK-2007",
         "missing-error",
         "An unknown partnerTierName is stored as given instead of being rejected with 2007.",
+        Skip("link.tier-known"),
     ),
     (
         "link-relinking-setting-ignored",
         "LINK-2026",
         "missing-error",
         "A future-dated relink is queued although ALLOW_MEMBERSHIP_RELINKING is disabled.",
+        Skip("link.relinking-enabled"),
     ),
     (
         "relink-before-end-accepted",
         "RELINK-BEFORE-END",
         "missing-error",
         "A relink starting before the current membership ends is queued instead of rejected with 2005.",
+        Skip("link.relink-after-end"),
     ),
     (
         "update-details-not-required",
         "UPDATE-2002",
         "missing-error",
         "An update without updateDetails succeeds (as a no-op) instead of being rejected with 2002.",
+        Answer("update.details-given", SUCCESS),
     ),
     (
         "update-type-not-validated",
         "UPDATE-2009",
         "missing-error",
         "An updateType outside the five documented values is applied like UPGRADE.",
+        Skip("update.update-type-known"),
     ),
     (
         "delink-not-linked-succeeds",
         "DELINK-2004",
         "missing-error",
         "Delinking a program the customer is not linked to answers 200 Success.",
+        Answer("delink.linked", SUCCESS),
     ),
     (
         "delink-unknown-program-succeeds",
         "DELINK-2006",
         "missing-error",
         "Delinking an unknown program answers 200 Success.",
+        Answer("delink.program-known", SUCCESS),
     ),
     # -- boundaries, both sides --------------------------------------------------------------------
     (
@@ -319,30 +325,35 @@ FAULTS: dict[str, Fault] = _faults(
         "LINK-BATCH-50",
         "boundary",
         "The linkCustomer batch limit is checked with >= 50: 50 customers are refused with 2008.",
+        BatchLimit("link", 49),
     ),
     (
         "link-batch-51-accepted",
         "LINK-2008",
         "boundary",
         "The linkCustomer batch limit is checked with > 51: 51 customers are linked.",
+        BatchLimit("link", 51),
     ),
     (
         "update-batch-50-rejected",
         "UPDATE-BATCH-50",
         "boundary",
         "The customerPartnerProgramUpdate batch limit is checked with >= 50: 50 customers are refused with 2008.",
+        BatchLimit("update", 49),
     ),
     (
         "update-batch-51-accepted",
         "UPDATE-2008",
         "boundary",
         "The customerPartnerProgramUpdate batch limit is checked with > 51: 51 customers are updated.",
+        BatchLimit("update", 51),
     ),
     (
         "delink-batch-50-rejected",
         "DELINK-BATCH-50",
         "boundary",
         "The deLinkCustomer batch limit is checked with >= 50: 50 customers are refused with 2008.",
+        BatchLimit("delink", 49),
     ),
     (
         "delink-batch-51-accepted",
@@ -352,42 +363,49 @@ FAULTS: dict[str, Fault] = _faults(
         "strict AMB-DELINK-BATCH: no delink limit is documented).",
         "",
         "AMB-DELINK-BATCH",
+        BatchLimit("delink", 51),
     ),
     (
         "link-expiry-today-rejected",
         "LINK-EXPIRY-TODAY",
         "boundary",
         "partnerTierExpiryDate is compared with <= today: an expiry of today is rejected with 2003.",
+        Shift("link.tier-expiry-not-past", +1),
     ),
     (
         "link-expiry-yesterday-accepted",
         "LINK-2003",
         "boundary",
         "partnerTierExpiryDate is compared with yesterday: an expiry of yesterday is accepted.",
+        Shift("link.tier-expiry-not-past", -1),
     ),
     (
         "link-start-today-rejected",
         "LINK-START-TODAY",
         "boundary",
         "membershipStartDate is compared with <= today: a start of today is rejected with 2025.",
+        Shift("link.start-not-past", +1),
     ),
     (
         "link-start-yesterday-accepted",
         "LINK-2025",
         "boundary",
         "membershipStartDate is compared with yesterday: a start of yesterday passes the 2025 check.",
+        Shift("link.start-not-past", -1),
     ),
     (
         "update-expiry-today-rejected",
         "UPDATE-EXPIRY-TODAY",
         "boundary",
         "updatedTierExpiryDate is compared with <= today: an expiry of today is rejected with 2003.",
+        Shift("update.tier-expiry-not-past", +1),
     ),
     (
         "update-expiry-yesterday-accepted",
         "UPDATE-2003",
         "boundary",
         "updatedTierExpiryDate is compared with yesterday: an expiry of yesterday is accepted.",
+        Shift("update.tier-expiry-not-past", -1),
     ),
     # -- state rules -------------------------------------------------------------------------------
     (
@@ -395,72 +413,84 @@ FAULTS: dict[str, Fault] = _faults(
         "LINK-SUCCESS",
         "state",
         "linkCustomer answers 200 Success but stores nothing: loyaltyDetails does not list the program.",
+        Skip("link.store-link"),
     ),
     (
         "link-duplicate-accepted",
         "LINK-2005-ALREADY-LINKED",
         "state",
         "Linking a program the customer is already linked to replaces the link and answers 200.",
+        Skip("link.not-linked-yet"),
     ),
     (
         "relink-not-queued",
         "RELINK-QUEUE",
         "state",
         "A valid future-dated relink answers 200 but is not queued (nothing pending to cancel).",
+        Skip("link.queue-relink"),
     ),
     (
         "cancel-keeps-pending-relink",
         "RELINK-CANCEL",
         "state",
         "MEMBERSHIP_RELINKING_CANCELLED answers 200 but the pending relink stays queued.",
+        Skip("update.cancel-relink"),
     ),
     (
         "upgrade-tier-not-changed",
         "UPDATE-UPGRADE-TIER",
         "state",
         "UPGRADE answers 200 but leaves the customer's tier unchanged.",
+        Wrap("update.updated-link"),
     ),
     (
         "downgrade-tier-not-changed",
         "UPDATE-DOWNGRADE-TIER",
         "state",
         "DOWNGRADE answers 200 but leaves the customer's tier unchanged.",
+        Wrap("update.updated-link"),
     ),
     (
         "renew-resets-tier",
         "UPDATE-RENEW-TIER",
         "state",
         "RENEW restarts the membership at the program's first tier instead of updatedTierName.",
+        Wrap("update.updated-link"),
     ),
     (
         "update-ignores-tier-expiry",
         "UPDATE-TIER-EXPIRY",
         "state",
         "An update's updatedTierExpiryDate is accepted (200) but not stored: the tier keeps its old expiry.",
+        Wrap("update.updated-link"),
     ),
     (
         "update-clears-tier-expiry",
         "UPDATE-TIER-EXPIRY-KEPT",
         "state",
         "An update without updatedTierExpiryDate clears the tier's expiry date instead of leaving it unchanged.",
+        Wrap("update.updated-link"),
     ),
     (
         "renewal-initiation-drops-link",
         "UPDATE-RENEWAL-INITIATION",
         "state",
         "MEMBERSHIP_RENEWAL_INITIATION answers 200 but ends the customer's link to the program.",
+        Wrap("update.store"),
     ),
     (
         "delink-keeps-link",
         "DELINK-REMOVES-LINK",
         "state",
         "deLinkCustomer answers 200 but the program stays in the customer's linkedPartnerPrograms.",
+        Skip("delink.remove-link"),
     ),
     (
         "delink-blocks-relink",
         "DELINK-RELINK-AFTER",
         "state",
         "A delinked link is kept as a tombstone: linking the program again answers 2005 (already linked).",
+        Insert("link.not-linked-yet"),
     ),
     # -- stored state only the oracle sees (every answer as documented) ------------------------------
     (
@@ -472,6 +502,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "RESULT-ORDER",
+        Wrap("link.store-link"),
     ),
     (
         "update-batch-skips-last",
@@ -482,6 +513,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-BATCH-50",
+        Wrap("update.store"),
     ),
     (
         "update-clears-membership-id",
@@ -491,6 +523,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-UPGRADE-TIER",
+        Wrap("update.updated-link"),
     ),
     (
         "relink-overwrites-membership-id",
@@ -500,6 +533,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "RELINK-QUEUE",
+        Wrap("link.queue-relink"),
     ),
     (
         "rejected-link-stored",
@@ -509,6 +543,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "LINK-2003",
+        Wrap("link.tier-expiry-not-past"),
     ),
     (
         "rejected-update-applied",
@@ -518,12 +553,14 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-2003",
+        Wrap("update.tier-expiry-not-past"),
     ),
     (
         "delink-removes-every-program",
         "STATE-OTHERS-UNCHANGED",
         "stored",
         "Delinking one program removes every program the customer is linked to; the item answers 200.",
+        Wrap("delink.remove-link"),
     ),
     (
         "cancel-activates-relink",
@@ -534,6 +571,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "RELINK-CANCEL",
+        Wrap("update.cancel-relink"),
     ),
     (
         "renew-ignores-tier-expiry",
@@ -543,6 +581,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-RENEW-TIER",
+        Wrap("update.updated-link"),
     ),
     # -- wrong effects around the rules (ppreference.effects): each seen by the scenario the observability audit
     # -- names for its (endpoint, class) pair (docs/state-oracle.md) --------------------------------------------
@@ -554,6 +593,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "LINK-SUCCESS",
+        Hook("effects"),
     ),
     (
         "link-drops-tier-expiry",
@@ -563,6 +603,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "LINK-EXPIRY-TODAY",
+        Hook("effects"),
     ),
     (
         "link-expiry-a-day-late",
@@ -572,6 +613,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "LINK-EXPIRY-TODAY",
+        Hook("effects"),
     ),
     (
         "link-batch-rotated",
@@ -582,6 +624,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "RESULT-ORDER",
+        Hook("effects"),
     ),
     (
         "link-rolls-back-on-item-failure",
@@ -592,6 +635,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "STATE-ITEMS-INDEPENDENT",
+        Hook("effects"),
     ),
     (
         "relink-applied-at-once",
@@ -602,18 +646,21 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "RELINK-QUEUE",
+        Hook("effects"),
     ),
     (
         "update-stores-lowest-tier",
         "UPDATE-UPGRADE-TIER",
         "stored",
         "A tier update stores the program's lowest tier whatever updatedTierName says (class default-tier).",
+        Hook("effects"),
     ),
     (
         "update-expiry-a-day-late",
         "UPDATE-TIER-EXPIRY",
         "stored",
         "A tier update stores its updatedTierExpiryDate one day later (class date-off-by-one).",
+        Hook("effects"),
     ),
     (
         "update-batch-rotated",
@@ -624,6 +671,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-BATCH-50",
+        Hook("effects"),
     ),
     (
         "update-applies-to-other-program",
@@ -631,6 +679,7 @@ FAULTS: dict[str, Fault] = _faults(
         "stored",
         "A tier update changes the customer's other program (its first other link) instead of the one it names "
         "(class other-program).",
+        Hook("effects"),
     ),
     (
         "update-applies-to-every-program",
@@ -640,6 +689,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "UPDATE-BATCH-50",
+        Hook("effects"),
     ),
     (
         "update-rolls-back-on-item-failure",
@@ -650,6 +700,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "STATE-ITEMS-INDEPENDENT",
+        Hook("effects"),
     ),
     (
         "delink-batch-rotated",
@@ -660,6 +711,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "DELINK-BATCH-50",
+        Hook("effects"),
     ),
     (
         "delink-rolls-back-on-item-failure",
@@ -670,6 +722,7 @@ FAULTS: dict[str, Fault] = _faults(
         "",
         "",
         "STATE-ITEMS-INDEPENDENT",
+        Hook("effects"),
     ),
     (
         "delink-keeps-supplementary-slot",
@@ -677,6 +730,7 @@ FAULTS: dict[str, Fault] = _faults(
         "state",
         "A customer whose supplementary program was delinked keeps its supplementary slot: linking another "
         "supplementary program answers 2019 (class constraint-kept).",
+        Hook("effects"),
     ),
     (
         "cancel-keeps-relink-slot",
@@ -684,6 +738,7 @@ FAULTS: dict[str, Fault] = _faults(
         "state",
         "A cancelled relink keeps its slot: queuing a relink of the program again answers 2005 (class "
         "constraint-kept).",
+        Hook("effects"),
     ),
     (
         "event-tier-before-update",
@@ -691,12 +746,14 @@ FAULTS: dict[str, Fault] = _faults(
         "event",
         "partnerProgramUpdated carries the program's details from before the update: the old partnerTierNumber "
         "(class event-before).",
+        Hook("events"),
     ),
     (
         "event-wrong-program-type",
         "EVENT-LINKED",
         "event",
         "Events carry the partnerProgramType of the other kind of program (class event-other-program).",
+        Hook("events"),
     ),
     # -- tenant isolation: another org's credentials or webhooks reach this org's customers ------------------
     (
@@ -704,6 +761,7 @@ FAULTS: dict[str, Fault] = _faults(
         "TENANT-LINK",
         "tenant",
         "linkCustomer looks a customer the caller's org does not have up in every org and links it there.",
+        Hook("effects"),
     ),
     (
         "tenant-update-any-org",
@@ -711,24 +769,28 @@ FAULTS: dict[str, Fault] = _faults(
         "tenant",
         "customerPartnerProgramUpdate looks a customer the caller's org does not have up in every org and updates "
         "it there.",
+        Hook("effects"),
     ),
     (
         "tenant-delink-any-org",
         "TENANT-DELINK",
         "tenant",
         "deLinkCustomer looks a customer the caller's org does not have up in every org and delinks it there.",
+        Hook("effects"),
     ),
     (
         "tenant-read-any-org",
         "TENANT-READ",
         "tenant",
         "The customer lookup and loyaltyDetails find a customer of another org when the caller's org has none.",
+        Hook("effects"),
     ),
     (
         "tenant-events-any-org",
         "TENANT-EVENTS",
         "tenant",
         "Every event is delivered to the webhooks of every org, not only to those of the org whose write caused it.",
+        Hook("events.delivery"),
     ),
     # -- response shape ----------------------------------------------------------------------------
     (
@@ -736,8 +798,15 @@ FAULTS: dict[str, Fault] = _faults(
         "LINK-SUCCESS",
         "shape",
         "linkCustomer items carry their status as updateStatus instead of partnerLinkStatus.",
+        Hook("shape.items"),
     ),
-    ("link-warnings-missing", "LINK-SUCCESS", "shape", "linkCustomer answers leave out the top-level warnings array."),
+    (
+        "link-warnings-missing",
+        "LINK-SUCCESS",
+        "shape",
+        "linkCustomer answers leave out the top-level warnings array.",
+        Hook("shape.items"),
+    ),
     (
         "link-warning-1302-missing",
         "LINK-W1302",
@@ -746,31 +815,42 @@ FAULTS: dict[str, Fault] = _faults(
         "strict AMB-1302-TRIGGER: by default no scenario can tell it from the other reading).",
         "",
         "AMB-1302-TRIGGER",
+        Skip("link.warning-1302"),
     ),
     (
         "link-customer-status-200",
         "LINK-CUSTOMER-STATUS",
         "shape",
         "A found customer is reported with customer status code 200 instead of 1000.",
+        Hook("shape.items"),
     ),
-    ("update-type-not-echoed", "UPDATE-SUCCESS", "shape", "customerPartnerProgramUpdate items leave out updateType."),
+    (
+        "update-type-not-echoed",
+        "UPDATE-SUCCESS",
+        "shape",
+        "customerPartnerProgramUpdate items leave out updateType.",
+        Hook("shape.items"),
+    ),
     (
         "update-status-code-as-string",
         "UPDATE-SUCCESS",
         "shape",
         'customerPartnerProgramUpdate status codes are JSON strings ("200") instead of integers.',
+        Hook("shape.items"),
     ),
     (
         "delink-status-object-misnamed",
         "DELINK-SUCCESS",
         "shape",
         "deLinkCustomer answers the current shape but names the status partnerDeLinkStatus (mixing both shapes).",
+        Hook("shape.items"),
     ),
     (
         "delink-warnings-missing",
         "DELINK-SUCCESS",
         "shape",
         "deLinkCustomer answers leave out the top-level warnings array.",
+        Hook("shape.items"),
     ),
     (
         "results-echo-first-customer",
@@ -778,109 +858,150 @@ FAULTS: dict[str, Fault] = _faults(
         "shape",
         "Every customer result of a batch echoes the first customer's identifiers (and status); the items are the "
         "right ones in request order.",
+        Hook("shape.items"),
     ),
     (
         "link-result-name-omitted",
         "LINK-SUCCESS",
         "shape",
         "linkCustomer result items leave out partnerProgramName, though every request item named its program.",
+        Hook("shape.items"),
     ),
     (
         "batch-drops-last-customer",
         "RESULT-ORDER",
         "shape",
         "A linkCustomer batch of several customers answers without the last customer's result.",
+        Hook("shape.items"),
     ),
     (
         "error-envelope-without-errors",
         "REQ-MALFORMED",
         "shape",
         "Request-level errors are answered as a bare status object {status, code, message} without errors[].",
+        Hook("shape.error"),
     ),
     # -- customer identification --------------------------------------------------------------------
-    ("ident-id-ignored", "IDENT-ANY-ONE", "identification", "A customer identified only by id is not found."),
-    ("ident-email-ignored", "IDENT-ANY-ONE", "identification", "A customer identified only by email is not found."),
+    (
+        "ident-id-ignored",
+        "IDENT-ANY-ONE",
+        "identification",
+        "A customer identified only by id is not found.",
+        Ignore("id"),
+    ),
+    (
+        "ident-email-ignored",
+        "IDENT-ANY-ONE",
+        "identification",
+        "A customer identified only by email is not found.",
+        Ignore("email"),
+    ),
     (
         "ident-externalid-ignored",
         "IDENT-ANY-ONE",
         "identification",
         "A customer identified only by externalId is not found.",
+        Ignore("externalId"),
     ),
     (
         "update-email-ignored",
         "IDENT-ANY-ONE",
         "identification",
         "customerPartnerProgramUpdate does not look customers up by email (linkCustomer does).",
+        Ignore("email", "update.find-customer"),
     ),
     (
         "ident-unknown-customer-linked",
         "IDENT-NOT-FOUND",
         "identification",
         "An unknown customer's items are answered 200 Success (the not-found check is skipped).",
+        Answer("batch.customer-resolved", SUCCESS, was=NOT_FOUND),
     ),
     (
         "ident-missing-succeeds",
         "IDENT-MISSING",
         "identification",
         "A customer item without any identifier is answered 200 Success.",
+        Answer("batch.customer-resolved", SUCCESS, was=NO_IDENTIFIER),
     ),
     # -- authentication -----------------------------------------------------------------------------
-    ("auth-none-required", "AUTH-401", "auth", "A request without credentials is served as the first org's."),
+    (
+        "auth-none-required",
+        "AUTH-401",
+        "auth",
+        "A request without credentials is served as the first org's.",
+        Hook("auth"),
+    ),
     (
         "auth-wrong-password-accepted",
         "AUTH-401",
         "auth",
         "Basic auth checks the till only: a wrong password is accepted.",
+        Hook("auth"),
     ),
     (
         "auth-forged-token-accepted",
         "AUTH-401",
         "auth",
         "OAuth tokens are not verified: any token is served as the first OAuth org's.",
+        Hook("auth"),
     ),
-    ("auth-401-as-403", "AUTH-401", "auth", "Missing or wrong credentials are refused with HTTP 403 instead of 401."),
+    (
+        "auth-401-as-403",
+        "AUTH-401",
+        "auth",
+        "Missing or wrong credentials are refused with HTTP 403 instead of 401.",
+        Hook("shape.error"),
+    ),
     # -- transport ---------------------------------------------------------------------------------
     (
         "update-success-201",
         "UPDATE-SUCCESS",
         "transport",
         "A fully successful customerPartnerProgramUpdate answers HTTP 201 instead of 200.",
+        Hook("shape.items"),
     ),
     (
         "renew-500",
         "UPDATE-RENEW-TIER",
         "transport",
         "RENEW raises an unhandled exception: HTTP 500 to a valid request.",
+        Wrap("update.updated-link"),
     ),
     (
         "delink-batch-500",
         "DELINK-BATCH-50",
         "transport",
         "deLinkCustomer with more than one customer raises an unhandled exception: HTTP 500.",
+        Hook("effects"),
     ),
     (
         "malformed-json-500",
         "REQ-MALFORMED",
         "transport",
         "A body that is not JSON reaches the handler unchecked: HTTP 500 instead of a 4xx.",
+        Hook("app.decode"),
     ),
     (
         "link-json-as-text-plain",
         "LINK-SUCCESS",
         "transport",
         "linkCustomer answers carry Content-Type text/plain instead of application/json.",
+        Hook("shape.items"),
     ),
     (
         "error-envelope-as-text-html",
         "REQ-MALFORMED",
         "transport",
         "Request-level error envelopes carry Content-Type text/html instead of application/json.",
+        Hook("shape.error"),
     ),
     (
         "link-2008-envelope-as-200",
         "LINK-2008",
         "transport",
         "The request-level 2008 envelope of an over-long linkCustomer batch is answered with HTTP 200.",
+        Hook("shape.error"),
     ),
     (
         "name-key-missing-500",
@@ -888,6 +1009,7 @@ FAULTS: dict[str, Fault] = _faults(
         "transport",
         "A link or update item without the partnerProgramName key (not an empty string: no key) raises an "
         "unhandled exception: the whole request is answered HTTP 500 instead of 2002 for that item.",
+        Hook("app.decode"),
     ),
     (
         "null-item-500",
@@ -896,6 +1018,7 @@ FAULTS: dict[str, Fault] = _faults(
         "A linkCustomer item whose customerPartnerReference has a null or non-string field raises an unhandled "
         "exception: HTTP 500 instead of a 400 envelope (killed by the fuzz stage).",
         "fuzz",
+        Hook("app.decode"),
     ),
     # ---- events (ppreference.events) ----
     (
@@ -903,32 +1026,43 @@ FAULTS: dict[str, Fault] = _faults(
         "EVENT-LINKED",
         "event",
         "No webhook event is ever sent, though webhooks are registered and the actions succeed.",
+        Hook("events"),
     ),
     (
         "event-wrong-customer-id",
         "EVENT-LINKED",
         "event",
         "Every event names another customerId than the customer the action was about.",
+        Hook("events"),
     ),
-    ("event-update-type-omitted", "EVENT-UPDATED", "event", "partnerProgramUpdated events carry no updateType."),
+    (
+        "event-update-type-omitted",
+        "EVENT-UPDATED",
+        "event",
+        "partnerProgramUpdated events carry no updateType.",
+        Hook("events"),
+    ),
     # ---- webhook delivery promises (capillary-facts#webhooks-event-notifications) ----
     (
         "webhook-headers-dropped",
         "WEBHOOK-STATIC-HEADERS",
         "event",
         "Deliveries carry none of the static headers configured on the webhook (the receiver refuses them 401).",
+        Hook("events.delivery"),
     ),
     (
         "webhook-first-header-only",
         "WEBHOOK-STATIC-HEADERS",
         "event",
         "Deliveries carry only the first static header configured on the webhook, not the others.",
+        Hook("events.delivery"),
     ),
     (
         "webhook-retries-4xx",
         "WEBHOOK-NO-RETRY-4XX",
         "event",
         "A delivery the receiver refuses with 400 (or any 4xx) is retried like a 429.",
+        Hook("events.delivery"),
     ),
     (
         "webhook-no-retry-429",
@@ -938,6 +1072,7 @@ FAULTS: dict[str, Fault] = _faults(
         "AMB-WEBHOOK-RETRY-TIMING: by default a retry not seen within the window is not judged).",
         "",
         "AMB-WEBHOOK-RETRY-TIMING",
+        Hook("events.delivery"),
     ),
     (
         "webhook-constant-backoff",
@@ -947,465 +1082,8 @@ FAULTS: dict[str, Fault] = _faults(
         "AMB-WEBHOOK-RETRY-TIMING).",
         "",
         "AMB-WEBHOOK-RETRY-TIMING",
+        Hook("events.delivery"),
     ),
 )
 
 FAULTS.update({f.name: f for f in STRICT_FAULTS})
-
-VARIANTS: dict[str, Variant] = {
-    v.name: v
-    for v in (
-        Variant(
-            "item-failure-http-200",
-            "AMB-ITEM-FAILURE-HTTP-STATUS",
-            "A batch with a failed item answers HTTP 200 (item-level results) instead of 201.",
-        ),
-        Variant(
-            "item-failure-http-400",
-            "AMB-ITEM-FAILURE-HTTP-STATUS",
-            "A batch with a failed item answers HTTP 400 (item-level results) instead of 201.",
-        ),
-        Variant(
-            "batch-limit-per-item",
-            "AMB-2008-LEVEL",
-            "More than 50 customers are answered per item, 2008 on every customer's items (HTTP 201), "
-            "instead of a request-level 400 envelope.",
-        ),
-        Variant(
-            "extra-fields", "AMB-EXTRA-FIELDS", "Every JSON object the server answers carries an undocumented field."
-        ),
-        Variant(
-            "legacy-delink-shape",
-            "AMB-DELINK-RESPONSE-SHAPE",
-            "deLinkCustomer answers the older pages' shape "
-            "deLinkCustomers[deLinkFromPartnerPrograms[partnerDeLinkStatus]].",
-        ),
-        Variant(
-            "delink-echoes-upgrade",
-            "AMB-DELINK-RESPONSE-SHAPE",
-            "deLinkCustomer items carry updateType UPGRADE, as the delink page's sample does.",
-        ),
-        Variant(
-            "results-reordered",
-            "AMB-RESULT-ORDER",
-            "Batch results come in reverse order (customers and, per customer, programs).",
-        ),
-        Variant(
-            "updatetype-case-insensitive",
-            "AMB-UPDATETYPE-CASE",
-            "A lower-case updateType is applied like its upper-case value instead of rejected with 2009.",
-        ),
-        Variant(
-            "delink-unknown-program-2004",
-            "AMB-DELINK-ERROR-CODES",
-            "Delinking an unknown program is answered 2004 (not linked) instead of 2006.",
-        ),
-        Variant(
-            "malformed-422",
-            "AMB-MALFORMED-CODE",
-            "Malformed bodies (unparseable, wrong types, missing arrays) are answered HTTP 422 instead of 400.",
-        ),
-        Variant(
-            "success-status-false",
-            "AMB-LEGACY-STATUS-FALSE",
-            "Successful items carry status false beside code 200, like the older sample.",
-        ),
-        Variant(
-            "warnings-on-item-as-text",
-            "AMB-WARNING-SHAPE",
-            "Warning 1302 is a text entry in the item's own warnings array; the top-level array stays empty.",
-        ),
-        Variant(
-            "null-for-absent",
-            "AMB-NULL-AS-ABSENT",
-            "A Java-style serialiser: every optional field without a value is answered as null, in responses "
-            "(customer identifiers, partnerProgramName, updateType) and in events (instore identifiers, "
-            "membership details).",
-        ),
-        Variant(
-            "omit-empty-fields",
-            "AMB-NULL-AS-ABSENT",
-            "An omit-empty serialiser: optional members of an answer without a value (null or an empty string) "
-            "are left out.",
-        ),
-        Variant(
-            "http-stack-strict",
-            "AMB-UNDEFINED-REQUESTS",
-            "Another HTTP stack: 501 to a method a route does not define, 415 to a Partner Program body sent "
-            "with a non-JSON content type, 400 to a body with an impossible calendar date, and an HTML page "
-            "for an unknown path.",
-        ),
-        Variant(
-            "w1302-loyalty-expiry",
-            "AMB-1302-TRIGGER",
-            "Warning 1302 compares the tier expiry with the customer's loyalty membership expiry; a new customer "
-            "has none, so no link carries 1302.",
-        ),
-        Variant(
-            "delink-mobile-integer-only",
-            "AMB-DELINK-MOBILE-TYPE",
-            "A delink customer's mobile must be a JSON number, as the delink page types it: a string mobile is "
-            "answered HTTP 400 with code 8013 (link and update keep strings).",
-        ),
-        Variant(
-            "webhook-late-retry",
-            "AMB-WEBHOOK-RETRY-TIMING",
-            "A refused delivery is first retried after 3 s (then 6 s, ...): later than the embedded profile's "
-            "retry window, so the retry after 429 is not seen in time.",
-        ),
-        Variant(
-            "link-expiry-defaults",
-            "AMB-LINK-DEFAULT-TIER-EXPIRY",
-            "A link without partnerTierExpiryDate gets a default tier expiry: the membership end on a supplementary "
-            "program, one year from the link on an external one.",
-        ),
-        Variant(
-            "tier-expiry-utc-date",
-            "AMB-TIER-EXPIRY-DAY",
-            "loyaltyDetails gives partnerTierExpiryDate as a date only, the calendar day in UTC (a LocalDate "
-            "serialised on a UTC server).",
-        ),
-        Variant(
-            "undeclared-program-at-enrolment",
-            "AMB-UNDECLARED-PROGRAMS",
-            "The org links every loyalty customer to a welcome program of its own at enrolment: loyaltyDetails "
-            "lists it beside the programs the suite linked.",
-        ),
-        Variant(
-            "membership-end-is-tier-expiry",
-            "AMB-MEMBERSHIP-END",
-            "A relink must start after the current membership's tier expiry when the link set one (the other reading "
-            "of 'the customer's current membership end date'), else after the membership period's end.",
-        ),
-        Variant(
-            "read-lag",
-            "AMB-READ-CONSISTENCY",
-            "loyaltyDetails shows a link, update or delink 0.3-0.8 s after the write's answer (a replicated read "
-            "path); answers and events are immediate.",
-        ),
-        Variant(
-            "message-2005-generic",
-            "AMB-2005-TWO-MEANINGS",
-            "Both meanings of 2005 (not enrolled; already linked) carry the same message, 'Request cannot be "
-            "processed'.",
-        ),
-        Variant(
-            "today-in-utc",
-            "AMB-TODAY-TIMEZONE",
-            "'Today' is the calendar date in UTC, the server's timezone: dates are compared by their UTC calendar day.",
-        ),
-        Variant(
-            "tier-expiry-day-month-year",
-            "AMB-TIER-EXPIRY-FORMAT",
-            "loyaltyDetails gives partnerTierExpiryDate as DD/MM/YYYY, a format the documents do not name.",
-        ),
-        Variant(
-            "delink-mobile-string-only",
-            "AMB-DELINK-MOBILE-TYPE",
-            "A delink customer's mobile must be a string, as the link and update pages type it: a JSON number is "
-            "answered HTTP 400 with code 8013.",
-        ),
-        Variant(
-            "unknown-customer-8089",
-            "AMB-CUSTOMER-NOT-FOUND",
-            "An unknown customer is answered with customer status false and code 8089 (not registered for the "
-            "loyalty program, capillary-facts) on the customer and its items, not 8015.",
-        ),
-        Variant(
-            "membership-id-missing-2005",
-            "AMB-MEMBERSHIP-ID-CODE",
-            "A new enrollment without partnerMembershipId is rejected with 2005 (cannot be enrolled), not 2002.",
-        ),
-        Variant(
-            "empty-identifier-is-a-value",
-            "AMB-EMPTY-IDENTIFIERS",
-            "An identifier sent as an empty string is a value to look up: a customer object {mobile: '', email: "
-            "'a@b'} is looked up by the empty mobile (and not found).",
-        ),
-        Variant(
-            "events-orgid-with-space",
-            "AMB-EVENT-ORGID-KEY",
-            "Webhook events come in the wrapped envelope with the org key spelt 'orgId ' (with the trailing space of "
-            "the delinked sample).",
-        ),
-        Variant(
-            "event-name-padded",
-            "AMB-EVENT-NAME-WHITESPACE",
-            "Events carry the program's name with a trailing space, as the samples' 'Drivers '.",
-        ),
-        Variant(
-            "events-delivered-twice",
-            "AMB-EVENT-DUPLICATES",
-            "Every event the receiver accepts is delivered once more (the same eventId): at-least-once delivery.",
-        ),
-        Variant(
-            "events-without-details",
-            "AMB-EVENT-DETAILS",
-            "Events carry no customerPartnerProgramDetails but membershipExpiryDate, as the enriched "
-            "partnerProgramLinked sample.",
-        ),
-        Variant(
-            "link-tier-defaults-to-lowest",
-            "AMB-LINK-DEFAULT-TIER",
-            "A link without partnerTierName gets the program's lowest tier.",
-        ),
-        Variant(
-            "relink-keeps-unnamed-values",
-            "AMB-RELINK-ACTIVATION-STATE",
-            "A relink that starts keeps the ended membership's tier and tier expiry where its item named none.",
-        ),
-        Variant(
-            "unlisted-item-code",
-            "AMB-UNLISTED-ITEM-CODE",
-            "The items of a customer that is not found are answered with code 2010, which no page lists (the "
-            "customer status stays 8015).",
-        ),
-        Variant(
-            "event-expiry-date-time",
-            "AMB-EVENT-DATE-FORMAT",
-            "Events carry partnerTierExpiryDate and membershipExpiryDate as full ISO 8601 date-times where the "
-            "samples show dates.",
-        ),
-        Variant(
-            "strict-readings",
-            "all",
-            "Every strict reading of the register (the reference server's own choices): the suite under "
-            "--strict-ambiguity all must pass it; each strict-* fault is one other reading on top of it.",
-        ),
-        Variant(
-            "event-wrapped-envelope",
-            "AMB-EVENT-ENVELOPE",
-            "Webhook events come in the enriched wrapped envelope {eventId, eventType, actionType, attributes} "
-            "instead of the flat one.",
-        ),
-    )
-}
-
-# endpoint -> the names of its result list, program list and status object (the server's current shapes)
-_KEYS = {
-    "linkCustomer": ("linkCustomers", "linkToPartnerPrograms", "partnerLinkStatus"),
-    "customerPartnerProgramUpdate": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-    "deLinkCustomer": ("customersPartnerUpdates", "partnerProgramUpdates", "updateStatus"),
-}
-_LEGACY_DELINK = ("deLinkCustomers", "deLinkFromPartnerPrograms", "partnerDeLinkStatus")
-_BATCH_LIMIT_FAULTS = {
-    "link-batch-50-rejected": ("linkCustomer", 49),
-    "link-batch-51-accepted": ("linkCustomer", 51),
-    "update-batch-50-rejected": ("customerPartnerProgramUpdate", 49),
-    "update-batch-51-accepted": ("customerPartnerProgramUpdate", 51),
-    "delink-batch-50-rejected": ("deLinkCustomer", 49),
-    "delink-batch-51-accepted": ("deLinkCustomer", 51),
-}
-_IGNORED_IDENTIFIERS = {
-    "ident-id-ignored": "id",
-    "ident-email-ignored": "email",
-    "ident-externalid-ignored": "externalId",
-}
-EXTRA_FIELD = "referenceVariantNote"
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """The active fault and variant of one server (both None: conforming).
-
-    Raises `ValueError` naming the known names when `fault` is not in `FAULTS`
-    or `variant` not in `VARIANTS`.
-    """
-
-    fault: str | None = None
-    variant: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.fault is not None and self.fault not in FAULTS:
-            raise ValueError(f"unknown fault {self.fault!r}; known: {', '.join(FAULTS)}")
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; known: {', '.join(VARIANTS)}")
-
-    def faulty(self, name: str) -> bool:
-        """True when fault `name` is injected (`name` must be a known fault: catches typos in hooks)."""
-        assert name in FAULTS, name
-        return self.fault == name
-
-    def varies(self, name: str) -> bool:
-        """True when variant `name` is active, or a fault of the strict stance that takes its reading
-        (`Fault.reading`)."""
-        assert name in VARIANTS, name
-        return self.variant == name or (self.fault is not None and FAULTS[self.fault].reading == name)
-
-    def swap(self, name: str, right: T, wrong: T) -> T:
-        """`right`, or `wrong` when fault `name` is injected (wrong-code faults)."""
-        return wrong if self.faulty(name) else right
-
-    def batch_limit(self, endpoint: str, documented: int) -> int | None:
-        """The most customers `endpoint` takes in one request: `documented` (50), one less or one more under a
-        boundary fault, None (no request-level limit) under variant batch-limit-per-item."""
-        if self.varies("batch-limit-per-item"):
-            return None
-        shifted = _BATCH_LIMIT_FAULTS.get(self.fault or "")
-        return shifted[1] if shifted and shifted[0] == endpoint else documented
-
-    def ignored_identifiers(self, endpoint: str) -> frozenset[str]:
-        """Identifier kinds ("id", "email", "externalId") `endpoint` cannot look customers up by."""
-        kind = _IGNORED_IDENTIFIERS.get(self.fault or "")
-        if kind is None and self.fault == "update-email-ignored" and endpoint == "customerPartnerProgramUpdate":
-            kind = "email"
-        return frozenset({kind} if kind else ())
-
-
-CONFORMING = Behaviour()
-
-
-@dataclass(frozen=True)
-class Shaped:
-    """A response after the shape/transport step: JSON body, HTTP status, media type."""
-
-    body: Any
-    status: int
-    media_type: str = "application/json"
-
-
-def _items(body: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
-    top, items_key, _ = _KEYS[endpoint]
-    return [item for entry in body.get(top, []) for item in entry.get(items_key, [])]
-
-
-def _add_extra_fields(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {**{k: _add_extra_fields(v) for k, v in node.items()}, EXTRA_FIELD: "undocumented"}
-    if isinstance(node, list):
-        return [_add_extra_fields(v) for v in node]
-    return node
-
-
-_CUSTOMER_KEYS = ("id", "mobile", "email", "externalId")
-_REQUIRED_EMPTY_OK = frozenset({"warnings", "errors", "message"})
-
-
-def _fill_absent_with_null(body: dict[str, Any], endpoint: str) -> None:
-    """Variant null-for-absent: the documented optional members of result entries and items, null when unset."""
-    top, items_key, _ = _KEYS[endpoint]
-    for entry in body.get(top, []):
-        customer = entry.get("customer")
-        if isinstance(customer, dict):
-            for key in _CUSTOMER_KEYS:
-                customer.setdefault(key, None)
-        for item in entry.get(items_key, []):
-            if isinstance(item, dict):
-                item.setdefault("partnerProgramName", None)
-                if endpoint == "customerPartnerProgramUpdate":
-                    item.setdefault("updateType", None)
-
-
-def _omit_empty(value: Any) -> Any:
-    """Variant omit-empty-fields: object members that are null or "" are left out (not the required
-    warnings/errors arrays nor a status message)."""
-    if isinstance(value, dict):
-        return {k: _omit_empty(v) for k, v in value.items() if k in _REQUIRED_EMPTY_OK or (v is not None and v != "")}
-    if isinstance(value, list):
-        return [_omit_empty(v) for v in value]
-    return value
-
-
-def shape_json(behaviour: Behaviour, body: Any) -> Any:
-    """Any other JSON answer (supporting endpoints): `body`, with an undocumented field in every object under
-    variant extra-fields."""
-    return _add_extra_fields(body) if behaviour.varies("extra-fields") else body
-
-
-def shape_items(behaviour: Behaviour, endpoint: str, body: dict[str, Any], all_ok: bool) -> Shaped:
-    """The item-level answer of a Partner Program endpoint (`body` as built by `rules.run_*`, `all_ok` whether
-    every item succeeded) after the shape and transport faults and the variants of `behaviour`.
-
-    Conforming: `body` unchanged, HTTP 200 when every item succeeded, else 201 (AMB-ITEM-FAILURE-HTTP-STATUS).
-    """
-    fx = behaviour
-    status = 200 if all_ok else 201
-    top, items_key, status_key = _KEYS[endpoint]
-    items = _items(body, endpoint)
-    if endpoint == "linkCustomer":
-        if fx.faulty("link-status-object-misnamed"):
-            for item in items:
-                item["updateStatus"] = item.pop(status_key)
-        if fx.faulty("link-warnings-missing"):
-            del body["warnings"]
-        if fx.faulty("link-customer-status-200"):
-            for entry in body[top]:
-                if entry["customer"]["status"]["code"] == 1000:
-                    entry["customer"]["status"] = {"status": True, "code": 200, "message": "Success"}
-        if fx.faulty("batch-drops-last-customer") and len(body[top]) > 1:
-            body[top].pop()
-        if fx.faulty("link-result-name-omitted"):
-            for item in items:
-                item.pop("partnerProgramName", None)
-    elif endpoint == "customerPartnerProgramUpdate":
-        if fx.faulty("update-type-not-echoed"):
-            for item in items:
-                item.pop("updateType", None)
-        if fx.faulty("update-status-code-as-string"):
-            for item in items:
-                item[status_key]["code"] = str(item[status_key]["code"])
-        if fx.faulty("update-success-201"):
-            status = 201
-    else:
-        if fx.faulty("delink-status-object-misnamed"):
-            for item in items:
-                item[_LEGACY_DELINK[2]] = item.pop(status_key)
-        if fx.faulty("delink-warnings-missing"):
-            del body["warnings"]
-        if fx.varies("delink-echoes-upgrade"):
-            for item in items:
-                item["updateType"] = "UPGRADE"
-        if fx.varies("legacy-delink-shape"):
-            for item in items:
-                item[_LEGACY_DELINK[2]] = item.pop(status_key)
-            for entry in body[top]:
-                entry[_LEGACY_DELINK[1]] = entry.pop(items_key)
-            body = {_LEGACY_DELINK[0]: body.pop(top), **body}
-    if fx.varies("message-2005-generic"):  # AMB-2005-TWO-MEANINGS: one message for both meanings of 2005
-        for item in _items(body, endpoint):
-            if isinstance(item.get(status_key), dict) and item[status_key].get("code") == 2005:
-                item[status_key]["message"] = "Request cannot be processed"
-    if fx.faulty("results-echo-first-customer") and len(body.get(top, [])) > 1:
-        for entry in body[top][1:]:
-            entry["customer"] = dict(body[top][0]["customer"])
-    if fx.varies("success-status-false"):
-        for item in _items(body, endpoint):
-            if isinstance(item.get(status_key), dict) and item[status_key].get("code") == 200:
-                item[status_key]["status"] = False
-    if fx.varies("results-reordered"):
-        key, ikey = (top, items_key) if top in body else _LEGACY_DELINK[:2]
-        body[key].reverse()
-        for entry in body[key]:
-            entry[ikey].reverse()
-    if not all_ok and fx.varies("item-failure-http-200"):
-        status = 200
-    if not all_ok and fx.varies("item-failure-http-400"):
-        status = 400
-    if fx.varies("extra-fields"):
-        body = _add_extra_fields(body)
-    if fx.varies("null-for-absent"):
-        _fill_absent_with_null(body, endpoint)
-    if fx.varies("omit-empty-fields"):
-        body = _omit_empty(body)
-    media_type = "text/plain" if endpoint == "linkCustomer" and fx.faulty("link-json-as-text-plain") else None
-    return Shaped(body, status, media_type or "application/json")
-
-
-def shape_error(behaviour: Behaviour, endpoint: str | None, http_status: int, code: int, message: str) -> Shaped:
-    """A request-level error (`{"warnings": [], "errors": [{status, code, message}]}`, capillary-facts) after the
-    faults and variants of `behaviour`. `endpoint` is the Partner Program endpoint refusing the request (None
-    for the other routes)."""
-    fx = behaviour
-    if endpoint == "linkCustomer" and code == 2008:
-        code = fx.swap("link-2008-as-2002", code, 2002)
-        http_status = fx.swap("link-2008-envelope-as-200", http_status, 200)
-    if http_status == 401 and fx.faulty("auth-401-as-403"):
-        http_status, code, message = 403, 403, "Forbidden"
-    if fx.varies("malformed-422") and http_status == 400 and code in (400, 2002):
-        http_status = 422
-    body: dict[str, Any] = {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
-    if fx.faulty("error-envelope-without-errors"):
-        body = {"status": False, "code": code, "message": message}
-    if fx.varies("extra-fields"):
-        body = _add_extra_fields(body)
-    return Shaped(body, http_status, "text/html" if fx.faulty("error-envelope-as-text-html") else "application/json")

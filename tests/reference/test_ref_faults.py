@@ -1,4 +1,4 @@
-"""Named faults and variants of the reference server (src/ppreference/faults.py, docs/fault-sweep.md).
+"""Named faults and variants of the reference server (src/ppreference/faults.py, variants.py, docs/fault-sweep.md).
 
 The registry is consistent with the catalogue, every name is accepted, and a
 handful of faults and variants are checked directly: the server really
@@ -17,7 +17,9 @@ import pytest
 from ppconformance.contract.catalogue import load_catalogue
 from ppreference import create_app, load_orgs
 from ppreference.__main__ import main
-from ppreference.faults import FAULTS, KINDS, VARIANTS, Behaviour
+from ppreference.behaviour import Behaviour
+from ppreference.faults import FAULTS, KINDS
+from ppreference.variants import VARIANTS
 
 from .helpers import (
     DEFAULT_NOW,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ppreference.cases import add_period, local_date, parse_instant
 from ppreference.config import PartnerProgram
-from ppreference.rules import add_period, local_date, parse_instant
 
 from .helpers import DELINK, LINK, UPDATE, Api, Clock, assert_envelope, code_of
 
