@@ -22,6 +22,7 @@ from ppconformance.connection.profile import (
 from ppconformance.run.discovery import (
     DiscoveredProgram,
     Drift,
+    NotThePartnerProgramApi,
     discover_programs,
     drift,
     fill_from_discovery,
@@ -209,9 +210,12 @@ MALFORMED: dict[str, Any] = {
 
 @pytest.mark.parametrize("body", list(MALFORMED.values()), ids=list(MALFORMED))
 def test_discover_programs_raises_target_error_on_a_malformed_2xx_body(body: Any) -> None:
-    client = answering(200, text="<html>oops</html>") if body is None else answering(200, body)
+    if body is None:  # an HTML page: not this API at all (issue 23, item 3)
+        with pytest.raises(NotThePartnerProgramApi, match="does not answer as the Partner Program API"):
+            discover_programs(answering(200, text="<html>oops</html>"))
+        return
     with pytest.raises(TargetError, match="not the documented shape") as info:
-        discover_programs(client)
+        discover_programs(answering(200, body))
     assert "< HTTP 200" in str(info.value)
 
 

@@ -58,13 +58,15 @@ class NotThePartnerProgramApi(TargetError):
 
 
 def _not_the_api(exchange: Exchange) -> str | None:
-    """Why `exchange` (a POST of `{}` to a documented path) is no answer of the Partner Program API, or None when
-    it may be one: any answer whose body parses as JSON, whatever its status or Content-Type (a wrong status or
-    label is a conformance question the scenarios judge), except 404, 405 and 501 (the path is not there)."""
-    kind = (exchange.response_headers.get("content-type") or "no Content-Type").split(";")[0]
+    """Why `exchange` is no answer of the Partner Program API, or None when it may be one: 404, 405 and 501 (the
+    path is not there), or a body that is not JSON and not labelled JSON either (an HTML page, plain text). Any
+    other answer may be the API's, a broken one included (a 5xx, JSON under a wrong label, a body labelled JSON
+    that does not parse): the scenarios judge those."""
+    kind = (exchange.response_headers.get("content-type") or "no Content-Type").split(";")[0].strip().lower()
     if exchange.status in _NOT_OFFERED:
         return f"HTTP {exchange.status} ({kind}): the path is not there"
-    if exchange.response_json is None:
+    labelled_json = kind == "application/json" or kind.endswith("+json")
+    if exchange.response_json is None and not labelled_json:
         return f"HTTP {exchange.status} ({kind}): the body is not JSON"
     return None
 
@@ -76,11 +78,17 @@ def speaks_the_api(client: PartnerProgramClient) -> None:
     404/405/501). One request against a conforming target; three when none answers.
 
     Raises `NotThePartnerProgramApi` when none does (an HTML page, a web server's 501, another service's 404),
-    `AuthFailed` when the org's credentials are refused, `TargetUnreachable` on a transport failure."""
+    `AuthFailed` when the org's credentials are refused. A transport failure (timeout, reset, an oversized answer)
+    decides nothing here: the scenarios meet it and report it as an error of the run."""
     seen = []
     for ep in ENDPOINTS.values():
         path = client.profile.paths[ep.name]
-        exchange = client.send("POST", path, json_body={}, harmless=True)
+        try:
+            exchange = client.send("POST", path, json_body={}, harmless=True)
+        except AuthFailed:
+            raise
+        except TargetError:
+            return  # it did not answer in time or in bounds: the scenarios meet it and say so (errors of the run)
         why = _not_the_api(exchange)
         if why is None:
             return
@@ -211,6 +219,12 @@ def discover_programs(client: PartnerProgramClient) -> dict[str, DiscoveredProgr
     if not 200 <= exchange.status < 300:
         raise TargetError(f"GET {PROGRAMS_PATH} answered HTTP {exchange.status}\n{exchange.render()}")
     body = exchange.response_json
+    why = _not_the_api(exchange)
+    if why is not None:
+        raise NotThePartnerProgramApi(
+            f"{client.base_url} does not answer as the Partner Program API: GET {PROGRAMS_PATH} answered {why}. "
+            "Check the base URL (--base-url or the profile's base_url) and the profile's paths."
+        )
     if not isinstance(body, dict):
         raise _malformed(exchange, "the body is not a JSON object")
     entries = body.get("partnerPrograms")

@@ -3,14 +3,14 @@
 `run_preflight` runs once per run on the controller, after the target answered:
 
 1. marks the run live in the journal directory (`link_journal.RunMarker`);
-2. checks that the target answers as the Partner Program API at all (`discovery.speaks_the_api`: one harmless
-   request against a conforming target); a web server, a wrong base URL or another service ends the run as
-   an error, before any scenario;
-3. per org, when the profile's `discovery` is on: lists the org's programs
+2. per org, when the profile's `discovery` is on: lists the org's programs
    (`discovery.discover_programs`) and, when `probe_relinking` is on and a
    customer can be had (writes allowed, or a pool customer), probes
    ALLOW_MEMBERSHIP_RELINKING by behaviour; compares both with the profile
    (`discovery.drift`) and writes `reports/discovery.json` and `reports/drift.txt`;
+3. checks that the target answers as the Partner Program API at all (`discovery.speaks_the_api`: one harmless
+   request against a conforming target); a web server, a wrong base URL or another service ends the run as
+   an error, before any scenario;
 4. cleans the links an earlier run left open in the journal (a killed run),
    unless that run is still live; a read-only run only reports them.
 
@@ -201,7 +201,6 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
     journal_root = Path(profile.journal_dir)
     _drop_stale_ephemeral(journal_root)
     RunMarker(profile.journal_dir, base_url, run_id).create()
-    speaks_the_api(pre.client_for(profile.orgs[0].name))
     for org in profile.orgs:
         found = OrgDiscovery()
         pre.discovered[org.name] = found
@@ -223,6 +222,7 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
             else:
                 found.notes.append("relinking not probed: the probe is an update request and writes are not allowed")
         pre.drift += drift(org, found.programs, found.relinking)
+    speaks_the_api(pre.client_for(profile.orgs[0].name))
     reports_dir.mkdir(parents=True, exist_ok=True)
     (reports_dir / "discovery.json").write_text(
         json.dumps(json.loads(pre.discovery_json()), indent=2) + "\n", encoding="utf-8"
