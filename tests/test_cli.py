@@ -46,8 +46,8 @@ def test_joined_writes_value_options_with_equals_and_leaves_the_rest():
     assert joined(["--profile"], {"--profile"}) == ["--profile"]  # pytest reports the missing value
 
 
-def test_the_value_options_list_matches_the_plugins_options():
-    """`pp-conformance` joins with a static list; it must name every value option `pytest --help` shows."""
+def suite_help_section() -> str:
+    """The "Partner Program conformance" option group of `pytest --help` in this repository."""
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "--help", "-p", "no:randomly"],
         cwd=ROOT,
@@ -55,7 +55,12 @@ def test_the_value_options_list_matches_the_plugins_options():
         text=True,
         timeout=120,
     ).stdout
-    section = out.split("Partner Program conformance:", 1)[1].split("\n\n", 1)[0]
+    return out.split("Partner Program conformance:", 1)[1].split("\n\n", 1)[0]
+
+
+def test_the_value_options_list_matches_the_plugins_options():
+    """`pp-conformance` joins with a static list; it must name every value option `pytest --help` shows."""
+    section = suite_help_section()
     shown = set(re.findall(r"^\s{2}(--[a-z-]+)=", section, flags=re.M))
     assert shown, section
     assert shown == set(SUITE_VALUE_OPTIONS - EXTRA_VALUE_OPTIONS)

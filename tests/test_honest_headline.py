@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,24 +64,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(502, HTML, "text/html")
 
 
-@pytest.fixture
-def serve() -> Iterator[object]:
-    servers: list[ThreadingHTTPServer] = []
+def start_target(mode: str) -> tuple[str, Callable[[], None]]:
+    """Start a `_Handler` target in `mode` on a free loopback port; returns its base URL and its stop."""
+    handler = type("Handler", (_Handler,), {"mode": mode})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    def start(mode: str) -> str:
-        handler = type("Handler", (_Handler,), {"mode": mode})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
+    def stop() -> None:
         server.shutdown()
         server.server_close()
 
+    return f"http://127.0.0.1:{server.server_address[1]}", stop
 
-def _basic_profile(tmp_path: Path) -> Path:
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    stops: list[Callable[[], None]] = []
+
+    def start(mode: str) -> str:
+        url, stop = start_target(mode)
+        stops.append(stop)
+        return url
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+def basic_profile(tmp_path: Path) -> Path:
     """The embedded profile's Basic-auth org alone (no OAuth token request in the preflight), no base URL."""
     data = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))
     data["orgs"] = data["orgs"][:1]
@@ -93,7 +103,7 @@ def _basic_profile(tmp_path: Path) -> Path:
 
 def test_errors_of_the_run_are_errors_in_every_report_never_failures(tmp_path: Path, serve: object) -> None:
     base_url = serve("gateway")  # type: ignore[operator]
-    profile = _basic_profile(tmp_path)
+    profile = basic_profile(tmp_path)
     code, out, junit = run_suite(
         tmp_path, "-m", "LINK-2006 or DELINK-2006", f"--base-url={base_url}", f"--profile={profile}", "--allow-writes"
     )
@@ -111,7 +121,7 @@ def test_errors_of_the_run_are_errors_in_every_report_never_failures(tmp_path: P
 
 def test_a_target_that_is_not_this_api_is_not_judged(tmp_path: Path, serve: object) -> None:
     base_url = serve("webserver")  # type: ignore[operator]
-    profile = _basic_profile(tmp_path)
+    profile = basic_profile(tmp_path)
     code, out, junit = run_suite(tmp_path, f"--base-url={base_url}", f"--profile={profile}", "--read-only")
     assert code == EXIT_TARGET_ERROR, out[-3000:]
     assert f"{base_url} does not answer as the Partner Program API" in out, out[-3000:]
@@ -125,7 +135,7 @@ def test_a_target_that_is_not_this_api_is_not_judged(tmp_path: Path, serve: obje
 
 def test_check_config_says_not_checked_when_discovery_found_nothing_to_compare(tmp_path: Path, serve: object) -> None:
     base_url = serve("gateway")  # type: ignore[operator]  # answers as the API, lists no programs (404)
-    profile = _basic_profile(tmp_path)
+    profile = basic_profile(tmp_path)
     code, out, _ = run_suite(
         tmp_path, f"--base-url={base_url}", f"--profile={profile}", "--check-config", "--read-only"
     )

@@ -14,6 +14,7 @@ import pytest
 
 from ppconformance.plugin.cli import HELP
 
+from .test_cli import suite_help_section
 from .test_suite_runs import ROOT
 
 QUIET_ENV = ("PYTEST_BASE_URL", "PYTEST_ADDOPTS", "PP_PROFILE")
@@ -102,14 +103,7 @@ def test_the_allure_report_refuses_a_results_folder_without_results(tmp_path: Pa
 def test_the_console_command_has_its_own_short_help_naming_every_option():
     """`pp-conformance --help`: the suite's options (every one `pytest --help` lists in its group), the exit
     codes, where the reports go and one example per use, in under 60 lines; pytest's behind --pytest-help."""
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--help", "-p", "no:randomly"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    section = out.split("Partner Program conformance:", 1)[1].split("\n\n", 1)[0]
+    section = suite_help_section()
     options = {line.split()[0].split("=")[0] for line in section.splitlines() if line.startswith("  --")}
     assert len(options) >= 15, section
     missing = sorted(o for o in options if o not in HELP)

@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from .refserver import start_reference_server
+from .test_honest_headline import basic_profile, start_target
 from .test_suite_runs import SECRETS, counts, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,13 +299,13 @@ def test_the_headline_tells_a_failed_an_errored_a_partial_and_an_unreachable_run
     unreachable}.png): the failed run of the module fixture, a run whose target answered HTML to every request
     (errors, never failures), a partial run (-m LINK-2003) and a run against a closed port (the cause first)."""
     profile = ROOT / "profiles" / "embedded.yaml"
-    gateway = _gateway()
+    gateway, stop = start_target("gateway")
     try:
         errored = _small_run(
-            tmp_path / "errored", "-m", "LINK-2006", f"--base-url={gateway[0]}", f"--profile={_one_org(tmp_path)}"
+            tmp_path / "errored", "-m", "LINK-2006", f"--base-url={gateway}", f"--profile={basic_profile(tmp_path)}"
         )
     finally:
-        gateway[1]()
+        stop()
     cases = [
         ("failed", run.reports / "conformance.html", "does not conform"),
         ("errored", errored, "could not judge"),
@@ -328,30 +329,3 @@ def test_the_headline_tells_a_failed_an_errored_a_partial_and_an_unreachable_run
             view.check_offline_and_clean()
         finally:
             view.close()
-
-
-def _one_org(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))
-    data["orgs"] = data["orgs"][:1]
-    data.pop("base_url", None)
-    path = tmp_path / "one-org-no-url.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def _gateway() -> tuple[str, Any]:
-    """A target that answers as the API to the preflight's check and an HTML 502 to everything else
-    (`tests/test_honest_headline.py`)."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from .test_honest_headline import _Handler
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return f"http://127.0.0.1:{server.server_address[1]}", stop
