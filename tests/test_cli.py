@@ -123,7 +123,10 @@ def test_pp_conformance_runs_the_suite_from_any_directory(tmp_path: Path):
 def test_base_url_without_a_profile_says_what_a_profile_is(tmp_path: Path):
     env = {k: v for k, v in _env().items() if not k.startswith("PP_EMBEDDED_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--base-url", "http://127.0.0.1:9"],
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--base-url", "http://127.0.0.1:9"),
+            f"--reports-dir={tmp_path / 'reports'}",  # a self-test never writes to the checkout's reports/
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

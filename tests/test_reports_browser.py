@@ -6,7 +6,7 @@ One small suite run (module fixture `run`) against the reference server with the
 open from file:// in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API), with every
 request other than file: and data: refused and recorded. Each test checks that the counts the page shows are
 the JUnit counts, and that the failed requirement and its redacted exchange are shown once the failure is
-expanded. Screenshots go to the test's tmp_path and to reports/screenshots/ of the checkout.
+expanded. Screenshots go to the test's tmp_path, and to PP_SCREENSHOTS_DIR when it is set.
 
 The allure report is rendered as users render it: `npm run allure:report` (allurerc.mjs), pointed at the run's
 directories by PP_ALLURE_RESULTS and PP_ALLURE_REPORT.
@@ -38,7 +38,9 @@ from .test_suite_runs import SECRETS, counts, run_suite
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = ROOT / "reports" / "screenshots"
+SCREENSHOTS = Path(os.environ["PP_SCREENSHOTS_DIR"]) if os.environ.get("PP_SCREENSHOTS_DIR") else None
+"""Where screenshots are kept beyond the test's tmp_path: PP_SCREENSHOTS_DIR, else nowhere (`pytest tests` writes
+nothing to the checkout's reports/)."""
 FAULT = "link-2003-as-2025"
 REQUIREMENT = "LINK-2003"
 SELECTION = "(LINK-2003 or LINK-2002 or AUTH-OAUTH) and not fuzz"
@@ -139,8 +141,9 @@ class OfflinePage:
     def screenshot(self, tmp_path: Path, name: str, *, full_page: bool = True) -> Path:
         shot = tmp_path / name
         self.page.screenshot(path=str(shot), full_page=full_page)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, SCREENSHOTS / name)
+        if SCREENSHOTS is not None:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(shot, SCREENSHOTS / name)
         return shot
 
     def check_offline_and_clean(self) -> None:
@@ -295,7 +298,7 @@ def _check_headline_and_columns(view: OfflinePage, html: Path, headline: str) ->
 def test_the_headline_tells_a_failed_an_errored_a_partial_and_an_unreachable_run_apart(
     browser: Any, run: SuiteRun, tmp_path: Path
 ) -> None:
-    """Four runs, four headlines, each screenshot kept (reports/screenshots/conformance-{failed,errored,partial,
+    """Four runs, four headlines, each screenshot kept (conformance-{failed,errored,partial,
     unreachable}.png): the failed run of the module fixture, a run whose target answered HTML to every request
     (errors, never failures), a partial run (-m LINK-2003) and a run against a closed port (the cause first)."""
     profile = ROOT / "profiles" / "embedded.yaml"
