@@ -49,6 +49,7 @@ from ppconformance.contract.model import UNKNOWN
 from ppconformance.fuzz import checks as fuzzchecks
 from ppconformance.fuzz.generation import SPEC, Deepener, FuzzTarget, SuiteCustomer, redacted_curl
 from ppconformance.fuzz.plugin import StageFinding, record_finding, record_summary, stage_settings
+from ppconformance.judge.readings import tenant_of
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
 from ppconformance.run.scenario import World
@@ -107,6 +108,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
         settings=settings,
         secrets=client.secrets,
         policy=fuzzchecks.Policy(frozenset(profile.strict)),
+        readings=runcontext.readings(pytestconfig, profile),
     )
     target.world = world  # type: ignore[attr-defined]
     _DEEPENER.append(Deepener(org, customers, profile))
@@ -176,6 +178,12 @@ def _send(case: Any, target: FuzzTarget, timeout: float) -> tuple[Any, dict[str,
     except requests.RequestException as exc:
         raise TargetUnreachable(f"{case.method} {case.path}: {type(exc).__name__}") from None
     target.sent += 1
+    if target.readings is not None:  # the readings report: what the target chose where the documents are silent
+        status, answer = response.status_code, _json(response)
+        tenant = tenant_of(headers)
+        target.readings.observe(
+            case.method, case.formatted_path, case.body, status, answer, generated=True, tenant=tenant
+        )
     if response.status_code == 401:
         raise TargetBroken(f"{case.method} {case.path}: HTTP 401 to the profile's own credentials during fuzzing")
     return response, headers

@@ -5,7 +5,9 @@ Three small suite runs (LINK-2002 and LINK-2003 only) are shared by the module:
 - `conforming`: the embedded server, with a waiver for LINK-2003 (not needed: it passes) and an expired one
   for LINK-2002 (a failure of the run), and `--evidence`;
 - `fault`: a reference server with fault link-2003-as-2025, and `--baseline` = the conforming run's report;
-- `waived`: the same fault with an applying waiver for LINK-2003.
+- `waived`: the same fault with an applying waiver for LINK-2003;
+- `variant`: a reference server with variant item-failure-http-200 (another reading of AMB-ITEM-FAILURE-HTTP-STATUS),
+  `--baseline` = the conforming run's report: the readings report and its diff (issue 23, item 5).
 """
 
 from __future__ import annotations
@@ -23,17 +25,21 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.judge.readings import Readings, against, shows, summarise
+from ppconformance.plugin.reporting import readings_lines
 from ppconformance.report.baseline import diff
 from ppconformance.report.conformance import TestRecord, build_report, named_requirements
 from ppconformance.report.render import render_html, render_markdown
 from ppconformance.report.waivers import WaiverError, load_waivers
 from ppconformance.resources import schemas_dir
+from ppreference.variants import DEFAULT_READINGS, VARIANT_READINGS
 
 from .refserver import start_reference_server
 from .test_suite_runs import counts, run_suite
 
 SELECTION = "LINK-2003 or LINK-2002"
 FAULT = "link-2003-as-2025"
+VARIANT = "item-failure-http-200"
 SCHEMA = json.loads((schemas_dir() / "meta" / "conformance.schema.json").read_text(encoding="utf-8"))
 
 
@@ -83,12 +89,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         out["waived"] = _run(tmp / "waived", *target, f"--waivers={waived}")
     finally:
         stop()
+    base_url, stop = start_reference_server("--variant", VARIANT)
+    try:
+        baseline = out["conforming"].reports / "conformance.json"
+        out["variant"] = _run(tmp / "variant", f"--base-url={base_url}", "--reference-target", f"--baseline={baseline}")
+    finally:
+        stop()
     out["bundle"] = Run(0, "", None, tmp / "bundle")
     return out
 
 
 def test_every_report_matches_its_schema(runs: dict[str, Run]) -> None:
-    for name in ("conforming", "fault", "waived"):
+    for name in ("conforming", "fault", "waived", "variant"):
         errors = [e.message for e in Draft202012Validator(SCHEMA).iter_errors(runs[name].report)]
         assert not errors, f"{name} run: conformance.json breaks conformance.schema.json: {errors[:5]}"
 
@@ -228,3 +240,53 @@ def test_a_run_given_a_broken_waivers_file_stops_with_exit_11(tmp_path: Path) ->
     code, out, _ = run_suite(tmp_path, "-m", "LINK-2006", f"--waivers={bad}")
     assert code == 11, out[-2000:]
     assert "unknown requirement 'LINK-9999'" in out and "not a conformance failure" in out, out[-2000:]
+
+
+def test_the_readings_report_names_the_reading_each_server_implements_in_all_three_forms(runs: dict[str, Run]) -> None:
+    """Issue 23, item 5: the embedded server's readings (`DEFAULT_READINGS`) and a variant's (`VARIANT_READINGS`)
+    are what conformance.json, .md and .html name; the terminal summary counts them."""
+    conforming = runs["conforming"].report["readings"]
+    assert sum(r["status"] == "one reading" for r in conforming) >= 3, conforming
+    unexpected, _ = against(conforming, DEFAULT_READINGS)  # a small run: not every declared reading has its case
+    assert not unexpected, unexpected
+    entry, text = VARIANT_READINGS[VARIANT] or ("", "")
+    run = runs["variant"]
+    assert run.code == 0, run.output[-3000:]
+    assert shows(run.report["readings"], entry, text) == "", run.report["readings"]
+    md = (run.reports / "conformance.md").read_text(encoding="utf-8")
+    section = md.split("### Readings where the documents are silent", 1)[1]
+    assert f"| {entry} | {text} (" in section, section
+    assert "Not read by this report:" in section and "AMB-LINK-DEFAULT-TIER" in section
+    html = (run.reports / "conformance.html").read_text(encoding="utf-8")
+    assert re.search(rf'<tr data-reading="{entry}" data-status="one reading">.*?<b>{text}</b>', html, re.S), html[
+        -3000:
+    ]
+    assert "readings where the documents are silent:" in run.output
+
+
+def test_the_baseline_diff_shows_a_reading_that_changed(runs: dict[str, Run]) -> None:
+    """A regression run after a configuration change: the same requirements pass, the target's reading changed."""
+    text = (runs["variant"].reports / "diff.md").read_text(encoding="utf-8")
+    assert "No requirement changed its outcome." in text, text
+    assert "| AMB-ITEM-FAILURE-HTTP-STATUS | HTTP 201 | **HTTP 200** |" in text, text
+    unchanged = (runs["fault"].reports / "diff.md").read_text(encoding="utf-8")
+    assert "AMB-ITEM-FAILURE-HTTP-STATUS" not in unchanged, unchanged
+
+
+def test_a_mixed_reading_is_a_warning_in_every_form() -> None:
+    seen = Readings()
+    seen.add("AMB-RESULT-ORDER", "request order", 3)
+    seen.add("AMB-RESULT-ORDER", "another order")
+    report = build_report(
+        catalogue=load_catalogue(),
+        tests=[],
+        strict=set(),
+        meta={"target": "http://x"},
+        exit_code=0,
+        readings=summarise(seen.to_json(), order=load_catalogue().ambiguities),
+    )
+    assert not [e.message for e in Draft202012Validator(SCHEMA).iter_errors(report)]
+    assert "⚠️ **AMB-RESULT-ORDER** is mixed" in render_markdown(report)
+    assert 'data-mixed="AMB-RESULT-ORDER"' in render_html(report)
+    lines = readings_lines(report["readings"])
+    assert lines[1] == "partner-program WARNING mixed reading AMB-RESULT-ORDER: request order (3); another order (1)"

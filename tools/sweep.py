@@ -66,6 +66,7 @@ from ppconformance.connection.embedded import (
     EmbeddedServerError,
     start_reference_process,
 )
+from ppconformance.judge.readings import shows
 
 __all__ = ["Case", "RunResult", "load_cases", "main", "run_case", "write_matrix"]
 
@@ -116,6 +117,8 @@ class Case:
     only under strict (e.g. LINK-W1302 under AMB-1302-TRIGGER; every `strict-*` fault: its entry's other reading)."""
     select: str = ""
     """A fault's scenarios when they are not the ones tagged with its requirement (`Fault.select`)."""
+    reading: tuple[str, str] | None = None
+    """A variant's reading as the readings report names it (register entry, text its row shows), or None."""
 
     def markers(self) -> str:
         """The `-m` expression of a fault's run: its requirement, or its `select` too."""
@@ -193,6 +196,7 @@ def load_cases(python: str = sys.executable) -> list[Case]:
                         row.get("stage", ""),
                         row.get("strict", ""),
                         row.get("select", ""),
+                        (row["reading"]["entry"], row["reading"]["shows"]) if row.get("reading") else None,
                     )
                 )
     return cases
@@ -363,6 +367,16 @@ class _Servers:
             server.stop()
 
 
+def _reading_not_shown(reading: tuple[str, str], report: Path) -> str:
+    """ "" when the run's readings report shows `reading` (register entry, text) unmixed, else what is wrong."""
+    try:
+        rows = json.loads(report.read_text(encoding="utf-8")).get("readings", [])
+    except (OSError, ValueError) as exc:
+        return f"readings report unreadable: {exc}"
+    problem = shows(rows, *reading)
+    return f"readings report: {problem}" if problem else ""
+
+
 def _judge(case: Case, exit_code: int | None, seconds: float, run_dir: Path, error: str) -> RunResult:
     count, failures = read_failures(run_dir / "allure-results")
     per_requirement = Counter(r for f in failures for r in f["requirements"])
@@ -371,6 +385,8 @@ def _judge(case: Case, exit_code: int | None, seconds: float, run_dir: Path, err
         verdict = "killed" if killed_by else "survived"
     else:
         killed_by = []
+        if case.reading and exit_code == 0 and not error:  # a variant's run must name the reading it implements
+            error = _reading_not_shown(case.reading, run_dir / "conformance.json")
         verdict = "green" if exit_code == 0 and not failures and not error else "red"
     return RunResult(
         case,

@@ -9,11 +9,12 @@ the strict stance switches one on (`Fault.reading`). docs/fault-sweep.md lists t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .seams import Answer, BatchLimit, Hook, Insert, Seam, Skip, Wrap
 from .statuses import NOT_LINKED, NOT_REGISTERED, UNLISTED, fail
 
-__all__ = ["VARIANTS", "Variant"]
+__all__ = ["DEFAULT_READINGS", "VARIANTS", "VARIANT_READINGS", "Variant"]
 
 MEMBERSHIP_ID_2005 = fail(2005, "Customer cannot be enrolled in the partner program without a membership id")
 """The other code of AMB-MEMBERSHIP-ID-CODE (variant membership-id-missing-2005)."""
@@ -34,9 +35,21 @@ class Variant:
         object.__setattr__(self, "description", description)
         object.__setattr__(self, "seams", seams)
 
-    def to_json(self) -> dict[str, str]:
-        """The `--list-variants` line: name, ambiguity, description."""
-        return {"name": self.name, "ambiguity": self.ambiguity, "description": self.description}
+    @property
+    def reading(self) -> tuple[str, str] | None:
+        """The reading this variant implements as the suite's readings report names it: (register entry, text the
+        entry's row shows), from `VARIANT_READINGS`; None when the report does not read it (the reason is there)."""
+        return VARIANT_READINGS.get(self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--list-variants` line: name, ambiguity, description, reading ({"entry", "shows"} or null)."""
+        reading = self.reading
+        return {
+            "name": self.name,
+            "ambiguity": self.ambiguity,
+            "description": self.description,
+            "reading": {"entry": reading[0], "shows": reading[1]} if reading else None,
+        }
 
 
 VARIANTS: dict[str, Variant] = {
@@ -312,3 +325,91 @@ VARIANTS: dict[str, Variant] = {
         ),
     )
 }
+
+DEFAULT_READINGS: dict[str, tuple[str, ...]] = {
+    "AMB-ITEM-FAILURE-HTTP-STATUS": ("HTTP 201",),
+    "AMB-RESULT-ORDER": ("request order",),
+    "AMB-NULL-AS-ABSENT": (
+        "identifiers a customer not found was not sent by: left out",
+        "partnerProgramName of an item sent without one: empty string",
+        "updateType of delink results: left out",
+    ),
+    "AMB-EXTRA-FIELDS": ("documented members only",),
+    "AMB-DELINK-RESPONSE-SHAPE": (
+        "shape: current shape (customersPartnerUpdates)",
+        "updateType of delink items: no updateType",
+    ),
+    "AMB-LEGACY-STATUS-FALSE": ("status true with code 200",),
+    "AMB-2008-LEVEL": ("request-level error (HTTP 400)",),
+    "AMB-UPDATETYPE-CASE": ("rejected with 2009",),
+    "AMB-MALFORMED-CODE": ("HTTP 400 to a body that is not JSON",),
+    "AMB-UNDEFINED-REQUESTS": ("HTTP 405 to a method the path does not define",),
+    "AMB-WARNING-SHAPE": ("an object in the top-level warnings",),
+    "AMB-DELINK-ERROR-CODES": ("code 2006",),
+    "AMB-CUSTOMER-NOT-FOUND": ("customer status code 8015",),
+    "AMB-UNLISTED-ITEM-CODE": ("items answered 8015",),
+    "AMB-MEMBERSHIP-ID-CODE": ("code 2002",),
+    "AMB-DELINK-MOBILE-TYPE": ("mobile as a JSON string: accepted", "mobile as a JSON number: accepted"),
+    "AMB-TIER-EXPIRY-FORMAT": ("date-time (ISO 8601)",),
+    "AMB-UNDECLARED-PROGRAMS": ("only declared programs",),
+    "AMB-READ-CONSISTENCY": ("reads show writes at once",),
+    "AMB-EVENT-ENVELOPE": ("flat",),
+    "AMB-EVENT-NAME-WHITESPACE": ("names as declared",),
+    "AMB-EVENT-DUPLICATES": ("each event delivered once",),
+    "AMB-EVENT-DETAILS": ("customerPartnerProgramDetails with values",),
+    "AMB-EVENT-DATE-FORMAT": ("date (YYYY-MM-DD)",),
+}
+"""The readings the reference server implements without a variant, as the suite's readings report names them
+(register entry -> every "aspect: reading" its row may show, one per aspect) in a full run of the suite (fuzz stage
+included) against it. Entries the default run has no case for (AMB-EVENT-ORGID-KEY: flat events carry no wrapped
+org key; AMB-EMPTY-IDENTIFIERS: the default stance sends no empty identifier) are absent."""
+
+VARIANT_READINGS: dict[str, tuple[str, str] | None] = {
+    "item-failure-http-200": ("AMB-ITEM-FAILURE-HTTP-STATUS", "HTTP 200"),
+    "item-failure-http-400": ("AMB-ITEM-FAILURE-HTTP-STATUS", "HTTP 400"),
+    "batch-limit-per-item": ("AMB-2008-LEVEL", "answered per item (HTTP 201)"),
+    "extra-fields": ("AMB-EXTRA-FIELDS", "undocumented members in answers"),
+    "legacy-delink-shape": ("AMB-DELINK-RESPONSE-SHAPE", "shape: older shape (deLinkCustomers)"),
+    "delink-echoes-upgrade": ("AMB-DELINK-RESPONSE-SHAPE", "updateType of delink items: updateType UPGRADE"),
+    "results-reordered": ("AMB-RESULT-ORDER", "another order"),
+    "updatetype-case-insensitive": ("AMB-UPDATETYPE-CASE", "applied like its upper-case value"),
+    "delink-unknown-program-2004": ("AMB-DELINK-ERROR-CODES", "code 2004"),
+    "malformed-422": ("AMB-MALFORMED-CODE", "HTTP 422 to a body that is not JSON"),
+    "success-status-false": ("AMB-LEGACY-STATUS-FALSE", "status false with code 200"),
+    "warnings-on-item-as-text": ("AMB-WARNING-SHAPE", "text in the item's warnings"),
+    "null-for-absent": ("AMB-NULL-AS-ABSENT", "identifiers a customer not found was not sent by: null"),
+    "omit-empty-fields": ("AMB-NULL-AS-ABSENT", "partnerProgramName of an item sent without one: left out"),
+    "http-stack-strict": ("AMB-UNDEFINED-REQUESTS", "HTTP 501 to a method the path does not define"),
+    "w1302-loyalty-expiry": None,
+    "delink-mobile-integer-only": None,
+    "webhook-late-retry": None,
+    "link-expiry-defaults": None,
+    "tier-expiry-utc-date": ("AMB-TIER-EXPIRY-FORMAT", "date (YYYY-MM-DD)"),
+    "undeclared-program-at-enrolment": ("AMB-UNDECLARED-PROGRAMS", "programs the profile does not declare are listed"),
+    "membership-end-is-tier-expiry": None,
+    "read-lag": ("AMB-READ-CONSISTENCY", "reads show writes after a lag"),
+    "message-2005-generic": None,
+    "today-in-utc": None,
+    "tier-expiry-day-month-year": ("AMB-TIER-EXPIRY-FORMAT", "DD/MM/YYYY"),
+    "delink-mobile-string-only": None,
+    "unknown-customer-8089": ("AMB-CUSTOMER-NOT-FOUND", "customer status code 8089"),
+    "membership-id-missing-2005": ("AMB-MEMBERSHIP-ID-CODE", "code 2005"),
+    "empty-identifier-is-a-value": None,
+    "events-orgid-with-space": ("AMB-EVENT-ORGID-KEY", "'orgId ' (with the sample's trailing space)"),
+    "event-name-padded": ("AMB-EVENT-NAME-WHITESPACE", "names padded with whitespace"),
+    "events-delivered-twice": ("AMB-EVENT-DUPLICATES", "some events delivered more than once"),
+    "events-without-details": ("AMB-EVENT-DETAILS", "customerPartnerProgramDetails empty or absent"),
+    "link-tier-defaults-to-lowest": None,
+    "relink-keeps-unnamed-values": None,
+    "unlisted-item-code": ("AMB-UNLISTED-ITEM-CODE", "items answered 2010"),
+    "event-expiry-date-time": ("AMB-EVENT-DATE-FORMAT", "date-time (ISO 8601)"),
+    "strict-readings": None,
+    "event-wrapped-envelope": ("AMB-EVENT-ENVELOPE", "wrapped"),
+}
+"""Per variant, the reading it implements as the suite's readings report names it: (register entry, text of the
+entry's row), or None where the report does not read the entry (its `NOT_READ` reason in
+`ppconformance.judge.readings`), for empty-identifier-is-a-value (the default stance sends no empty identifier: its
+reading shows under --strict-ambiguity AMB-EMPTY-IDENTIFIERS), for delink-mobile-string-only and
+delink-mobile-integer-only (a run shows only the type the suite sent and the target accepted, a string by default, a number once a string was
+refused: each is a reading the reference shows too, so neither tells the variant apart) and for strict-readings (many entries at once).
+`python -m tools.sweep` holds each variant run to its reading."""

@@ -183,6 +183,8 @@ class FuzzTarget:
     policy: Policy = field(default_factory=Policy)
     """The ambiguities judged strictly and the default-stance notes of the checks (`fuzz.checks.checks_for`)."""
     deadline: float = 0.0
+    readings: Any = None
+    """The process's `judge.readings.Readings`, to which every answer of the stage is shown (None: not read)."""
     sent: int = 0
     skipped: int = 0
     journaled: set[tuple[Any, str]] = field(default_factory=set)

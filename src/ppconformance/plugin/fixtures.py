@@ -164,6 +164,7 @@ def world(
             state.reporter.record_scenario_trace(Path(traces), request.node.nodeid, title, w.traced())
     _count_requests(pytestconfig, partner_clients, before)
     state.settled += [list(s) for s in w.settled]
+    runcontext.observe_exchanges(pytestconfig, profile, w.exchanges())
     for client in partner_clients.values():
         client.exchanges.clear()
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ppconformance.connection.profile import Profile, ProfileError
+from ppconformance.judge.readings import Readings
 from ppconformance.plugin import runcontext
 from ppconformance.run.cleanup import CleanupReport
 from ppconformance.run.link_journal import open_entries
@@ -33,6 +34,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workeroutput"):
         config.workeroutput["pp_requests"] = state.requests
         config.workeroutput["pp_settled"] = state.settled
+        config.workeroutput["pp_readings"] = runcontext.readings(config).to_json()
         return
     preflight, tracker, reporter = state.preflight, state.tracker, state.reporter
     if state.check_config is not None:
@@ -45,7 +47,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if tracker is not None and preflight is None:
         session.exitstatus = tracker.exit_code(int(session.exitstatus))
         if reporter is not None:
-            session.exitstatus = reporter.finish(int(session.exitstatus), run_error)
+            session.exitstatus = reporter.finish(int(session.exitstatus), run_error, _run_readings(config))
         return
     if preflight is None or tracker is None:
         return
@@ -68,7 +70,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     preflight.finish()
     session.exitstatus = tracker.exit_code(int(session.exitstatus))
     if reporter is not None:
-        session.exitstatus = reporter.finish(int(session.exitstatus), run_error)
+        session.exitstatus = reporter.finish(int(session.exitstatus), run_error, _run_readings(config))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -78,6 +80,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     state = runcontext.state(node.config)
     state.requests += int(output.get("pp_requests", 0))
     state.settled += list(output.get("pp_settled", []))
+    runcontext.readings(node.config).merge(output.get("pp_readings") or {})
 
 
 def settled_summary(settled: list[list[Any]], window: float) -> str:
@@ -129,3 +132,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         window = profile.state.read_consistency_seconds
         terminalreporter.write_line(settled_summary(state.settled, window))
     terminalreporter.write_line(f"partner-program: {state.requests} HTTP requests sent to {ctx.base_url}")
+
+
+def _run_readings(config: pytest.Config) -> Readings:
+    """The run's readings, settled on the controller: every process's answers (merged from the workers), the
+    events the webhook sink accepted, and the state oracle's re-reads (`Readings.close`)."""
+    state = runcontext.state(config)
+    seen = runcontext.readings(config)
+    for d in state.deliveries or []:
+        if d.accepted and d.body is not None:
+            seen.observe_event(d.body)
+    seen.close(state.settled)
+    return seen

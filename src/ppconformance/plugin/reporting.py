@@ -29,6 +29,7 @@ from ppconformance import __version__
 from ppconformance.connection.client import Exchange, redact_text
 from ppconformance.connection.profile import Profile
 from ppconformance.contract.catalogue import load_catalogue
+from ppconformance.judge.readings import Readings, summarise
 from ppconformance.report.baseline import load_baseline, render_diff
 from ppconformance.report.conformance import TestRecord, build_report, describe_cause, named_requirements
 from ppconformance.report.render import render_html, render_markdown
@@ -175,9 +176,11 @@ class ConformanceReporter:
         if old is None or old.outcome == "passed":
             self.records[report.nodeid] = new
 
-    def finish(self, exit_code: int, run_error: str = "") -> int:
+    def finish(self, exit_code: int, run_error: str = "", readings: Readings | None = None) -> int:
         """Write the reports (controller, after the exit code is settled); returns the exit code, made 1 by an
-        expired waiver, 13 by `--require-complete` on a partial run. `run_error`: why the run judged nothing."""
+        expired waiver, 13 by `--require-complete` on a partial run. `run_error`: why the run judged nothing;
+        `readings`: what the target chose where the documents are silent (the reports' readings section)."""
+        reading_rows = summarise(readings.to_json() if readings else {}, order=self.catalogue.ambiguities)
         expired = self.waivers.expired() if self.waivers else []
         if expired and exit_code in (EXIT_OK, EXIT_TARGET_ERROR):
             exit_code = EXIT_FAILED
@@ -209,6 +212,7 @@ class ConformanceReporter:
             not_judged=not_judged,
             cause=cause,
             require_complete=self.require_complete,
+            readings=reading_rows,
             waivers=self.waivers,
             run={
                 "leftovers": list(tracker.leftovers),
@@ -241,6 +245,7 @@ class ConformanceReporter:
             self.summary.append(
                 f"partner-program FAILED waiver expired on {w.expires.isoformat()}: {w.requirement} ({w.ticket})"
             )
+        self.summary += readings_lines(reading_rows)
         if self.baseline:
             text = render_diff(load_baseline(self.baseline), report, self.baseline)
             (out / "diff.md").write_text(text, "utf-8")
@@ -303,3 +308,22 @@ class ConformanceReporter:
         with (traffic / f"{self.worker}.jsonl").open("a", encoding="utf-8") as fh:
             for ex in exchanges:
                 fh.write(json.dumps(ex.traffic_record(nodeid), ensure_ascii=False) + "\n")
+
+
+def readings_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The terminal summary's readings lines: how many of the entries the report reads were observed, then a
+    WARNING per mixed entry (the target answered one open point more than one way)."""
+    read = [r for r in rows if r["status"] != "not read"]
+    if not read:
+        return []
+    observed = [r for r in read if r["status"] != "not observed"]
+    lines = [
+        f"partner-program readings where the documents are silent: {len(observed)} of {len(read)} register "
+        "entries observed (conformance.md, 'Readings')"
+    ]
+    lines += [
+        f"partner-program WARNING mixed reading {r['id']}: {r['shown'][len('mixed: ') :]}"
+        for r in read
+        if r["status"] == "mixed"
+    ]
+    return lines

@@ -24,20 +24,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from ppconformance.connection.client import Exchange
 from ppconformance.connection.profile import Profile, ProfileError, load_profile
+from ppconformance.judge.readings import Readings, tenant_of
 
 __all__ = [
     "INI_KEY",
     "RUN_CONTEXT",
     "SUITE_PLUGIN",
     "WORKERINPUT_KEY",
+    "observe_exchanges",
+    "readings",
     "ProcessState",
     "RunContext",
     "RunOptions",
@@ -129,7 +134,9 @@ class ProcessState:
     - `fuzz_settings`: the fuzz stage's settings (`connection.profile.FuzzSettings`), None before `fuzz.plugin`
       settled them; `fuzz_findings`: per test node id, its findings; `fuzz_summary`: the stage's figures;
     - `check_config`: with `--check-config`, the configuration check's report and exit code (0, or 12 on drift),
-      once the preflight made it: the run then collects nothing and ends with them.
+      once the preflight made it: the run then collects nothing and ends with them;
+    - `readings`: the readings this process saw (`judge.readings.Readings`), None before its first scenario;
+      `deliveries`: on the process that runs the webhook sink, its live list of deliveries (for the readings).
     """
 
     tracker: Any = None
@@ -141,6 +148,8 @@ class ProcessState:
     fuzz_findings: dict[str, list[Any]] = field(default_factory=dict)
     fuzz_summary: list[str] = field(default_factory=list)
     check_config: tuple[str, int] | None = None
+    readings: Any = None
+    deliveries: Any = None
 
 
 _STATE = pytest.StashKey[ProcessState]()
@@ -369,3 +378,26 @@ Start from profiles/staging-eu.example.yaml (every key is described in docs/prof
 `--check-config --write-profile=FILE` writes the programs and tiers discovery finds into a copy of it."""
 """What a vendor is told when `--base-url` is given without `--profile` and the embedded profile's
 credentials are therefore missing (the profile error names the unset variable first)."""
+
+
+def readings(config: pytest.Config, profile: Profile | None = None) -> Readings:
+    """This process's readings (`judge.readings.Readings`), made on first use for `profile`'s paths and programs
+    (without a profile: one that only merges and reads events, as the xdist controller's)."""
+    state_ = state(config)
+    if state_.readings is None:
+        if profile is None:
+            state_.readings = Readings()
+        else:
+            programs = [p for org in profile.orgs for p in org.programs.values()]
+            state_.readings = Readings.for_profile(
+                profile.paths, {p.name for p in programs}, {p.name for p in programs if not p.membership_period}
+            )
+    return state_.readings
+
+
+def observe_exchanges(config: pytest.Config, profile: Profile, exchanges: Iterable[Exchange]) -> None:
+    """Add a scenario's exchanges to this process's readings (the readings report reads answers, never judges)."""
+    seen = readings(config, profile)
+    for ex in exchanges:
+        tenant = tenant_of(ex.request_headers)
+        seen.observe(ex.method, urlsplit(ex.url).path, ex.request_body, ex.status, ex.response_json, tenant=tenant)

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ppconformance.judge.readings import diff_readings
+
 __all__ = ["BaselineError", "Change", "diff", "load_baseline", "render_diff"]
 
 _BAD = ("failed", "error")
@@ -48,7 +50,27 @@ def diff(before: dict[str, Any], now: dict[str, Any]) -> list[Change]:
 
 
 def render_diff(before: dict[str, Any], now: dict[str, Any], baseline_name: str) -> str:
-    """diff.md: a heading naming both runs, then one table row per changed requirement (or "no change")."""
+    """diff.md: a heading naming both runs, then one table row per changed requirement (or "no change"), then
+    the register entries whose reading changed (`judge.readings.diff_readings`: what a configuration change made
+    the target choose differently where the documents are silent)."""
+    lines = _requirement_lines(before, now, baseline_name)
+    changed = diff_readings(before.get("readings") or [], now.get("readings") or [])
+    if changed:
+        lines += [
+            f"{len(changed)} reading(s) changed where the documents are silent (information, not a verdict; "
+            "a reading the stance does not accept fails its requirement above).",
+            "",
+            "| register entry | reading before | reading now |",
+            "|---|---|---|",
+            *[f"| {e} | {_cell(a)} | **{_cell(b)}** |" for e, a, b in changed],
+            "",
+        ]
+    else:
+        lines += ["No reading changed where the documents are silent.", ""]
+    return "\n".join(lines)
+
+
+def _requirement_lines(before: dict[str, Any], now: dict[str, Any], baseline_name: str) -> list[str]:
     changes = diff(before, now)
     lines = [
         f"# Conformance diff against {baseline_name}",
@@ -58,7 +80,7 @@ def render_diff(before: dict[str, Any], now: dict[str, Any], baseline_name: str)
         "",
     ]
     if not changes:
-        return "\n".join([*lines, "No requirement changed its outcome.", ""])
+        return [*lines, "No requirement changed its outcome.", ""]
     new_failures = sum(1 for c in changes if c[2] in _BAD and c[1] not in _BAD)
     lines += [
         f"{len(changes)} requirement(s) changed their outcome, {new_failures} new failure(s) or error(s).",
@@ -67,7 +89,7 @@ def render_diff(before: dict[str, Any], now: dict[str, Any], baseline_name: str)
         "|---|---|---|---|",
     ]
     lines += [f"| {rid} | {a} | **{b}** | {_cell(reason, rid)} |" for rid, a, b, reason in changes]
-    return "\n".join([*lines, ""])
+    return [*lines, ""]
 
 
 def _cell(text: str, rid: str = "", limit: int = 200) -> str:

@@ -217,6 +217,7 @@ def build_report(
     not_judged: str = "no test of this run judged it (deselected, or not collected)",
     cause: dict[str, str] | None = None,
     require_complete: bool = False,
+    readings: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The conformance.json document.
 
@@ -225,7 +226,8 @@ def build_report(
     stop reason, errors); `not_judged`: why a requirement no test of the run judged was left out (the run's
     selection, or why it could not judge); `cause`: why the run could not judge (`describe_cause`), or None;
     `require_complete`: a run that would conform but judged not every requirement the profile makes testable
-    gets `EXIT_INCOMPLETE`. The result is plain JSON (dicts, lists, str, int, None).
+    gets `EXIT_INCOMPLETE`; `readings`: the readings report's rows (`judge.readings.summarise`). The result is
+    plain JSON (dicts, lists, str, int, None).
     """
     by_req: dict[str, list[TestRecord]] = {rid: [] for rid in catalogue.requirements}
     for t in tests:
@@ -311,4 +313,5 @@ def build_report(
         "requirements": requirements,
         "waivers": waiver_list,
         "run": {"leftovers": [], "uncleaned": [], "stopped": None, "errors": []} | (run or {}),
+        "readings": list(readings or []),
     }

@@ -112,7 +112,41 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for ep, counts in report["totals"]["byEndpoint"].items():
         out.append(f"| {ep} | " + " | ".join(str(counts[k]) for k in OUTCOMES) + " |")
-    return "\n".join([*out, ""])
+    return "\n".join([*out, "", *readings_markdown(report.get("readings") or []), ""])
+
+
+def readings_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """The "Readings where the documents are silent" section: a warning line per mixed entry, then one table row
+    per entry the report reads (observed first, then not observed), then the entries it does not read."""
+    if not rows:
+        return []
+    read = [r for r in rows if r["status"] != "not read"]
+    observed = [r for r in read if r["status"] != "not observed"]
+    mixed = [r for r in read if r["status"] == "mixed"]
+    out = [
+        "### Readings where the documents are silent",
+        "",
+        f"Which reading of the ambiguity register the target showed: {len(observed)} of the {len(read)} entries "
+        "this report reads were observed. Information, not a verdict: a reading the stance does not accept fails "
+        "its requirement above.",
+        "",
+    ]
+    out += [
+        f"- ⚠️ **{r['id']}** is mixed: the target answered it more than one way ({_cell(r['shown'])})" for r in mixed
+    ]
+    if mixed:
+        out.append("")
+    out += ["| entry | reading (count) | what is counted |", "|---|---|---|"]
+    out += [f"| {r['id']} | {_cell(r['shown'])} | {_cell(r['counts'])} |" for r in observed]
+    out += [f"| {r['id']} | not observed | {_cell(r['counts'])} |" for r in read if r["status"] == "not observed"]
+    unread = [r for r in rows if r["status"] == "not read"]
+    if unread:
+        out += ["", "Not read by this report: " + "; ".join(f"{r['id']} ({r['why']})" for r in unread) + "."]
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_html(report: dict[str, Any]) -> str:

@@ -214,6 +214,7 @@ def _setup(config: pytest.Config) -> WebhookRun:
     except OSError as exc:
         return WebhookRun(False, f"the webhook sink cannot listen on {listen}: {exc.strerror}")
     config.stash[_SINK] = sink
+    runcontext.state(config).deliveries = sink.deliveries  # the readings report reads the accepted events
     config.add_cleanup(lambda: _finish(config, sink))
     runcontext.update(config, webhook_token=token, webhook_secret=secret)
     query_url = f"http://127.0.0.1:{sink.url.rsplit(':', 1)[1]}"
