@@ -408,8 +408,12 @@ VARIANT_READINGS: dict[str, tuple[str, str] | None] = {
 }
 """Per variant, the reading it implements as the suite's readings report names it: (register entry, text of the
 entry's row), or None where the report does not read the entry (its `NOT_READ` reason in
-`ppconformance.judge.readings`), for empty-identifier-is-a-value (the default stance sends no empty identifier: its
-reading shows under --strict-ambiguity AMB-EMPTY-IDENTIFIERS), for delink-mobile-string-only and
-delink-mobile-integer-only (a run shows only the type the suite sent and the target accepted, a string by default, a number once a string was
-refused: each is a reading the reference shows too, so neither tells the variant apart) and for strict-readings (many entries at once).
+`ppconformance.judge.readings`), and for:
+
+- empty-identifier-is-a-value: the default stance sends no empty identifier; its reading shows under
+  --strict-ambiguity AMB-EMPTY-IDENTIFIERS;
+- delink-mobile-string-only and delink-mobile-integer-only: a run shows only the type the suite sent and the target
+  accepted (a string by default, a number once a string was refused), each a reading the reference shows too;
+- strict-readings: many entries at once.
+
 `python -m tools.sweep` holds each variant run to its reading."""
