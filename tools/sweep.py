@@ -196,7 +196,9 @@ def load_cases(python: str = sys.executable) -> list[Case]:
                         row.get("stage", ""),
                         row.get("strict", ""),
                         row.get("select", ""),
-                        (row["reading"]["entry"], row["reading"]["shows"]) if row.get("reading") else None,
+                        (row["reading"]["entry"], row["reading"]["shows"])
+                        if kind == "variant" and isinstance(row.get("reading"), dict)
+                        else None,
                     )
                 )
     return cases

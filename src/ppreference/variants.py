@@ -356,7 +356,7 @@ DEFAULT_READINGS: dict[str, tuple[str, ...]] = {
     "AMB-EVENT-ENVELOPE": ("flat",),
     "AMB-EVENT-NAME-WHITESPACE": ("names as declared",),
     "AMB-EVENT-DUPLICATES": ("each event delivered once",),
-    "AMB-EVENT-DETAILS": ("customerPartnerProgramDetails with values",),
+    "AMB-EVENT-DETAILS": ("membershipNumber or tier details carried",),
     "AMB-EVENT-DATE-FORMAT": ("date (YYYY-MM-DD)",),
 }
 """The readings the reference server implements without a variant, as the suite's readings report names them
@@ -398,7 +398,7 @@ VARIANT_READINGS: dict[str, tuple[str, str] | None] = {
     "events-orgid-with-space": ("AMB-EVENT-ORGID-KEY", "'orgId ' (with the sample's trailing space)"),
     "event-name-padded": ("AMB-EVENT-NAME-WHITESPACE", "names padded with whitespace"),
     "events-delivered-twice": ("AMB-EVENT-DUPLICATES", "some events delivered more than once"),
-    "events-without-details": ("AMB-EVENT-DETAILS", "customerPartnerProgramDetails empty or absent"),
+    "events-without-details": ("AMB-EVENT-DETAILS", "no membershipNumber or tier details"),
     "link-tier-defaults-to-lowest": None,
     "relink-keeps-unnamed-values": None,
     "unlisted-item-code": ("AMB-UNLISTED-ITEM-CODE", "items answered 2010"),

@@ -73,7 +73,8 @@ READ: dict[str, str] = {
     A.EVENT_ORGID_KEY: "the org key of wrapped events ('orgId' or the sample's 'orgId ')",
     A.EVENT_NAME_WHITESPACE: "whether events' partnerProgramName carries surrounding whitespace",
     A.EVENT_DUPLICATES: "whether an event (one eventId) is delivered more than once",
-    A.EVENT_DETAILS: "whether events carry customerPartnerProgramDetails",
+    A.EVENT_DETAILS: "whether linked and updated events carry membershipNumber, partnerTierNumber or "
+    "partnerTierExpiryDate in customerPartnerProgramDetails",
     A.EVENT_DATE_FORMAT: "the form of the dates in events' customerPartnerProgramDetails",
 }
 """The entries this report reads, each with what it counts."""
@@ -106,6 +107,9 @@ _UPDATE_TYPES = frozenset(
     }
 )
 _NOT_FOUND = frozenset({8015, 8089})
+_MEMBERSHIP_DETAILS = ("membershipNumber", "partnerTierNumber", "partnerTierExpiryDate")
+"""The customerPartnerProgramDetails the updated and raw samples carry and the enriched linked sample leaves out
+(AMB-EVENT-DETAILS)."""
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-cap-api-oauth-token", "cap-api-access-token"})
 _CONTEXTUAL = frozenset({A.MEMBERSHIP_ID_CODE, A.DELINK_MOBILE_TYPE, A.UPDATETYPE_CASE})
 """Entries whose reading depends on the state the request met (a new enrollment, a well-formed rest of the item):
@@ -493,11 +497,10 @@ class Readings:
         if form != "raw" and f.name in ("partnerProgramLinked", "partnerProgramUpdated"):
             data = payload.get("attributes", {}).get("data") if form == "wrapped" else payload.get("data")
             details = data.get("customerPartnerProgramDetails") if isinstance(data, Mapping) else None
+            carried = [k for k in _MEMBERSHIP_DETAILS if isinstance(details, Mapping) and details.get(k) is not None]
             self.add(
                 A.EVENT_DETAILS,
-                "customerPartnerProgramDetails with values"
-                if isinstance(details, Mapping) and details
-                else "customerPartnerProgramDetails empty or absent",
+                "membershipNumber or tier details carried" if carried else "no membershipNumber or tier details",
             )
         for key in ("partnerTierExpiryDate", "membershipExpiryDate"):
             if form != "raw" and key in f.details and f.details[key] is not None:
