@@ -130,7 +130,8 @@ Judging:
   --strict-ambiguity=ID     judge a register entry strictly (repeatable; "all" for every one); default: never
                             fail a target for what the documents leave open (catalogue/ambiguities.yaml)
   --waivers=FILE            known, agreed deviations: reported waived, not failed, until they expire
-  --baseline=JSON           a previous run's conformance.json: write diff.md, the requirements whose outcome changed
+  --baseline=JSON           a previous run's conformance.json: write diff.md, the requirements whose outcome and
+                            the register entries whose reading changed
   --fuzz=fast|deep|off      the fuzz stage's budget (default fast, about 30 s); --fuzz-seed=N replays a seed
   --webhook-listen=HOST:PORT, --webhook-public-url=URL
                             where the webhook sink listens, and the URL the target is told to deliver to

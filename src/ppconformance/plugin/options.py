@@ -151,7 +151,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="CONFORMANCE_JSON",
         help="a previous run's reports/conformance.json: print and write reports/diff.md, the requirements whose "
-        "outcome changed (new failures first); the exit code is unchanged",
+        "outcome changed (new failures first) and the register entries whose reading changed; the exit code is "
+        "unchanged",
     )
 
 
