@@ -196,6 +196,15 @@ def test_the_conformance_html_shows_the_junit_counts_and_the_failed_exchange(
         failure.evaluate("el => { el.scrollIntoView({block: 'center'}); window.scrollTo(0, window.scrollY); }")
         assert _exchange_line(run) in exchange.first.inner_text()
         view.screenshot(tmp_path, "conformance-failure.png", full_page=False)  # the expanded failure in view
+        # issue 23, item 5: the readings section names the reference's reading, one line per entry id
+        reading = page.locator('tr[data-reading="AMB-ITEM-FAILURE-HTTP-STATUS"]')
+        reading.scroll_into_view_if_needed()
+        assert reading.is_visible() and "HTTP 201" in reading.inner_text(), reading.inner_text()
+        cell = reading.locator("td.id")
+        height = cell.evaluate("el => el.getBoundingClientRect().height")
+        line = cell.evaluate("el => parseFloat(getComputedStyle(el).lineHeight) || 20")
+        assert height < 2 * line, f"the entry id wraps ({height} px for a line of {line} px)"
+        view.screenshot(tmp_path, "conformance-readings.png", full_page=False)
         view.check_offline_and_clean()
     finally:
         view.close()

@@ -161,4 +161,9 @@ def render_html(report: dict[str, Any]) -> str:
         outcomes=OUTCOMES,
         endpoints=sorted(report["totals"]["byEndpoint"]),
         coverage=coverage_line(report["coverage"]),
+        readings=sorted(report.get("readings") or [], key=lambda r: _READING_ORDER[r["status"]]),
     )
+
+
+_READING_ORDER = {"mixed": 0, "one reading": 1, "not observed": 2, "not read": 3}
+"""The HTML's readings table: mixed entries first, then the observed, the not observed, the not read."""
