@@ -19,6 +19,8 @@ tests.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +123,19 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = ctx.fuzz_seed
     settings = effective_settings(profile, fuzz_mode(config), seed)
     runcontext.state(config).fuzz_settings = settings
+    _keep_hypothesis_out_of_the_working_directory()
     if not hasattr(config, "workerinput"):
         runcontext.update(config, fuzz_seed=settings.seed)
+
+
+def _keep_hypothesis_out_of_the_working_directory() -> None:
+    """Hypothesis caches what it learns (`constants/`, `unicode_data/`) in `./.hypothesis` of the invocation
+    directory; a conformance run writes only its reports and journal there, so the cache goes to the system's
+    temporary directory (kept between runs, so the next run reuses it). The fuzz stage keeps no example database."""
+    import hypothesis.configuration
+
+    home = Path(tempfile.gettempdir()) / f"pp-conformance-hypothesis-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    hypothesis.configuration.set_hypothesis_home_dir(home)
 
 
 def stage_settings(config: pytest.Config) -> FuzzSettings:
