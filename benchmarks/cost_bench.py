@@ -2,7 +2,7 @@
 asserts nothing and is not part of any test run.
 
     python benchmarks/cost_bench.py [--runs 3] [--latency-ms 0,50] [--no-sweep] [--no-fuzz] [--sweep-args ARGS]
-    python benchmarks/cost_bench.py --staging-like [--workers 2]
+    python benchmarks/cost_bench.py --staging-like [--workers 2] [--reference-args ARGS]
 
 Figures, each from the command it names:
 
@@ -246,11 +246,14 @@ def staging_env(secret_values: dict[str, str], work: Path) -> dict[str, str]:
     }
 
 
-def staging_like(secret_values: dict[str, str], work: Path, workers: int, suite: Path) -> list[tuple[str, str]]:
+def staging_like(
+    secret_values: dict[str, str], work: Path, workers: int, suite: Path, reference_args: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """The staging-like figures: one full scenario run (fuzz off, webhook scenarios with the default windows) on
     `workers` xdist workers (0: serial) against a reference server answering after `STAGING_LATENCY_MS` and
-    limiting each org to `STAGING_RATE` requests a minute, the profile pacing the suite at `STAGING_RATE`: its wall
-    time against its floor, requests / rate limit (`python benchmarks/cost_bench.py --staging-like`)."""
+    limiting each org to `STAGING_RATE` requests a minute (and given `reference_args`), the profile pacing the suite
+    at `STAGING_RATE`: its wall time against its floor, requests / rate limit
+    (`python benchmarks/cost_bench.py --staging-like`)."""
     parallel = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     run = suite_run(
         staging_env(secret_values, work),
@@ -258,14 +261,15 @@ def staging_like(secret_values: dict[str, str], work: Path, workers: int, suite:
         evidence=False,
         latency_ms=STAGING_LATENCY_MS,
         suite=suite,
-        server_args=[f"--rate-limit-per-minute={STAGING_RATE}"],
+        server_args=[f"--rate-limit-per-minute={STAGING_RATE}", *reference_args],
         pytest_args=parallel,
     )
     floor = run["requests"] * 60 / STAGING_RATE
     target = 1.15 * floor + 15
     slowest = sorted(run["cases"], key=lambda case: -case[1])[:3]
     return [
-        ("staging-like: scenarios (fuzz off) / xdist workers", f"{len(run['cases'])} / {workers or 'none (serial)'}"),
+        ("staging-like: tests (fuzz off) / xdist workers", f"{len(run['cases'])} / {workers or 'none (serial)'}"),
+        ("staging-like: reference server's extra arguments", " ".join(reference_args) or "none"),
         ("staging-like: requests of the run (suite's count)", f"{run['requests']}"),
         ("staging-like: answers 429 from the target (over its 100/min)", f"{run['statuses'].get(429, 0)}"),
         (f"staging-like: floor, requests / {STAGING_RATE} per minute", f"{floor:.1f} s"),
@@ -315,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="xdist workers of the staging-like run (-n; default 2, as docs/webhooks.md advises; 0: serial)",
     )
+    parser.add_argument(
+        "--reference-args",
+        default="",
+        help="more arguments of the staging-like run's reference server, e.g. '--fault=webhook-no-retry-429' (a "
+        "target that never retries a 429: the retry scenario waits out its whole 60 s window too)",
+    )
     args = parser.parse_args(argv)
     secret_values = embedded_credentials({})
     assert set(secret_values) == set(EMBEDDED_SECRET_VARS)
@@ -322,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.staging_like:
         with tempfile.TemporaryDirectory(prefix="cost-bench-staging-") as tmp:
             _say(f"a staging-like run ({STAGING_RATE}/min, {STAGING_LATENCY_MS} ms, default webhook windows)")
-            lines = staging_like(secret_values, Path(tmp), args.workers, args.suite_root)
+            lines = staging_like(secret_values, Path(tmp), args.workers, args.suite_root, args.reference_args.split())
         _print(lines)
         return 0
     with tempfile.TemporaryDirectory(prefix="cost-bench-") as tmp:
