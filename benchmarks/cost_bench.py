@@ -2,6 +2,7 @@
 asserts nothing and is not part of any test run.
 
     python benchmarks/cost_bench.py [--runs 3] [--latency-ms 0,50] [--no-sweep] [--no-fuzz] [--sweep-args ARGS]
+    python benchmarks/cost_bench.py --staging-like [--workers 2] [--reference-args ARGS]
 
 Figures, each from the command it names:
 
@@ -17,6 +18,14 @@ Figures, each from the command it names:
 - **fuzz**: cases/s of the fuzz stage next to plain `schemathesis run` (`benchmarks/fuzz_bench.py`);
 - **sweep**: `python -m tools.sweep` (every fault and variant) wall time and runs, from its summary;
 - **memory**: the peak resident set of the suite's pytest process and of the reference server.
+
+With `--staging-like` it prints only the **staging-like** figures, about 4 minutes: one full scenario run (fuzz off)
+as against a staging org: the reference server answers after 50 ms and refuses more than 100 requests a minute per
+org (HTTP 429), the profile paces the suite at `rate_limit_per_minute: 100`, and the webhook scenarios keep the
+default windows of a real target (`WebhookSettings`: delivery deadline 10 s, quiet period 2 s, retry window 60 s),
+not the embedded profile's short ones. Its floor is the run's requests / the rate limit (355 requests at 100 a
+minute: 213 s); the figures are the wall time against it (target: at most 1.15 x floor + 15 s), the 429s the
+server answered, and the slowest scenarios. `--workers N` runs it on N xdist workers (default 2), 0 serially.
 
 The requests the recorded traffic does not hold (the preflight's discovery, the webhook registration, the sink's
 polls and the reference clock) are not replayed: the floor is a lower bound.
@@ -35,6 +44,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +58,7 @@ from fuzz_bench import fuzz_stage, schemathesis_cli  # noqa: E402
 
 from ppconformance.connection.client import basic_auth_header  # noqa: E402
 from ppconformance.connection.embedded import EMBEDDED_SECRET_VARS, embedded_credentials, start_reference_process  # noqa: E402
+from ppconformance.connection.profile import WebhookSettings  # noqa: E402
 
 BASIC_TILL = "conformance.enabled.till"  # profiles/embedded.yaml: the org with Basic auth
 ENDPOINTS = {
@@ -85,14 +96,22 @@ def _vm_hwm(pid: int) -> int:
 
 
 def suite_run(
-    env: dict[str, str], work: Path, *, evidence: bool, latency_ms: int = 0, suite: Path = ROOT
+    env: dict[str, str],
+    work: Path,
+    *,
+    evidence: bool,
+    latency_ms: int = 0,
+    suite: Path = ROOT,
+    server_args: Sequence[str] = (),
+    pytest_args: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One full scenario run of the suite checked out at `suite` against a fresh reference server (this checkout's,
-    answering after `latency_ms`): wall s, scenario s (JUnit), requests, peak RSS (KiB) of pytest and of the server,
-    and the traffic file when `evidence`."""
+    answering after `latency_ms`, started with `server_args`; pytest given `pytest_args` too): wall s, scenario s
+    (JUnit), requests, peak RSS (KiB) of pytest and of the server, the traffic file when `evidence`, each scenario's
+    JUnit (name, s) in `cases`, and the statuses the server answered (its request log) in `statuses`."""
     work.mkdir(parents=True, exist_ok=True)
     latency = [f"--latency-ms={latency_ms}"] if latency_ms else []
-    server = start_reference_process(work / "reference.log", args=latency, env=env)
+    server = start_reference_process(work / "reference.log", args=[*latency, *server_args], env=env)
     if suite != ROOT:
         env = {**env, "PYTHONPATH": str(suite / "src")}
     cmd = [
@@ -103,11 +122,13 @@ def suite_run(
     ]  # fmt: skip
     if evidence:
         cmd.append(f"--evidence={work / 'evidence'}")
+    cmd += pytest_args
     started = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
         server_rss = _vm_hwm(server.process.pid)
+        log = httpx.get(f"{server.base_url}/__reference__/requests", timeout=30).json()
     finally:
         server.stop()
     peak = re.search(r"peak-rss-kib (\d+)", proc.stdout)
@@ -115,10 +136,13 @@ def suite_run(
     if proc.returncode != 0:
         raise SystemExit(f"the suite run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     sent = re.search(r"partner-program: (\d+) HTTP requests sent", proc.stdout)
-    cases = ET.parse(work / "junit.xml").getroot().iter("testcase")
+    junit = ET.parse(work / "junit.xml").getroot()
+    cases = [(c.get("name", ""), float(c.get("time", 0))) for c in junit.iter("testcase")]
     return {
         "wall": wall,
-        "scenarios": sum(float(c.get("time", 0)) for c in cases),
+        "scenarios": sum(seconds for _, seconds in cases),
+        "cases": cases,
+        "statuses": Counter(int(entry["status"]) for entry in log["requests"]),
         "requests": int(sent.group(1)) if sent else 0,
         "pytest_rss": pytest_rss,
         "server_rss": server_rss,
@@ -203,6 +227,62 @@ def sweep(args: str) -> tuple[float, int, str]:
         return wall, runs, summary
 
 
+STAGING_RATE = 100
+"""Requests per minute of the staging-like mode: what Capillary documents per key on demo and test clusters."""
+STAGING_LATENCY_MS = 50
+
+
+def staging_env(secret_values: dict[str, str], work: Path) -> dict[str, str]:
+    """The environment of a staging-like run: the embedded profile with `rate_limit_per_minute` `STAGING_RATE` and
+    the webhook windows of a real target (the defaults of `WebhookSettings`, not the embedded profile's short
+    ones), as `PP__` overrides."""
+    defaults = WebhookSettings()
+    return {
+        **_env(secret_values, work),
+        "PP__RATE_LIMIT_PER_MINUTE": str(STAGING_RATE),
+        "PP__WEBHOOKS__DELIVERY_DEADLINE_SECONDS": str(defaults.delivery_deadline_seconds),
+        "PP__WEBHOOKS__QUIET_PERIOD_SECONDS": str(defaults.quiet_period_seconds),
+        "PP__WEBHOOKS__RETRY_WINDOW_SECONDS": str(defaults.retry_window_seconds),
+    }
+
+
+def staging_like(
+    secret_values: dict[str, str], work: Path, workers: int, suite: Path, reference_args: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The staging-like figures: one full scenario run (fuzz off, webhook scenarios with the default windows) on
+    `workers` xdist workers (0: serial) against a reference server answering after `STAGING_LATENCY_MS` and
+    limiting each org to `STAGING_RATE` requests a minute (and given `reference_args`), the profile pacing the suite
+    at `STAGING_RATE`: its wall time against its floor, requests / rate limit
+    (`python benchmarks/cost_bench.py --staging-like`)."""
+    parallel = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
+    run = suite_run(
+        staging_env(secret_values, work),
+        work,
+        evidence=False,
+        latency_ms=STAGING_LATENCY_MS,
+        suite=suite,
+        server_args=[f"--rate-limit-per-minute={STAGING_RATE}", *reference_args],
+        pytest_args=parallel,
+    )
+    floor = run["requests"] * 60 / STAGING_RATE
+    target = 1.15 * floor + 15
+    slowest = sorted(run["cases"], key=lambda case: -case[1])[:3]
+    return [
+        ("staging-like: tests (fuzz off) / xdist workers", f"{len(run['cases'])} / {workers or 'none (serial)'}"),
+        ("staging-like: reference server's extra arguments", " ".join(reference_args) or "none"),
+        ("staging-like: requests of the run (suite's count)", f"{run['requests']}"),
+        ("staging-like: answers 429 from the target (over its 100/min)", f"{run['statuses'].get(429, 0)}"),
+        (f"staging-like: floor, requests / {STAGING_RATE} per minute", f"{floor:.1f} s"),
+        ("staging-like: run wall time (pytest process)", f"{run['wall']:.1f} s ({run['wall'] / floor:.2f}x the floor)"),
+        (
+            "staging-like: target 1.15 x floor + 15 s",
+            f"{target:.1f} s ({'met' if run['wall'] <= target else 'missed'})",
+        ),
+        ("staging-like: scenario run time (JUnit sum)", f"{run['scenarios']:.1f} s"),
+        ("staging-like: slowest scenarios (JUnit)", "; ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest)),
+    ]
+
+
 def _say(what: str) -> None:
     """A progress line on stderr (the table goes to stdout)."""
     print(f"cost_bench: {what} ...", file=sys.stderr, flush=True)
@@ -226,10 +306,35 @@ def main(argv: list[str] | None = None) -> int:
         "reference server; its fuzz and sweep figures are this checkout's",
     )
     parser.add_argument("--fuzz-examples", type=int, default=30, help="max examples per operation (fuzz_bench)")
+    parser.add_argument(
+        "--staging-like",
+        action="store_true",
+        help=f"only the staging-like figures: one full run (fuzz off) at {STAGING_RATE} requests/minute, "
+        f"{STAGING_LATENCY_MS} ms latency, the default webhook windows; its wall time against requests / rate "
+        "(about 4 minutes)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="xdist workers of the staging-like run (-n; default 2, as docs/webhooks.md advises; 0: serial)",
+    )
+    parser.add_argument(
+        "--reference-args",
+        default="",
+        help="more arguments of the staging-like run's reference server, e.g. '--fault=webhook-no-retry-429' (a "
+        "target that never retries a 429: the retry scenario waits out its whole 60 s window too)",
+    )
     args = parser.parse_args(argv)
     secret_values = embedded_credentials({})
     assert set(secret_values) == set(EMBEDDED_SECRET_VARS)
     lines: list[tuple[str, str]] = []
+    if args.staging_like:
+        with tempfile.TemporaryDirectory(prefix="cost-bench-staging-") as tmp:
+            _say(f"a staging-like run ({STAGING_RATE}/min, {STAGING_LATENCY_MS} ms, default webhook windows)")
+            lines = staging_like(secret_values, Path(tmp), args.workers, args.suite_root, args.reference_args.split())
+        _print(lines)
+        return 0
     with tempfile.TemporaryDirectory(prefix="cost-bench-") as tmp:
         work = Path(tmp)
         _say("recording a full scenario run (--evidence)")
@@ -298,13 +403,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{seconds:.0f} s, {count} runs; {summary.removeprefix('sweep: ').split('; /')[0]}",
             )
         )
+    _print(lines)
+    return 0
+
+
+def _print(lines: list[tuple[str, str]]) -> None:
+    """The figures as a Markdown table on stdout."""
     width = max(len(k) for k, _ in lines)
     print(f"cost of a verdict: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"| {'figure'.ljust(width)} | value |")
     print(f"| {'-' * width} | --- |")
     for key, value in lines:
         print(f"| {key.ljust(width)} | {value} |")
-    return 0
 
 
 if __name__ == "__main__":

@@ -153,6 +153,8 @@ USED_WITHOUT_IMPORT = {
     "pytest-xdist": "pytest plugin: -n",
     "pytest-timeout": "pytest plugin: the ini option timeout",
     "tzdata": "IANA zones for zoneinfo on machines without system tzdata",
+    "filelock": "pyrate-limiter's SQLiteBucket locks the run's shared rate-limit window with it (3.x: pyrate-limiter "
+    "4.5.1 calls acquire(False), which filelock 4 refuses)",
     "pytest-randomly": "pytest plugin: random test order in the self-tests",
     "ruff": "quality gate in .ci/run",
     "mypy": "quality gate in .ci/run",

@@ -8,7 +8,9 @@ must give the identical map.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +56,63 @@ def test_a_full_run_gives_every_requirement_the_outcome_it_had_before_issue_14(t
     before.update(dict.fromkeys(ADDED_SINCE, "passed"))
     moved = {rid: (before.get(rid), now.get(rid)) for rid in set(before) | set(now) if before.get(rid) != now.get(rid)}
     assert not moved, f"requirements whose outcome moved (before, now): {moved}"
+
+
+def junit_outcomes(root: ET.Element) -> dict[str, str]:
+    """Test name -> passed / failure / error / skipped of a JUnit report."""
+    out = {}
+    for case in root.iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        out[f"{case.get('classname')}::{case.get('name')}"] = kinds[0] if kinds else "passed"
+    return out
+
+
+def allure_results(folder: Path) -> list[dict[str, Any]]:
+    """Every allure-pytest test result of a run."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*-result.json")]
+
+
+def _label(result: dict[str, Any], name: str) -> str:
+    return next((label["value"] for label in result["labels"] if label["name"] == name), "")
+
+
+def _tags(result: dict[str, Any]) -> set[str]:
+    return {label["value"] for label in result["labels"] if label["name"] == "tag"}
+
+
+@pytest.mark.selftest_slow
+@pytest.mark.timeout(900)
+def test_on_two_workers_the_waits_overlap_and_every_verdict_and_test_result_stays(tmp_path: Path) -> None:
+    """Issue 24, item 2 (docs/webhooks.md, "Waiting overlaps"): on two xdist workers the scenarios that wait come
+    first, so other scenarios run while one waits; every requirement keeps its outcome, and JUnit and allure hold
+    the same tests with the same outcomes as a serial run. The worker that runs WEBHOOK-NO-RETRY-4XX runs only
+    scenarios that wait before it (the order of one process: no timing), and while it waits out its retry window
+    (5 s in both runs, long enough for the overlap to show on a loaded machine: the other worker has over 80
+    scenarios to run) the other worker runs scenarios from start to end."""
+    env = {"PP__WEBHOOKS__RETRY_WINDOW_SECONDS": "5"}
+    code, out, serial_junit = run_suite(tmp_path / "serial", "-p", "no:xdist", env=env)
+    assert code == 0, out[-3000:]
+    code, out, xdist_junit = run_suite(tmp_path / "xdist", "-n", "2", env=env)
+    assert code == 0, out[-3000:]
+    serial, xdist = tmp_path / "serial" / "reports", tmp_path / "xdist" / "reports"
+    assert outcomes(xdist / "conformance.json") == outcomes(serial / "conformance.json")
+    assert junit_outcomes(xdist_junit) == junit_outcomes(serial_junit)
+    statuses = [
+        {
+            (r["fullName"], json.dumps(r.get("parameters"))): r["status"]
+            for r in allure_results(reports / "allure-results")
+        }
+        for reports in (serial, xdist)
+    ]
+    assert statuses[0] == statuses[1] and len(statuses[1]) == counts(xdist_junit)["tests"]
+    results = allure_results(xdist / "allure-results")
+    (waiting,) = [r for r in results if _label(r, "story") == "WEBHOOK-NO-RETRY-4XX"]
+    waited = (waiting["start"], waiting["stop"])
+    elsewhere = [r for r in results if _label(r, "thread") != _label(waiting, "thread")]
+    meanwhile = [r["name"] for r in elsewhere if waited[0] <= r["start"] <= r["stop"] <= waited[1]]
+    assert meanwhile, "no scenario ran on the other worker while WEBHOOK-NO-RETRY-4XX waited out its retry window"
+    earlier = [r for r in results if _label(r, "thread") == _label(waiting, "thread") and r["start"] < waiting["start"]]
+    assert all("webhook" in _tags(r) for r in earlier), (
+        "the worker that ran WEBHOOK-NO-RETRY-4XX ran scenarios that do not wait before it (under xdist the scenarios "
+        f"that wait come first): {sorted(r['name'] for r in earlier if 'webhook' not in _tags(r))}"
+    )

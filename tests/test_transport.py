@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypedDict, Unpack
 
 import httpx
@@ -345,10 +348,13 @@ def test_write_guard_covers_overridden_paths() -> None:
 
 # -- client-side rate limiter --------------------------------------------------------------------------------
 @pytest.fixture
-def fresh_limiters(monkeypatch: pytest.MonkeyPatch) -> dict:
+def fresh_limiters(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     limiters: dict = {}
     monkeypatch.setattr(client_module, "_LIMITERS", limiters)
-    return limiters
+    monkeypatch.setattr(client_module, "_SHARED_WINDOW", None)
+    yield limiters
+    for limiter in limiters.values():
+        limiter.close()
 
 
 def _rate(limiter: object) -> tuple[int, int]:
@@ -367,6 +373,38 @@ def test_limiter_is_shared_out_over_xdist_workers(monkeypatch: pytest.MonkeyPatc
     profile = _profile(rate_limit_per_minute=100)
     two = PartnerProgramClient(URL, profile, profile.orgs[BASIC], http=httpx.Client(), workers=2)
     assert _rate(two._limiter) == (50, 60_000)
+
+
+_OTHER_PROCESS = """
+import sys
+import ppconformance.connection.client as client
+client.share_rate_limit(sys.argv[1])
+limiter = client._limiter(3, workers=2)
+print(sum(limiter.try_acquire("target", blocking=False) for _ in range(2)))
+limiter.close()
+"""
+
+
+def test_the_processes_of_an_xdist_run_share_one_window_at_the_full_rate(tmp_path: Path, fresh_limiters: dict) -> None:
+    """Under xdist every process of the run counts its requests in the run's one window (`share_rate_limit`, a file):
+    each may use the whole rate, and what another process sent within the minute is not sent again here. Without
+    a shared window a process keeps its own, at 1/N of the rate."""
+    window = str(tmp_path / "rate-limit.sqlite")
+    client_module.share_rate_limit(window)
+    try:
+        limiter = client_module._limiter(3, workers=2)
+        assert limiter is not None and _rate(limiter) == (3, 60_000), "the whole rate, not a 1/N share"
+        other = subprocess.run(
+            [sys.executable, "-c", _OTHER_PROCESS, window], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert other.stdout.strip() == "2", other.stderr
+        assert limiter.try_acquire("target", blocking=False) is True, "the third request of the minute"
+        assert limiter.try_acquire("target", blocking=False) is False, "a fourth would exceed 3 a minute"
+    finally:
+        client_module.share_rate_limit(None)
+    own = client_module._limiter(3, workers=2)
+    assert own is not None and own is not limiter and _rate(own) == (1, 60_000)
+    assert own.try_acquire("target", blocking=False) is True
 
 
 def test_clients_of_a_process_share_one_limiter(fresh_limiters: dict) -> None:

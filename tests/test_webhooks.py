@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ import pytest
 from ppconformance.connection.client import TargetBroken
 from ppconformance.contract.events import EVENT_NAMES, EVENT_SCHEMA_DIR, check, facts
 from ppconformance.webhooks.match import Expected, candidates, judge
+from ppconformance.webhooks.plugin import waiting_first
 from ppconformance.webhooks.sink import QUERY_TOKEN_HEADER, Delivery, SinkReader, WebhookSink
 
 from .doc_samples import EVENTS_DOC_ID, load_samples
@@ -283,6 +284,24 @@ def test_a_missing_update_type_and_a_request_id_are_judged() -> None:
     assert "updateType is missing, the update's is UPGRADE" in problems
     assert "apiRequestId is 'q', the answer's request id is 'abc'" in problems
     assert any("'updateType' is a required property" in p for p in problems)
+
+
+# -- waiting overlaps (docs/webhooks.md) ---------------------------------------------------------
+class _Scenario:
+    """A stand-in for a collected scenario: its name and whether it is marked `webhook`."""
+
+    def __init__(self, name: str, webhook: bool) -> None:
+        self.name, self.webhook = name, webhook
+
+    def get_closest_marker(self, name: str) -> object | None:
+        return object() if name == "webhook" and self.webhook else None
+
+
+def test_under_xdist_the_scenarios_that_wait_come_first_each_group_in_its_order() -> None:
+    items = [_Scenario("a", False), _Scenario("w1", True), _Scenario("b", False), _Scenario("w2", True)]
+    ordered = waiting_first(cast(list[pytest.Item], items))
+    assert [i.name for i in ordered] == ["w1", "w2", "a", "b"]
+    assert waiting_first([]) == []
 
 
 # -- the webhook scenarios against the event faults (subprocess runs) ---------------------------

@@ -14,7 +14,8 @@ Exceptions (each is an *error* of the run, never a conformance failure):
     WriteRefused           the suite tried to change state on a target its profile keeps read-only
 
 Transport policy (profile keys in brackets): a client-side limiter
-[rate_limit_per_minute, shared out over xdist workers]; connect and read
+[rate_limit_per_minute: one window for the whole run, its processes sharing it
+through a file when xdist runs the scenarios, `share_rate_limit`]; connect and read
 timeouts and an overall deadline per request [connect_timeout_seconds,
 timeout_seconds]; retries only for failures in transport before an answer
 [retries: connect errors for every method, read errors for GETs only, so a
@@ -38,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from pyrate_limiter import Duration, Limiter, Rate
+from pyrate_limiter import Duration, Limiter, Rate, SQLiteBucket
 
 from ppconformance.connection.profile import OrgProfile, Profile
 from ppconformance.contract.endpoints import DELINK, LINK, UPDATE
@@ -57,6 +58,7 @@ __all__ = [
     "plain_request",
     "probe_target",
     "redact_text",
+    "share_rate_limit",
 ]
 
 _SENSITIVE_HEADERS = {"authorization", "x-cap-api-oauth-token", "cap-api-access-token", "cookie", "set-cookie"}
@@ -87,7 +89,9 @@ class WriteRefused(RuntimeError):
     the write guard skips such scenarios before they start)."""
 
 
-_LIMITERS: dict[int, Limiter] = {}
+_LIMITERS: dict[tuple[int, str | None], Limiter] = {}
+_SHARED_WINDOW: str | None = None
+"""The file of the run's shared rate-limit window (`share_rate_limit`); None: this process keeps its own."""
 _SSL_CONTEXT = None  # one verified TLS context per process: loading the CA bundle costs ~0.1 s per client
 
 
@@ -102,15 +106,40 @@ def _transport(retries: int) -> httpx.HTTPTransport:
 _MAX_429_ATTEMPTS = 5
 
 
+SHARED_WINDOW_TABLE = "pp_conformance_requests"
+"""The table of the shared window's SQLite file (`share_rate_limit`): one row per request in the last minute."""
+
+
+def share_rate_limit(path: str | None) -> None:
+    """Count this process's requests from now on in one window shared by every process naming the same `path`.
+
+    `path` is a SQLite file (created on first use) holding the sent requests' times, read and written under a file
+    lock (`pyrate_limiter.SQLiteBucket` with `filelock`): the xdist controller and workers of a run then send at
+    most `rate_limit_per_minute` together, whichever of them sends, so a worker that only waits (a webhook
+    scenario's delivery deadline or retry window) leaves the whole rate to the others. None goes back to a window
+    of the process's own (`_limiter`'s 1/N share of N workers). The run set-up calls it in each process
+    (`plugin.run_setup`, path `RunContext.rate_limit_file`); limiters already made keep their window."""
+    global _SHARED_WINDOW
+    _SHARED_WINDOW = path
+
+
 def _limiter(per_minute: int | None, workers: int = 1) -> Limiter | None:
-    """The process's limiter for `per_minute` requests per minute over the whole run: each of `workers` processes
-    (xdist workers, `RunContext.workers`) gets a 1/N share, at least 1."""
+    """The process's limiter for `per_minute` requests per minute over the whole run: the run's shared window
+    (`share_rate_limit`) at the full rate when there is one, else one of the process's own, where each of
+    `workers` processes (`RunContext.workers`) gets a 1/N share, at least 1. None without a rate limit."""
     if not per_minute:
         return None
-    share = max(1, per_minute // max(1, workers))
-    if share not in _LIMITERS:
-        _LIMITERS[share] = Limiter(Rate(share, Duration.MINUTE))
-    return _LIMITERS[share]
+    shared = _SHARED_WINDOW
+    share = per_minute if shared else max(1, per_minute // max(1, workers))
+    key = (share, shared)
+    if key not in _LIMITERS:
+        rates = [Rate(share, Duration.MINUTE)]
+        if shared:
+            bucket = SQLiteBucket.init_from_file(rates, table=SHARED_WINDOW_TABLE, db_path=shared, use_file_lock=True)
+            _LIMITERS[key] = Limiter(bucket)
+        else:
+            _LIMITERS[key] = Limiter(rates)
+    return _LIMITERS[key]
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -249,7 +278,8 @@ class PartnerProgramClient:
     - `profile`: the effective profile (paths, timeouts, limits, write permission, secrets for redaction).
     - `org`: the org whose credentials are sent.
     - `http`: an httpx client to use instead of the default (tests inject a MockTransport).
-    - `workers`: how many processes share the run's rate limit (`RunContext.workers`); this one gets 1/N of it.
+    - `workers`: how many processes share the run's rate limit (`RunContext.workers`); this one gets 1/N of it
+      unless the run shares one window (`share_rate_limit`).
 
     OAuth tokens are fetched from `/v3/oauth/token/generate` and reused until
     30 s before `ttlSeconds` runs out (capillary-facts#authentication). A 401

@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,13 @@ from typing import Any
 import pytest
 
 from ppconformance import __version__
-from ppconformance.connection.client import TargetError, TargetUnreachable, probe_target, redact_text
+from ppconformance.connection.client import (
+    TargetError,
+    TargetUnreachable,
+    probe_target,
+    redact_text,
+    share_rate_limit,
+)
 from ppconformance.connection.embedded import embedded_credentials, start_embedded_server
 from ppconformance.connection.profile import Profile, ProfileError, declared_base_url
 from ppconformance.plugin import runcontext
@@ -81,8 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _worker(opts: runcontext.RunOptions) -> RunSetup:
-    """An xdist worker: the controller's run context, its profile, tracker and reporter."""
+    """An xdist worker: the controller's run context, its profile, tracker and reporter; its requests count in the
+    run's shared rate-limit window (`RunContext.rate_limit_file`)."""
     ctx = runcontext.RunContext.from_workerinput(opts.workerinput or {})
+    share_rate_limit(ctx.rate_limit_file or None)
     if ctx.run_error:
         return RunSetup(ctx, None, OutcomeTracker())
     profile = runcontext.load_run_profile(opts, ctx)
@@ -102,11 +111,13 @@ def _controller(opts: runcontext.RunOptions, add_cleanup: Callable[[Callable[[],
         server = start_embedded_server(opts.reports_dir / "reference-server.log", embedded_env)
         add_cleanup(server.stop)
         base_url = server.base_url
+    run_id = secrets.token_hex(3)
     ctx = runcontext.RunContext(
-        run_id=secrets.token_hex(3),
+        run_id=run_id,
         base_url=base_url,
         reports_dir=str(opts.reports_dir),
         profile_path=opts.profile_path,
+        rate_limit_file=_shared_rate_limit(run_id, add_cleanup) if opts.distributed else "",
         ephemeral=ephemeral,
         reference_target=ephemeral or opts.reference_target,
         embedded_env=embedded_env,
@@ -131,6 +142,22 @@ def _controller(opts: runcontext.RunOptions, add_cleanup: Callable[[Callable[[],
         reporter.clear_traffic()
     _write_effective_profile(opts, ctx, profile)
     return RunSetup(ctx, profile, tracker, reporter)
+
+
+def _shared_rate_limit(run_id: str, add_cleanup: Callable[[Callable[[], None]], None]) -> str:
+    """The controller of a run whose scenarios xdist runs: the file of the run's one rate-limit window
+    (`connection.client.share_rate_limit`), in the temporary directory, named by the run id; the controller counts
+    its own requests there too (preflight, cleanup) and removes the file at the end of the run."""
+    path = Path(tempfile.gettempdir()) / f"pp-conformance-{run_id}-rate-limit.sqlite"
+    share_rate_limit(str(path))
+
+    def remove() -> None:
+        share_rate_limit(None)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    add_cleanup(remove)
+    return str(path)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -73,7 +73,9 @@ class RunContext:
     - `reports_dir`: where every report of the run goes (JUnit, allure results, conformance.*, deliveries...):
       `--reports-dir`, default `./reports` of the directory the run started in;
     - `profile_path`: the profile file (`--profile`, env PP_PROFILE, else the embedded profile);
-    - `workers`: how many processes run scenarios (xdist workers, or 1): the client's rate limit is shared out;
+    - `workers`: how many processes run scenarios (xdist workers, or 1);
+    - `rate_limit_file`: when xdist runs the scenarios, the file of the run's one rate-limit window that every
+      process of the run counts its requests in (`connection.client.share_rate_limit`); "" in a run of one process;
     - `ephemeral`: True when the target is the embedded reference server this run started;
     - `reference_target`: True when the target is this project's reference server (the embedded one, or
       `--reference-target`): only then may the suite use its `/__reference__/` admin API (clock, webhooks);
@@ -96,6 +98,7 @@ class RunContext:
     reports_dir: str = "reports"
     profile_path: str = ""
     workers: int = 1
+    rate_limit_file: str = ""
     ephemeral: bool = False
     reference_target: bool = False
     embedded_env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -245,7 +248,8 @@ class RunOptions:
     - `reference_target`, `check_config`, `write_profile`, `waivers`, `baseline`, `evidence`, `require_complete`:
       those options; `selection`: how the run narrowed the suite ("-m 'LINK-2003'", paths), "" for all of it;
     - `worker`: the xdist worker id ("gw0", ...) or "main"; `workerinput`: the controller's run context as plain
-      data on an xdist worker (`RunContext.to_workerinput`), None on the controller or without xdist.
+      data on an xdist worker (`RunContext.to_workerinput`), None on the controller or without xdist;
+    - `distributed`: True on the controller of a run whose scenarios xdist runs in workers (`-n N`, N >= 1).
     """
 
     profile_path: str
@@ -265,6 +269,7 @@ class RunOptions:
     selection: str = ""
     worker: str = "main"
     workerinput: Mapping[str, Any] | None = None
+    distributed: bool = False
 
     @classmethod
     def of(cls, config: pytest.Config) -> RunOptions:
@@ -298,6 +303,7 @@ class RunOptions:
             selection=_selection(config),
             worker=str(xdist.get("workerid", "main")),
             workerinput=workerinput,
+            distributed=get_option("dist", "no") != "no" and bool(get_option("tx", None)),
         )
 
 

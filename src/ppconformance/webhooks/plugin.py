@@ -48,7 +48,7 @@ from ppconformance.contract.events import EVENT_NAMES
 from ppconformance.plugin import runcontext
 from ppconformance.webhooks.sink import SinkReader, WebhookSink
 
-__all__ = ["OTHER_ORG_PATH", "RUN_HEADER", "WebhookRun", "ensure_registered", "static_headers"]
+__all__ = ["OTHER_ORG_PATH", "RUN_HEADER", "WebhookRun", "ensure_registered", "static_headers", "waiting_first"]
 
 RUN_HEADER = "X-Conformance-Run"
 """The second static header of the suite's webhook (mode register); its value names the run."""
@@ -337,11 +337,29 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line("partner-program " + latency_summary(sink))
 
 
+def waiting_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """`items` with the scenarios that wait (marked `webhook`: each waits for its events, a delivery deadline, a
+    quiet period or a retry window) first, each group in its own order.
+
+    Under xdist this is how a wait overlaps with the other scenarios' requests (docs/webhooks.md, "Waiting
+    overlaps"): every worker collects this order, xdist's load scheduling hands the first worker the first chunk
+    of it, so the waits start as the run starts and the other workers send the other scenarios' requests
+    meanwhile, all of them paced by the run's one shared rate-limit window (`connection.client.share_rate_limit`),
+    so a waiting worker leaves its rate to the others. A run of one process keeps the collection order."""
+    waiting = [item for item in items if item.get_closest_marker("webhook") is not None]
+    return waiting + [item for item in items if item.get_closest_marker("webhook") is None]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the webhook scenarios when the run has no webhook set-up (and the clock scenarios on a target without
+    the reference server's clock), saying why; under xdist (each worker) put the scenarios that wait first
+    (`waiting_first`)."""
     if runcontext.usable(config) is None:
         return
     run = WebhookRun.of_run(config)
+    if hasattr(config, "workerinput") and run.ready:
+        items[:] = waiting_first(items)
     for item in items:
         if item.get_closest_marker("skip") is not None:
             continue  # already skipped (the write guard of a read-only run names its own reason)
