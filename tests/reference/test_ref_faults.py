@@ -114,7 +114,12 @@ def test_cli_lists_faults_and_variants_as_json_lines(capsys: pytest.CaptureFixtu
     assert set(rows[0]) == {"name", "requirement", "kind", "description"}
     assert main(["--list-variants"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in rows] == list(VARIANTS) and set(rows[0]) == {"name", "ambiguity", "description", "reading"}
+    assert [r["name"] for r in rows] == list(VARIANTS) and set(rows[0]) == {
+        "name",
+        "ambiguity",
+        "description",
+        "reading",
+    }
 
 
 @pytest.mark.parametrize("option", ["--fault", "--variant"])
