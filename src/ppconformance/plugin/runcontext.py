@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from ppconformance.connection.profile import Profile, ProfileError, load_profile
+from ppconformance.run.customer_pool import PoolTally
 
 __all__ = [
     "INI_KEY",
@@ -75,6 +76,8 @@ class RunContext:
     - `embedded_env`: the generated credentials of the embedded server's orgs (names of
       `ppconformance.connection.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
+    - `customer_pool`: the preflight's scan of every org's customer pool as JSON (`Preflight.pool_json`; each
+      process takes its share of it, `run.customer_pool.SuitePool`), "" before it or without the pool;
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
     - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
     - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd;
@@ -95,6 +98,7 @@ class RunContext:
     reference_target: bool = False
     embedded_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     discovery: str = ""
+    customer_pool: str = ""
     fuzz_seed: int | None = None
     webhooks: Mapping[str, Any] = field(default_factory=dict)
     webhook_token: str = field(default="", repr=False)
@@ -129,7 +133,9 @@ class ProcessState:
     - `fuzz_settings`: the fuzz stage's settings (`connection.profile.FuzzSettings`), None before `fuzz.plugin`
       settled them; `fuzz_findings`: per test node id, its findings; `fuzz_summary`: the stage's figures;
     - `check_config`: with `--check-config`, the configuration check's report and exit code (0, or 12 on drift),
-      once the preflight made it: the run then collects nothing and ends with them.
+      once the preflight made it: the run then collects nothing and ends with them;
+    - `customers`: the test customers this process registered, reused and set aside (`run.customer_pool.PoolTally`;
+      on the controller, the run's sum once the workers are done).
     """
 
     tracker: Any = None
@@ -141,6 +147,7 @@ class ProcessState:
     fuzz_findings: dict[str, list[Any]] = field(default_factory=dict)
     fuzz_summary: list[str] = field(default_factory=list)
     check_config: tuple[str, int] | None = None
+    customers: PoolTally = field(default_factory=PoolTally)
 
 
 _STATE = pytest.StashKey[ProcessState]()
