@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ppconformance.connection.client import PartnerProgramClient
@@ -18,6 +19,7 @@ from ppconformance.connection.identities import SPAN, pool_capacity_problem, poo
 from ppconformance.connection.profile import DEFAULT_PROFILE, OrgProfile, Profile, ProfileError, load_profile
 from ppconformance.run.customer_pool import Found, OrgScan, PoolTally, SuitePool, confirm, scan_org
 from ppconformance.run.discovery import relinking_of
+from ppconformance.run.preflight import Preflight, _scan
 from ppconformance.run.provision import Provisioner
 from ppreference import create_app, load_orgs
 
@@ -278,3 +280,19 @@ def test_a_place_held_beyond_the_scans_reach_is_looked_up_and_reused(target: Tar
     assert provisioner.suite_pool.tally.to_json() == {"registered": 0, "reused": 1, "setAside": []}
     assert target.count("POST", "/v2/customers") == 1 and target.count("GET", "/v2/customers/lookup") == 1
     assert target.links() == []  # confirmed: cancelled, delinked and read again before use
+
+
+def test_a_scan_the_target_breaks_ends_in_a_note_not_an_error_of_the_run() -> None:
+    profile = _profile(PP__RETRIES="0")
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    pre = Preflight(profile, BASE, "t24", ephemeral=False)
+    first = _scan(pre, PartnerProgramClient(BASE, profile, profile.orgs[0], http=http), profile.orgs[0], 0, "SPP_1")
+    assert first.found == {} and "the customer pool was not scanned (org relinking-enabled)" in first.notes[0]
+    pre.pool[profile.orgs[0].name] = first
+    later = _scan(pre, PartnerProgramClient(BASE, profile, profile.orgs[1], http=http), profile.orgs[1], 1, "SPP_1")
+    assert "an earlier org's scan failed" in later.notes[0]  # no second wait on a dead target
+    assert "customer pool was not scanned" in "\n".join(pre.summary_lines())

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.client import PartnerProgramClient, TargetError
 from ppconformance.connection.identities import random_mobile
 from ppconformance.connection.profile import MembershipPeriod, OrgProfile, Profile
 from ppconformance.run.cleanup import CleanupReport, clean
@@ -214,6 +214,22 @@ def _probe_customer(
     return {"mobile": pooled.mobile}, ""
 
 
+def _scan(pre: Preflight, client: PartnerProgramClient, org: OrgProfile, position: int, probe: str | None) -> OrgScan:
+    """The customer pool's scan of `org` (`run.customer_pool.scan_org`); nothing to scan on the embedded server
+    this run started. A target error ends the scan of this org and the ones after it (their places are looked up
+    as they are needed): whether the target can be used is for discovery and the scenarios to say, not for the
+    pool (with discovery off, the scenarios meet a broken target as they did before the pool)."""
+    if pre.ephemeral:
+        return OrgScan(complete=True)
+    if any(note.startswith("the customer pool was not scanned") for s in pre.pool.values() for note in s.notes):
+        return OrgScan(notes=[f"the customer pool was not scanned (org {org.name}): an earlier org's scan failed"])
+    try:
+        return scan_org(client, pre.profile, org, position, probe_program=probe)
+    except TargetError as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return OrgScan(notes=[f"the customer pool was not scanned (org {org.name}): {why}"])
+
+
 def _probe_with_pool(
     pre: Preflight, client: PartnerProgramClient, org: OrgProfile, program: str
 ) -> tuple[bool | None, str]:
@@ -263,11 +279,8 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
         supplementary = filled.programs.get("supplementary")
         probing = profile.discovery and profile.probe_relinking and supplementary is not None
         if profile.uses_customer_pool:
-            scan = OrgScan(complete=True) if ephemeral else None  # the embedded server this run started is empty
-            if scan is None:
-                probe = supplementary.name if probing and supplementary is not None else None
-                scan = scan_org(client, profile, filled, position, probe_program=probe)
-            pre.pool[org.name] = scan
+            probe = supplementary.name if probing and supplementary is not None else None
+            pre.pool[org.name] = _scan(pre, client, filled, position, probe)
         if not profile.discovery:
             continue
         if probing and supplementary is not None:
