@@ -72,7 +72,7 @@ _REQUIREMENT_OF_BUILTIN = {
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> Any:
+def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any, suite_pool: Any) -> Any:
     """The stage's target: 3 suite-provisioned customers of the profile's first org, auth headers, budget.
     At teardown every journaled link is undone and the stage's figures are printed."""
     settings = stage_settings(pytestconfig)
@@ -85,7 +85,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any) -> 
         )
     run = runcontext.require(pytestconfig)
     base_url = run.base_url
-    world = World(profile=profile, base_url=base_url, run_id=run.run_id, journal=journal)
+    world = World(profile=profile, base_url=base_url, run_id=run.run_id, journal=journal, suite_pool=suite_pool)
     org = world.use_org()
     customers = []
     for _ in range(3):

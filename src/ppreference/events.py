@@ -27,7 +27,8 @@ Faults and variants: an event's data is built as documented, then shaped by the 
 Clock: `run_scheduler(as_of, customer_ids)` runs the daily jobs as of a date for the given customers only
 (so parallel scenarios are not disturbed): a pending relink whose start date is due becomes the link
 (partnerProgramLinked), and a supplementary membership ending within `REMINDER_DAYS` days after `as_of`
-gets one supplementaryMembershipExpiryReminder (scheduledExpiryDate = the membership's end date).
+gets one supplementaryMembershipExpiryReminder (scheduledExpiryDate = the membership's end date), once per membership
+(its id, start and end: a customer delinked and linked again has a new one).
 """
 
 from __future__ import annotations
@@ -422,7 +423,10 @@ class EventHub:
                 if link.membership_end is None or link.membership_end.year >= 9999:
                     continue
                 end = link.membership_end.astimezone(org.timezone).date()
-                key = (org.org_id, customer_id, link.program_id, end.isoformat())
+                # once per membership (its id, start and end): a customer delinked and linked again has a new one,
+                # even when it ends on the same day
+                membership = f"{link.membership_id}/{link.membership_start.isoformat()}/{end.isoformat()}"
+                key = (org.org_id, customer_id, link.program_id, membership)
                 if 0 <= (end - as_of).days <= REMINDER_DAYS and key not in self._reminded:
                     self._reminded.add(key)
                     reminders += 1

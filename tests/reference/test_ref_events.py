@@ -189,6 +189,24 @@ def test_faults_change_the_events(env: dict[str, str], clock: Clock) -> None:
             assert updated and "updateType" not in updated[0]["data"] and not check(updated[0]).valid
 
 
+def test_a_customer_delinked_and_linked_again_is_reminded_of_its_new_membership(
+    enabled: Api, receiver: Receiver, client: TestClient
+) -> None:
+    _register(enabled, receiver.url)
+    customer = enabled.linked_customer("SPP_1", "S-1")  # 30-day membership from 2026-06-15, as the next one
+    customer_id = enabled.get(
+        "/v2/customers/lookup", source="INSTORE", identifierName="mobile", identifierValue=customer["mobile"]
+    ).json()["entity"]
+    clock = {"asOf": "2026-07-12", "customerIds": [customer_id]}
+    assert client.post("/__reference__/clock", json=clock).json()["reminders"] == 1
+    assert code_of(enabled.delink_status(customer, "SPP_1")) == 200
+    assert code_of(enabled.link_status(customer, "SPP_1", partnerMembershipId="S-2")) == 200
+    assert client.post("/__reference__/clock", json=clock).json()["reminders"] == 1  # the customer pool's case
+    assert client.post("/__reference__/clock", json=clock).json()["reminders"] == 0  # once per membership
+    reminders = [e for e in receiver.wait(5) if e["eventName"] == "supplementaryMembershipExpiryReminder"]
+    assert len(reminders) == 2
+
+
 def test_the_clock_sends_an_expiry_reminder_once_and_activates_a_due_relink(
     enabled: Api, receiver: Receiver, client: TestClient
 ) -> None:

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from jsonschema import Draft202012Validator
 
+from ppconformance.connection.identities import pool_capacity_problem
 from ppconformance.contract.endpoints import default_paths
 from ppconformance.contract.stances import AmbiguityId, Stances, unknown_ids
 from ppconformance.resources import profiles_dir, schemas_dir
@@ -247,6 +248,8 @@ class Profile:
     email_domain: str = "conformance.invalid"
     customer_source: str = "INSTORE"
     provisioning: str = "register"
+    reuse_customers: bool = True
+    pool_slot: int = 0
     allow_writes: bool = False
     rate_limit_per_minute: int | None = None
     retries: int = 2
@@ -261,6 +264,13 @@ class Profile:
     state: StateSettings = field(default_factory=lambda: StateSettings())
     source: str = ""
     overridden: tuple[str, ...] = ()
+
+    @property
+    def uses_customer_pool(self) -> bool:
+        """True when the suite registers its test customers with the customer pool's deterministic identities, so
+        later runs reuse them (`run.customer_pool`): writes allowed, `test_data.provisioning: register` and
+        `test_data.reuse_customers` on."""
+        return self.allow_writes and self.provisioning == "register" and self.reuse_customers
 
     def is_strict(self, ambiguity: AmbiguityId) -> bool:
         """True when `ambiguity` (e.g. `AmbiguityId.E2008_LEVEL`) is judged strictly; the typed lookup of
@@ -317,6 +327,8 @@ class Profile:
             "base_url": self.base_url,
             "allow_writes": self.allow_writes,
             "provisioning": self.provisioning,
+            "reuse_customers": self.reuse_customers,
+            "pool_slot": self.pool_slot,
             "timeout_seconds": self.timeout_seconds,
             "connect_timeout_seconds": self.connect_timeout_seconds,
             "rate_limit_per_minute": self.rate_limit_per_minute,
@@ -400,6 +412,8 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("test_data.email_domain", Profile, "email_domain"),
     FileKey("test_data.source", Profile, "customer_source"),
     FileKey("test_data.provisioning", Profile, "provisioning"),
+    FileKey("test_data.reuse_customers", Profile, "reuse_customers"),
+    FileKey("test_data.pool_slot", Profile, "pool_slot"),
     FileKey("fuzz.mode", FuzzSettings, "mode"),
     FileKey("fuzz.max_examples", FuzzSettings, "max_examples"),
     FileKey("fuzz.time_budget_seconds", FuzzSettings, "time_budget_seconds"),
@@ -650,7 +664,7 @@ def load_profile(
         )
     timeout = float(data.get("timeout_seconds", file_default("timeout_seconds")))
     rate = rate_limit_per_minute if rate_limit_per_minute is not None else data.get("rate_limit_per_minute")
-    return Profile(
+    profile = Profile(
         name=data.get("name", path.stem),
         orgs=tuple(orgs),
         base_url=base_url or data.get("base_url"),
@@ -662,6 +676,8 @@ def load_profile(
         email_domain=test_data.get("email_domain", file_default("test_data.email_domain")),
         customer_source=test_data.get("source", file_default("test_data.source")),
         provisioning=test_data.get("provisioning", file_default("test_data.provisioning")),
+        reuse_customers=bool(test_data.get("reuse_customers", file_default("test_data.reuse_customers"))),
+        pool_slot=int(test_data.get("pool_slot", file_default("test_data.pool_slot"))),
         allow_writes=bool(data.get("allow_writes", file_default("allow_writes")))
         if allow_writes is None
         else allow_writes,
@@ -681,3 +697,10 @@ def load_profile(
         source=str(path),
         overridden=tuple(overridden + cli),
     )
+    problem = pool_capacity_problem(profile.mobile_prefix, profile.pool_slot, len(profile.orgs))
+    if profile.uses_customer_pool and problem:
+        raise ProfileError(
+            f"profile {path}: {problem}; use a shorter prefix (6 digits have room for every slot and org), "
+            "or test_data.reuse_customers: false"
+        )
+    return profile

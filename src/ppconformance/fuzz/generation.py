@@ -22,6 +22,7 @@ from typing import Any
 
 from ppconformance.connection.client import redact_text
 from ppconformance.connection.dates import days_from_today
+from ppconformance.connection.identities import random_mobile
 from ppconformance.connection.profile import FuzzSettings, OrgProfile, Profile
 from ppconformance.contract.endpoints import LINK, PROGRAM_NAME_KEY, UPDATE, Endpoint
 from ppconformance.fuzz.checks import Policy
@@ -125,8 +126,7 @@ class Deepener:
         return out
 
     def _mobile(self, rnd: random.Random) -> str:
-        prefix = self.profile.mobile_prefix
-        return prefix + "".join(rnd.choice("0123456789") for _ in range(12 - len(prefix)))
+        return random_mobile(self.profile.mobile_prefix, rnd.choice)  # never a customer pool's identity
 
     def _date(self, rnd: random.Random) -> str:
         days = rnd.choice([-30, -1, 0, 0, 1, 7, 30, 400])

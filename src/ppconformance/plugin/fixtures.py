@@ -4,7 +4,8 @@ Loaded by the suite's root `conftest.py` (`pytest_plugins`), not by an entry poi
 no fixture to another project's runs. Every fixture reads the run from the run context (`plugin.runcontext`),
 settled by `plugin.run_setup`; used outside a conformance run, they fail the test that uses them.
 
-- session: `profile` (completed by discovery), `journal`, `customer_pool`, `contract_schemas`, `judge`,
+- session: `profile` (completed by discovery), `journal`, `customer_pool` (the profile's hand-listed customers),
+  `suite_pool` (the suite's own customer pool, `run.customer_pool`), `contract_schemas`, `judge`,
   `partner_clients` (one HTTP client per org), `reusable_customers` (customers kept for later scenarios);
 - per scenario: `world` (`run.scenario.World`, the scenario's context) and `requirements` (its catalogue ids).
 
@@ -15,6 +16,7 @@ step, and a failing step gets every exchange of the scenario attached (redacted)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Judge
 from ppconformance.plugin import runcontext
 from ppconformance.plugin.run_setup import worker_id
+from ppconformance.run.customer_pool import OrgScan, SuitePool, claims_path
 from ppconformance.run.customer_reuse import ReusableCustomers
 from ppconformance.run.link_journal import Journal
 from ppconformance.run.preflight import apply_discovery
@@ -68,6 +71,20 @@ def customer_pool(profile: Profile, pytestconfig: pytest.Config) -> CustomerPool
     worker = worker_id(pytestconfig)
     index = int(worker[2:]) if worker[2:].isdigit() else 0
     return CustomerPool(profile, index, runcontext.require(pytestconfig).workers)
+
+
+@pytest.fixture(scope="session")
+def suite_pool(profile: Profile, pytestconfig: pytest.Config) -> SuitePool:
+    """This process's share of the suite's customer pools (`run.customer_pool`; xdist workers claim their places in
+    the run's claims file beside the journal), over the preflight's scan from the run context; it counts the
+    process's test customers into its `ProcessState.customers`. Off (random identities) unless the profile uses the
+    pool."""
+    ctx = runcontext.require(pytestconfig)
+    worker = worker_id(pytestconfig)
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    scans = {org: OrgScan.from_json(data) for org, data in json.loads(ctx.customer_pool or "{}").items()}
+    claims = claims_path(profile.journal_dir, ctx.base_url, ctx.run_id)
+    return SuitePool(profile, scans, index, ctx.workers, runcontext.state(pytestconfig).customers, claims)
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +150,7 @@ def world(
     pytestconfig: pytest.Config,
     journal: Journal,
     customer_pool: CustomerPool,
+    suite_pool: SuitePool,
     reusable_customers: ReusableCustomers | None,
     partner_clients: dict[str, PartnerProgramClient],
     request: Any,
@@ -147,6 +165,7 @@ def world(
         run_id=ctx.run_id,
         journal=journal,
         pool=customer_pool,
+        suite_pool=suite_pool,
         reusable=reusable_customers,
         clients=partner_clients,
         listens=request.node.get_closest_marker("webhook") is not None,

@@ -5,8 +5,9 @@ A pytest plugin (entry point `pytest11`), inert unless the run is a conformance 
 only process): links this run left in its journal are undone (any left behind is a failure of its own, or an error
 when the target could not be reached to undo them), the exit code is settled (`run.outcomes.OutcomeTracker`,
 then the conformance reporter: waivers, `plugin.reporting`), and the summary printed: the preflight, the outcome
-classes, the reports written, the state reads' convergence and the HTTP requests sent (summed over xdist
-workers: each worker hands its figures back in `workeroutput`).
+classes, the reports written, the state reads' convergence, the test customers registered, reused and set aside
+(`run.customer_pool.PoolTally`; also conformance.json `run.customers`) and the HTTP requests sent (summed over
+xdist workers: each worker hands its figures back in `workeroutput`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput["pp_requests"] = state.requests
         config.workeroutput["pp_settled"] = state.settled
         config.workeroutput["pp_readings"] = runcontext.readings(config).to_json()
+        config.workeroutput["pp_customers"] = state.customers.to_json()
         return
     preflight, tracker, reporter = state.preflight, state.tracker, state.reporter
     if state.check_config is not None:
@@ -68,6 +70,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     else:
         tracker.record_leftovers(report.render().splitlines(), config.getoption("allure_report_dir", None))
     preflight.finish()
+    tracker.customers = state.customers.to_json()
     session.exitstatus = tracker.exit_code(int(session.exitstatus))
     if reporter is not None:
         session.exitstatus = reporter.finish(int(session.exitstatus), run_error, _run_readings(config))
@@ -81,6 +84,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     state.requests += int(output.get("pp_requests", 0))
     state.settled += list(output.get("pp_settled", []))
     runcontext.readings(node.config).merge(output.get("pp_readings") or {})
+    state.customers.add(output.get("pp_customers", {}))
 
 
 def settled_summary(settled: list[list[Any]], window: float) -> str:
@@ -131,6 +135,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if profile is not None and profile.allow_writes:
         window = profile.state.read_consistency_seconds
         terminalreporter.write_line(settled_summary(state.settled, window))
+        for line in state.customers.summary():
+            terminalreporter.write_line(line)
     terminalreporter.write_line(f"partner-program: {state.requests} HTTP requests sent to {ctx.base_url}")
 
 

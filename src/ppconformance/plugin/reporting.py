@@ -219,7 +219,8 @@ class ConformanceReporter:
                 "uncleaned": list(tracker.uncleaned),
                 "stopped": tracker.stopped,
                 "errors": list(tracker.errors),
-            },
+            }
+            | ({"customers": tracker.customers} if tracker.customers is not None else {}),
         )
         out = self.reports_dir
         out.mkdir(parents=True, exist_ok=True)

@@ -195,7 +195,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     state = runcontext.state(config)
     state.preflight = preflight
-    ctx = runcontext.update(config, discovery=preflight.discovery_json())
+    ctx = runcontext.update(config, discovery=preflight.discovery_json(), customer_pool=preflight.pool_json())
+    state.customers.add(preflight.tally.to_json())
     if opts.check_config:
         state.check_config = _check_config(opts, profile, preflight)
         return

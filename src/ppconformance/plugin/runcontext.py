@@ -35,6 +35,7 @@ import pytest
 from ppconformance.connection.client import Exchange
 from ppconformance.connection.profile import Profile, ProfileError, load_profile
 from ppconformance.judge.readings import Readings, tenant_of
+from ppconformance.run.customer_pool import PoolTally
 
 __all__ = [
     "INI_KEY",
@@ -82,6 +83,8 @@ class RunContext:
     - `embedded_env`: the generated credentials of the embedded server's orgs (names of
       `ppconformance.connection.embedded.EMBEDDED_SECRET_VARS` -> value); secret, never repr'd or written;
     - `discovery`: the preflight's discovery of every org as JSON (`Preflight.discovery_json`), "" before it;
+    - `customer_pool`: the preflight's scan of every org's customer pool as JSON (`Preflight.pool_json`; each
+      process takes its share of it, `run.customer_pool.SuitePool`), "" before it or without the pool;
     - `fuzz_seed`: the fuzz stage's hypothesis seed, None before it is drawn;
     - `webhooks`: the webhook set-up as plain data (`webhooks.plugin.WebhookRun` fields), {} before it;
     - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd;
@@ -103,6 +106,7 @@ class RunContext:
     reference_target: bool = False
     embedded_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     discovery: str = ""
+    customer_pool: str = ""
     fuzz_seed: int | None = None
     webhooks: Mapping[str, Any] = field(default_factory=dict)
     webhook_token: str = field(default="", repr=False)
@@ -139,7 +143,9 @@ class ProcessState:
     - `check_config`: with `--check-config`, the configuration check's report and exit code (0, or 12 on drift),
       once the preflight made it: the run then collects nothing and ends with them;
     - `readings`: the readings this process saw (`judge.readings.Readings`), None before its first scenario;
-      `deliveries`: on the process that runs the webhook sink, its live list of deliveries (for the readings).
+      `deliveries`: on the process that runs the webhook sink, its live list of deliveries (for the readings);
+    - `customers`: the test customers this process registered, reused and set aside (`run.customer_pool.PoolTally`;
+      on the controller, the run's sum once the workers are done).
     """
 
     tracker: Any = None
@@ -153,6 +159,7 @@ class ProcessState:
     check_config: tuple[str, int] | None = None
     readings: Any = None
     deliveries: Any = None
+    customers: PoolTally = field(default_factory=PoolTally)
 
 
 _STATE = pytest.StashKey[ProcessState]()

@@ -36,6 +36,7 @@ __all__ = [
     "drift",
     "fill_from_discovery",
     "probe_relinking",
+    "relinking_of",
     "render_drift",
     "speaks_the_api",
 ]
@@ -264,7 +265,14 @@ def probe_relinking(client: PartnerProgramClient, customer: dict[str, Any], prog
             f"the relinking probe (MEMBERSHIP_RELINKING_CANCELLED) answered HTTP {exchange.status}\n"
             + exchange.render()
         )
-    code = _item_code(exchange.response_json)
+    return relinking_of(_item_code(exchange.response_json))
+
+
+def relinking_of(code: Any) -> bool | None:
+    """What the item code of a MEMBERSHIP_RELINKING_CANCELLED for a customer with nothing pending says of
+    ALLOW_MEMBERSHIP_RELINKING (update-partner-program#error-codes): 2026 -> False; 2027 (nothing pending) or 2004
+    (not linked) -> True; anything else -> None (undetermined). Used by `probe_relinking` and by the customer pool's
+    scan, whose cancel is the same probe (`run.customer_pool.scan_org`)."""
     if code == _RELINKING_DISABLED:
         return False
     if code in (_NOTHING_PENDING, _NOT_LINKED):

@@ -75,6 +75,9 @@ class OutcomeTracker:
 
     def __init__(self, stop_after: int = 3) -> None:
         self.stop_after = stop_after
+        self.customers: dict[str, Any] | None = None
+        """The run's test customers (`run.customer_pool.PoolTally.to_json`), set at the end of the run for the
+        report (conformance.json `run.customers`); None before."""
         self.stopped: str | None = None
         self.consecutive_transport = 0
         self.counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}

@@ -7,16 +7,19 @@
    (`discovery.discover_programs`) and, when `probe_relinking` is on and a
    customer can be had (writes allowed, or a pool customer), probes
    ALLOW_MEMBERSHIP_RELINKING by behaviour; compares both with the profile
-   (`discovery.drift`) and writes `reports/discovery.json` and `reports/drift.txt`;
+   (`discovery.drift`) and writes `reports/discovery.json` and `reports/drift.txt`; when the suite registers its
+   customers in the customer pool (`Profile.uses_customer_pool`), scans the org's pool first: finds the customers
+   earlier runs registered, cancels and delinks what they left (`run.customer_pool.scan_org`), and probes
+   relinking on one of them (a first run registers the pool's first customer for it);
 3. checks that the target answers as the Partner Program API at all (`discovery.speaks_the_api`: one harmless
    request against a conforming target); a web server, a wrong base URL or another service ends the run as
    an error, before any scenario;
 4. cleans the links an earlier run left open in the journal (a killed run),
    unless that run is still live; a read-only run only reports them.
 
-`apply_discovery` completes a profile from the JSON the controller hands to
-xdist workers in the run context (`RunContext.discovery`). `sweep_journal` cleans what this run's
-scenarios could not at teardown; what is still linked after it is a leftover.
+`apply_discovery` completes a profile from the JSON the controller hands to xdist workers in the run context
+(`RunContext.discovery`; the pool's scan goes as `RunContext.customer_pool`). `sweep_journal` cleans what this
+run's scenarios could not at teardown; what is still linked after it is a leftover.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ppconformance.connection.client import PartnerProgramClient
+from ppconformance.connection.client import PartnerProgramClient, TargetError
+from ppconformance.connection.identities import random_mobile
 from ppconformance.connection.profile import MembershipPeriod, OrgProfile, Profile
 from ppconformance.run.cleanup import CleanupReport, clean
+from ppconformance.run.customer_pool import Found, OrgScan, PoolTally, SuitePool, claims_path, scan_org
 from ppconformance.run.discovery import (
     DiscoveredProgram,
     Drift,
@@ -38,6 +43,7 @@ from ppconformance.run.discovery import (
     drift,
     fill_from_discovery,
     probe_relinking,
+    relinking_of,
     render_drift,
     speaks_the_api,
 )
@@ -108,12 +114,20 @@ class Preflight:
     earlier_open: int = 0
     requests: int = 0
     clients: dict[str, PartnerProgramClient] = field(default_factory=dict)
+    pool: dict[str, OrgScan] = field(default_factory=dict)
+    """The customer pool's scan per org (`run.customer_pool.scan_org`); {} when the run does not use the pool."""
+    tally: PoolTally = field(default_factory=PoolTally)
+    """The customers the preflight registered (the relinking probe's) and set aside."""
 
     def client_for(self, org: str) -> PartnerProgramClient:
         """A client of org `org` (KeyError when the profile has none)."""
         if org not in self.clients:
             self.clients[org] = PartnerProgramClient(self.base_url, self.profile, self.profile.org(org))
         return self.clients[org]
+
+    def pool_json(self) -> str:
+        """The customer pool's scan of every org as JSON (`RunContext.customer_pool`), "" without the pool."""
+        return json.dumps({org: scan.to_json() for org, scan in self.pool.items()}, sort_keys=True) if self.pool else ""
 
     def discovery_json(self) -> str:
         """The discovery of every org as JSON (`RunContext.discovery`)."""
@@ -156,6 +170,13 @@ class Preflight:
                 f"partner-program: {len(self.drift)} configuration drift(s) between the profile and the "
                 "target (see reports/drift.txt; --check-config)"
             )
+        scanned = {org: scan for org, scan in self.pool.items() if not scan.complete}
+        if scanned:
+            held = ", ".join(
+                f"org {org} {sum(1 for f in scan.found.values() if not f.fresh)}" for org, scan in scanned.items()
+            )
+            out.append(f"partner-program: customers of earlier runs found in the customer pool: {held}")
+            out += [f"partner-program: {note}" for scan in scanned.values() for note in scan.notes]
         if self.earlier.closed or self.earlier.leftovers or self.earlier_open:
             out.append(
                 f"partner-program: journal of earlier runs: {self.earlier_open} open link(s), "
@@ -164,8 +185,10 @@ class Preflight:
         return out
 
     def finish(self) -> None:
-        """End of run: drop the live marker; an ephemeral target's journal goes with it."""
+        """End of run: drop the live marker and the xdist workers' pool claims; an ephemeral target's journal goes
+        with it."""
         RunMarker(self.profile.journal_dir, self.base_url, self.run_id).remove()
+        claims_path(self.profile.journal_dir, self.base_url, self.run_id).unlink(missing_ok=True)
         if self.ephemeral:
             remove_target(self.profile.journal_dir, self.base_url)
         for client in self.clients.values():
@@ -179,9 +202,7 @@ def _probe_customer(
     if profile.allow_writes and profile.provisioning == "register":
         import secrets
 
-        mobile = profile.mobile_prefix + "".join(
-            secrets.choice("0123456789") for _ in range(12 - len(profile.mobile_prefix))
-        )
+        mobile = random_mobile(profile.mobile_prefix, secrets.choice)
         ex = client.add_customer({"mobile": mobile})
         body = ex.response_json if isinstance(ex.response_json, dict) else {}
         if ex.status == 200 and isinstance(body.get("createdId"), int):
@@ -193,6 +214,48 @@ def _probe_customer(
     return {"mobile": pooled.mobile}, ""
 
 
+def _scan(pre: Preflight, client: PartnerProgramClient, org: OrgProfile, position: int, probe: str | None) -> OrgScan:
+    """The customer pool's scan of `org` (`run.customer_pool.scan_org`); nothing to scan on the embedded server
+    this run started. A target error ends the scan of this org and the ones after it (their places are looked up
+    as they are needed): whether the target can be used is for discovery and the scenarios to say, not for the
+    pool (with discovery off, the scenarios meet a broken target as they did before the pool)."""
+    if pre.ephemeral:
+        return OrgScan(complete=True)
+    if any(note.startswith("the customer pool was not scanned") for s in pre.pool.values() for note in s.notes):
+        return OrgScan(notes=[f"the customer pool was not scanned (org {org.name}): an earlier org's scan failed"])
+    try:
+        return scan_org(client, pre.profile, org, position, probe_program=probe)
+    except TargetError as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return OrgScan(notes=[f"the customer pool was not scanned (org {org.name}): {why}"])
+
+
+def _probe_with_pool(
+    pre: Preflight, client: PartnerProgramClient, org: OrgProfile, program: str
+) -> tuple[bool | None, str]:
+    """The relinking probe on a pool customer (`discovery.probe_relinking`): the answer the pool scan's cancel got
+    for the first enrolled customer it found, else one cancel for it; with none found (a first run), the pool's
+    first free place of an enrolled customer is registered (the run's first customer: its scenarios reuse it) and
+    probed. Returns the setting (None: undetermined) and a note ("" when none)."""
+    scan = pre.pool[org.name]
+    relinking = relinking_of(scan.probe_code)
+    if relinking is not None:
+        return relinking, ""
+    held = sorted((i, f) for (e, i), f in scan.found.items() if e)
+    if held:
+        return probe_relinking(client, {"id": held[0][1].id}, program), ""
+    slot = SuitePool(pre.profile, {org.name: scan}).take(org.name, True)
+    if slot is None:
+        return None, "relinking not probed: the customer pool has no free place"
+    ex = client.add_customer(slot.identity.identifiers())
+    body = ex.response_json if isinstance(ex.response_json, dict) else {}
+    if ex.status != 200 or not isinstance(body.get("createdId"), int):
+        return None, f"registering a probe customer answered HTTP {ex.status}"
+    scan.found[(True, slot.identity.index)] = Found(body["createdId"], settled=True, fresh=True)
+    pre.tally.registered += 1
+    return probe_relinking(client, {"id": body["createdId"]}, program), ""
+
+
 def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bool, reports_dir: Path) -> Preflight:
     """Discovery, drift and the start-of-run cleanup (module docstring). Raises `NotThePartnerProgramApi` when the
     target does not answer as the Partner Program API (`discovery.speaks_the_api`), `TargetError` when it fails a
@@ -201,27 +264,45 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
     journal_root = Path(profile.journal_dir)
     _drop_stale_ephemeral(journal_root)
     RunMarker(profile.journal_dir, base_url, run_id).create()
-    for org in profile.orgs:
+    for position, org in enumerate(profile.orgs):
         found = OrgDiscovery()
         pre.discovered[org.name] = found
-        if not profile.discovery:
-            found.notes.append("discovery is off (profile discovery: false)")
-            continue
         client = pre.client_for(org.name)
-        found.programs = discover_programs(client)
-        if found.programs is None:
-            found.notes.append("the target does not offer GET /v2/organization/programs")
-        filled = fill_from_discovery(org, found.programs) if found.programs else org
+        filled = org
+        if profile.discovery:
+            found.programs = discover_programs(client)
+            if found.programs is None:
+                found.notes.append("the target does not offer GET /v2/organization/programs")
+            filled = fill_from_discovery(org, found.programs) if found.programs else org
+        else:
+            found.notes.append("discovery is off (profile discovery: false)")
         supplementary = filled.programs.get("supplementary")
-        if profile.probe_relinking and supplementary is not None:
-            customer, why = _probe_customer(client, profile, org)
-            if customer is None:
-                found.notes.append(why)
-            elif profile.allow_writes:
-                found.relinking = probe_relinking(client, customer, supplementary.name)
+        probing = profile.discovery and profile.probe_relinking and supplementary is not None
+        if profile.uses_customer_pool:
+            probe = supplementary.name if probing and supplementary is not None else None
+            pre.pool[org.name] = _scan(pre, client, filled, position, probe)
+        if not profile.discovery:
+            continue
+        if probing and supplementary is not None:
+            if profile.uses_customer_pool:
+                found.relinking, why = _probe_with_pool(pre, client, filled, supplementary.name)
+                if why:
+                    found.notes.append(why)
             else:
-                found.notes.append("relinking not probed: the probe is an update request and writes are not allowed")
+                customer, why = _probe_customer(client, profile, org)
+                if customer is None:
+                    found.notes.append(why)
+                elif profile.allow_writes:
+                    found.relinking = probe_relinking(client, customer, supplementary.name)
+                else:
+                    found.notes.append(
+                        "relinking not probed: the probe is an update request and writes are not allowed"
+                    )
         pre.drift += drift(org, found.programs, found.relinking)
+    for org_name, scan in pre.pool.items():
+        for (enrolled, index), why in sorted(scan.aside.items()):
+            kind = "enrolled" if enrolled else "not enrolled"
+            pre.tally.set_aside.append(f"org {org_name}: pool place {index} ({kind}): {why}")
     speaks_the_api(pre.client_for(profile.orgs[0].name))
     reports_dir.mkdir(parents=True, exist_ok=True)
     (reports_dir / "discovery.json").write_text(

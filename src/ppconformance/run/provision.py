@@ -2,7 +2,9 @@
 undone at the end.
 
 Test customers are registered through `POST /v2/customers` (`test_data.provisioning: register`, writes
-allowed) or taken from `orgs[].customer_pool` (provisioning `pool`, or a read-only run). Every link request
+allowed), at the places of the suite's customer pool, whose customers later runs find again and reuse
+(`run.customer_pool`; with `test_data.reuse_customers: false`, random identities instead), or taken from
+`orgs[].customer_pool` (provisioning `pool`, or a read-only run). Every link request
 that could change state is written to the journal before it is sent (`journal_link`); `cleanup` undoes the
 scenario's links at teardown (see `ppconformance.run.cleanup`) and gives pool customers back.
 
@@ -22,8 +24,10 @@ from typing import Any
 import pytest
 
 from ppconformance.connection.client import Exchange, PartnerProgramClient, TargetBroken
+from ppconformance.connection.identities import random_mobile
 from ppconformance.connection.profile import OrgProfile, PoolCustomer, Profile
 from ppconformance.run.cleanup import CleanupReport, Known, clean, clean_customer, linked_program_names
+from ppconformance.run.customer_pool import Found, SuitePool, confirm
 from ppconformance.run.link_journal import Journal, JournalEntry
 
 __all__ = ["Customer", "CustomerPool", "PreconditionFailed", "Provisioner", "setup_answer"]
@@ -95,7 +99,9 @@ class Provisioner:
 
     - `profile`, `run_id`: what test identities are made of (mobile prefix, email domain, the run's id);
     - `journal`: the run's provisioning journal (None: nothing is journaled, e.g. a unit test);
-    - `pool`: this process's share of the profiles' customer pools;
+    - `pool`: this process's share of the profiles' hand-listed customer pools;
+    - `suite_pool`: this process's share of the suite's customer pools (`run.customer_pool`), which also counts the
+      customers registered, reused and set aside (None: random identities, nothing counted, e.g. a unit test);
     - `entries` / `borrowed`: what `cleanup` undoes (journal entries written, pool customers taken).
     """
 
@@ -103,36 +109,93 @@ class Provisioner:
     run_id: str
     journal: Journal | None = None
     pool: CustomerPool | None = None
+    suite_pool: SuitePool | None = None
     entries: list[JournalEntry] = field(default_factory=list)
     borrowed: list[tuple[str, PoolCustomer]] = field(default_factory=list)
 
     def make_identity(self) -> Customer:
-        """A fresh, unregistered identity unique to this run (mobile from the profile's prefix)."""
-        prefix = self.profile.mobile_prefix
-        digits = "".join(secrets.choice("0123456789") for _ in range(12 - len(prefix)))
-        mobile = prefix + digits
-        tag = f"{self.run_id}-{digits}"
+        """A fresh, unregistered identity unique to this run (a random mobile behind the profile's prefix, never one
+        of the customer pool's: `connection.identities.random_mobile`)."""
+        mobile = random_mobile(self.profile.mobile_prefix, secrets.choice)
+        tag = f"{self.run_id}-{mobile[len(self.profile.mobile_prefix) :]}"
         return Customer(mobile=mobile, email=f"pp-{tag}@{self.profile.email_domain}", external_id=f"ppc-{tag}")
 
     def register(self, client: PartnerProgramClient, org: OrgProfile, *, enrolled: bool = True) -> Customer:
-        """A customer registered on the target, remembered by the scenario: a new one through
-        POST /v2/customers, or one of the org's pool (provisioning "pool", or writes not allowed).
+        """A customer enrolled (or not) and never linked, remembered by the scenario: a customer of the suite's pool
+        (one an earlier run registered, confirmed first, or a new one registered at the pool's next free place:
+        `run.customer_pool`), else a new one with a random identity through POST /v2/customers, or one of the org's
+        hand-listed pool (provisioning "pool", or writes not allowed).
 
         Raises PreconditionFailed when the target refuses, TargetBroken on a 5xx;
-        skips, naming the profile key, when the pool has no free customer.
+        skips, naming the profile key, when the hand-listed pool has no free customer.
         """
         if self.profile.provisioning == "pool" or not self.profile.allow_writes:
             return self.borrow(client, org, enrolled)
+        pooled = self.from_pool(client, org, enrolled) if self.suite_pool is not None else None
+        if pooled is not None:
+            return pooled
         customer = self.make_identity()
-        ex = client.add_customer(
-            {"mobile": customer.mobile, "email": customer.email, "externalId": customer.external_id}, enrolled=enrolled
-        )
-        body = setup_answer(ex, "registering a test customer")
-        if ex.status != 200 or not isinstance(body.get("createdId"), int):
-            raise PreconditionFailed(f"registering a test customer failed (HTTP {ex.status})\n{ex.render()}")
-        customer.id = body["createdId"]
+        customer.id = self._add(client, customer, enrolled)
         customer.enrolled = enrolled
         return customer
+
+    def _add(self, client: PartnerProgramClient, customer: Customer, enrolled: bool) -> int:
+        """POST /v2/customers for `customer`; its new id. Raises PreconditionFailed when refused, TargetBroken on
+        a 5xx or a body that is not JSON."""
+        ex = self._try_add(client, customer, enrolled)
+        if isinstance(ex, int):
+            return ex
+        raise PreconditionFailed(f"registering a test customer failed (HTTP {ex.status})\n{ex.render()}")
+
+    def _try_add(self, client: PartnerProgramClient, customer: Customer, enrolled: bool) -> int | Exchange:
+        """POST /v2/customers for `customer`: its new id, or the exchange of a refusal. Raises TargetBroken on a 5xx
+        or a body that is not JSON."""
+        ids = {"mobile": customer.mobile, "email": customer.email, "externalId": customer.external_id}
+        ex = client.add_customer(ids, enrolled=enrolled)
+        body = setup_answer(ex, "registering a test customer")
+        if ex.status != 200 or not isinstance(body.get("createdId"), int):
+            return ex
+        if self.suite_pool is not None:
+            self.suite_pool.tally.registered += 1
+        return int(body["createdId"])
+
+    def from_pool(self, client: PartnerProgramClient, org: OrgProfile, enrolled: bool) -> Customer | None:
+        """A customer of the suite's pool of `org` in the state of one never linked (`run.customer_pool`, steps 2-4):
+        the next place this process may take; a customer found there is confirmed (or set aside, and the next place
+        taken), a free place is registered, and a registration refused because the place is held after all is
+        looked up (GET /v2/customers/lookup) and confirmed. None when the pool is off or this process's share is
+        used up. Raises PreconditionFailed when a registration is refused and the lookup finds nobody, TargetBroken
+        on a 5xx to either."""
+        pool = self.suite_pool
+        assert pool is not None
+        while (slot := pool.take(org.name, enrolled)) is not None:
+            ident = slot.identity
+            customer = Customer(
+                mobile=ident.mobile, email=ident.email, external_id=ident.external_id, enrolled=enrolled
+            )
+            found, settled = slot.found, True
+            if found is None:
+                added = self._try_add(client, customer, enrolled)
+                if isinstance(added, int):
+                    customer.id = added
+                    return customer
+                lookup = client.lookup("mobile", ident.mobile)
+                entity = setup_answer(lookup, f"looking up pool customer {ident.mobile}").get("entity")
+                if lookup.status != 200 or not isinstance(entity, int):
+                    raise PreconditionFailed(
+                        f"registering a test customer failed (HTTP {added.status}) and the lookup of its mobile "
+                        f"found nobody\n{added.render()}\n{lookup.render()}"
+                    )
+                found, settled = Found(entity), False
+            customer.id = found.id
+            if found.fresh:  # registered by this run's preflight: never linked
+                return customer
+            why = confirm(client, self.profile, org, found.id, settled and found.settled)
+            if why is None:
+                pool.tally.reused += 1
+                return customer
+            pool.set_aside(slot, why)
+        return None
 
     def borrow(self, client: PartnerProgramClient, org: OrgProfile, enrolled: bool) -> Customer:
         """A free pool customer of `org`, looked up on the target and delinked from whatever it is linked to;
@@ -147,6 +210,8 @@ class Provisioner:
                 f"{kind} customer for this process"
             )
         self.borrowed.append((org.name, pooled))
+        if self.suite_pool is not None:
+            self.suite_pool.tally.borrow(f"{org.name}:{pooled.mobile}:{pooled.email}:{pooled.external_id}")
         customer = Customer(
             mobile=pooled.mobile, email=pooled.email, external_id=pooled.external_id, enrolled=pooled.enrolled
         )

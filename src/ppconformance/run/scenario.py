@@ -36,6 +36,7 @@ from ppconformance.contract.stances import AmbiguityId
 from ppconformance.judge.verdicts import Action
 from ppconformance.run.bodies import Bodies
 from ppconformance.run.cleanup import CleanupReport, Known, send_delink
+from ppconformance.run.customer_pool import SuitePool
 from ppconformance.run.customer_reuse import Reusable, ReusableCustomers
 from ppconformance.run.expected_state import ExpectedState, Observation
 from ppconformance.run.link_journal import Journal
@@ -64,6 +65,9 @@ class World:
     - `profile`: the effective profile.
     - `base_url`: the target.
     - `run_id`: short id of this run, part of every test identity.
+    - `pool`: the process's share of the profile's hand-listed `customer_pool`s; `suite_pool`: its share of the
+      suite's customer pools (`run.customer_pool`: customers of earlier runs found again, new ones registered at
+      the pool's places); None (unit tests): random identities;
     - `reusable`: the process's reusable customers (`run.customer_reuse`): customers carried on from earlier
       scenarios, and the cleanup deferred to the end of the process; None (pool provisioning, read-only runs,
       unit tests): every customer is the scenario's own and its links are undone at teardown.
@@ -80,6 +84,7 @@ class World:
     run_id: str
     journal: Journal | None = None
     pool: CustomerPool | None = None
+    suite_pool: SuitePool | None = None
     reusable: ReusableCustomers | None = None
     listens: bool = False
     workers: int = 1
@@ -100,7 +105,7 @@ class World:
     _traced: list[tuple[int, Action]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self.provisioner = Provisioner(self.profile, self.run_id, self.journal, self.pool)
+        self.provisioner = Provisioner(self.profile, self.run_id, self.journal, self.pool, self.suite_pool)
         self.bodies = Bodies(self.profile, self.run_id)
 
     # -- org and programs ---------------------------------------------------------
