@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeGuard
 
@@ -10,6 +11,13 @@ from gherkin.parser import Parser
 from gherkin.parser_types import Envelope, RuleEnvelope, ScenarioEnvelope
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The self-tests start the suite and the reference server as subprocesses some hundred times: let those
+    write and reuse bytecode even where the environment sets PYTHONDONTWRITEBYTECODE (a fresh clone would else
+    compile every module of the suite in every subprocess; `tools.sweep` does the same for its runs)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def _is_rule(child: Envelope) -> TypeGuard[RuleEnvelope]:
