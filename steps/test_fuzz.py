@@ -109,6 +109,7 @@ def fuzz_target(profile: Profile, pytestconfig: pytest.Config, journal: Any, sui
         secrets=client.secrets,
         policy=fuzzchecks.Policy(frozenset(profile.strict)),
         readings=runcontext.readings(pytestconfig, profile),
+        pace=client.pace,
     )
     target.world = world  # type: ignore[attr-defined]
     _DEEPENER.append(Deepener(org, customers, profile))
@@ -171,6 +172,8 @@ def _send(case: Any, target: FuzzTarget, timeout: float) -> tuple[Any, dict[str,
     """Send `case`; transport failures are errors of the run (TargetError), not findings."""
     headers = dict(target.auth_headers())
     target.journal_case(by_path(case.operation.path), case.body)
+    if target.pace is not None:  # schemathesis sends the case itself: it keeps to the org's rate limit too
+        target.pace()
     try:
         response = case.call(base_url=target.base_url, headers=headers, timeout=timeout)
     except requests.Timeout:

@@ -425,6 +425,19 @@ def test_third_request_within_a_minute_has_to_wait(monkeypatch: pytest.MonkeyPat
     assert client._limiter.try_acquire("target", blocking=False) is False
 
 
+def test_the_fuzz_stages_requests_take_their_slots_of_the_same_limit(fresh_limiters: dict) -> None:
+    """schemathesis sends the fuzz stage's cases itself; `pace` takes each one's slot of the profile's rate limit
+    from the limiter the client's own requests use (steps/test_fuzz.py `_send` calls it before every case)."""
+    client = _client(Script(_ok()), rate_limit_per_minute=2)
+    client.pace()
+    client.send("GET", PROGRAMS)
+    assert client._limiter is not None
+    assert client._limiter.try_acquire("target", blocking=False) is False, "a paced case counts like a request"
+    unlimited = _client(Script(_ok()))
+    unlimited.pace()  # no limit: nothing to wait for
+    assert unlimited._limiter is None
+
+
 # -- against the real reference server --------------------------------------------------------------------------------
 def _real_client(base_url: str, org: int = BASIC, **changes: Unpack[ProfileChanges]) -> PartnerProgramClient:
     profile = _profile(**changes)

@@ -362,6 +362,13 @@ class PartnerProgramClient:
                 )
         return exchange
 
+    def pace(self) -> None:
+        """Wait for a slot of the profile's `rate_limit_per_minute` (the run's shared window under xdist) for a
+        request another HTTP stack sends to this target: the fuzz stage's schemathesis calls. No-op without a
+        limit."""
+        if self._limiter is not None:
+            self._limiter.try_acquire("target")
+
     def _send_honouring_429(
         self,
         method: str,

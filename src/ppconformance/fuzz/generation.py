@@ -183,6 +183,9 @@ class FuzzTarget:
     policy: Policy = field(default_factory=Policy)
     """The ambiguities judged strictly and the default-stance notes of the checks (`fuzz.checks.checks_for`)."""
     deadline: float = 0.0
+    pace: Any = None
+    """Called before each case is sent: waits for a slot of the profile's rate limit (`PartnerProgramClient.pace`);
+    None: no limit."""
     readings: Any = None
     """The process's `judge.readings.Readings`, to which every answer of the stage is shown (None: not read)."""
     sent: int = 0
