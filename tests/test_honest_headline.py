@@ -122,8 +122,11 @@ def test_errors_of_the_run_are_errors_in_every_report_never_failures(tmp_path: P
 def test_a_target_that_is_not_this_api_is_not_judged(tmp_path: Path, serve: object) -> None:
     base_url = serve("webserver")  # type: ignore[operator]
     profile = basic_profile(tmp_path)
-    code, out, junit = run_suite(tmp_path, f"--base-url={base_url}", f"--profile={profile}", "--read-only")
+    journal = tmp_path / "journal"
+    env = {"PP__JOURNAL_DIR": str(journal)}
+    code, out, junit = run_suite(tmp_path, f"--base-url={base_url}", f"--profile={profile}", "--read-only", env=env)
     assert code == EXIT_TARGET_ERROR, out[-3000:]
+    assert not list(journal.glob("*/*.run.json")), "a run that stopped in its preflight left its live marker"
     assert f"{base_url} does not answer as the Partner Program API" in out, out[-3000:]
     assert counts(junit) == {"tests": 1, "failures": 0, "errors": 1, "skipped": 0}
     report = json.loads((tmp_path / "reports" / "conformance.json").read_text(encoding="utf-8"))

@@ -264,6 +264,19 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
     journal_root = Path(profile.journal_dir)
     _drop_stale_ephemeral(journal_root)
     RunMarker(profile.journal_dir, base_url, run_id).create()
+    try:
+        _prepare(pre, reports_dir)
+    except BaseException:
+        pre.finish()  # a run that stops in its preflight is no longer live: the next run may clean its journal
+        raise
+    pre.requests = sum(c.requests_sent for c in pre.clients.values())
+    return pre
+
+
+def _prepare(pre: Preflight, reports_dir: Path) -> None:
+    """`run_preflight`'s work once the run is marked live: discovery, the pool scan, the API check, the reports of
+    discovery and drift, the start-of-run cleanup."""
+    profile, base_url, run_id, ephemeral = pre.profile, pre.base_url, pre.run_id, pre.ephemeral
     for position, org in enumerate(profile.orgs):
         found = OrgDiscovery()
         pre.discovered[org.name] = found
@@ -319,8 +332,6 @@ def run_preflight(base_url: str, profile: Profile, run_id: str, *, ephemeral: bo
                 Journal(profile.journal_dir, base_url, run_id, "preflight"),
                 lambda name: profile.org(name).allow_membership_relinking,
             )
-    pre.requests = sum(c.requests_sent for c in pre.clients.values())
-    return pre
 
 
 def _drop_stale_ephemeral(root: Path) -> None:
