@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 
 from .refserver import admin, start_reference_server
-from .test_suite_runs import DROPPED_ENV, ROOT, SECRETS
+from .test_suite_runs import DROPPED_ENV, ROOT, SECRETS, scenario_command
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -61,20 +60,8 @@ def _fresh_copy(dest: Path) -> Path:
 
 
 def _command(base_url: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "steps",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not fuzz",
-        f"--base-url={base_url}",
-        "--reference-target",  # a reference server: the clock scenarios run too
-        *args,
-    ]
+    # a reference server: the clock scenarios run too
+    return scenario_command(f"--base-url={base_url}", "--reference-target", *args)
 
 
 def _env(checkout: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import yaml
 from ppconformance.run.outcomes import EXIT_DRIFT
 
 from .refserver import admin, start_reference_server
-from .test_suite_runs import ROOT, SECRETS, counts
+from .test_suite_runs import ROOT, SECRETS, counts, scenario_command
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -60,23 +59,14 @@ def _env(journal: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def _cmd(base_url: str, reports: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "steps",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not fuzz",
+    return scenario_command(
         f"--base-url={base_url}",
         "--reference-target",  # a reference server: the clock scenarios run too
         f"--reports-dir={reports}",
         f"--alluredir={reports / 'allure-results'}",
         f"--junitxml={reports / 'junit.xml'}",
         *args,
-    ]
+    )
 
 
 def _run(

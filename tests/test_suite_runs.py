@@ -37,23 +37,16 @@ DROPPED_ENV += ("PYTEST_BASE_URL", "PP_PROFILE", "PP_STRICT", "PP_DISCOVERY", "P
 states its target, profile and overrides itself (`env`)."""
 
 
+def scenario_command(*args: str) -> list[str]:
+    """The command line of a suite run over the scenarios (`pytest steps -q`, no cache), the fuzz stage
+    deselected (`-m "not fuzz"`; tests/test_fuzz.py runs it; an `-m` in `args` replaces it), then `args`."""
+    return [sys.executable, "-m", "pytest", "steps", "-q", "-p", "no:cacheprovider", "-m", "not fuzz", *args]
+
+
 def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, ET.Element]:
-    """Run `pytest` on the scenarios with reports in tmp_path; returns (exit code, output, junit root).
-    The fuzz stage is deselected (`-m "not fuzz"`; tests/test_fuzz.py runs it); an `-m` in `args` replaces it."""
+    """Run `scenario_command` with reports in tmp_path; returns (exit code, output, junit root)."""
     reports = tmp_path / "reports"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "steps",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not fuzz",
-        f"--reports-dir={reports}",  # JUnit, allure results and conformance.* go there together
-        *args,
-    ]
+    cmd = scenario_command(f"--reports-dir={reports}", *args)  # JUnit, allure and conformance.* go there together
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_ENV)}
     full_env = {**inherited, **SECRETS, **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600)

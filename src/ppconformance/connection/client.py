@@ -363,9 +363,9 @@ class PartnerProgramClient:
         return exchange
 
     def pace(self) -> None:
-        """Wait for a slot of the profile's `rate_limit_per_minute` (the run's shared window under xdist) for a
-        request another HTTP stack sends to this target: the fuzz stage's schemathesis calls. No-op without a
-        limit."""
+        """Wait for a slot of the profile's `rate_limit_per_minute` (the run's shared window under xdist) before a
+        request: each of this client's own sends, and each request another HTTP stack sends to this target (the
+        fuzz stage's schemathesis calls). No-op without a limit."""
         if self._limiter is not None:
             self._limiter.try_acquire("target")
 
@@ -411,8 +411,7 @@ class PartnerProgramClient:
         url = self.base_url + path
         limit = self.profile.max_response_bytes
         for attempt in range(self.profile.retries + 1):
-            if self._limiter is not None:
-                self._limiter.try_acquire("target")
+            self.pace()
             self.requests_sent += 1
             started = time.perf_counter()
             deadline = started + self.profile.timeout_seconds

@@ -114,7 +114,8 @@ _CREDENTIAL_HEADERS = frozenset({"authorization", "x-cap-api-oauth-token", "cap-
 _CONTEXTUAL = frozenset({A.MEMBERSHIP_ID_CODE, A.DELINK_MOBILE_TYPE, A.UPDATETYPE_CASE})
 """Entries whose reading depends on the state the request met (a new enrollment, a well-formed rest of the item):
 read from the scenarios only, never from generated (fuzz) cases, whose state is not known."""
-_WHAT: dict[str, str] = {"": ""}
+_ABSENT = object()
+"""What `.get` returns for a member the answer leaves out (None is a member sent as null)."""
 
 
 def tenant_of(headers: Mapping[str, str]) -> str:
@@ -367,8 +368,8 @@ class Readings:
                     else f"code {code}",
                 )
         if ep is DELINK:
-            echoed = m.item.get("updateType", _WHAT)
-            if echoed is _WHAT or echoed is None:
+            echoed = m.item.get("updateType")
+            if echoed is None:
                 self.add(A.DELINK_RESPONSE_SHAPE, "no updateType", aspect="updateType of delink items")
                 if shape.echoes_name:
                     self._absent(m.item, "updateType", "updateType of delink results")
@@ -390,8 +391,8 @@ class Readings:
 
     def _absent(self, echoed: Mapping[str, Any], key: str, aspect: str) -> None:
         """AMB-NULL-AS-ABSENT: how the answer gives `key`, a field without a value (left out, null or "")."""
-        value = echoed.get(key, _WHAT)
-        if value is _WHAT:
+        value = echoed.get(key, _ABSENT)
+        if value is _ABSENT:
             self.add(A.NULL_AS_ABSENT, "left out", aspect=aspect)
         elif value is None:
             self.add(A.NULL_AS_ABSENT, "null", aspect=aspect)
