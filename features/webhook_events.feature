@@ -70,7 +70,7 @@ Feature: Webhook events announce the Partner Program actions
       And partnerProgramLinked is delivered with every static header configured on the webhook
       And every customer's stored partner programs are as the documents say
 
-    @WEBHOOK-NO-RETRY-4XX @doc/capillary-facts/webhooks-event-notifications
+    @WEBHOOK-NO-RETRY-4XX @doc/capillary-facts/webhooks-event-notifications @waits_retry_window
     Scenario: A delivery refused with 400 is not retried
       Given a customer enrolled in the loyalty program
       And the webhook receiver refuses the customer's next event with HTTP 400
@@ -79,7 +79,7 @@ Feature: Webhook events announce the Partner Program actions
       And partnerProgramLinked is not delivered again after the receiver refused it with 400
       And every customer's stored partner programs are as the documents say
 
-    @WEBHOOK-RETRY-429 @doc/capillary-facts/webhooks-event-notifications
+    @WEBHOOK-RETRY-429 @doc/capillary-facts/webhooks-event-notifications @waits_retry_window
     Scenario: A delivery refused with 429 is retried until it is accepted
       Given a customer enrolled in the loyalty program
       And the webhook receiver refuses the customer's next 2 events with HTTP 429

@@ -288,20 +288,38 @@ def test_a_missing_update_type_and_a_request_id_are_judged() -> None:
 
 # -- waiting overlaps (docs/webhooks.md) ---------------------------------------------------------
 class _Scenario:
-    """A stand-in for a collected scenario: its name and whether it is marked `webhook`."""
+    """A stand-in for a collected scenario: its name and its markers (`webhook`, `waits_retry_window`)."""
 
-    def __init__(self, name: str, webhook: bool) -> None:
-        self.name, self.webhook = name, webhook
+    def __init__(self, name: str, *markers: str) -> None:
+        self.name, self.markers = name, set(markers)
 
     def get_closest_marker(self, name: str) -> object | None:
-        return object() if name == "webhook" and self.webhook else None
+        return object() if name in self.markers else None
 
 
-def test_under_xdist_the_scenarios_that_wait_come_first_each_group_in_its_order() -> None:
-    items = [_Scenario("a", False), _Scenario("w1", True), _Scenario("b", False), _Scenario("w2", True)]
+def test_under_xdist_the_scenarios_that_wait_come_first_the_longest_waits_lead_each_group_in_its_order() -> None:
+    items = [
+        _Scenario("a"),
+        _Scenario("w1", "webhook"),
+        _Scenario("b"),
+        _Scenario("r1", "webhook", "waits_retry_window"),
+        _Scenario("w2", "webhook"),
+        _Scenario("r2", "webhook", "waits_retry_window"),
+    ]
     ordered = waiting_first(cast(list[pytest.Item], items))
-    assert [i.name for i in ordered] == ["w1", "w2", "a", "b"]
+    assert [i.name for i in ordered] == ["r1", "r2", "w1", "w2", "a", "b"]
     assert waiting_first([]) == []
+
+
+def test_the_scenarios_that_wait_out_a_retry_window_are_marked_so() -> None:
+    """The two scenarios docs/webhooks.md names as waiting out the whole retry window carry `waits_retry_window`,
+    and no other does (a mark on a short wait would put it before the long ones)."""
+    marked: set[str] = set()
+    for line in (ROOT / "features" / "webhook_events.feature").read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if "@waits_retry_window" in words:
+            marked |= {w[1:] for w in words if w.startswith("@WEBHOOK-")}
+    assert marked == {"WEBHOOK-NO-RETRY-4XX", "WEBHOOK-RETRY-429"}
 
 
 # -- the webhook scenarios against the event faults (subprocess runs) ---------------------------

@@ -183,6 +183,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "waits_retry_window: a webhook scenario that may wait out the whole retry window "
+        "(webhooks.retry_window_seconds); under xdist these start first",
+    )
+    config.addinivalue_line(
+        "markers",
         "needs_clock: drives the reference server's simulated clock "
         "(POST /__reference__/clock); skipped on targets without it",
     )
@@ -338,16 +343,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def waiting_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """`items` with the scenarios that wait (marked `webhook`: each waits for its events, a delivery deadline, a
-    quiet period or a retry window) first, each group in its own order.
+    """`items` with the scenarios that wait first, each group in its own order (a stable sort): those that may wait
+    out a whole retry window (marked `waits_retry_window`, the longest waits) lead, then the other `webhook`
+    scenarios (each waits for its events, a delivery deadline or a quiet period), then the rest.
 
     Under xdist this is how a wait overlaps with the other scenarios' requests (docs/webhooks.md, "Waiting
     overlaps"): every worker collects this order, xdist's load scheduling hands the first worker the first chunk
     of it, so the waits start as the run starts and the other workers send the other scenarios' requests
     meanwhile, all of them paced by the run's one shared rate-limit window (`connection.client.share_rate_limit`),
     so a waiting worker leaves its rate to the others. A run of one process keeps the collection order."""
-    waiting = [item for item in items if item.get_closest_marker("webhook") is not None]
-    return waiting + [item for item in items if item.get_closest_marker("webhook") is None]
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("waits_retry_window") is not None:
+            return 0
+        return 1 if item.get_closest_marker("webhook") is not None else 2
+
+    return sorted(items, key=rank)
 
 
 @pytest.hookimpl(trylast=True)
