@@ -10,6 +10,8 @@ import pytest
 from gherkin.parser import Parser
 from gherkin.parser_types import Envelope, RuleEnvelope, ScenarioEnvelope
 
+from ppconformance.connection.client import forget_tokens
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,6 +61,13 @@ def _scenarios() -> list[dict]:
 def feature_scenarios() -> list[dict]:
     """All scenarios parsed from features/*.feature."""
     return _scenarios()
+
+
+@pytest.fixture(autouse=True)
+def _own_oauth_tokens() -> None:
+    """Each test starts with no OAuth token held by the process (`connection.client.forget_tokens`): the clients
+    of one process share an org's token, and a test's token requests must be its own."""
+    forget_tokens()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

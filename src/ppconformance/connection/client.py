@@ -34,6 +34,7 @@ import email.utils
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,11 +56,46 @@ __all__ = [
     "TargetUnreachable",
     "WriteRefused",
     "basic_auth_header",
+    "adopt_tokens",
+    "forget_tokens",
+    "held_tokens",
     "plain_request",
     "probe_target",
     "redact_text",
     "share_rate_limit",
 ]
+
+_TOKENS: dict[tuple[str, str], tuple[str, float]] = {}
+"""The OAuth tokens this process holds: (target base URL, SHA-256 of the org's key and secret) -> (access token,
+`time.monotonic()` after which it is renewed). Every client of one org and target in a process shares its token (the
+preflight's, the scenarios', the webhook registration's and deregistration's): a token is valid for its `ttlSeconds`
+(capillary-facts#authentication), so one generation per process serves them all. Kept in memory only."""
+
+
+def forget_tokens() -> None:
+    """Drop every OAuth token this process holds (`_TOKENS`): the next request of each org generates a new one.
+    The project's self-tests call it before each test, so that a test's token requests are its own."""
+    _TOKENS.clear()
+
+
+def held_tokens() -> dict[str, list[Any]]:
+    """The valid OAuth tokens this process holds, as plain data for another process of the run (an xdist worker,
+    `RunContext.oauth_tokens`): "<base URL> <digest of key and secret>" -> [access token, seconds it stays valid].
+    Secret: never logged or written."""
+    now = time.monotonic()
+    held = _TOKENS.items()
+    return {f"{base} {digest}": [token, until - now] for (base, digest), (token, until) in held if until > now}
+
+
+def adopt_tokens(tokens: Mapping[str, Any]) -> None:
+    """Hold the tokens another process of the run generated (`held_tokens`' shape), so that this process's clients
+    of those orgs send no token request of their own. Entries that are not of that shape are ignored."""
+    now = time.monotonic()
+    for key, value in tokens.items():
+        base, _, digest = key.rpartition(" ")
+        if base and isinstance(value, list | tuple) and len(value) == 2 and float(value[1]) > 0:
+            _TOKENS[(base, digest)] = (str(value[0]), now + float(value[1]))
+
 
 _SENSITIVE_HEADERS = {"authorization", "x-cap-api-oauth-token", "cap-api-access-token", "cookie", "set-cookie"}
 
@@ -282,7 +318,8 @@ class PartnerProgramClient:
       unless the run shares one window (`share_rate_limit`).
 
     OAuth tokens are fetched from `/v3/oauth/token/generate` and reused until
-    30 s before `ttlSeconds` runs out (capillary-facts#authentication). A 401
+    30 s before `ttlSeconds` runs out (capillary-facts#authentication), by every
+    client of the same org and target in the process (`_TOKENS`). A 401
     to a request carrying the profile's own credentials renews an OAuth token
     once, then raises `AuthFailed`. `requests_sent` counts every HTTP request,
     retries and token requests included.
@@ -300,6 +337,10 @@ class PartnerProgramClient:
         self._http = http or httpx.Client(timeout=timeout, transport=_transport(profile.retries))
         self._limiter = _limiter(profile.rate_limit_per_minute, workers)
         self._token: tuple[str, float] | None = None
+        self._token_key = (
+            self.base_url,
+            hashlib.sha256(f"{org.auth.key}\0{org.auth.secret}".encode()).hexdigest(),
+        )
         self._write_paths = {*profile.paths.values(), "/v2/customers"}
         # shared with every Exchange, so that a token learnt later is redacted everywhere
         self._secrets: list[str] = list(profile.secrets())
@@ -352,7 +393,10 @@ class PartnerProgramClient:
         )
         if exchange.status == 401 and auth:
             if self.org.auth.scheme == "oauth" and self._token is not None:
-                self._token = None  # the target may end a token early: renew once
+                # the target may end a token early: renew once (and not hand the ended token to another client)
+                if _TOKENS.get(self._token_key) == self._token:
+                    del _TOKENS[self._token_key]
+                self._token = None
                 hdrs.update(self.auth_headers())
                 exchange = self._send_honouring_429(method, path, data, hdrs, params, exchange.request_body)
             if exchange.status == 401:
@@ -473,10 +517,18 @@ class PartnerProgramClient:
 
     def oauth_token(self) -> str:
         """A valid OAuth access token for this org, generated when none is cached or the cached one is
-        within 30 s of `ttlSeconds` (half-way for tokens of 60 s or less).
+        within 30 s of `ttlSeconds` (half-way for tokens of 60 s or less). A valid token another client of this
+        process holds for the same org and target (`_TOKENS`) is taken instead of generating one.
         Raises `AuthFailed` when generation is refused (4xx), `TargetBroken` on any other answer without a token."""
-        if self._token and self._token[1] > time.monotonic():
+        now = time.monotonic()
+        if self._token and self._token[1] > now:
             return self._token[0]
+        shared = _TOKENS.get(self._token_key)
+        if shared is not None and shared[1] > now:
+            self._token = shared
+            if shared[0] not in self._secrets:
+                self._secrets.append(shared[0])  # redacted in this client's exchanges too
+            return shared[0]
         ex = self.send(
             "POST",
             "/v3/oauth/token/generate",
@@ -497,6 +549,7 @@ class PartnerProgramClient:
         self._secrets.append(str(data["accessToken"]))
         ttl = float(data.get("ttlSeconds") or 300)
         self._token = (data["accessToken"], time.monotonic() + (ttl - 30 if ttl > 60 else ttl / 2))
+        _TOKENS[self._token_key] = self._token
         return self._token[0]
 
     # -- Partner Program endpoints ---------------------------------------------

@@ -36,6 +36,8 @@ from ppconformance import __version__
 from ppconformance.connection.client import (
     TargetError,
     TargetUnreachable,
+    adopt_tokens,
+    held_tokens,
     probe_target,
     redact_text,
     share_rate_limit,
@@ -92,6 +94,7 @@ def _worker(opts: runcontext.RunOptions) -> RunSetup:
     run's shared rate-limit window (`RunContext.rate_limit_file`)."""
     ctx = runcontext.RunContext.from_workerinput(opts.workerinput or {})
     share_rate_limit(ctx.rate_limit_file or None)
+    adopt_tokens(ctx.oauth_tokens)
     if ctx.run_error:
         return RunSetup(ctx, None, OutcomeTracker())
     profile = runcontext.load_run_profile(opts, ctx)
@@ -218,11 +221,13 @@ def _check_config(opts: runcontext.RunOptions, profile: Profile, preflight: Pref
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: hand the run context, with the number of workers, to the worker being set up."""
+    """xdist controller: hand the run context, with the number of workers and the OAuth tokens the preflight
+    generated (`connection.client.held_tokens`), to the worker being set up."""
     ctx = runcontext.get(node.config)
     if ctx is not None:
         workers = int(node.workerinput.get("workercount", 1) or 1)
-        node.workerinput[runcontext.WORKERINPUT_KEY] = {**ctx.to_workerinput(), "workers": workers}
+        ctx = dataclasses.replace(ctx, workers=workers, oauth_tokens=held_tokens())
+        node.workerinput[runcontext.WORKERINPUT_KEY] = ctx.to_workerinput()
 
 
 def _reporter(

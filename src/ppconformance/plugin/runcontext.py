@@ -90,6 +90,9 @@ class RunContext:
     - `webhook_token`: the token that lets workers read the run's sink; secret, never repr'd;
     - `webhook_secret`: the auth header value the suite's webhook carries (mode register: the process whose webhook
       scenario comes first registers the webhook with it); secret, never repr'd;
+    - `oauth_tokens`: the OAuth tokens the controller generated (`connection.client.held_tokens`), handed to each
+      xdist worker when it is set up, so that the workers send no token request of their own; secret, never
+      repr'd or written;
     - `run_error`: why the run cannot judge anything ({"name", "message", "exit_code"}: the profile is unusable,
       or the target is unreachable or broken at the probe or discovery), {} when it can. Every process then
       collects one test of that name, which errors with the message (`plugin.run_setup.RunErrorItem`): pytest and
@@ -111,6 +114,7 @@ class RunContext:
     webhooks: Mapping[str, Any] = field(default_factory=dict)
     webhook_token: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
+    oauth_tokens: Mapping[str, Any] = field(default_factory=dict, repr=False)
     run_error: Mapping[str, Any] = field(default_factory=dict)
 
     def to_workerinput(self) -> dict[str, Any]:
@@ -119,6 +123,7 @@ class RunContext:
         data["embedded_env"] = dict(self.embedded_env)
         data["webhooks"] = dict(self.webhooks)
         data["run_error"] = dict(self.run_error)
+        data["oauth_tokens"] = {k: list(v) for k, v in self.oauth_tokens.items()}
         return data
 
     @classmethod
