@@ -28,6 +28,7 @@ from ppconformance.run.discovery import (
     fill_from_discovery,
     probe_relinking,
     render_drift,
+    speaks_the_api,
 )
 from ppreference import create_app, load_orgs
 
@@ -527,3 +528,20 @@ def test_discovery_against_the_reference_server(reference: tuple[Profile, TestCl
         assert drift(org, programs, relinking) == [], render_drift(drift(org, programs, relinking))
         bare = fill_from_discovery(OrgProfile(org.name, org.auth, None, org.timezone), programs)
         assert bare.programs == org.programs  # the embedded profile is what discovery would choose
+
+
+# -- speaks_the_api ----------------------------------------------------------------------------
+def test_the_api_check_sends_nothing_when_the_preflight_already_met_the_api_on_a_documented_path() -> None:
+    """The relinking probe's (or the pool scan's) update answered JSON on the documented path: that is the API
+    check's evidence, so it sends no `POST {}` of its own; an HTML answer there is no evidence, so it sends its
+    three and ends the run."""
+    client = update_answer(2027)
+    probe_relinking(client, CUSTOMER, "SPP_1")
+    speaks_the_api(client)
+    assert [ex.method for ex in client.exchanges] == ["POST"]
+    seen: list[httpx.Request] = []
+    html = answering(200, text="<html>oops</html>", seen=seen)
+    assert probe_relinking(html, CUSTOMER, "SPP_1") is None
+    with pytest.raises(NotThePartnerProgramApi, match="does not answer as the Partner Program API"):
+        speaks_the_api(html)
+    assert [r.content for r in seen[1:]] == [b"{}"] * 3

@@ -76,11 +76,16 @@ def speaks_the_api(client: PartnerProgramClient) -> None:
     """Check that the target answers as the Partner Program API: `POST {}` (no customer list: harmless, sent in a
     read-only run too) to the documented paths of linkCustomer, customerPartnerProgramUpdate and deLinkCustomer
     (the profile's `paths`), in that order, until one answers as the API would (`_not_the_api`: JSON, not
-    404/405/501). One request against a conforming target; three when none answers.
+    404/405/501). One request against a conforming target; three when none answers; none when one of the
+    client's earlier requests to those paths (the pool scan's or the relinking probe's update) already answered as
+    the API would.
 
     Raises `NotThePartnerProgramApi` when none does (an HTML page, a web server's 501, another service's 404),
     `AuthFailed` when the org's credentials are refused. A transport failure (timeout, reset, an oversized answer)
     decides nothing here: the scenarios meet it and report it as an error of the run."""
+    urls = {client.base_url + client.profile.paths[ep.name] for ep in ENDPOINTS.values()}
+    if any(ex.method == "POST" and ex.url in urls and _not_the_api(ex) is None for ex in client.exchanges):
+        return  # the preflight already met the API on a documented path: no request needed to know it
     seen = []
     for ep in ENDPOINTS.values():
         path = client.profile.paths[ep.name]

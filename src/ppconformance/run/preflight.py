@@ -12,8 +12,9 @@
    earlier runs registered, cancels and delinks what they left (`run.customer_pool.scan_org`), and probes
    relinking on one of them (a first run registers the pool's first customer for it);
 3. checks that the target answers as the Partner Program API at all (`discovery.speaks_the_api`: one harmless
-   request against a conforming target); a web server, a wrong base URL or another service ends the run as
-   an error, before any scenario;
+   request against a conforming target, none when the pool scan's or the relinking probe's update already
+   answered as the API); a web server, a wrong base URL or another service ends the run as an error, before any
+   scenario;
 4. cleans the links an earlier run left open in the journal (a killed run),
    unless that run is still live; a read-only run only reports them.
 
