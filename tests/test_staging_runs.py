@@ -105,6 +105,15 @@ def _open_lines(journal: Path) -> dict[str, int]:
     return out
 
 
+def _assert_count_holds_every_request_but_the_probe(out: str, log: list[dict]) -> None:
+    """The run's "N HTTP requests sent" counts every request the server logged during the run (the webhook's
+    registration and disabling, token requests and cleanup included) except the reachability probe (GET /)."""
+    sent = int(next(line for line in out.splitlines() if "HTTP requests sent to" in line).split()[1])
+    probes = [e for e in log if e["path"] == "/"]
+    webhooks = [e for e in log if e["path"] == "/v3/webHooks"]
+    assert len(log) == sent + len(probes), (len(log), sent, len(probes), len(webhooks))
+
+
 def _assert_green(code: int, out: str, junit: ET.Element) -> dict[str, int]:
     c = counts(junit)
     assert code == 0, out[-4000:]
@@ -115,8 +124,10 @@ def _assert_green(code: int, out: str, junit: ET.Element) -> dict[str, int]:
 def test_two_runs_in_a_row_against_one_server_are_green_and_leave_nothing(server: str, tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     for n in (1, 2):
+        before = len(admin(server, "requests")["requests"])
         code, out, junit = _run(server, tmp_path / f"run{n}", journal)
         c = _assert_green(code, out, junit)
+        _assert_count_holds_every_request_but_the_probe(out, admin(server, "requests")["requests"][before:])
         assert c["skipped"] == 0, c
         assert _links(server) == [], f"run {n} left links on the server: {_links(server)[:5]}"
         assert not any(_open_lines(journal).values()), _open_lines(journal)
@@ -196,10 +207,7 @@ def test_read_only_run_changes_nothing_on_the_server(server: str, tmp_path: Path
     assert [e for e in log if e["changed"]] == []
     assert [e for e in log if e["method"] == "POST" and e["path"] == "/v2/customers"] == []
     assert _links(server) == [] and all(o["customers"] == 0 for o in admin(server, "state")["orgs"])
-    sent = int(next(line for line in out.splitlines() if "HTTP requests sent to" in line).split()[1])
-    # the run counts every request it sent except the reachability probe (GET /), which the server logs too
-    probes = [e for e in log if e["path"] == "/"]
-    assert len(log) == sent + len(probes), (len(log), sent, probes)
+    _assert_count_holds_every_request_but_the_probe(out, log)
 
 
 def test_check_config_against_the_server(server: str, tmp_path: Path) -> None:

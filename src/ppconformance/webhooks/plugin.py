@@ -30,6 +30,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ RUN_HEADER = "X-Conformance-Run"
 """The second static header of the suite's webhook (mode register); its value names the run."""
 
 _SINK = pytest.StashKey["WebhookSink"]()
+_DISABLE = pytest.StashKey[Callable[[], int]]()
+"""The controller's (or a run of one process's) disabling of the suite's webhook: returns the requests it sent."""
 _ACTIONS = pytest.StashKey[list]()
 _STEP_START = pytest.StashKey[tuple]()
 
@@ -142,9 +145,11 @@ def _register(
     orgs: list[str],
     active: bool = True,
     done: list[str] | None = None,
+    sent: list[int] | None = None,
 ) -> tuple[str, bool] | None:
     """Register (or, `active=False`, disable) the webhook for each org named in `orgs`, appending each one done to
-    `done`; None, or why it failed and whether that was a transport error."""
+    `done` and the requests each org's registration sent (token requests and retries included) to `sent`; None, or
+    why it failed and whether that was a transport error."""
     for org in [o for o in profile.orgs if o.name in orgs]:
         client = PartnerProgramClient(base_url, profile, org)
         try:
@@ -153,6 +158,8 @@ def _register(
             return redact_text(str(exc).splitlines()[0], [secret, *profile.secrets()]), True
         finally:
             client.close()
+            if sent is not None:
+                sent.append(client.requests_sent)
         if not 200 <= ex.status < 300:
             return f"org {org.name}: the target answered HTTP {ex.status} to POST /v3/webHooks", False
         if done is not None:
@@ -228,9 +235,15 @@ def _setup(config: pytest.Config) -> WebhookRun:
     if settings.mode == "register":
         register_url = public
         state = _registration_state(config)
-        config.add_cleanup(
-            lambda: _deregister(profile, base_url, public, secret, run_id, _read_state(state, drop=True))
-        )
+
+        def disable() -> int:
+            return _deregister(profile, base_url, public, secret, run_id, _read_state(state, drop=True))
+
+        def disable_at_exit() -> None:
+            disable()  # a run stopped before its sessionfinish; else it finds nothing left to disable
+
+        config.stash[_DISABLE] = disable
+        config.add_cleanup(disable_at_exit)
     reference = runcontext.require(config).reference_target
     return WebhookRun(True, query_url=query_url, clock=_has_clock(base_url, reference), register_url=register_url)
 
@@ -281,9 +294,11 @@ def ensure_registered(config: pytest.Config, org_name: str | None = None) -> Non
         try:
             state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"orgs": [], "problems": {}}
             if org not in state["orgs"] and org not in state["problems"]:
+                sent: list[int] = []
                 problem = _register(
-                    profile, ctx.base_url, url, ctx.webhook_secret, ctx.run_id, [org], done=state["orgs"]
+                    profile, ctx.base_url, url, ctx.webhook_secret, ctx.run_id, [org], done=state["orgs"], sent=sent
                 )
+                runcontext.state(config).requests += sum(sent)  # the run's count holds every request it sent
                 if problem:
                     state["problems"][org] = list(problem)
                 path.write_text(json.dumps(state), encoding="utf-8")
@@ -299,15 +314,31 @@ def ensure_registered(config: pytest.Config, org_name: str | None = None) -> Non
         )
 
 
-def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> None:
+def _deregister(profile: Profile, base_url: str, url: str, secret: str, run_id: str, orgs: list[str]) -> int:
+    """Disable the suite's webhook for `orgs` (the ones the run registered it for), saying on stderr when the target
+    refused; the requests sent (0 when `orgs` is empty: nothing registered, or already disabled)."""
     if not orgs:
-        return
-    problem = _register(profile, base_url, url, secret, run_id, orgs, active=False)
+        return 0
+    sent: list[int] = []
+    problem = _register(profile, base_url, url, secret, run_id, orgs, active=False, sent=sent)
     if problem:
         sys.stderr.write(
             f"partner-program: the suite's webhook pp-conformance-{run_id} could not be disabled "
             f"({problem[0]}); disable it on the target\n"
         )
+    return sum(sent)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run of one process), once every scenario ran: disable the suite's webhook before the
+    run's report and summary are written, so that their request count holds those requests too. The cleanup at
+    exit does it for a run stopped before this hook (then it finds nothing left to disable)."""
+    config = session.config
+    disable = config.stash.get(_DISABLE, None)
+    if disable is None or hasattr(config, "workerinput") or runcontext.usable(config) is None:
+        return
+    runcontext.state(config).requests += disable()
 
 
 def _finish(config: pytest.Config, sink: WebhookSink) -> None:
