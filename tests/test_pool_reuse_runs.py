@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from typing import Any
 import pytest
 
 from .refserver import admin, start_reference_server
-from .test_suite_runs import DROPPED_ENV, ROOT, SECRETS, scenario_command
+from .test_suite_runs import DROPPED_ENV, ROOT, SECRETS, kill_run_when, scenario_command
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -123,24 +121,14 @@ def test_a_second_run_from_a_fresh_copy_registers_nobody_and_leaves_no_link(serv
 def _kill_after_links(server: str, workdir: Path, links: int = 5) -> None:
     """Start a run from the checkout copy `workdir` (its journal and reports there), wait until the server holds
     `links` links, SIGKILL its process group."""
-    with (workdir / "output.txt").open("wb") as output:
-        proc = subprocess.Popen(
-            _command(server, f"--reports-dir={workdir / 'reports'}"),
-            cwd=workdir,
-            env=_env(workdir),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and proc.poll() is None and len(_links(server)) < links:
-                time.sleep(0.02)
-            assert proc.poll() is None, "the run ended before the kill: " + (workdir / "output.txt").read_text()[-2000:]
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
+    kill_run_when(
+        _command(server, f"--reports-dir={workdir / 'reports'}"),
+        workdir,
+        _env(workdir),
+        workdir / "output.txt",
+        lambda: len(_links(server)) >= links,
+        f"the server held {links} links",
+    )
 
 
 def test_a_killed_runs_customers_are_cleaned_and_reused_without_its_journal(server: str, tmp_path: Path) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import yaml
 from ppconformance.run.outcomes import EXIT_DRIFT
 
 from .refserver import admin, start_reference_server
-from .test_suite_runs import ROOT, SECRETS, counts, scenario_command
+from .test_suite_runs import ROOT, SECRETS, counts, kill_run_when, scenario_command
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -141,29 +139,14 @@ def test_two_runs_in_a_row_against_one_server_are_green_and_leave_nothing(server
 def _kill_mid_run(server: str, workdir: Path, journal: Path) -> None:
     """Start a run, wait until it has journaled a link that is on the server, SIGKILL its process group."""
     workdir.mkdir(parents=True, exist_ok=True)
-    with (workdir / "output.txt").open("wb") as output:
-        proc = subprocess.Popen(
-            _cmd(server, workdir / "reports"),
-            cwd=ROOT,
-            env=_env(journal),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and proc.poll() is None:
-                if any(_open_lines(journal).values()) and _links(server):
-                    break
-                time.sleep(0.02)
-            assert proc.poll() is None, (
-                "the run ended before it journaled a link: "
-                + (workdir / "output.txt").read_text(errors="replace")[-2000:]
-            )
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
+    kill_run_when(
+        _cmd(server, workdir / "reports"),
+        ROOT,
+        _env(journal),
+        workdir / "output.txt",
+        lambda: any(_open_lines(journal).values()) and bool(_links(server)),
+        "it journaled a link",
+    )
 
 
 def test_a_killed_run_is_cleaned_up_by_the_next_run(server: str, tmp_path: Path) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,25 @@ def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
     junit = reports / "junit.xml"
     root = ET.parse(junit).getroot() if junit.exists() else ET.Element("none")
     return proc.returncode, proc.stdout + proc.stderr, root
+
+
+def kill_run_when(
+    cmd: list[str], cwd: Path, env: dict[str, str], output: Path, ready: Callable[[], bool], what: str
+) -> None:
+    """Start the suite run `cmd` in its own process group (stdout and stderr to the file `output`), wait (at most
+    120 s) until `ready()` holds, then SIGKILL the whole group, as a cancelled CI job would be. AssertionError,
+    showing the run's last output, when the run ended before `what` happened."""
+    with output.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and not ready():
+                time.sleep(0.02)
+            assert proc.poll() is None, f"the run ended before {what}: " + output.read_text(errors="replace")[-2000:]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
 
 
 def counts(root: ET.Element) -> dict[str, int]:
